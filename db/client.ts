@@ -1,0 +1,109 @@
+/**
+ * Picks the database from configuration: an embedded libsql file by default,
+ * PostgreSQL when DATABASE_URL is postgres://…. Both expose one query layer.
+ */
+import { mkdirSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { createClient } from '@libsql/client'
+import { sql } from 'drizzle-orm'
+import { drizzle as drizzleLibsql, type LibSQLDatabase } from 'drizzle-orm/libsql'
+import { migrate as migrateLibsql } from 'drizzle-orm/libsql/migrator'
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres'
+import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator'
+import pg from 'pg'
+import * as pgSchema from './schema/pg'
+import * as sqliteSchema from './schema/sqlite'
+
+export type Tables = typeof sqliteSchema
+/**
+ * Services are typed against the SQLite flavour of the schema. The PostgreSQL
+ * tables have the same columns with the same TypeScript types (proved by
+ * tests/unit/schema-parity.test.ts), and the builder calls the services use
+ * (select/insert/update/delete/returning/transaction) exist in both drivers.
+ */
+export type Orm = LibSQLDatabase<Tables>
+
+/** A transaction handle; services accept either it or the Orm wherever a write may join a transaction. */
+export type Tx = Parameters<Parameters<Orm['transaction']>[0]>[0]
+export type Executor = Orm | Tx
+
+export interface Database {
+  orm: Orm
+  t: Tables
+  dialect: 'sqlite' | 'pg'
+  /** A trivial round trip, for readiness checks. */
+  ping(): Promise<void>
+  /** Applies pending migrations of this dialect. */
+  migrate(): Promise<void>
+  close(): Promise<void>
+}
+
+export const migrationsFolder = (dialect: 'sqlite' | 'pg') => join(import.meta.dir, 'migrations', dialect)
+
+export interface DatabaseOptions {
+  url: string
+  poolSize?: number
+}
+
+/**
+ * @example
+ * const db = createDatabase({ url: 'file:./data/council.db' })
+ * await db.migrate()
+ */
+export function createDatabase({ url, poolSize = 10 }: DatabaseOptions): Database {
+  if (url.startsWith('postgres')) return createPgDatabase(url, poolSize)
+  return createSqliteDatabase(url)
+}
+
+function createSqliteDatabase(url: string): Database {
+  if (url.startsWith('file:')) mkdirSync(dirname(url.slice('file:'.length)), { recursive: true })
+  const client = createClient({ url })
+  const orm = drizzleLibsql(client, { schema: sqliteSchema })
+  let tuned = false
+  const tune = async () => {
+    if (tuned) return
+    tuned = true
+    // WAL lets readers proceed while the in-process runner writes; the setting persists in the file.
+    await client.execute('PRAGMA journal_mode = WAL').catch(() => undefined)
+    await client.execute('PRAGMA busy_timeout = 5000').catch(() => undefined)
+  }
+  return {
+    orm,
+    t: sqliteSchema,
+    dialect: 'sqlite',
+    async ping() {
+      await orm.run(sql`select 1`)
+    },
+    async migrate() {
+      await tune()
+      await migrateLibsql(orm, { migrationsFolder: migrationsFolder('sqlite') })
+    },
+    async close() {
+      client.close()
+    },
+  }
+}
+
+function createPgDatabase(url: string, poolSize: number): Database {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize })
+  // An idle client's error (e.g. the server restarted) must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined)
+  const pgOrm = drizzlePg(pool, { schema: pgSchema })
+  return {
+    orm: pgOrm as unknown as Orm,
+    t: pgSchema as unknown as Tables,
+    dialect: 'pg',
+    async ping() {
+      await pool.query('select 1')
+    },
+    async migrate() {
+      await migratePg(pgOrm, { migrationsFolder: migrationsFolder('pg') })
+    },
+    async close() {
+      await pool.end()
+    },
+  }
+}
+
+/** Time-ordered ids: keyset pagination on `id` follows creation order. */
+export const newId = (): string => Bun.randomUUIDv7()

@@ -1,0 +1,123 @@
+/**
+ * PostgreSQL schema, the twin of ./sqlite.ts (see that file's note). Column
+ * TypeScript types match the SQLite ones, so one query layer serves both.
+ */
+import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
+
+const time = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' })
+const createdAt = () => time('created_at').notNull()
+
+export const users = pgTable(
+  'users',
+  {
+    id: text('id').primaryKey(),
+    externalId: text('external_id').notNull(),
+    email: text('email').notNull(),
+    displayName: text('display_name'),
+    createdAt: createdAt(),
+    lastSeenAt: time('last_seen_at'),
+    deletedAt: time('deleted_at'),
+  },
+  (t) => [uniqueIndex('users_external_id_uq').on(t.externalId)],
+)
+
+export const roleBindings = pgTable(
+  'role_bindings',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    role: text('role').notNull(),
+    createdBy: text('created_by'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('role_bindings_user_role_uq').on(t.userId, t.role), index('role_bindings_role_idx').on(t.role)],
+)
+
+export const sessions = pgTable(
+  'sessions',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    question: text('question').notNull(),
+    paletteId: text('palette_id').notNull(),
+    status: text('status').notNull(),
+    stage: text('stage'),
+    partial: boolean('partial').notNull(),
+    tokensIn: integer('tokens_in').notNull(),
+    tokensOut: integer('tokens_out').notNull(),
+    costMicroUsd: bigint('cost_micro_usd', { mode: 'number' }).notNull(),
+    error: text('error'),
+    createdAt: createdAt(),
+    updatedAt: time('updated_at').notNull(),
+    deletedAt: time('deleted_at'),
+  },
+  (t) => [index('sessions_user_id_idx').on(t.userId, t.id), index('sessions_created_at_idx').on(t.createdAt)],
+)
+
+export const jobs = pgTable(
+  'jobs',
+  {
+    id: text('id').primaryKey(),
+    kind: text('kind').notNull(),
+    userId: text('user_id').notNull(),
+    sessionId: text('session_id'),
+    status: text('status').notNull(),
+    stage: text('stage'),
+    progress: integer('progress').notNull(),
+    requestId: text('request_id'),
+    role: text('role'),
+    idempotencyKey: text('idempotency_key'),
+    input: jsonb('input').$type<Record<string, unknown>>(),
+    output: jsonb('output').$type<Record<string, unknown>>(),
+    error: text('error'),
+    attempts: integer('attempts').notNull(),
+    cancelRequested: boolean('cancel_requested').notNull(),
+    createdAt: createdAt(),
+    startedAt: time('started_at'),
+    finishedAt: time('finished_at'),
+    heartbeatAt: time('heartbeat_at'),
+  },
+  (t) => [
+    uniqueIndex('jobs_idempotency_uq').on(t.userId, t.idempotencyKey),
+    index('jobs_session_id_idx').on(t.sessionId),
+    index('jobs_status_idx').on(t.status),
+  ],
+)
+
+export const jobLogs = pgTable(
+  'job_logs',
+  {
+    id: text('id').primaryKey(),
+    jobId: text('job_id').notNull(),
+    ts: time('ts').notNull(),
+    level: text('level').notNull(),
+    msg: text('msg').notNull(),
+    requestId: text('request_id'),
+    stage: text('stage'),
+    data: jsonb('data').$type<Record<string, unknown>>(),
+  },
+  (t) => [index('job_logs_job_id_idx').on(t.jobId, t.id), index('job_logs_ts_idx').on(t.ts)],
+)
+
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: text('id').primaryKey(),
+    at: time('at').notNull(),
+    actorId: text('actor_id'),
+    actor: text('actor'),
+    role: text('role'),
+    action: text('action').notNull(),
+    target: text('target'),
+    sessionId: text('session_id'),
+    jobId: text('job_id'),
+    requestId: text('request_id'),
+    ip: text('ip'),
+    metadata: jsonb('metadata').$type<Record<string, unknown>>(),
+  },
+  (t) => [
+    index('audit_events_at_idx').on(t.at),
+    index('audit_events_actor_idx').on(t.actor),
+    index('audit_events_action_idx').on(t.action),
+  ],
+)

@@ -1,0 +1,124 @@
+/**
+ * SQLite (libsql) schema. Its twin is ./pg.ts; tests/unit/schema-parity.test.ts
+ * proves both declare the same tables, columns, nullability, keys and indexes.
+ * Times are Date in both dialects; ids are UUIDv7 text, so they sort by creation.
+ */
+import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
+
+const createdAt = () => integer('created_at', { mode: 'timestamp_ms' }).notNull()
+
+export const users = sqliteTable(
+  'users',
+  {
+    id: text('id').primaryKey(),
+    externalId: text('external_id').notNull(),
+    email: text('email').notNull(),
+    displayName: text('display_name'),
+    createdAt: createdAt(),
+    lastSeenAt: integer('last_seen_at', { mode: 'timestamp_ms' }),
+    deletedAt: integer('deleted_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [uniqueIndex('users_external_id_uq').on(t.externalId)],
+)
+
+export const roleBindings = sqliteTable(
+  'role_bindings',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    role: text('role').notNull(),
+    createdBy: text('created_by'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('role_bindings_user_role_uq').on(t.userId, t.role), index('role_bindings_role_idx').on(t.role)],
+)
+
+export const sessions = sqliteTable(
+  'sessions',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    question: text('question').notNull(),
+    paletteId: text('palette_id').notNull(),
+    status: text('status').notNull(),
+    stage: text('stage'),
+    partial: integer('partial', { mode: 'boolean' }).notNull(),
+    tokensIn: integer('tokens_in').notNull(),
+    tokensOut: integer('tokens_out').notNull(),
+    costMicroUsd: integer('cost_micro_usd').notNull(),
+    error: text('error'),
+    createdAt: createdAt(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+    deletedAt: integer('deleted_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [index('sessions_user_id_idx').on(t.userId, t.id), index('sessions_created_at_idx').on(t.createdAt)],
+)
+
+export const jobs = sqliteTable(
+  'jobs',
+  {
+    id: text('id').primaryKey(),
+    kind: text('kind').notNull(),
+    userId: text('user_id').notNull(),
+    sessionId: text('session_id'),
+    status: text('status').notNull(),
+    stage: text('stage'),
+    progress: integer('progress').notNull(),
+    requestId: text('request_id'),
+    role: text('role'),
+    idempotencyKey: text('idempotency_key'),
+    input: text('input', { mode: 'json' }).$type<Record<string, unknown>>(),
+    output: text('output', { mode: 'json' }).$type<Record<string, unknown>>(),
+    error: text('error'),
+    attempts: integer('attempts').notNull(),
+    cancelRequested: integer('cancel_requested', { mode: 'boolean' }).notNull(),
+    createdAt: createdAt(),
+    startedAt: integer('started_at', { mode: 'timestamp_ms' }),
+    finishedAt: integer('finished_at', { mode: 'timestamp_ms' }),
+    heartbeatAt: integer('heartbeat_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [
+    uniqueIndex('jobs_idempotency_uq').on(t.userId, t.idempotencyKey),
+    index('jobs_session_id_idx').on(t.sessionId),
+    index('jobs_status_idx').on(t.status),
+  ],
+)
+
+export const jobLogs = sqliteTable(
+  'job_logs',
+  {
+    id: text('id').primaryKey(),
+    jobId: text('job_id').notNull(),
+    ts: integer('ts', { mode: 'timestamp_ms' }).notNull(),
+    level: text('level').notNull(),
+    msg: text('msg').notNull(),
+    requestId: text('request_id'),
+    stage: text('stage'),
+    data: text('data', { mode: 'json' }).$type<Record<string, unknown>>(),
+  },
+  (t) => [index('job_logs_job_id_idx').on(t.jobId, t.id), index('job_logs_ts_idx').on(t.ts)],
+)
+
+export const auditEvents = sqliteTable(
+  'audit_events',
+  {
+    id: text('id').primaryKey(),
+    at: integer('at', { mode: 'timestamp_ms' }).notNull(),
+    actorId: text('actor_id'),
+    actor: text('actor'),
+    role: text('role'),
+    action: text('action').notNull(),
+    target: text('target'),
+    sessionId: text('session_id'),
+    jobId: text('job_id'),
+    requestId: text('request_id'),
+    ip: text('ip'),
+    metadata: text('metadata', { mode: 'json' }).$type<Record<string, unknown>>(),
+  },
+  (t) => [
+    index('audit_events_at_idx').on(t.at),
+    index('audit_events_actor_idx').on(t.actor),
+    index('audit_events_action_idx').on(t.action),
+  ],
+)
+

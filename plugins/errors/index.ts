@@ -1,0 +1,129 @@
+/**
+ * The one error shape. Every error — thrown AppErrors, validation failures,
+ * unknown routes, unparseable bodies, unexpected exceptions — becomes
+ * {"error":{"code","message","request_id"}} with the right status for the API,
+ * or an error page / htmx fragment for browsers. A 500 never leaks a stack.
+ */
+import { Elysia } from 'elysia'
+import { AppError } from '../../src/errors'
+import { requestIdOf } from '../logging'
+import type { Logger } from '../logging/logger'
+
+export interface ErrorBody {
+  error: { code: string; message: string; request_id: string; details?: unknown }
+}
+
+export interface ErrorsOptions {
+  logger: Logger
+  /** Renders an error for a browser: a whole page, or a fragment when `fragment` is true. */
+  renderHtml?: (error: { status: number; code: string; message: string; requestId: string; fragment: boolean }) => string
+  /** Reports an unexpected error to an error tracker (Sentry), if configured. */
+  report?: (error: unknown, context: Record<string, unknown>) => void
+}
+
+interface Normalised {
+  status: number
+  code: string
+  message: string
+  headers?: Record<string, string>
+  details?: unknown
+}
+
+const ELYSIA_CODES: Record<string, Normalised> = {
+  NOT_FOUND: { status: 404, code: 'route_not_found', message: 'No route matches this method and path.' },
+  PARSE: {
+    status: 400,
+    code: 'invalid_body',
+    message: 'The request body could not be parsed; check that it matches its Content-Type.',
+  },
+  INVALID_COOKIE_SIGNATURE: { status: 401, code: 'invalid_cookie', message: 'The session cookie is invalid; log in again.' },
+  INVALID_FILE_TYPE: { status: 415, code: 'unsupported_media_type', message: 'This file type is not accepted.' },
+}
+
+/** Turns an Elysia validation error into a sentence naming the field. */
+function describeValidation(error: unknown): Normalised {
+  const v = error as { type?: string; all?: Array<{ path?: string; message?: string; summary?: string }> }
+  const issues = (v.all ?? []).map((issue) => ({
+    field: (issue.path ?? '').replace(/^\//, '').replaceAll('/', '.') || v.type || 'request',
+    message: issue.summary ?? issue.message ?? 'is invalid',
+  }))
+  const first = issues[0]
+  const where = v.type && v.type !== 'body' ? `${v.type} ` : ''
+  return {
+    status: 422,
+    code: 'validation_failed',
+    message: first ? `Invalid ${where}field "${first.field}": ${first.message}.` : 'The request is invalid.',
+    details: issues,
+  }
+}
+
+function normalise(code: string | number, error: unknown): Normalised | null {
+  if (error instanceof AppError)
+    return { status: error.status, code: error.code, message: error.message, headers: error.headers, details: error.details }
+  if (code === 'VALIDATION') return describeValidation(error)
+  if (typeof code === 'string' && ELYSIA_CODES[code]) return ELYSIA_CODES[code]
+  // Elysia's status(…) helper throws an ElysiaCustomStatusResponse with a numeric code.
+  if (typeof code === 'number' && code >= 400 && code < 500)
+    return { status: code, code: 'request_error', message: String((error as { response?: unknown }).response ?? 'Request error') }
+  return null
+}
+
+/**
+ * A finished Response rather than a value: with any global mapResponse hook in
+ * the app, Elysia drops a value returned from onError for unmatched routes.
+ */
+function respond(set: { status?: unknown; headers: Record<string, unknown> }, body: string, contentType: string) {
+  const headers = new Headers()
+  for (const [name, value] of Object.entries(set.headers)) if (typeof value === 'string') headers.set(name, value)
+  headers.set('content-type', contentType)
+  return new Response(body, { status: typeof set.status === 'number' ? set.status : 500, headers })
+}
+
+/** Is this request from a browser page rather than the JSON API? */
+export const wantsHtml = (request: Request, path: string): boolean =>
+  !path.startsWith('/api/') &&
+  !path.startsWith('/swagger/json') &&
+  (request.headers.get('hx-request') === 'true' || (request.headers.get('accept') ?? '').includes('text/html'))
+
+/**
+ * @example
+ * new Elysia().use(errors({ logger })).get('/', () => { throw notFound('Session') })
+ */
+export const errors = ({ logger, renderHtml, report }: ErrorsOptions) =>
+  new Elysia({ name: 'plugin/errors' })
+    .onError({ as: 'global' }, ({ code, error, request, set, path }) => {
+      const requestId = requestIdOf(request)
+      let normalised = normalise(code, error)
+      if (!normalised) {
+        logger.error('unhandled error', {
+          request_id: requestId,
+          route: path,
+          error: error instanceof Error ? error.message : String(error),
+          stack: error instanceof Error ? error.stack : undefined,
+        })
+        report?.(error, { request_id: requestId, path })
+        normalised = {
+          status: 500,
+          code: 'internal_error',
+          message: `Something went wrong on our side. Quote request id ${requestId} when reporting it.`,
+        }
+      }
+      set.status = normalised.status
+      for (const [name, value] of Object.entries(normalised.headers ?? {})) set.headers[name] = value
+
+      if (wantsHtml(request, path) && renderHtml) {
+        const fragment = request.headers.get('hx-request') === 'true'
+        // A browser that is not signed in goes to the login page rather than reading a 401.
+        if (normalised.status === 401 && !fragment) {
+          set.status = 303
+          set.headers.location = `/login?next=${encodeURIComponent(path)}`
+          return ''
+        }
+        if (normalised.status === 401 && fragment) set.headers['hx-redirect'] = '/login'
+        return respond(set, renderHtml({ ...normalised, requestId, fragment }), 'text/html; charset=utf-8')
+      }
+      const body: ErrorBody = { error: { code: normalised.code, message: normalised.message, request_id: requestId } }
+      if (normalised.details !== undefined) body.error.details = normalised.details
+      return respond(set, JSON.stringify(body), 'application/json')
+    })
+    .as('global')

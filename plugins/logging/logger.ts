@@ -1,0 +1,103 @@
+/**
+ * JSON-lines logger shared by the server and the worker. Fields follow SPEC §5:
+ * ts, level, msg, request_id, user, session_id, job_id, stage, duration_ms.
+ * Secrets and document text never go in; `user` is hashed in production.
+ */
+import { mkdirSync, openSync } from 'node:fs'
+import { dirname } from 'node:path'
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+export type LogFields = Record<string, unknown>
+
+const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 }
+
+/** Field names whose values are never written, whatever the caller passes. */
+const SECRET_FIELD = /pass(word)?|secret|token|authorization|cookie|api[_-]?key|proof|signature/i
+
+export interface Logger {
+  debug(msg: string, fields?: LogFields): void
+  info(msg: string, fields?: LogFields): void
+  warn(msg: string, fields?: LogFields): void
+  error(msg: string, fields?: LogFields): void
+  child(fields: LogFields): Logger
+}
+
+export interface LoggerOptions {
+  level: LogLevel
+  file?: string | null
+  hashUsers?: boolean
+  /** Where lines go besides the file; defaults to stdout. Tests pass a collector. */
+  sink?: (line: string) => void
+}
+
+export const hashUser = (user: string): string =>
+  new Bun.CryptoHasher('sha256').update(user).digest('hex').slice(0, 16)
+
+export function redact(fields: LogFields): LogFields {
+  const out: LogFields = {}
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === undefined) continue
+    out[key] = SECRET_FIELD.test(key) ? '[redacted]' : value
+  }
+  return out
+}
+
+/**
+ * @example
+ * const log = createLogger({ level: 'info' })
+ * log.child({ job_id }).info('stage finished', { stage: 'draft', duration_ms: 12 })
+ */
+export function createLogger(options: LoggerOptions, base: LogFields = {}): Logger {
+  const threshold = LEVELS[options.level]
+  const sink = options.sink ?? ((line: string) => process.stdout.write(line))
+  const file = options.file ? fileSink(options.file) : null
+
+  const write = (level: LogLevel, msg: string, fields: LogFields = {}) => {
+    if (LEVELS[level] < threshold) return
+    const record: LogFields = { ts: new Date().toISOString(), level, msg, ...redact({ ...base, ...fields }) }
+    if (options.hashUsers && typeof record.user === 'string') record.user = hashUser(record.user)
+    const line = `${JSON.stringify(record)}\n`
+    sink(line)
+    file?.(line)
+  }
+
+  return {
+    debug: (msg, fields) => write('debug', msg, fields),
+    info: (msg, fields) => write('info', msg, fields),
+    warn: (msg, fields) => write('warn', msg, fields),
+    error: (msg, fields) => write('error', msg, fields),
+    child: (fields) => createLogger(options, { ...base, ...fields }),
+  }
+}
+
+const sinks = new Map<string, (line: string) => void>()
+
+/**
+ * One buffered writer per file, shared by every logger of the process; flushed
+ * each second and at exit, so a request never waits on the disk.
+ */
+function fileSink(path: string): (line: string) => void {
+  const existing = sinks.get(path)
+  if (existing) return existing
+  mkdirSync(dirname(path), { recursive: true })
+  // Opened for append: Bun.file(path).writer() would truncate the existing log.
+  const writer = Bun.file(openSync(path, 'a')).writer({ highWaterMark: 64 * 1024 })
+  const flush = () => {
+    try {
+      writer.flush()
+    } catch {
+      // A full or read-only disk must not take requests down; stdout still has the line.
+    }
+  }
+  setInterval(flush, 1000).unref()
+  process.on('beforeExit', flush)
+  const write = (line: string) => {
+    try {
+      writer.write(line)
+    } catch {
+      // As above: the file is a copy, stdout is the source of truth.
+    }
+  }
+  sinks.set(path, write)
+  return write
+}

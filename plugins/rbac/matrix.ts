@@ -1,0 +1,110 @@
+/**
+ * The one permission matrix. A role grants permissions; a deny entry removes a
+ * permission whatever else grants it (deny beats any grant). Every signed-in
+ * person holds `user`; other roles come from role bindings or the JWT roles claim.
+ * `agents:invoke` is granted to the roles in AGENT_ROLE_ALLOWLIST (see grantsFor).
+ */
+export const PERMISSIONS = [
+  'me:read',
+  'sessions:create',
+  'sessions:read',
+  'sessions:run',
+  'sessions:delete',
+  'sessions:hard_delete',
+  'jobs:read',
+  'jobs:cancel',
+  'agents:list',
+  'agents:invoke',
+  'palettes:read',
+  'payments:checkout',
+  'roadmap:read',
+  'roadmap:manage',
+  'tickets:read',
+  'tickets:create',
+  'tickets:update',
+  'docs:read',
+  'status:read',
+  'tokens:manage',
+  'admin:view',
+  'metrics:read',
+  'audit:read',
+  'audit:export',
+  'rbac:manage',
+  'limits:manage',
+  'retention:manage',
+  'users:purge',
+] as const
+
+export type Permission = (typeof PERMISSIONS)[number]
+/** `public` is declared by routes anyone may call, signed in or not. */
+export type RoutePermission = Permission | 'public'
+
+export const BUILT_IN_ROLES = ['user', 'auditor', 'admin'] as const
+
+interface RoleRule {
+  allow: readonly Permission[]
+  deny?: readonly Permission[]
+}
+
+const MEMBER: readonly Permission[] = [
+  'me:read',
+  'sessions:create',
+  'sessions:read',
+  'sessions:run',
+  'sessions:delete',
+  'jobs:read',
+  'jobs:cancel',
+  'agents:list',
+  'palettes:read',
+  'payments:checkout',
+  'roadmap:read',
+  'tickets:read',
+  'tickets:create',
+  'docs:read',
+  'status:read',
+  'tokens:manage',
+]
+
+export const MATRIX: Record<string, RoleRule> = {
+  user: { allow: MEMBER },
+  // Auditors read the trail and the figures, never the content of others' sessions
+  // (session routes are owner-scoped, so that holds by construction).
+  auditor: { allow: ['admin:view', 'metrics:read', 'audit:read', 'audit:export'] },
+  admin: {
+    allow: [
+      'admin:view',
+      'metrics:read',
+      'audit:read',
+      'audit:export',
+      'rbac:manage',
+      'limits:manage',
+      'retention:manage',
+      'roadmap:manage',
+      'tickets:update',
+      'sessions:hard_delete',
+      'users:purge',
+    ],
+  },
+  // A role that may read but must never change anything; shows deny in use.
+  readonly: { allow: [], deny: ['sessions:create', 'sessions:run', 'sessions:delete', 'tickets:create', 'payments:checkout'] },
+}
+
+/**
+ * The effective permissions of a set of roles.
+ * @example
+ * permissionsFor(['user', 'ADMIN_AGENT'], ['ADMIN_AGENT']).has('agents:invoke') // true
+ */
+export function permissionsFor(roles: readonly string[], agentRoleAllowlist: readonly string[]): Set<Permission> {
+  const granted = new Set<Permission>()
+  const denied = new Set<Permission>()
+  for (const role of roles) {
+    const rule = MATRIX[role]
+    for (const permission of rule?.allow ?? []) granted.add(permission)
+    for (const permission of rule?.deny ?? []) denied.add(permission)
+    if (agentRoleAllowlist.includes(role)) granted.add('agents:invoke')
+  }
+  for (const permission of denied) granted.delete(permission)
+  return granted
+}
+
+export const isPermission = (value: string): value is Permission => (PERMISSIONS as readonly string[]).includes(value)

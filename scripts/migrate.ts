@@ -1,0 +1,15 @@
+/** Applies pending migrations for the configured database. Exit 1 on error. */
+import { createDatabase } from '../db/client'
+import { loadConfig } from '../src/config'
+
+const config = loadConfig()
+const db = createDatabase({ url: config.db.url })
+try {
+  await db.migrate()
+  console.log(`migrate: ${db.dialect} database is up to date`)
+} catch (error) {
+  console.error(`migrate: failed: ${(error as Error).message}`)
+  process.exitCode = 1
+} finally {
+  await db.close()
+}

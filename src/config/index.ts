@@ -1,0 +1,262 @@
+/**
+ * The one configuration module. Every setting is read from the environment,
+ * has a per-environment default, and is validated at boot: a bad value throws
+ * a ConfigError naming the variable, and production refuses unsafe settings.
+ */
+import { resolve } from 'node:path'
+
+export type AppEnv = 'development' | 'test' | 'production'
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`)
+    this.name = 'ConfigError'
+  }
+}
+
+/** Price per 1,000 tokens, in USD, by model. Unknown models fall back to `default`. */
+export type PriceTable = Record<string, { input: number; output: number }>
+
+export interface Config {
+  env: AppEnv
+  port: number
+  host: string
+  dataDir: string
+  publicUrl: string
+  logLevel: 'debug' | 'info' | 'warn' | 'error'
+  logPrompts: boolean
+  logFile: string | null
+  db: { url: string; dialect: 'sqlite' | 'pg'; migrateOnStart: boolean; poolSize: number }
+  auth: {
+    mode: 'dev' | 'prod'
+    trustUserIdHeader: boolean
+    allowRoleHeader: boolean
+    sessionSecret: string
+    cookieSecure: boolean
+    trustedProxyIps: string[]
+    jwtSecret: string | null
+    jwksUrl: string | null
+    jwtIssuer: string | null
+    jwtAudience: string | null
+    roleClaimMap: Record<string, string>
+    adminEmails: string[]
+    identityCacheMs: number
+  }
+  agentRoleAllowlist: string[]
+  jobs: { backend: 'inline' | 'bullmq'; redisUrl: string; concurrency: number; attempts: number }
+  quota: { backend: 'memory' | 'redis' }
+  storage: { backend: 'local' | 's3'; s3Endpoint: string | null; s3Bucket: string | null }
+  llm: {
+    provider: 'offline' | 'openai'
+    offlineLatencyMs: number
+    openaiApiKey: string | null
+    openaiBaseUrl: string
+    prices: PriceTable
+  }
+  limits: { questionMaxChars: number; listMaxLimit: number; listDefaultLimit: number }
+  features: { disableUploads: boolean; disableWebSearch: boolean }
+  readyz: { timeoutMs: number }
+  sentryDsn: string | null
+}
+
+type Env = Record<string, string | undefined>
+
+const DEV_SECRET = 'dev-insecure-session-secret-change-me'
+
+const DEFAULT_PRICES: PriceTable = {
+  default: { input: 0.0005, output: 0.0015 },
+  'offline-small': { input: 0.0001, output: 0.0002 },
+  'offline-large': { input: 0.0005, output: 0.001 },
+  'gpt-4o-mini': { input: 0.00015, output: 0.0006 },
+  'gpt-4o': { input: 0.0025, output: 0.01 },
+}
+
+/** Reads one variable; `parse` throws a plain message, re-thrown naming the variable. */
+function read<T>(env: Env, name: string, fallback: T, parse: (raw: string) => T): T {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  try {
+    return parse(raw.trim())
+  } catch (error) {
+    throw new ConfigError(name, (error as Error).message)
+  }
+}
+
+const oneOf =
+  <T extends string>(...allowed: T[]) =>
+  (raw: string): T => {
+    if ((allowed as string[]).includes(raw)) return raw as T
+    throw new Error(`must be one of ${allowed.join(', ')} (got "${raw}")`)
+  }
+
+const integer =
+  (min: number, max: number) =>
+  (raw: string): number => {
+    const value = Number(raw)
+    if (!Number.isInteger(value) || value < min || value > max)
+      throw new Error(`must be a whole number from ${min} to ${max} (got "${raw}")`)
+    return value
+  }
+
+const boolean = (raw: string): boolean => {
+  if (['true', '1', 'yes', 'on'].includes(raw.toLowerCase())) return true
+  if (['false', '0', 'no', 'off'].includes(raw.toLowerCase())) return false
+  throw new Error(`must be true or false (got "${raw}")`)
+}
+
+const list = (raw: string): string[] =>
+  raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)
+
+const url = (raw: string): string => {
+  try {
+    new URL(raw)
+    return raw
+  } catch {
+    throw new Error(`must be a URL (got "${raw}")`)
+  }
+}
+
+/** "A=admin,B=auditor" → { A: 'admin', B: 'auditor' } */
+const pairs = (raw: string): Record<string, string> =>
+  Object.fromEntries(
+    list(raw).map((pair) => {
+      const [from, to] = pair.split('=').map((part) => part?.trim())
+      if (!from || !to) throw new Error(`must be a list of claim=role pairs (got "${pair}")`)
+      return [from, to]
+    }),
+  )
+
+const prices = (raw: string): PriceTable => {
+  const parsed = JSON.parse(raw) as PriceTable
+  for (const [model, price] of Object.entries(parsed)) {
+    if (typeof price?.input !== 'number' || typeof price?.output !== 'number')
+      throw new Error(`model "${model}" needs numeric input and output prices per 1k tokens`)
+  }
+  return { ...DEFAULT_PRICES, ...parsed }
+}
+
+/**
+ * Builds and validates the configuration from an environment.
+ * @example
+ * const config = loadConfig({ APP_ENV: 'test', DATA_DIR: '/tmp/x' })
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const appEnv = read(env, 'APP_ENV', 'development' as AppEnv, oneOf('development', 'test', 'production'))
+  const production = appEnv === 'production'
+  const dataDir = resolve(read(env, 'DATA_DIR', './data', String))
+  const databaseUrl = read(env, 'DATABASE_URL', `file:${dataDir}/council.db`, (raw) => {
+    if (/^postgres(ql)?:\/\//.test(raw) || raw.startsWith('file:') || raw === ':memory:') return raw
+    throw new Error('must be postgres://… or file:…')
+  })
+  const port = read(env, 'PORT', 3000, integer(0, 65535))
+  const authMode = read(env, 'AUTH_MODE', production ? ('prod' as const) : ('dev' as const), oneOf('dev', 'prod'))
+
+  const config: Config = {
+    env: appEnv,
+    port,
+    host: read(env, 'HOST', production ? '0.0.0.0' : '127.0.0.1', String),
+    dataDir,
+    publicUrl: read(env, 'PUBLIC_URL', `http://localhost:${port}`, url),
+    logLevel: read(env, 'LOG_LEVEL', appEnv === 'test' ? 'warn' : 'info', oneOf('debug', 'info', 'warn', 'error')),
+    logPrompts: read(env, 'LOG_PROMPTS', false, boolean),
+    logFile: read(env, 'LOG_FILE', appEnv === 'test' ? null : `${dataDir}/logs/app.log`, String),
+    db: {
+      url: databaseUrl,
+      dialect: databaseUrl.startsWith('postgres') ? 'pg' : 'sqlite',
+      migrateOnStart: read(env, 'MIGRATE_ON_START', appEnv !== 'production', boolean),
+      poolSize: read(env, 'DB_POOL_SIZE', 10, integer(1, 200)),
+    },
+    auth: {
+      mode: authMode,
+      trustUserIdHeader: read(env, 'TRUST_X_USER_ID', authMode === 'dev', boolean),
+      allowRoleHeader: appEnv === 'test',
+      sessionSecret: read(env, 'SESSION_SECRET', DEV_SECRET, (raw) => {
+        if (raw.length < 32) throw new Error('must be at least 32 characters')
+        return raw
+      }),
+      cookieSecure: read(env, 'COOKIE_SECURE', production, boolean),
+      trustedProxyIps: read(env, 'TRUSTED_PROXY_IPS', [] as string[], list),
+      jwtSecret: read(env, 'JWT_SECRET', null as string | null, (raw) => {
+        if (raw.length < 32) throw new Error('must be at least 32 characters')
+        return raw
+      }),
+      jwksUrl: read(env, 'JWT_JWKS_URL', null as string | null, url),
+      jwtIssuer: read(env, 'JWT_ISSUER', null as string | null, String),
+      jwtAudience: read(env, 'JWT_AUDIENCE', null as string | null, String),
+      roleClaimMap: read(env, 'JWT_ROLE_MAP', {} as Record<string, string>, pairs),
+      adminEmails: read(env, 'ADMIN_EMAILS', [] as string[], (raw) => list(raw).map((email) => email.toLowerCase())),
+      identityCacheMs: read(env, 'IDENTITY_CACHE_MS', 5000, integer(0, 600_000)),
+    },
+    agentRoleAllowlist: read(env, 'AGENT_ROLE_ALLOWLIST', ['GODMODE', 'SUPER_ADMIN', 'ADMIN_AGENT'], list),
+    jobs: {
+      backend: read(env, 'JOBS_BACKEND', 'inline' as const, oneOf('inline', 'bullmq')),
+      redisUrl: read(env, 'REDIS_URL', 'redis://127.0.0.1:6379', url),
+      concurrency: read(env, 'JOBS_CONCURRENCY', 50, integer(1, 10_000)),
+      attempts: read(env, 'JOBS_ATTEMPTS', 3, integer(1, 20)),
+    },
+    quota: { backend: read(env, 'QUOTA_BACKEND', 'memory' as const, oneOf('memory', 'redis')) },
+    storage: {
+      backend: read(env, 'STORAGE_BACKEND', 'local' as const, oneOf('local', 's3')),
+      s3Endpoint: read(env, 'S3_ENDPOINT', null as string | null, url),
+      s3Bucket: read(env, 'S3_BUCKET', null as string | null, String),
+    },
+    llm: {
+      provider: read(env, 'LLM_PROVIDER', 'offline' as const, oneOf('offline', 'openai')),
+      offlineLatencyMs: read(env, 'LLM_OFFLINE_LATENCY_MS', 0, integer(0, 600_000)),
+      openaiApiKey: read(env, 'OPENAI_API_KEY', null as string | null, String),
+      openaiBaseUrl: read(env, 'OPENAI_BASE_URL', 'https://api.openai.com/v1', url),
+      prices: read(env, 'LLM_PRICES', DEFAULT_PRICES, prices),
+    },
+    limits: {
+      questionMaxChars: read(env, 'QUESTION_MAX_CHARS', 8000, integer(10, 200_000)),
+      listMaxLimit: 200,
+      listDefaultLimit: 25,
+    },
+    features: {
+      disableUploads: read(env, 'DISABLE_UPLOADS', false, boolean),
+      disableWebSearch: read(env, 'DISABLE_WEB_SEARCH', false, boolean),
+    },
+    readyz: { timeoutMs: read(env, 'READYZ_TIMEOUT_MS', 2000, integer(10, 60_000)) },
+    sentryDsn: read(env, 'SENTRY_DSN', null as string | null, url),
+  }
+
+  validateCombination(config)
+  return config
+}
+
+/** Rules that involve more than one variable, and production's refusals. */
+function validateCombination(config: Config): void {
+  const { auth } = config
+  if (auth.mode === 'prod' && !auth.jwtSecret && !auth.jwksUrl && auth.trustedProxyIps.length === 0)
+    throw new ConfigError(
+      'AUTH_MODE',
+      'prod needs at least one identity source: JWT_SECRET, JWT_JWKS_URL or TRUSTED_PROXY_IPS',
+    )
+  if (config.jobs.backend === 'bullmq' && !config.jobs.redisUrl)
+    throw new ConfigError('REDIS_URL', 'is required when JOBS_BACKEND=bullmq')
+  if (config.storage.backend === 's3' && (!config.storage.s3Endpoint || !config.storage.s3Bucket))
+    throw new ConfigError('STORAGE_BACKEND', 's3 needs S3_ENDPOINT and S3_BUCKET')
+  if (config.llm.provider === 'openai' && !config.llm.openaiApiKey)
+    throw new ConfigError('OPENAI_API_KEY', 'is required when LLM_PROVIDER=openai')
+
+  if (config.env !== 'production') return
+  if (auth.mode === 'dev')
+    throw new ConfigError('AUTH_MODE', 'production refuses dev auth; set AUTH_MODE=prod with JWT or a trusted proxy')
+  if (auth.trustUserIdHeader)
+    throw new ConfigError('TRUST_X_USER_ID', 'production refuses to trust the X-User-Id header; unset it')
+  if (auth.sessionSecret === DEV_SECRET)
+    throw new ConfigError('SESSION_SECRET', 'production refuses the default secret; set a random value of 32+ characters')
+  if (!auth.cookieSecure)
+    throw new ConfigError('COOKIE_SECURE', 'production requires secure cookies')
+}
+
+/** The configuration tests build apps from: isolated data dir, test env. */
+export function testConfig(overrides: Env = {}): Config {
+  return loadConfig({ APP_ENV: 'test', ...overrides })
+}

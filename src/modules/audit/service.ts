@@ -1,0 +1,111 @@
+/**
+ * The append-only audit trail (SPEC §5). `record` writes one event, inside the
+ * caller's transaction when given one, so a change and its event land together.
+ * `recordLater` queues high-volume read events and writes them in batches;
+ * `flush` (called on shutdown) writes whatever is queued, so none is lost.
+ */
+import { newId, type Database, type Executor } from '../../../db/client'
+import type { Logger } from '../../../plugins/logging/logger'
+
+export interface AuditEvent {
+  action: string
+  actorId?: string | null
+  actor?: string | null
+  role?: string | null
+  target?: string | null
+  sessionId?: string | null
+  jobId?: string | null
+  requestId?: string | null
+  ip?: string | null
+  metadata?: Record<string, unknown>
+}
+
+/** Metadata keys whose values never reach the trail. */
+const REDACTED_KEY = /pass(word)?|secret|token|authorization|cookie|api[_-]?key|proof|signature|content|text/i
+
+export function redactMetadata(metadata: Record<string, unknown> | undefined): Record<string, unknown> | null {
+  if (!metadata) return null
+  return Object.fromEntries(
+    Object.entries(metadata).map(([key, value]) => [key, REDACTED_KEY.test(key) ? '[redacted]' : value]),
+  )
+}
+
+export interface AuditLog {
+  record(event: AuditEvent, tx?: Executor): Promise<void>
+  recordLater(event: AuditEvent): void
+  flush(): Promise<void>
+  close(): Promise<void>
+}
+
+const toRow = (event: AuditEvent, at = new Date()) => ({
+  id: newId(),
+  at,
+  actorId: event.actorId ?? null,
+  actor: event.actor ?? null,
+  role: event.role ?? null,
+  action: event.action,
+  target: event.target ?? null,
+  sessionId: event.sessionId ?? null,
+  jobId: event.jobId ?? null,
+  requestId: event.requestId ?? null,
+  ip: event.ip ?? null,
+  metadata: redactMetadata(event.metadata),
+})
+
+/**
+ * @example
+ * const audit = createAuditLog({ db, logger })
+ * await db.orm.transaction(async (tx) => { ...; await audit.record({ action: 'session.create' }, tx) })
+ */
+export function createAuditLog({
+  db,
+  logger,
+  batchSize = 200,
+  flushEveryMs = 200,
+}: {
+  db: Database
+  logger: Logger
+  batchSize?: number
+  flushEveryMs?: number
+}): AuditLog {
+  let queue: ReturnType<typeof toRow>[] = []
+  let flushing: Promise<void> | null = null
+
+  const flush = async (): Promise<void> => {
+    if (flushing) await flushing
+    if (queue.length === 0) return
+    const batch = queue
+    queue = []
+    flushing = db.orm
+      .insert(db.t.auditEvents)
+      .values(batch)
+      .then(() => undefined)
+      .catch((error: Error) => {
+        // Put the batch back so the next flush retries it; log so an operator sees the backlog.
+        queue = batch.concat(queue)
+        logger.error('audit batch write failed; will retry', { error: error.message, events: batch.length })
+      })
+      .finally(() => {
+        flushing = null
+      })
+    await flushing
+  }
+
+  const timer = setInterval(() => void flush(), flushEveryMs)
+  timer.unref()
+
+  return {
+    async record(event, tx) {
+      await (tx ?? db.orm).insert(db.t.auditEvents).values(toRow(event))
+    },
+    recordLater(event) {
+      queue.push(toRow(event))
+      if (queue.length >= batchSize) void flush()
+    },
+    flush,
+    async close() {
+      clearInterval(timer)
+      await flush()
+    },
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * Council sessions: create, list (owner's only, keyset-paginated), read,
+ * soft or hard delete. Another user's session is "not found", never "forbidden".
+ * Every write happens in a transaction together with its audit event.
+ */
+import { and, desc, eq, isNull, lt } from 'drizzle-orm'
+import { newId, type Database } from '../../../db/client'
+import type { Actor } from '../../../plugins/auth'
+import { notFound, unprocessable } from '../../errors'
+import { toPage, type Page, type PageParams } from '../../pagination'
+import type { AuditLog } from '../audit/service'
+import type { CreateSessionInput, SessionStatus, SessionSummaryView } from './model'
+
+import type { RequestMeta } from '../../../plugins/rbac'
+
+export interface SessionsDeps {
+  db: Database
+  audit: AuditLog
+  questionMaxChars: number
+}
+
+type SessionRow = typeof import('../../../db/schema/sqlite').sessions.$inferSelect
+
+export const DEFAULT_PALETTE = 'default'
+
+export function toSummary(row: SessionRow): SessionSummaryView {
+  return {
+    id: row.id,
+    question: row.question,
+    palette_id: row.paletteId,
+    status: row.status as SessionStatus,
+    stage: row.stage,
+    partial: row.partial,
+    tokens: { input: row.tokensIn, output: row.tokensOut, total: row.tokensIn + row.tokensOut },
+    cost_usd: row.costMicroUsd / 1_000_000,
+    documents: [],
+    error: row.error,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  }
+}
+
+const auditFields = (actor: Actor, meta: RequestMeta) => ({
+  actorId: actor.userId,
+  actor: actor.email,
+  role: actor.roles.includes('admin') ? 'admin' : (actor.roles[0] ?? 'user'),
+  requestId: meta.requestId,
+  ip: meta.ip,
+})
+
+/**
+ * @example
+ * const sessions = createSessionsService({ db, audit, questionMaxChars: 8000 })
+ * const row = await sessions.create(actor, { question: 'Why?' }, meta)
+ */
+export function createSessionsService({ db, audit, questionMaxChars }: SessionsDeps) {
+  const { sessions, jobs, jobLogs } = db.t
+
+  const ownedLive = (userId: string, id: string) =>
+    and(eq(sessions.id, id), eq(sessions.userId, userId), isNull(sessions.deletedAt))
+
+  return {
+    async create(actor: Actor, input: CreateSessionInput, meta: RequestMeta): Promise<SessionRow> {
+      const question = input.question.trim()
+      if (!question) throw unprocessable('question_required', 'Write a question for the council.')
+      if (question.length > questionMaxChars)
+        throw unprocessable(
+          'question_too_long',
+          `The question has ${question.length} characters; the limit is ${questionMaxChars}. Shorten it or attach a document.`,
+        )
+      const now = new Date()
+      const row: SessionRow = {
+        id: newId(),
+        userId: actor.userId,
+        question,
+        paletteId: input.palette_id ?? DEFAULT_PALETTE,
+        status: 'created',
+        stage: null,
+        partial: false,
+        tokensIn: 0,
+        tokensOut: 0,
+        costMicroUsd: 0,
+        error: null,
+        createdAt: now,
+        updatedAt: now,
+        deletedAt: null,
+      }
+      await db.orm.transaction(async (tx) => {
+        await tx.insert(sessions).values(row)
+        await audit.record(
+          {
+            ...auditFields(actor, meta),
+            action: 'session.create',
+            target: `session:${row.id}`,
+            sessionId: row.id,
+            metadata: { palette_id: row.paletteId, question_chars: question.length },
+          },
+          tx,
+        )
+      })
+      return row
+    },
+
+    async list(actor: Actor, params: PageParams): Promise<Page<SessionSummaryView>> {
+      const where = params.after
+        ? and(eq(sessions.userId, actor.userId), isNull(sessions.deletedAt), lt(sessions.id, params.after))
+        : and(eq(sessions.userId, actor.userId), isNull(sessions.deletedAt))
+      const rows = await db.orm.select().from(sessions).where(where).orderBy(desc(sessions.id)).limit(params.limit + 1)
+      return toPage(rows, params, toSummary)
+    },
+
+    /** The caller's live session, or 404. Reads are audited in batches (they are the hot path). */
+    async get(actor: Actor, id: string, meta: RequestMeta): Promise<SessionRow> {
+      const [row] = await db.orm.select().from(sessions).where(ownedLive(actor.userId, id)).limit(1)
+      if (!row) throw notFound('Session')
+      audit.recordLater({ ...auditFields(actor, meta), action: 'session.read', target: `session:${id}`, sessionId: id })
+      return row
+    },
+
+    async softDelete(actor: Actor, id: string, meta: RequestMeta): Promise<void> {
+      await db.orm.transaction(async (tx) => {
+        const deleted = await tx
+          .update(sessions)
+          .set({ deletedAt: new Date(), updatedAt: new Date() })
+          .where(ownedLive(actor.userId, id))
+          .returning({ id: sessions.id })
+        if (deleted.length === 0) throw notFound('Session')
+        await audit.record({ ...auditFields(actor, meta), action: 'session.delete', target: `session:${id}`, sessionId: id }, tx)
+      })
+    },
+
+    /** Erases a session and everything derived from it, whoever owns it (admins only; checked by the route). */
+    async hardDelete(actor: Actor, id: string, meta: RequestMeta): Promise<void> {
+      await db.orm.transaction(async (tx) => {
+        const erased = await tx.delete(sessions).where(eq(sessions.id, id)).returning({ id: sessions.id, userId: sessions.userId })
+        if (erased.length === 0) throw notFound('Session')
+        const sessionJobs = await tx.select({ id: jobs.id }).from(jobs).where(eq(jobs.sessionId, id))
+        for (const job of sessionJobs) await tx.delete(jobLogs).where(eq(jobLogs.jobId, job.id))
+        await tx.delete(jobs).where(eq(jobs.sessionId, id))
+        await audit.record(
+          {
+            ...auditFields(actor, meta),
+            action: 'session.hard_delete',
+            target: `session:${id}`,
+            sessionId: id,
+            metadata: { owner_id: erased[0]!.userId },
+          },
+          tx,
+        )
+      })
+    },
+  }
+}
+
+export type SessionsService = ReturnType<typeof createSessionsService>

@@ -1,0 +1,40 @@
+/**
+ * Starts the server: reads and validates config (a bad value stops start-up
+ * naming the variable), migrates in development, listens, and on SIGTERM/SIGINT
+ * stops taking requests, flushes the audit queue and closes the database.
+ */
+import { createApp, createDeps } from './app'
+import { ConfigError, loadConfig } from './config'
+
+let config
+try {
+  config = loadConfig()
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(`Configuration error: ${error.message}`)
+    process.exit(1)
+  }
+  throw error
+}
+
+const deps = createDeps(config)
+if (config.db.migrateOnStart) await deps.db.migrate()
+const app = createApp(config, deps).listen({ port: config.port, hostname: config.host, maxRequestBodySize: 64 * 1024 * 1024 })
+deps.logger.info('server listening', {
+  url: `http://${config.host}:${app.server?.port}`,
+  env: config.env,
+  db: deps.db.dialect,
+  jobs: config.jobs.backend,
+})
+
+let stopping = false
+const shutdown = async (signal: string) => {
+  if (stopping) return
+  stopping = true
+  deps.logger.info('shutting down', { signal })
+  await app.stop()
+  await deps.close()
+  process.exit(0)
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'))
+process.on('SIGINT', () => void shutdown('SIGINT'))

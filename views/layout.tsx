@@ -1,0 +1,81 @@
+/**
+ * The page shell: head with the app's own CSS and htmx (no CDN), navigation,
+ * and the CSRF token that htmx sends with every request from the page.
+ */
+import type { PropsWithChildren } from '@kitajs/html'
+import type { Actor } from '../plugins/auth'
+
+export interface LayoutProps {
+  title: string
+  actor: Actor
+  /** The current path, to mark the active nav link. */
+  path?: string
+}
+
+const NAV: Array<{ href: string; label: string; permission?: string }> = [
+  { href: '/sessions', label: 'Sessions', permission: 'sessions:read' },
+  { href: '/sessions/new', label: 'Ask the council', permission: 'sessions:create' },
+  { href: '/admin', label: 'Admin', permission: 'admin:view' },
+  { href: '/swagger', label: 'API' },
+]
+
+export function Layout({ title, actor, path = '', children }: PropsWithChildren<LayoutProps>) {
+  const signedIn = actor.via !== 'anonymous'
+  const headers = actor.csrfToken ? JSON.stringify({ 'X-CSRF-Token': actor.csrfToken }) : undefined
+  return (
+    <>
+      {'<!doctype html>'}
+      <html lang="en">
+        <head>
+          <meta charset="utf-8" />
+          <meta name="viewport" content="width=device-width, initial-scale=1" />
+          <meta name="htmx-config" content='{"includeIndicatorCSS": false}' />
+          <title safe>{`${title} · Agent Council`}</title>
+          <link rel="stylesheet" href="/assets/app.css" />
+          <script src="/assets/htmx.min.js" defer></script>
+        </head>
+        <body hx-headers:inherited={headers}>
+          <header class="topbar">
+            <a class="brand" href="/">
+              Agent Council
+            </a>
+            <nav aria-label="Main">
+              {NAV.filter((item) => !item.permission || actor.permissions.has(item.permission as never)).map((item) => (
+                <a href={item.href} aria-current={path === item.href ? 'page' : undefined}>
+                  {item.label}
+                </a>
+              ))}
+            </nav>
+            <div class="who">
+              {signedIn ? (
+                <form method="post" action="/auth/logout" class="inline">
+                  <span class="muted" safe>
+                    {actor.email}
+                  </span>
+                  {actor.csrfToken ? <input type="hidden" name="_csrf" value={actor.csrfToken} /> : ''}
+                  <button type="submit" class="link">
+                    Log out
+                  </button>
+                </form>
+              ) : (
+                <a href="/login">Log in</a>
+              )}
+            </div>
+          </header>
+          <main id="main">{children}</main>
+        </body>
+      </html>
+    </>
+  )
+}
+
+export function ErrorNotice({ message, requestId }: { message: string; requestId: string }) {
+  return (
+    <div class="notice error" role="alert">
+      <p safe>{message}</p>
+      <p class="muted small">
+        Request id: <code safe>{requestId}</code>
+      </p>
+    </div>
+  )
+}
