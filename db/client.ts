@@ -97,12 +97,22 @@ function createPgDatabase(url: string, poolSize: number): Database {
       await pool.query('select 1')
     },
     async migrate() {
-      await migratePg(pgOrm, { migrationsFolder: migrationsFolder('pg') })
+      await migratePg(pgOrm, { migrationsFolder: migrationsFolder('pg'), migrationsSchema: searchPathOf(url) ?? 'drizzle' })
     },
     async close() {
       await pool.end()
     },
   }
+}
+
+/**
+ * The schema named by `?options=-c search_path=X`, if any. Migrations of a
+ * database confined to one schema (tests, multi-tenant installs) are tracked
+ * inside that schema rather than in the shared "drizzle" schema.
+ */
+function searchPathOf(url: string): string | null {
+  const options = new URL(url).searchParams.get('options') ?? ''
+  return /search_path=([A-Za-z0-9_]+)/.exec(options)?.[1] ?? null
 }
 
 /** Time-ordered ids: keyset pagination on `id` follows creation order. */
