@@ -20,6 +20,16 @@ import { ErrorPage } from './modules/home/views'
 import { createIdentityService, type IdentityService } from './modules/identity/service'
 import { meModule } from './modules/me'
 import { sessionsModule } from './modules/sessions'
+import { agentsModule } from './modules/agents'
+import { jobsModule } from './modules/jobs'
+import { createJobExecutor, type JobExecutor } from './modules/jobs/executor'
+import { createJobLogWriter, type JobLogWriter } from './modules/jobs/job-log'
+import { createJobsService, type JobsService } from './modules/jobs/service'
+import { createCouncil, type Council } from './council/engine'
+import { ensureCatalog } from './council/catalog'
+import { createLlmProvider, type LlmProvider } from './llm'
+import { createJobQueue, jobsReadiness, type JobQueue } from '../plugins/jobs'
+import { inArray } from 'drizzle-orm'
 import { createSessionsService, type SessionsService } from './modules/sessions/service'
 import packageJson from '../package.json'
 
@@ -31,6 +41,12 @@ export interface AppDeps {
   identity: IdentityService
   authenticator: Authenticator
   sessions: SessionsService
+  llm: LlmProvider
+  council: Council
+  jobLogs: JobLogWriter
+  executor: JobExecutor
+  queue: JobQueue
+  jobs: JobsService
   /** Components /readyz reports on; later plugins add theirs. */
   readiness: Record<string, ComponentCheck>
   /** Releases every resource: flushes the audit queue, closes the database. */
@@ -43,7 +59,7 @@ export interface AppDeps {
  * const deps = createDeps(loadConfig())
  * await deps.db.migrate()
  */
-export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'logger' | 'db'>> = {}): AppDeps {
+export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'logger' | 'db' | 'llm'>> = {}): AppDeps {
   const logger =
     overrides.logger ??
     createLogger({ level: config.logLevel, file: config.logFile, hashUsers: config.env === 'production' })
@@ -57,6 +73,14 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
   })
   const authenticator = createAuthenticator({ config, identity })
   const sessions = createSessionsService({ db, audit, questionMaxChars: config.limits.questionMaxChars })
+  const llm = overrides.llm ?? createLlmProvider(config)
+  const council = createCouncil({ db, llm, config })
+  const jobLogs = createJobLogWriter({ db, logger })
+  const executor = createJobExecutor({ db, council, llm, config, logger, jobLogs })
+  const queue = createJobQueue(config, executor.process, (jobId, error) =>
+    logger.debug('job attempt ended with an error', { job_id: jobId, error: (error as Error).message }),
+  )
+  const jobs = createJobsService({ db, audit, queue, agentRoleAllowlist: config.agentRoleAllowlist })
   return {
     config,
     logger,
@@ -65,6 +89,12 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     identity,
     authenticator,
     sessions,
+    llm,
+    council,
+    jobLogs,
+    executor,
+    queue,
+    jobs,
     readiness: {
       db: { check: async () => {
           await db.ping()
@@ -72,9 +102,27 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
         }, required: true },
     },
     async close() {
+      await queue.close()
+      await jobLogs.close()
       await audit.close()
       await db.close()
     },
+  }
+}
+
+/**
+ * Brings the database to the current schema and seeds the default agents and
+ * palettes; with the in-process runner, re-enqueues jobs a previous process
+ * left queued or running (their stored stages make them resume, not restart).
+ */
+export async function prepare(deps: AppDeps, { migrate = true } = {}): Promise<void> {
+  if (migrate) await deps.db.migrate()
+  await ensureCatalog(deps.db)
+  if (deps.queue.backend === 'inline') {
+    const { jobs } = deps.db.t
+    const unfinished = await deps.db.orm.select({ id: jobs.id }).from(jobs).where(inArray(jobs.status, ['queued', 'running']))
+    for (const job of unfinished) await deps.queue.enqueue(job.id)
+    if (unfinished.length > 0) deps.logger.info('re-enqueued unfinished jobs', { count: unfinished.length })
   }
 }
 
@@ -107,7 +155,9 @@ export function createApp(config: Config, deps: AppDeps) {
     .use(authRoutes({ config, audit: deps.audit, guard }))
     .use(homeModule({ guard, config }))
     .use(meModule({ guard }))
-    .use(sessionsModule({ sessions: deps.sessions, guard }))
+    .use(sessionsModule({ db: deps.db, sessions: deps.sessions, jobs: deps.jobs, guard }))
+    .use(jobsModule({ jobs: deps.jobs, guard, onCancelled: (sessionId) => `/sessions/${sessionId}` }))
+    .use(agentsModule({ db: deps.db, jobs: deps.jobs, guard }))
 }
 
 export type App = ReturnType<typeof createApp>

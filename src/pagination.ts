@@ -19,7 +19,7 @@ export const pageOf = <T extends import('@sinclair/typebox').TSchema>(item: T) =
 
 export interface PageParams {
   limit: number
-  /** Rows strictly after (older than) this id, or null for the first page. */
+  /** The last id of the previous page (rows beyond it in the list's order), or null for the first page. */
   after: string | null
 }
 

@@ -3,7 +3,7 @@
  * naming the variable), migrates in development, listens, and on SIGTERM/SIGINT
  * stops taking requests, flushes the audit queue and closes the database.
  */
-import { createApp, createDeps } from './app'
+import { createApp, createDeps, prepare } from './app'
 import { ConfigError, loadConfig } from './config'
 
 let config
@@ -18,7 +18,7 @@ try {
 }
 
 const deps = createDeps(config)
-if (config.db.migrateOnStart) await deps.db.migrate()
+await prepare(deps, { migrate: config.db.migrateOnStart })
 const app = createApp(config, deps).listen({ port: config.port, hostname: config.host, maxRequestBodySize: 64 * 1024 * 1024 })
 deps.logger.info('server listening', {
   url: `http://${config.host}:${app.server?.port}`,

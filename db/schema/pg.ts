@@ -2,7 +2,7 @@
  * PostgreSQL schema, the twin of ./sqlite.ts (see that file's note). Column
  * TypeScript types match the SQLite ones, so one query layer serves both.
  */
-import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
+import { bigint, boolean, doublePrecision, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
 
 const time = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' })
 const createdAt = () => time('created_at').notNull()
@@ -119,5 +119,54 @@ export const auditEvents = pgTable(
     index('audit_events_at_idx').on(t.at),
     index('audit_events_actor_idx').on(t.actor),
     index('audit_events_action_idx').on(t.action),
+  ],
+)
+
+export const agents = pgTable('agents', {
+  name: text('name').primaryKey(),
+  description: text('description').notNull(),
+  persona: text('persona').notNull(),
+  model: text('model').notNull(),
+  temperature: doublePrecision('temperature').notNull(),
+  createdAt: createdAt(),
+  updatedAt: time('updated_at').notNull(),
+})
+
+export const palettes = pgTable('palettes', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  description: text('description').notNull(),
+  agentNames: jsonb('agent_names').$type<string[]>().notNull(),
+  chair: text('chair').notNull(),
+  priceCents: integer('price_cents').notNull(),
+  createdAt: createdAt(),
+  updatedAt: time('updated_at').notNull(),
+})
+
+/** See the note on stage_outputs in ./sqlite.ts. */
+export const stageOutputs = pgTable(
+  'stage_outputs',
+  {
+    id: text('id').primaryKey(),
+    runId: text('run_id').notNull(),
+    sessionId: text('session_id'),
+    jobId: text('job_id').notNull(),
+    stage: text('stage').notNull(),
+    agent: text('agent').notNull(),
+    status: text('status').notNull(),
+    content: text('content'),
+    data: jsonb('data').$type<Record<string, unknown>>(),
+    error: text('error'),
+    model: text('model'),
+    tokensIn: integer('tokens_in').notNull(),
+    tokensOut: integer('tokens_out').notNull(),
+    costMicroUsd: bigint('cost_micro_usd', { mode: 'number' }).notNull(),
+    durationMs: integer('duration_ms').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('stage_outputs_run_stage_agent_uq').on(t.runId, t.stage, t.agent),
+    index('stage_outputs_session_idx').on(t.sessionId),
+    index('stage_outputs_created_at_idx').on(t.createdAt),
   ],
 )

@@ -3,7 +3,7 @@
  * proves both declare the same tables, columns, nullability, keys and indexes.
  * Times are Date in both dialects; ids are UUIDv7 text, so they sort by creation.
  */
-import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
+import { index, integer, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
 
 const createdAt = () => integer('created_at', { mode: 'timestamp_ms' }).notNull()
 
@@ -122,3 +122,57 @@ export const auditEvents = sqliteTable(
   ],
 )
 
+
+export const agents = sqliteTable('agents', {
+  name: text('name').primaryKey(),
+  description: text('description').notNull(),
+  persona: text('persona').notNull(),
+  model: text('model').notNull(),
+  temperature: real('temperature').notNull(),
+  createdAt: createdAt(),
+  updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+})
+
+export const palettes = sqliteTable('palettes', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  description: text('description').notNull(),
+  agentNames: text('agent_names', { mode: 'json' }).$type<string[]>().notNull(),
+  chair: text('chair').notNull(),
+  priceCents: integer('price_cents').notNull(),
+  createdAt: createdAt(),
+  updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+})
+
+/**
+ * One row per LLM call of a run, and the durable record of each stage's output:
+ * drafts, reviews, the aggregate leaderboard and the synthesis. `run_id` is the
+ * session id for councils and the job id for single-agent runs; the unique key
+ * (run_id, stage, agent) is what makes a resumed job never duplicate a draft.
+ */
+export const stageOutputs = sqliteTable(
+  'stage_outputs',
+  {
+    id: text('id').primaryKey(),
+    runId: text('run_id').notNull(),
+    sessionId: text('session_id'),
+    jobId: text('job_id').notNull(),
+    stage: text('stage').notNull(),
+    agent: text('agent').notNull(),
+    status: text('status').notNull(),
+    content: text('content'),
+    data: text('data', { mode: 'json' }).$type<Record<string, unknown>>(),
+    error: text('error'),
+    model: text('model'),
+    tokensIn: integer('tokens_in').notNull(),
+    tokensOut: integer('tokens_out').notNull(),
+    costMicroUsd: integer('cost_micro_usd').notNull(),
+    durationMs: integer('duration_ms').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('stage_outputs_run_stage_agent_uq').on(t.runId, t.stage, t.agent),
+    index('stage_outputs_session_idx').on(t.sessionId),
+    index('stage_outputs_created_at_idx').on(t.createdAt),
+  ],
+)

@@ -54,7 +54,17 @@ export interface Config {
     offlineLatencyMs: number
     openaiApiKey: string | null
     openaiBaseUrl: string
+    openaiModel: string
     prices: PriceTable
+    /** Offline provider only: agents whose calls fail, for demos and tests of partial councils. */
+    offlineFailures: Record<string, string>
+  }
+  council: {
+    /** Drafts needed for a council to go on; fewer fails the job with the providers' errors. */
+    quorum: number
+    draftConcurrency: number
+    reviewExcludeSelf: boolean
+    maxTokens: number
   }
   limits: { questionMaxChars: number; listMaxLimit: number; listDefaultLimit: number }
   features: { disableUploads: boolean; disableWebSearch: boolean }
@@ -211,7 +221,22 @@ export function loadConfig(env: Env = process.env): Config {
       offlineLatencyMs: read(env, 'LLM_OFFLINE_LATENCY_MS', 0, integer(0, 600_000)),
       openaiApiKey: read(env, 'OPENAI_API_KEY', null as string | null, String),
       openaiBaseUrl: read(env, 'OPENAI_BASE_URL', 'https://api.openai.com/v1', url),
+      openaiModel: read(env, 'OPENAI_MODEL', 'gpt-4o-mini', String),
+      offlineFailures: read(env, 'LLM_OFFLINE_FAIL_AGENTS', {} as Record<string, string>, (raw) =>
+        Object.fromEntries(
+          list(raw).map((entry) => {
+            const [agent, ...message] = entry.split(':')
+            return [agent!.trim(), message.join(':').trim() || 'simulated provider failure']
+          }),
+        ),
+      ),
       prices: read(env, 'LLM_PRICES', DEFAULT_PRICES, prices),
+    },
+    council: {
+      quorum: read(env, 'COUNCIL_QUORUM', 2, integer(1, 50)),
+      draftConcurrency: read(env, 'COUNCIL_CONCURRENCY', 8, integer(1, 100)),
+      reviewExcludeSelf: read(env, 'COUNCIL_REVIEW_EXCLUDE_SELF', true, boolean),
+      maxTokens: read(env, 'COUNCIL_MAX_TOKENS', 1024, integer(16, 200_000)),
     },
     limits: {
       questionMaxChars: read(env, 'QUESTION_MAX_CHARS', 8000, integer(10, 200_000)),

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
-import { createApp, createDeps, type AppDeps } from '../../src/app'
+import { createApp, createDeps, prepare, type AppDeps } from '../../src/app'
 import { testConfig, type Config } from '../../src/config'
 import { createLogger } from '../../plugins/logging/logger'
 
@@ -34,7 +34,7 @@ export interface CallOptions {
  * const t = await buildTestApp()
  * const res = await t.json('GET', '/api/v1/me', { user: 'alice@example.com' })
  */
-export async function buildTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function buildTestApp(env: Record<string, string> = {}, overrides: Parameters<typeof createDeps>[1] = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'council-test-'))
   let dropSchema: (() => Promise<void>) | null = null
   let databaseUrl = `file:${dataDir}/council.db`
@@ -59,8 +59,8 @@ export async function buildTestApp(env: Record<string, string> = {}): Promise<Te
   const config = testConfig({ DATA_DIR: dataDir, DATABASE_URL: databaseUrl, ...env })
   const logs: Array<Record<string, unknown>> = []
   const logger = createLogger({ level: 'debug', sink: (line) => logs.push(JSON.parse(line)) })
-  const deps = createDeps(config, { logger })
-  await deps.db.migrate()
+  const deps = createDeps(config, { logger, ...overrides })
+  await prepare(deps)
   const app = createApp(config, deps)
 
   const call = (method: string, path: string, options: CallOptions = {}) => {

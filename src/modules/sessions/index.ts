@@ -1,26 +1,41 @@
 /** Sessions: the JSON API under /api/v1/sessions and the pages under /sessions. */
 import { Elysia, t } from 'elysia'
-import type { rbac } from '../../../plugins/rbac'
-import { forbidden } from '../../errors'
+import type { Database } from '../../../db/client'
+import type { Actor } from '../../../plugins/auth'
+import type { rbac, RequestMeta } from '../../../plugins/rbac'
+import { AppError, forbidden } from '../../errors'
 import { pageOf, pageParams, PageQuery } from '../../pagination'
+import { RunAccepted } from '../jobs/model'
+import { toJobView, type JobsService } from '../jobs/service'
 import { CreateSessionBody, DeleteSessionQuery, SessionSummary } from './model'
+import { loadResults, SessionResults } from './results'
 import { toSummary, type SessionsService } from './service'
-import { NewSessionForm, NewSessionPage, SessionPage, SessionRows, SessionsPage } from './views'
-import { AppError } from '../../errors'
+import { NewSessionForm, NewSessionPage, SessionPage, SessionProgress, SessionRows, SessionsPage } from './views'
 
 export interface SessionsModuleOptions {
+  db: Database
   sessions: SessionsService
+  jobs: JobsService
   guard: ReturnType<typeof rbac>
 }
 
 const IdParams = t.Object({ id: t.String({ maxLength: 64 }) })
+const RunHeaders = t.Object({ 'idempotency-key': t.Optional(t.String()) })
 
 /**
  * @example
- * app.use(sessionsModule({ sessions, guard }))
+ * app.use(sessionsModule({ db, sessions, jobs, guard }))
  */
-export const sessionsModule = ({ sessions, guard }: SessionsModuleOptions) =>
-  new Elysia({ name: 'module/sessions' })
+export const sessionsModule = ({ db, sessions, jobs, guard }: SessionsModuleOptions) => {
+  /** Everything the session page shows, in three queries: session, latest job, outputs. */
+  const pageData = async (actor: Actor, id: string, meta: RequestMeta) => {
+    const session = toSummary(await sessions.get(actor, id, meta))
+    const job = await jobs.latestForSession(id)
+    const results = job && (job.status === 'succeeded' || job.status === 'failed' || job.status === 'cancelled') ? await loadResults(db, session) : null
+    return { actor, session, job: job ? toJobView(job) : null, results }
+  }
+
+  return new Elysia({ name: 'module/sessions' })
     .use(guard)
     .group('/api/v1/sessions', { detail: { tags: ['sessions'] } }, (api) =>
       api
@@ -28,11 +43,7 @@ export const sessionsModule = ({ sessions, guard }: SessionsModuleOptions) =>
           '/',
           async ({ actor, body, meta, set }) => {
             if ('files' in (body as Record<string, unknown>))
-              throw new AppError(
-                422,
-                'uploads_unavailable',
-                'Document uploads are not available on this server yet; send the question alone.',
-              )
+              throw new AppError(422, 'uploads_unavailable', 'Document uploads are not available on this server yet; send the question alone.')
             const row = await sessions.create(actor, body, meta)
             set.status = 201
             set.headers.location = `/api/v1/sessions/${row.id}`
@@ -51,14 +62,36 @@ export const sessionsModule = ({ sessions, guard }: SessionsModuleOptions) =>
           response: pageOf(SessionSummary),
           detail: { summary: "The caller's sessions, newest first" },
         })
+        .get('/:id', async ({ actor, params, meta }) => toSummary(await sessions.get(actor, params.id, meta)), {
+          permission: 'sessions:read',
+          params: IdParams,
+          response: SessionSummary,
+          detail: { summary: 'One session: status, stage, tokens, cost, documents' },
+        })
+        .post(
+          '/:id/run',
+          async ({ actor, params, headers, meta, set }) => {
+            const { job } = await jobs.runSession(actor, params.id, headers['idempotency-key'], meta)
+            set.status = 202
+            set.headers.location = `/api/v1/jobs/${job.id}`
+            return { job_id: job.id, status: job.status as 'queued' }
+          },
+          {
+            permission: 'sessions:run',
+            params: IdParams,
+            headers: RunHeaders,
+            response: { 202: RunAccepted },
+            detail: { summary: 'Run the council on a session; the same Idempotency-Key returns the same job' },
+          },
+        )
         .get(
-          '/:id',
-          async ({ actor, params, meta }) => toSummary(await sessions.get(actor, params.id, meta)),
+          '/:id/results',
+          async ({ actor, params, meta }) => loadResults(db, toSummary(await sessions.get(actor, params.id, meta))),
           {
             permission: 'sessions:read',
             params: IdParams,
-            response: SessionSummary,
-            detail: { summary: 'One session: status, stage, tokens, cost, documents' },
+            response: SessionResults,
+            detail: { summary: 'Drafts, reviews with parsed rankings, leaderboard, synthesis' },
           },
         )
         .delete(
@@ -96,6 +129,7 @@ export const sessionsModule = ({ sessions, guard }: SessionsModuleOptions) =>
         const htmx = request.headers.get('hx-request') === 'true'
         try {
           const row = await sessions.create(actor, body, meta)
+          if (body.run === 'true' && actor.permissions.has('sessions:run')) await jobs.runSession(actor, row.id, undefined, meta)
           if (htmx) {
             set.headers['hx-location'] = `/sessions/${row.id}`
             return ''
@@ -110,14 +144,34 @@ export const sessionsModule = ({ sessions, guard }: SessionsModuleOptions) =>
           return NewSessionForm({ actor, error: error.message, question: body.question })
         }
       },
-      { permission: 'sessions:create', body: CreateSessionBody, detail: { hide: true } },
+      {
+        permission: 'sessions:create',
+        body: t.Composite([CreateSessionBody, t.Object({ run: t.Optional(t.String()) })]),
+        detail: { hide: true },
+      },
     )
-    .get(
-      '/sessions/:id',
-      async ({ actor, params, meta }) =>
-        SessionPage({
-          actor,
-          session: toSummary(await sessions.get(actor, params.id, meta)),
-        }),
-      { permission: 'sessions:read', params: IdParams, detail: { hide: true } },
+    .get('/sessions/:id', async ({ actor, params, meta }) => SessionPage(await pageData(actor, params.id, meta)), {
+      permission: 'sessions:read',
+      params: IdParams,
+      detail: { hide: true },
+    })
+    .get('/sessions/:id/progress', async ({ actor, params, meta }) => SessionProgress(await pageData(actor, params.id, meta)), {
+      permission: 'sessions:read',
+      params: IdParams,
+      detail: { hide: true },
+    })
+    .post(
+      '/sessions/:id/run',
+      async ({ actor, params, meta, set }) => {
+        try {
+          await jobs.runSession(actor, params.id, undefined, meta)
+        } catch (error) {
+          if (!(error instanceof AppError) || error.status !== 409) throw error
+          set.status = 409
+          return SessionProgress({ ...(await pageData(actor, params.id, meta)), error: error.message })
+        }
+        return SessionProgress(await pageData(actor, params.id, meta))
+      },
+      { permission: 'sessions:run', params: IdParams, detail: { hide: true } },
     )
+}

@@ -1,10 +1,14 @@
-/** Pages and htmx fragments of sessions: the list (with "load more"), the new-session form, one session. */
+/** Pages and htmx fragments of sessions: the list (with "load more"), the new-session form, one session with live progress and results. */
 import type { Actor } from '../../../plugins/auth'
 import { Layout } from '../../../views/layout'
+import { renderMarkdown } from '../../markdown'
 import type { Page } from '../../pagination'
+import type { JobViewType } from '../jobs/model'
 import type { SessionSummaryView } from './model'
+import type { SessionResultsView } from './results'
 
 const when = (iso: string) => iso.replace('T', ' ').slice(0, 16)
+const usd = (value: number) => `$${value.toFixed(4)}`
 
 export function SessionRows({ page }: { page: Page<SessionSummaryView> }) {
   return (
@@ -20,6 +24,7 @@ export function SessionRows({ page }: { page: Page<SessionSummaryView> }) {
             <span class={`badge ${session.status}`} safe>
               {session.status}
             </span>
+            {session.partial ? <span class="badge failed">partial</span> : ''}
           </td>
           <td class="muted small" safe>
             {when(session.created_at)}
@@ -94,7 +99,12 @@ export function NewSessionForm({ actor, error, question = '' }: { actor: Actor; 
           {question}
         </textarea>
       </div>
-      <button type="submit">Create session</button>
+      <label class="inline small">
+        <input type="checkbox" name="run" value="true" checked /> Run the council right away
+      </label>
+      <p>
+        <button type="submit">Create session</button>
+      </p>
     </form>
   )
 }
@@ -108,28 +118,229 @@ export function NewSessionPage({ actor }: { actor: Actor }) {
   )
 }
 
-export function SessionPage({ actor, session }: { actor: Actor; session: SessionSummaryView }) {
+const ACTIVE = new Set(['queued', 'running'])
+
+/** The live part of a session page. While its job is active it polls itself; when the job ends it shows the results and stops. */
+export function SessionProgress({
+  actor,
+  session,
+  job,
+  results,
+  error,
+}: {
+  actor: Actor
+  session: SessionSummaryView
+  job: JobViewType | null
+  results: SessionResultsView | null
+  error?: string
+}) {
+  const active = job ? ACTIVE.has(job.status) : false
   return (
-    <Layout title="Session" actor={actor}>
+    <section
+      id="progress"
+      hx-get={active ? `/sessions/${session.id}/progress` : undefined}
+      hx-trigger={active ? 'load delay:1s' : undefined}
+      hx-swap={active ? 'outerHTML' : undefined}
+      aria-live="polite"
+    >
+      <p>
+        <span class={`badge ${session.status}`} id="session-status" safe>
+          {session.status}
+        </span>{' '}
+        {session.partial ? <span class="badge failed">partial council</span> : ''}{' '}
+        <span class="muted small" safe>
+          {`palette ${session.palette_id} · tokens ${session.tokens.total} · cost ${usd(session.cost_usd)}`}
+        </span>
+      </p>
+      {error ? (
+        <div class="notice error" role="alert" safe>
+          {error}
+        </div>
+      ) : (
+        ''
+      )}
+      {job ? (
+        <div class="card" id="job">
+          <p>
+            <strong>Job</strong>{' '}
+            <span class={`badge ${job.status}`} id="job-status" safe>
+              {job.status}
+            </span>{' '}
+            <span class="muted small" safe>
+              {job.stage ? `stage ${job.stage}` : 'waiting for a worker'}
+            </span>
+          </p>
+          <progress max="100" value={String(job.progress)} id="job-progress">
+            {`${job.progress}%`}
+          </progress>{' '}
+          <a href={`/jobs/${job.id}/logs`} id="job-logs-link">
+            Job logs
+          </a>
+          {job.error && !active ? (
+            <p class="notice error" safe>
+              {job.error}
+            </p>
+          ) : (
+            ''
+          )}
+          {active ? (
+            <button class="link" hx-post={`/jobs/${job.id}/cancel`} hx-target="#progress" hx-swap="outerHTML">
+              Cancel
+            </button>
+          ) : (
+            ''
+          )}
+        </div>
+      ) : (
+        ''
+      )}
+      {!active && session.status !== 'succeeded' && actor.permissions.has('sessions:run') ? (
+        <button hx-post={`/sessions/${session.id}/run`} hx-target="#progress" hx-swap="outerHTML" id="run-button">
+          {session.status === 'created' ? 'Run the council' : 'Run again (resumes from the last finished stage)'}
+        </button>
+      ) : (
+        ''
+      )}
+      {results && !active ? <Results results={results} /> : ''}
+    </section>
+  )
+}
+
+function Results({ results }: { results: SessionResultsView }) {
+  const safeSynthesis = results.synthesis ? renderMarkdown(results.synthesis.content) : ''
+  return (
+    <div id="results">
+      {results.partial ? (
+        <div class="notice error" id="partial-notice">
+          <strong>Partial council.</strong> Some members dropped out:
+          <ul>
+            {results.dropped.map((d) => (
+              <li safe>{`${d.agent} (${d.stage}): ${d.error}`}</li>
+            ))}
+          </ul>
+        </div>
+      ) : (
+        ''
+      )}
+      {results.synthesis ? (
+        <article class="card" id="synthesis">
+          <h2>Synthesis</h2>
+          <p class="muted small" safe>
+            {`by ${results.synthesis.agent} · ${results.synthesis.model ?? ''}`}
+          </p>
+          <div class="markdown">{safeSynthesis}</div>
+        </article>
+      ) : (
+        ''
+      )}
+      {results.leaderboard.length > 0 ? (
+        <section class="card" id="leaderboard">
+          <h2>Leaderboard</h2>
+          <table>
+            <thead>
+              <tr>
+                <th>#</th>
+                <th>Agent</th>
+                <th>Mean rank</th>
+                <th>Borda</th>
+                <th>Votes</th>
+              </tr>
+            </thead>
+            <tbody>
+              {results.leaderboard.map((entry) => (
+                <tr>
+                  <td safe>{String(entry.position)}</td>
+                  <td safe>{entry.agent}</td>
+                  <td safe>{entry.mean_rank === null ? '—' : String(entry.mean_rank)}</td>
+                  <td safe>{String(entry.borda)}</td>
+                  <td safe>{String(entry.votes)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      ) : (
+        ''
+      )}
+      <section class="card" id="drafts">
+        <h2>Drafts</h2>
+        {results.drafts.map((draft) => {
+          const safeDraft = renderMarkdown(draft.content)
+          return (
+            <details>
+              <summary safe>{`${draft.agent} · ${draft.tokens.output} tokens · ${draft.duration_ms} ms`}</summary>
+              <div class="markdown">{safeDraft}</div>
+            </details>
+          )
+        })}
+      </section>
+      <section class="card" id="reviews">
+        <h2>Reviews</h2>
+        {results.reviews.map((review) => (
+          <details>
+            <summary safe>{`${review.reviewer} ranked: ${review.ranking.join(' > ') || '—'} (${review.parse_status})`}</summary>
+            <p class="muted small" safe>
+              {`Labels seen: ${Object.entries(review.label_map)
+                .map(([label, agent]) => `${label}=${agent}`)
+                .join(', ')}`}
+            </p>
+            <pre class="critique" safe>
+              {review.critique}
+            </pre>
+          </details>
+        ))}
+      </section>
+      <section class="card" id="costs">
+        <h2>Tokens and cost</h2>
+        <table>
+          <thead>
+            <tr>
+              <th>Stage</th>
+              <th>Calls</th>
+              <th>Tokens</th>
+              <th>Cost</th>
+            </tr>
+          </thead>
+          <tbody>
+            {Object.entries(results.stages).map(([stage, figures]) => (
+              <tr>
+                <td safe>{stage}</td>
+                <td safe>{String(figures.calls)}</td>
+                <td safe>{String(figures.tokens)}</td>
+                <td safe>{usd(figures.cost_usd)}</td>
+              </tr>
+            ))}
+            <tr>
+              <th>Total</th>
+              <th />
+              <th safe>{String(results.totals.tokens.total)}</th>
+              <th safe>{usd(results.totals.cost_usd)}</th>
+            </tr>
+          </tbody>
+        </table>
+      </section>
+    </div>
+  )
+}
+
+export function SessionPage(props: {
+  actor: Actor
+  session: SessionSummaryView
+  job: JobViewType | null
+  results: SessionResultsView | null
+}) {
+  return (
+    <Layout title="Session" actor={props.actor}>
       <p>
         <a href="/sessions">← Sessions</a>
       </p>
       <article class="card" id="session">
         <h1 class="question" safe>
-          {session.question}
+          {props.session.question}
         </h1>
-        <p>
-          <span class={`badge ${session.status}`} id="session-status" safe>
-            {session.status}
-          </span>{' '}
-          <span class="muted small" safe>
-            {`palette ${session.palette_id} · created ${when(session.created_at)}`}
-          </span>
-        </p>
-        <p class="muted small" safe>
-          {`Tokens: ${session.tokens.total} · Cost: $${session.cost_usd.toFixed(4)}`}
-        </p>
+        <p class="muted small" safe>{`created ${when(props.session.created_at)}`}</p>
       </article>
+      <SessionProgress {...props} />
     </Layout>
   )
 }

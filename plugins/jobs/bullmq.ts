@@ -1,0 +1,141 @@
+/**
+ * BullMQ on Redis. The server side only enqueues (createBullQueue); the worker
+ * process (workers/council.ts) consumes (startBullWorker). Job data is just
+ * our job id. A worker that dies holding a job loses its lock, BullMQ's
+ * stalled-job check hands the job to another worker, and the council resumes
+ * from its stored stages. Workers heartbeat into a Redis sorted set that
+ * /readyz reads.
+ */
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq'
+import IORedis from 'ioredis'
+import type { JobProcessor, JobQueue } from './types'
+import { HEARTBEAT_EVERY_MS, HEARTBEAT_STALE_MS, PermanentJobError, QUEUE_NAME, WORKER_HEARTBEATS_KEY } from './types'
+
+interface JobData {
+  jobId: string
+}
+
+/** Workers need maxRetriesPerRequest: null (BullMQ's blocking commands must not time out). */
+export const redisConnection = (url: string, forWorker: boolean) =>
+  new IORedis(url, { maxRetriesPerRequest: forWorker ? null : 1, enableOfflineQueue: forWorker, lazyConnect: false })
+
+export interface BullQueueOptions {
+  redisUrl: string
+  attempts: number
+  backoffMs?: number
+}
+
+/**
+ * @example
+ * const queue = createBullQueue({ redisUrl: 'redis://127.0.0.1:6379', attempts: 3 })
+ * await queue.enqueue(jobId)
+ */
+export function createBullQueue({ redisUrl, attempts, backoffMs = 1000 }: BullQueueOptions): JobQueue {
+  const connection = redisConnection(redisUrl, false)
+  connection.on('error', () => undefined) // surfaced by health(); ioredis reconnects by itself
+  const queue = new Queue<JobData>(QUEUE_NAME, { connection })
+  queue.on('error', () => undefined)
+  return {
+    backend: 'bullmq',
+    async enqueue(jobId) {
+      await queue.add(
+        'run',
+        { jobId },
+        {
+          jobId,
+          attempts,
+          backoff: { type: 'exponential', delay: backoffMs },
+          removeOnComplete: { age: 3600, count: 10_000 },
+          removeOnFail: { age: 7 * 24 * 3600 },
+        },
+      )
+    },
+    async cancel(jobId) {
+      const job = await queue.getJob(jobId)
+      if (!job) return
+      const state = await job.getState()
+      if (state === 'waiting' || state === 'delayed' || state === 'prioritized') await job.remove()
+    },
+    async health() {
+      const now = Date.now()
+      await connection.zremrangebyscore(WORKER_HEARTBEATS_KEY, 0, now - HEARTBEAT_STALE_MS)
+      const [counts, workers] = await Promise.all([
+        queue.getJobCounts('waiting', 'active', 'delayed', 'failed'),
+        connection.zcard(WORKER_HEARTBEATS_KEY),
+      ])
+      return { backend: 'bullmq', ...counts, workers }
+    },
+    async close() {
+      await queue.close()
+      connection.disconnect()
+    },
+  }
+}
+
+export interface BullWorkerOptions {
+  redisUrl: string
+  process: JobProcessor
+  concurrency: number
+  /** How long a job's lock lasts without renewal; a dead worker's job is retaken after about this long. */
+  lockDurationMs?: number
+  workerId?: string
+  onEvent?: (event: string, fields: Record<string, unknown>) => void
+}
+
+/**
+ * @example
+ * const worker = startBullWorker({ redisUrl, process: executor.process, concurrency: 50 })
+ * process.on('SIGTERM', () => worker.close())
+ */
+export function startBullWorker({
+  redisUrl,
+  process: processJob,
+  concurrency,
+  lockDurationMs = 30_000,
+  workerId = `${require('node:os').hostname()}:${process.pid}`,
+  onEvent,
+}: BullWorkerOptions) {
+  const connection = redisConnection(redisUrl, true)
+  const worker = new Worker<JobData>(
+    QUEUE_NAME,
+    async (job: Job<JobData>, _token?: string, signal?: AbortSignal) => {
+      try {
+        await processJob(job.data.jobId, {
+          attempt: job.attemptsMade + 1,
+          maxAttempts: job.opts.attempts ?? 1,
+          signal: signal ?? new AbortController().signal,
+        })
+      } catch (error) {
+        if (error instanceof PermanentJobError) throw new UnrecoverableError(error.message)
+        throw error
+      }
+    },
+    {
+      connection,
+      concurrency,
+      lockDuration: lockDurationMs,
+      stalledInterval: Math.max(1000, Math.floor(lockDurationMs / 2)),
+      maxStalledCount: 3,
+    },
+  )
+  worker.on('error', (error) => onEvent?.('worker error', { error: error.message }))
+  worker.on('stalled', (jobId) => onEvent?.('job stalled; another worker will take it', { job_id: jobId }))
+
+  const beat = () => connection.zadd(WORKER_HEARTBEATS_KEY, Date.now(), workerId).catch(() => undefined)
+  void beat()
+  const heartbeat = setInterval(beat, HEARTBEAT_EVERY_MS)
+
+  return {
+    worker,
+    workerId,
+    /** Stops taking jobs, lets running ones finish for up to graceMs, then releases them to other workers. */
+    async close(graceMs = 25_000) {
+      clearInterval(heartbeat)
+      await connection.zrem(WORKER_HEARTBEATS_KEY, workerId).catch(() => undefined)
+      const closing = worker.close()
+      const timedOut = await Promise.race([closing.then(() => false), Bun.sleep(graceMs).then(() => true)])
+      if (timedOut) await worker.close(true)
+      connection.disconnect()
+    },
+  }
+}

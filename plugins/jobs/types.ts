@@ -1,0 +1,35 @@
+/**
+ * The jobs plugin's contract. The server only enqueues job ids (job data lives
+ * in the jobs table, so no secret or document ever sits in Redis); a runner —
+ * in-process, or a BullMQ worker in another process — hands each id to the
+ * processor, retrying with exponential backoff until attempts run out.
+ */
+export interface ProcessContext {
+  /** 1 for the first try. */
+  attempt: number
+  maxAttempts: number
+  /** Aborted when the job is cancelled or the runner shuts down. */
+  signal: AbortSignal
+}
+
+/** Runs one job. Throw to retry; throw PermanentJobError to fail at once. */
+export type JobProcessor = (jobId: string, ctx: ProcessContext) => Promise<void>
+
+export class PermanentJobError extends Error {
+  override name = 'PermanentJobError'
+}
+
+export interface JobQueue {
+  readonly backend: 'inline' | 'bullmq'
+  enqueue(jobId: string): Promise<void>
+  /** Drops a job that has not started; a running one is stopped by the processor's cancel check. */
+  cancel(jobId: string): Promise<void>
+  /** Backlog and worker liveness, for /readyz. Throws when the queue cannot be reached. */
+  health(): Promise<Record<string, unknown>>
+  close(): Promise<void>
+}
+
+export const QUEUE_NAME = 'council-jobs'
+export const WORKER_HEARTBEATS_KEY = 'council:workers'
+export const HEARTBEAT_EVERY_MS = 5_000
+export const HEARTBEAT_STALE_MS = 15_000

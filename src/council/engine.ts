@@ -1,0 +1,308 @@
+/**
+ * The council: draft → review → aggregate → synthesize (SPEC §1, §5).
+ * Each LLM call's output is written to stage_outputs as soon as it returns, and
+ * a stage starts only when the previous one is on disk; a resumed job reloads
+ * what is there and calls only the agents that have no finished output, so a
+ * retried or restarted job never duplicates a draft.
+ */
+import { and, eq, ne } from 'drizzle-orm'
+import { newId, type Database } from '../../db/client'
+import type { Config } from '../config'
+import { modelFor } from '../llm'
+import { costMicroUsd } from '../llm/pricing'
+import { LlmError, type ChatMessage, type LlmProvider } from '../llm/types'
+import { aggregateRankings, seededShuffle, type LeaderboardEntry } from './aggregate'
+import { draftPrompt, reviewPrompt, synthesisPrompt, type AgentProfile } from './prompts'
+import { parseRanking } from './ranking'
+
+export type Stage = 'draft' | 'review' | 'aggregate' | 'synthesis'
+
+type OutputRow = typeof import('../../db/schema/sqlite').stageOutputs.$inferSelect
+type AgentRow = typeof import('../../db/schema/sqlite').agents.$inferSelect
+
+/** A failure that retrying cannot fix (deleted session, unknown palette). */
+export class PermanentCouncilError extends Error {
+  override name = 'PermanentCouncilError'
+}
+
+/** A failure that a later attempt may not repeat (providers down, quorum missed on retryable errors). */
+export class CouncilError extends Error {
+  override name = 'CouncilError'
+}
+
+export interface JobLogger {
+  info(msg: string, fields?: Record<string, unknown>): void
+  warn(msg: string, fields?: Record<string, unknown>): void
+  error(msg: string, fields?: Record<string, unknown>): void
+}
+
+export interface CouncilRun {
+  jobId: string
+  sessionId: string
+  signal: AbortSignal
+  log: JobLogger
+  /** Called when a stage starts or advances; progress is 0–100. */
+  progress(stage: Stage, progress: number): Promise<void>
+  /** Called before every LLM call with its worst case; may throw to stop the council (budgets). */
+  beforeCall?(call: { stage: Stage; agent: string; model: string; maxTokens: number }): Promise<void>
+  /** Called after every LLM call with what it cost. */
+  afterCall?(call: { stage: Stage; agent: string; tokensIn: number; tokensOut: number; costMicroUsd: number }): Promise<void>
+}
+
+export interface CouncilDeps {
+  db: Database
+  llm: LlmProvider
+  config: Config
+}
+
+export interface CouncilOutcome {
+  partial: boolean
+  dropped: Array<{ agent: string; stage: Stage; error: string }>
+  synthesisBy: string
+  tokensIn: number
+  tokensOut: number
+  costMicroUsd: number
+}
+
+const LABELS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'
+
+/** Runs `fn` over items with at most `limit` in flight. */
+export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length)
+  let next = 0
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++
+      results[index] = await fn(items[index]!)
+    }
+  })
+  await Promise.all(workers)
+  return results
+}
+
+export function createCouncil({ db, llm, config }: CouncilDeps) {
+  const { sessions, palettes, agents, stageOutputs } = db.t
+
+  /** Writes an output once: a finished row is never replaced; a failed one is replaced by a later success. */
+  const saveOutput = async (row: Omit<OutputRow, 'id' | 'createdAt'>): Promise<void> => {
+    const full = { ...row, id: newId(), createdAt: new Date() }
+    const inserted = await db.orm.insert(stageOutputs).values(full).onConflictDoNothing().returning({ id: stageOutputs.id })
+    if (inserted.length > 0) return
+    await db.orm
+      .update(stageOutputs)
+      .set({ ...row, createdAt: full.createdAt })
+      .where(
+        and(
+          eq(stageOutputs.runId, row.runId),
+          eq(stageOutputs.stage, row.stage),
+          eq(stageOutputs.agent, row.agent),
+          ne(stageOutputs.status, 'ok'),
+        ),
+      )
+  }
+
+  /** One LLM call, recorded whether it succeeds or fails. Returns the content, or null on failure. */
+  const call = async (
+    run: CouncilRun,
+    stage: Stage,
+    agent: AgentRow,
+    messages: ChatMessage[],
+    data?: (content: string) => Record<string, unknown>,
+  ): Promise<{ content: string; data?: Record<string, unknown> } | { error: string; retryable: boolean }> => {
+    const model = modelFor(config, agent.model)
+    const base = { runId: run.sessionId, sessionId: run.sessionId, jobId: run.jobId, stage, agent: agent.name }
+    await run.beforeCall?.({ stage, agent: agent.name, model, maxTokens: config.council.maxTokens })
+    if (run.signal.aborted) throw new CouncilError('cancelled')
+    const started = performance.now()
+    try {
+      const result = await llm.complete({
+        model,
+        messages,
+        temperature: agent.temperature,
+        maxTokens: config.council.maxTokens,
+        signal: run.signal,
+      })
+      const cost = costMicroUsd(config.llm.prices, result.model, result.tokensIn, result.tokensOut)
+      const extra = data?.(result.content)
+      await saveOutput({
+        ...base,
+        status: 'ok',
+        content: result.content,
+        data: extra ?? null,
+        error: null,
+        model: result.model,
+        tokensIn: result.tokensIn,
+        tokensOut: result.tokensOut,
+        costMicroUsd: cost,
+        durationMs: Math.round(performance.now() - started),
+      })
+      await run.afterCall?.({ stage, agent: agent.name, tokensIn: result.tokensIn, tokensOut: result.tokensOut, costMicroUsd: cost })
+      run.log.info(`${stage} by ${agent.name} finished`, {
+        stage,
+        agent: agent.name,
+        model: result.model,
+        tokens_in: result.tokensIn,
+        tokens_out: result.tokensOut,
+        duration_ms: Math.round(performance.now() - started),
+      })
+      return { content: result.content, data: extra }
+    } catch (error) {
+      if (run.signal.aborted) throw new CouncilError('cancelled')
+      const message = error instanceof Error ? error.message : String(error)
+      await saveOutput({
+        ...base,
+        status: 'failed',
+        content: null,
+        data: null,
+        error: message,
+        model,
+        tokensIn: 0,
+        tokensOut: 0,
+        costMicroUsd: 0,
+        durationMs: Math.round(performance.now() - started),
+      })
+      run.log.warn(`${stage} by ${agent.name} failed`, { stage, agent: agent.name, error: message })
+      return { error: message, retryable: error instanceof LlmError ? error.retryable : true }
+    }
+  }
+
+  const loadOutputs = (sessionId: string) => db.orm.select().from(stageOutputs).where(eq(stageOutputs.runId, sessionId))
+
+  return {
+    async run(run: CouncilRun): Promise<CouncilOutcome> {
+      const [session] = await db.orm.select().from(sessions).where(eq(sessions.id, run.sessionId)).limit(1)
+      if (!session || session.deletedAt) throw new PermanentCouncilError('The session no longer exists.')
+      const [palette] = await db.orm.select().from(palettes).where(eq(palettes.id, session.paletteId)).limit(1)
+      if (!palette) throw new PermanentCouncilError(`Palette "${session.paletteId}" does not exist.`)
+      const agentRows = await db.orm.select().from(agents)
+      const byName = new Map(agentRows.map((agent) => [agent.name, agent]))
+      const members = palette.agentNames.map((name) => byName.get(name)).filter((agent): agent is AgentRow => !!agent)
+      if (members.length === 0) throw new PermanentCouncilError(`Palette "${palette.id}" has no agents.`)
+      const profile = (agent: AgentRow): AgentProfile => ({ name: agent.name, persona: agent.persona })
+      const question = session.question
+
+      let outputs = await loadOutputs(run.sessionId)
+      const done = (stage: Stage, agent: string) => outputs.some((o) => o.stage === stage && o.agent === agent && o.status === 'ok')
+      const finished = (stage: Stage) => outputs.filter((o) => o.stage === stage && o.status === 'ok')
+      if (outputs.length > 0) run.log.info('resuming from stored outputs', { stored: outputs.filter((o) => o.status === 'ok').length })
+
+      // 1. Drafts, in parallel, each stored as it returns.
+      await run.progress('draft', 5)
+      const toDraft = members.filter((agent) => !done('draft', agent.name))
+      let drafted = members.length - toDraft.length
+      const draftFailures = new Map<string, { error: string; retryable: boolean }>()
+      await mapWithConcurrency(toDraft, config.council.draftConcurrency, async (agent) => {
+        const result = await call(run, 'draft', agent, draftPrompt(profile(agent), question))
+        if ('error' in result) draftFailures.set(agent.name, result)
+        else await run.progress('draft', 5 + Math.round((35 * ++drafted) / members.length))
+      })
+      outputs = await loadOutputs(run.sessionId)
+      const drafts = finished('draft')
+      const quorum = Math.min(config.council.quorum, members.length)
+      if (drafts.length < quorum) {
+        const reasons = [...draftFailures].map(([agent, failure]) => `${agent}: ${failure.error}`).join('; ')
+        const message = `Quorum not met: ${drafts.length} of ${members.length} drafts succeeded, ${quorum} needed. ${reasons}`
+        if ([...draftFailures.values()].every((failure) => !failure.retryable)) throw new PermanentCouncilError(message)
+        throw new CouncilError(message)
+      }
+
+      // 2. Reviews: each drafter ranks the others' drafts under labels shuffled for it alone.
+      await run.progress('review', 40)
+      const drafters = drafts.map((draft) => byName.get(draft.agent)!).filter(Boolean)
+      const toReview = drafters.filter((agent) => !done('review', agent.name))
+      let reviewed = drafters.length - toReview.length
+      await mapWithConcurrency(toReview, config.council.draftConcurrency, async (reviewer) => {
+        const candidates = drafts.filter((draft) => !(config.council.reviewExcludeSelf && draft.agent === reviewer.name))
+        if (candidates.length === 0) return
+        const order = seededShuffle(candidates, `${run.sessionId}:${reviewer.name}`)
+        const labelMap = Object.fromEntries(order.map((draft, i) => [LABELS[i]!, draft.agent]))
+        const responses = order.map((draft, i) => ({ label: LABELS[i]!, content: draft.content ?? '' }))
+        await call(run, 'review', reviewer, reviewPrompt(profile(reviewer), question, responses), (content) => {
+          const parsed = parseRanking(content, Object.keys(labelMap))
+          return {
+            label_map: labelMap,
+            ranking_labels: parsed.ranking,
+            ranking: parsed.ranking.map((label) => labelMap[label]!),
+            parse_status: parsed.status,
+            problems: parsed.problems,
+          }
+        })
+        await run.progress('review', 40 + Math.round((40 * ++reviewed) / drafters.length))
+      })
+      outputs = await loadOutputs(run.sessionId)
+
+      // 3. Aggregate: deterministic, so recomputing it on resume gives the same leaderboard.
+      await run.progress('aggregate', 82)
+      const reviews = finished('review')
+      const counted = reviews.filter((review) => review.data && review.data.parse_status !== 'unparsed')
+      const leaderboard: LeaderboardEntry[] = aggregateRankings(
+        counted.map((review) => ({ reviewer: review.agent, ranking: (review.data?.ranking as string[]) ?? [] })),
+        drafts.map((draft) => draft.agent),
+      )
+      if (!done('aggregate', '*'))
+        await saveOutput({
+          runId: run.sessionId,
+          sessionId: run.sessionId,
+          jobId: run.jobId,
+          stage: 'aggregate',
+          agent: '*',
+          status: 'ok',
+          content: null,
+          data: { leaderboard, reviews_counted: counted.length, reviews_unparsed: reviews.length - counted.length },
+          error: null,
+          model: null,
+          tokensIn: 0,
+          tokensOut: 0,
+          costMicroUsd: 0,
+          durationMs: 0,
+        })
+
+      // 4. Synthesis by the chair; if the chair fails, the best-placed member chairs instead.
+      await run.progress('synthesis', 88)
+      let synthesis = finished('synthesis')[0]
+      if (!synthesis) {
+        const chairs = [byName.get(palette.chair), ...leaderboard.map((entry) => byName.get(entry.agent))].filter(
+          (agent, i, all): agent is AgentRow => !!agent && all.indexOf(agent) === i,
+        )
+        const failures: string[] = []
+        for (const chair of chairs) {
+          const result = await call(
+            run,
+            'synthesis',
+            chair,
+            synthesisPrompt(
+              profile(chair),
+              question,
+              drafts.map((draft) => ({ agent: draft.agent, content: draft.content ?? '' })),
+              reviews.map((review) => ({ reviewer: review.agent, content: review.content ?? '' })),
+              leaderboard,
+            ),
+          )
+          if (!('error' in result)) break
+          failures.push(`${chair.name}: ${result.error}`)
+        }
+        outputs = await loadOutputs(run.sessionId)
+        synthesis = finished('synthesis')[0]
+        if (!synthesis) throw new CouncilError(`No agent could write the synthesis. ${failures.join('; ')}`)
+      }
+      await run.progress('synthesis', 100)
+
+      const okAgentsByStage = (stage: Stage) => new Set(finished(stage).map((o) => o.agent))
+      const dropped = outputs
+        .filter((o) => o.status === 'failed' && !okAgentsByStage(o.stage as Stage).has(o.agent))
+        .filter((o) => o.stage !== 'synthesis' || o.agent === palette.chair)
+        .map((o) => ({ agent: o.agent, stage: o.stage as Stage, error: o.error ?? 'failed' }))
+      const totals = outputs.reduce(
+        (sum, o) => ({
+          tokensIn: sum.tokensIn + o.tokensIn,
+          tokensOut: sum.tokensOut + o.tokensOut,
+          costMicroUsd: sum.costMicroUsd + o.costMicroUsd,
+        }),
+        { tokensIn: 0, tokensOut: 0, costMicroUsd: 0 },
+      )
+      return { partial: dropped.length > 0, dropped, synthesisBy: synthesis.agent, ...totals }
+    },
+  }
+}
+
+export type Council = ReturnType<typeof createCouncil>

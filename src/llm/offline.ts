@@ -1,0 +1,164 @@
+/**
+ * The offline provider: deterministic, no key, no network. It reads the kind of
+ * call from the prompt (a draft, a review of "Response A, B, …", or a
+ * synthesis) and writes a plausible answer in the voice of the agent's persona,
+ * so the whole product runs and can be tested without a model. Token counts
+ * follow the text's length; LLM_OFFLINE_LATENCY_MS adds a delay per call.
+ */
+import { estimateTokens, LlmError, type CompletionRequest, type CompletionResult, type LlmProvider } from './types'
+
+const hash = (text: string): number => {
+  let h = 2166136261
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i)
+    h = Math.imul(h, 16777619)
+  }
+  return h >>> 0
+}
+
+const pick = <T>(items: readonly T[], seed: number): T => items[seed % items.length]!
+
+const OPENINGS = [
+  'Here is how I would approach this.',
+  'Short answer first, then the reasoning.',
+  'Let me take this apart step by step.',
+  'There are a few angles worth separating here.',
+]
+
+const CONCERNS = [
+  'the assumptions behind the question',
+  'what evidence would change the conclusion',
+  'the cost of being wrong in either direction',
+  'who is affected and how quickly',
+  'what can be tested cheaply before committing',
+]
+
+/** The first sentence of the persona, e.g. "You are the Skeptic." → "Skeptic". */
+function voiceOf(system: string): string {
+  const match = /you are (?:the |an? )?([A-Za-z -]{2,40}?)[.,:]/i.exec(system)
+  return match?.[1]?.trim() ?? 'Council member'
+}
+
+function questionOf(text: string): string {
+  const match = /Question:\s*([\s\S]*?)(?:\n\n|$)/.exec(text)
+  return (match?.[1] ?? text).trim().slice(0, 400)
+}
+
+function draft(voice: string, question: string, seed: number): string {
+  const concerns = [pick(CONCERNS, seed), pick(CONCERNS, seed >>> 3), pick(CONCERNS, seed >>> 7)]
+  const unique = [...new Set(concerns)]
+  return [
+    `**${voice}** — ${pick(OPENINGS, seed)}`,
+    '',
+    `The question is: "${question}"`,
+    '',
+    `From the ${voice.toLowerCase()}'s point of view, the answer turns on ${unique.join(', ')}.`,
+    '',
+    ...unique.map((concern, i) => `${i + 1}. On ${concern}: weigh it explicitly and write down what you would expect to see if you are right.`),
+    '',
+    `Recommendation: start with the smallest step that tests the main assumption, then decide. (confidence ${60 + (seed % 35)}%)`,
+  ].join('\n')
+}
+
+function review(voice: string, prompt: string, seed: number): string {
+  const labels = [...new Set([...prompt.matchAll(/^Response ([A-Z]):/gm)].map((match) => match[1]!))]
+  // Score each response deterministically from its text, so the ranking is stable for the same drafts.
+  const scored = labels
+    .map((label) => {
+      const body = new RegExp(`^Response ${label}:\\n([\\s\\S]*?)(?=^Response [A-Z]:|^---|$(?![\\s\\S]))`, 'm').exec(prompt)?.[1] ?? ''
+      return { label, score: hash(`${voice}|${body}`) % 1000 }
+    })
+    .sort((a, b) => b.score - a.score || a.label.localeCompare(b.label))
+  const critiques = scored.map(
+    ({ label, score }) =>
+      `Response ${label}: ${score > 500 ? 'clear and well argued' : 'useful but thin on evidence'}; it ${pick(['names its assumptions', 'skips the costs', 'offers a concrete next step', 'could be more specific'], score)}.`,
+  )
+  return [
+    `As the ${voice.toLowerCase()}, my assessment of each response:`,
+    '',
+    ...critiques,
+    '',
+    'FINAL RANKING:',
+    ...scored.map(({ label }, i) => `${i + 1}. Response ${label}`),
+  ].join('\n')
+}
+
+function synthesis(voice: string, prompt: string): string {
+  const question = questionOf(prompt)
+  const leader = /1\. ([a-z0-9-]+)/i.exec(prompt.split('Leaderboard')[1] ?? '')?.[1]
+  return [
+    `## The council's answer`,
+    '',
+    `**Question:** ${question}`,
+    '',
+    `The council agrees on the core: test the main assumption cheaply before committing, and make the cost of being wrong explicit.${leader ? ` The strongest draft came from ${leader}, and this synthesis leans on it.` : ''}`,
+    '',
+    '### Recommendations',
+    '1. State the assumption the decision rests on, and how you would know it is false.',
+    '2. Take the smallest reversible step that tests it.',
+    '3. Decide with the evidence from that step, and record why.',
+    '',
+    '### Where the council disagreed',
+    'Members differed on how much evidence is enough before acting; the chair sides with acting early where the step is reversible.',
+    '',
+    `_Synthesised by ${voice}._`,
+  ].join('\n')
+}
+
+export interface OfflineOptions {
+  latencyMs: number
+  /** Agents whose calls fail, for exercising degradation (tests and demos): name → message. */
+  failures?: Record<string, string>
+}
+
+/**
+ * @example
+ * const llm = createOfflineProvider({ latencyMs: 0 })
+ * await llm.complete({ model: 'offline-small', messages: [{ role: 'user', content: 'Question: Why?' }] })
+ */
+export function createOfflineProvider({ latencyMs, failures = {} }: OfflineOptions): LlmProvider & { calls: number } {
+  const provider = {
+    name: 'offline',
+    calls: 0,
+    async complete(request: CompletionRequest): Promise<CompletionResult> {
+      provider.calls++
+      const started = performance.now()
+      if (latencyMs > 0) await sleep(latencyMs, request.signal)
+      if (request.signal?.aborted) throw new LlmError('offline: the call was cancelled', false)
+      const system = request.messages.find((message) => message.role === 'system')?.content ?? ''
+      const user = request.messages.filter((message) => message.role === 'user').map((message) => message.content).join('\n\n')
+      const voice = voiceOf(system)
+      const agent = /^Agent: (\S+)$/m.exec(system)?.[1]
+      const failure = agent ? failures[agent] : undefined
+      if (failure) throw new LlmError(`offline: ${failure}`, false, 503)
+      const seed = hash(`${system}|${user}`)
+      const content = user.includes('FINAL RANKING')
+        ? review(voice, user, seed)
+        : user.includes('Leaderboard')
+          ? synthesis(voice, user)
+          : draft(voice, questionOf(user), seed)
+      return {
+        content,
+        model: request.model,
+        tokensIn: estimateTokens(system) + estimateTokens(user),
+        tokensOut: estimateTokens(content),
+        durationMs: Math.round(performance.now() - started),
+      }
+    },
+  }
+  return provider
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms)
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer)
+        reject(new LlmError('offline: the call was cancelled', false))
+      },
+      { once: true },
+    )
+  })
+}

@@ -1,0 +1,45 @@
+/** The one interface every LLM provider implements. */
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant'
+  content: string
+}
+
+export interface CompletionRequest {
+  model: string
+  messages: ChatMessage[]
+  temperature?: number
+  maxTokens?: number
+  signal?: AbortSignal
+}
+
+export interface CompletionResult {
+  content: string
+  model: string
+  tokensIn: number
+  tokensOut: number
+  durationMs: number
+}
+
+export interface LlmProvider {
+  readonly name: string
+  complete(request: CompletionRequest): Promise<CompletionResult>
+}
+
+/**
+ * A provider failure. `retryable` says whether the same call may succeed later
+ * (rate limit, 5xx, timeout, network); the message is what the user sees when
+ * a council loses a member to it, so it names the provider and the cause.
+ */
+export class LlmError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly status?: number,
+  ) {
+    super(message)
+    this.name = 'LlmError'
+  }
+}
+
+/** About four characters a token for English text; used where a provider reports no usage. */
+export const estimateTokens = (text: string): number => Math.max(1, Math.ceil(text.length / 4))

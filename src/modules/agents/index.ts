@@ -1,0 +1,59 @@
+/**
+ * The agent proxy: list agents, and run one directly. Running needs
+ * `agents:invoke`, which only roles in AGENT_ROLE_ALLOWLIST hold; the caller's
+ * role is stored on the job and in the audit event.
+ */
+import { asc, gt } from 'drizzle-orm'
+import { Elysia, t } from 'elysia'
+import type { Database } from '../../../db/client'
+import type { rbac } from '../../../plugins/rbac'
+import { pageOf, pageParams, PageQuery, toPage } from '../../pagination'
+import { AgentRunBody, AgentView, RunAccepted } from '../jobs/model'
+import type { JobsService } from '../jobs/service'
+
+/** Agent names are the cursor here (they are the key); the helper's id check does not apply. */
+const NameCursor = t.Object({ limit: PageQuery.properties.limit, cursor: t.Optional(t.String({ maxLength: 64 })) })
+
+export const agentsModule = ({ db, jobs, guard }: { db: Database; jobs: JobsService; guard: ReturnType<typeof rbac> }) =>
+  new Elysia({ name: 'module/agents' })
+    .use(guard)
+    .group('/api/v1/agents', { detail: { tags: ['agents'] } }, (api) =>
+      api
+        .get(
+          '/',
+          async ({ query }) => {
+            const { limit } = pageParams({ limit: query.limit })
+            const after = query.cursor ? Buffer.from(query.cursor, 'base64url').toString() : null
+            const { agents } = db.t
+            const rows = await db.orm
+              .select()
+              .from(agents)
+              .where(after ? gt(agents.name, after) : undefined)
+              .orderBy(asc(agents.name))
+              .limit(limit + 1)
+            return toPage(
+              rows.map((row) => ({ ...row, id: row.name })),
+              { limit, after },
+              (row) => ({ name: row.name, description: row.description, model: row.model }),
+            )
+          },
+          { permission: 'agents:list', query: NameCursor, response: pageOf(AgentView), detail: { summary: 'Agents' } },
+        )
+        .post(
+          '/:name/run',
+          async ({ actor, params, body, headers, meta, set }) => {
+            const { job } = await jobs.runAgent(actor, params.name, body.input, headers['idempotency-key'], meta)
+            set.status = 202
+            set.headers.location = `/api/v1/jobs/${job.id}`
+            return { job_id: job.id, status: job.status as 'queued' }
+          },
+          {
+            permission: 'agents:invoke',
+            params: t.Object({ name: t.String({ maxLength: 64 }) }),
+            headers: t.Object({ 'idempotency-key': t.Optional(t.String()) }),
+            body: AgentRunBody,
+            response: { 202: RunAccepted },
+            detail: { summary: 'Run one agent directly (roles in AGENT_ROLE_ALLOWLIST only)' },
+          },
+        ),
+    )

@@ -1,0 +1,224 @@
+/**
+ * Runs one job by id — the same code under the in-process runner and in the
+ * BullMQ worker process. It mirrors status, stage and progress into the job
+ * row, stops cleanly when the job is cancelled (the cancel flag is polled from
+ * the database, so it works across processes), and decides between retry and
+ * final failure.
+ */
+import { eq } from 'drizzle-orm'
+import { newId, type Database } from '../../../db/client'
+import { PermanentJobError, type ProcessContext } from '../../../plugins/jobs'
+import type { Logger } from '../../../plugins/logging/logger'
+import { CouncilError, PermanentCouncilError, type Council, type Stage } from '../../council/engine'
+import type { Config } from '../../config'
+import { modelFor } from '../../llm'
+import { costMicroUsd } from '../../llm/pricing'
+import type { LlmProvider } from '../../llm/types'
+import type { JobLogWriter } from './job-log'
+
+type JobRow = typeof import('../../../db/schema/sqlite').jobs.$inferSelect
+
+export interface ExecutorDeps {
+  db: Database
+  council: Council
+  llm: LlmProvider
+  config: Config
+  logger: Logger
+  jobLogs: JobLogWriter
+  /** How often a running job checks its cancel flag. */
+  cancelPollMs?: number
+  /** Hooks the budget plugin uses to meter council calls (issue: governance). */
+  meter?: {
+    beforeCall?: (job: JobRow, call: { stage: Stage; agent: string; model: string; maxTokens: number }) => Promise<void>
+    afterCall?: (job: JobRow, call: { stage: Stage; agent: string; tokensIn: number; tokensOut: number; costMicroUsd: number }) => Promise<void>
+    settle?: (job: JobRow) => Promise<void>
+  }
+}
+
+class Cancelled extends Error {}
+
+export function createJobExecutor({ db, council, llm, config, logger, jobLogs, cancelPollMs = 1000, meter }: ExecutorDeps) {
+  const { jobs, sessions, agents, stageOutputs } = db.t
+
+  const setJob = (id: string, fields: Partial<JobRow>) => db.orm.update(jobs).set(fields).where(eq(jobs.id, id))
+  const setSession = (id: string | null, fields: Partial<typeof sessions.$inferInsert>) =>
+    id ? db.orm.update(sessions).set({ ...fields, updatedAt: new Date() }).where(eq(sessions.id, id)) : Promise.resolve()
+
+  const runAgent = async (job: JobRow, signal: AbortSignal, log: ReturnType<JobLogWriter['forJob']>) => {
+    const { agent: name, input } = job.input as { agent: string; input: string }
+    const [agent] = await db.orm.select().from(agents).where(eq(agents.name, name)).limit(1)
+    if (!agent) throw new PermanentCouncilError(`Agent "${name}" no longer exists.`)
+    const model = modelFor(config, agent.model)
+    log.setStage('agent')
+    log.info(`calling agent ${name}`, { agent: name, model })
+    const started = performance.now()
+    const result = await llm.complete({
+      model,
+      messages: [
+        { role: 'system', content: `${agent.persona}\n\nAgent: ${agent.name}` },
+        { role: 'user', content: `Question: ${input}` },
+      ],
+      temperature: agent.temperature,
+      maxTokens: config.council.maxTokens,
+      signal,
+    })
+    const cost = costMicroUsd(config.llm.prices, result.model, result.tokensIn, result.tokensOut)
+    await db.orm
+      .insert(stageOutputs)
+      .values({
+        id: newId(),
+        runId: job.id,
+        sessionId: null,
+        jobId: job.id,
+        stage: 'agent',
+        agent: name,
+        status: 'ok',
+        content: result.content,
+        data: null,
+        error: null,
+        model: result.model,
+        tokensIn: result.tokensIn,
+        tokensOut: result.tokensOut,
+        costMicroUsd: cost,
+        durationMs: Math.round(performance.now() - started),
+        createdAt: new Date(),
+      })
+      .onConflictDoNothing()
+    log.info(`agent ${name} answered`, { agent: name, tokens_in: result.tokensIn, tokens_out: result.tokensOut })
+    return {
+      agent: name,
+      model: result.model,
+      content: result.content,
+      tokens: { input: result.tokensIn, output: result.tokensOut },
+      cost_usd: cost / 1_000_000,
+    }
+  }
+
+  return {
+    /** The JobProcessor handed to the runner. */
+    async process(jobId: string, ctx: ProcessContext): Promise<void> {
+      const [job] = await db.orm.select().from(jobs).where(eq(jobs.id, jobId)).limit(1)
+      if (!job) throw new PermanentJobError(`job ${jobId} does not exist`)
+      if (job.status === 'succeeded' || job.status === 'cancelled' || job.status === 'failed') return
+      const log = jobLogs.forJob(job)
+      if (job.cancelRequested) {
+        await setJob(jobId, { status: 'cancelled', finishedAt: new Date() })
+        await setSession(job.sessionId, { status: 'cancelled' })
+        log.info('cancelled before it started')
+        await jobLogs.flush()
+        return
+      }
+
+      const now = new Date()
+      await setJob(jobId, { status: 'running', attempts: ctx.attempt, startedAt: job.startedAt ?? now, heartbeatAt: now, error: null })
+      if (job.sessionId) await setSession(job.sessionId, { status: 'running' })
+      log.info(ctx.attempt > 1 ? `attempt ${ctx.attempt} of ${ctx.maxAttempts} started` : 'job started', {
+        attempt: ctx.attempt,
+        kind: job.kind,
+      })
+
+      // Cancellation: the flag is polled from the database so a cancel reaches any worker process.
+      const cancel = new AbortController()
+      const poll = setInterval(async () => {
+        try {
+          const [row] = await db.orm.select({ flag: jobs.cancelRequested }).from(jobs).where(eq(jobs.id, jobId)).limit(1)
+          if (row?.flag) cancel.abort()
+          else await setJob(jobId, { heartbeatAt: new Date() })
+        } catch {
+          // A missed poll is retried on the next tick.
+        }
+      }, cancelPollMs)
+      const signal = AbortSignal.any([ctx.signal, cancel.signal])
+
+      // Stage changes are written at once; progress within a stage at most every 500 ms.
+      let lastStage: string | null = null
+      let lastWrite = 0
+      const progress = async (stage: Stage, pct: number) => {
+        if (stage !== lastStage) {
+          lastStage = stage
+          log.setStage(stage)
+          log.info(`stage ${stage} started`)
+          lastWrite = Date.now()
+          await Promise.all([setJob(jobId, { stage, progress: pct }), setSession(job.sessionId, { stage })])
+        } else if (Date.now() - lastWrite > 500 || pct === 100) {
+          lastWrite = Date.now()
+          await setJob(jobId, { progress: pct })
+        }
+      }
+
+      try {
+        if (job.kind === 'council') {
+          const outcome = await council.run({
+            jobId,
+            sessionId: job.sessionId!,
+            signal,
+            log,
+            progress,
+            beforeCall: meter?.beforeCall ? (call) => meter.beforeCall!(job, call) : undefined,
+            afterCall: meter?.afterCall ? (call) => meter.afterCall!(job, call) : undefined,
+          })
+          if (cancel.signal.aborted) throw new Cancelled()
+          const finished = new Date()
+          await setSession(job.sessionId, {
+            status: 'succeeded',
+            stage: 'synthesis',
+            partial: outcome.partial,
+            tokensIn: outcome.tokensIn,
+            tokensOut: outcome.tokensOut,
+            costMicroUsd: outcome.costMicroUsd,
+            error: outcome.partial ? `Partial council: ${outcome.dropped.map((d) => `${d.agent} (${d.stage}): ${d.error}`).join('; ')}` : null,
+          })
+          await setJob(jobId, {
+            status: 'succeeded',
+            progress: 100,
+            finishedAt: finished,
+            output: { partial: outcome.partial, dropped: outcome.dropped, synthesis_by: outcome.synthesisBy },
+          })
+          log.info(outcome.partial ? 'council finished (partial)' : 'council finished', {
+            tokens_in: outcome.tokensIn,
+            tokens_out: outcome.tokensOut,
+            cost_usd: outcome.costMicroUsd / 1_000_000,
+            duration_ms: finished.getTime() - (job.startedAt ?? now).getTime(),
+          })
+        } else {
+          const output = await runAgent(job, signal, log)
+          if (cancel.signal.aborted) throw new Cancelled()
+          await setJob(jobId, { status: 'succeeded', stage: 'agent', progress: 100, finishedAt: new Date(), output })
+          log.info('job finished')
+        }
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error)
+        if (cancel.signal.aborted || error instanceof Cancelled) {
+          await setJob(jobId, { status: 'cancelled', finishedAt: new Date(), error: null })
+          await setSession(job.sessionId, { status: 'cancelled' })
+          log.warn('job cancelled')
+          return
+        }
+        if (ctx.signal.aborted) {
+          // The runner is shutting down: leave the job to be taken up again, not failed.
+          await setJob(jobId, { status: 'queued', error: 'interrupted by shutdown; will resume' })
+          log.warn('interrupted by shutdown; the job will resume from its last finished stage')
+          throw error
+        }
+        const permanent = error instanceof PermanentCouncilError || error instanceof PermanentJobError
+        if (permanent || ctx.attempt >= ctx.maxAttempts) {
+          await setJob(jobId, { status: 'failed', finishedAt: new Date(), error: message })
+          await setSession(job.sessionId, { status: 'failed', error: message })
+          log.error('job failed', { error: message, attempt: ctx.attempt })
+          throw new PermanentJobError(message)
+        }
+        await setJob(jobId, { status: 'queued', error: message })
+        await setSession(job.sessionId, { status: 'queued', error: message })
+        log.warn('attempt failed; will retry', { error: message, attempt: ctx.attempt })
+        if (!(error instanceof CouncilError)) logger.error('unexpected job error', { job_id: jobId, stack: (error as Error).stack })
+        throw error
+      } finally {
+        clearInterval(poll)
+        await meter?.settle?.(job).catch(() => undefined)
+        await jobLogs.flush()
+      }
+    },
+  }
+}
+
+export type JobExecutor = ReturnType<typeof createJobExecutor>

@@ -1,0 +1,75 @@
+/**
+ * Per-job log lines (ts, level, msg, job_id, request_id, stage), stored in
+ * job_logs for the API and the logs page and echoed to the process log, so
+ * the request that enqueued a job can be followed into the worker and back.
+ * Rows are written in batches off the hot path; `flush` runs at job end.
+ */
+import { newId, type Database } from '../../../db/client'
+import type { Logger } from '../../../plugins/logging/logger'
+
+type Level = 'info' | 'warn' | 'error'
+type Row = typeof import('../../../db/schema/sqlite').jobLogs.$inferInsert
+
+export interface JobLog {
+  info(msg: string, fields?: Record<string, unknown>): void
+  warn(msg: string, fields?: Record<string, unknown>): void
+  error(msg: string, fields?: Record<string, unknown>): void
+  /** Later lines carry this stage. */
+  setStage(stage: string | null): void
+}
+
+export function createJobLogWriter({ db, logger, flushEveryMs = 250 }: { db: Database; logger: Logger; flushEveryMs?: number }) {
+  let buffer: Row[] = []
+  let writing: Promise<void> = Promise.resolve()
+
+  const flush = async (): Promise<void> => {
+    await writing
+    if (buffer.length === 0) return
+    const batch = buffer
+    buffer = []
+    writing = db.orm
+      .insert(db.t.jobLogs)
+      .values(batch)
+      .then(() => undefined)
+      .catch((error: Error) => logger.error('job log batch write failed', { error: error.message, lines: batch.length }))
+    await writing
+  }
+  const timer = setInterval(() => void flush(), flushEveryMs)
+  timer.unref()
+
+  return {
+    forJob(job: { id: string; requestId: string | null; sessionId: string | null }): JobLog {
+      let stage: string | null = null
+      const write = (level: Level, msg: string, fields: Record<string, unknown> = {}) => {
+        const { stage: fieldStage, ...data } = fields
+        const lineStage = (fieldStage as string | undefined) ?? stage
+        buffer.push({
+          id: newId(),
+          jobId: job.id,
+          ts: new Date(),
+          level,
+          msg,
+          requestId: job.requestId,
+          stage: lineStage,
+          data: Object.keys(data).length > 0 ? data : null,
+        })
+        logger[level](msg, { job_id: job.id, request_id: job.requestId, session_id: job.sessionId, stage: lineStage, ...data })
+      }
+      return {
+        info: (msg, fields) => write('info', msg, fields),
+        warn: (msg, fields) => write('warn', msg, fields),
+        error: (msg, fields) => write('error', msg, fields),
+        setStage(next) {
+          stage = next
+        },
+      }
+    },
+    flush,
+    async close() {
+      clearInterval(timer)
+      await flush()
+    },
+  }
+}
+
+export type JobLogWriter = ReturnType<typeof createJobLogWriter>

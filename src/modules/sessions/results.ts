@@ -1,0 +1,109 @@
+/**
+ * The results of a council, read in one query of stage_outputs: drafts,
+ * reviews with their parsed rankings and label maps, the leaderboard, the
+ * synthesis, who dropped out and why, and tokens and cost per stage.
+ */
+import { asc, eq } from 'drizzle-orm'
+import { t, type Static } from 'elysia'
+import type { Database } from '../../../db/client'
+
+export const CallFigures = t.Object({
+  model: t.Nullable(t.String()),
+  tokens: t.Object({ input: t.Integer(), output: t.Integer() }),
+  cost_usd: t.Number(),
+  duration_ms: t.Integer(),
+})
+
+export const SessionResults = t.Object({
+  session_id: t.String(),
+  status: t.String(),
+  partial: t.Boolean(),
+  dropped: t.Array(t.Object({ agent: t.String(), stage: t.String(), error: t.String() })),
+  drafts: t.Array(t.Composite([t.Object({ agent: t.String(), content: t.String() }), CallFigures])),
+  reviews: t.Array(
+    t.Composite([
+      t.Object({
+        reviewer: t.String(),
+        critique: t.String(),
+        label_map: t.Record(t.String(), t.String()),
+        ranking: t.Array(t.String()),
+        ranking_labels: t.Array(t.String()),
+        parse_status: t.UnionEnum(['parsed', 'partial', 'unparsed']),
+        problems: t.Array(t.String()),
+      }),
+      CallFigures,
+    ]),
+  ),
+  leaderboard: t.Array(
+    t.Object({ position: t.Integer(), agent: t.String(), mean_rank: t.Nullable(t.Number()), borda: t.Integer(), votes: t.Integer() }),
+  ),
+  synthesis: t.Nullable(t.Composite([t.Object({ agent: t.String(), content: t.String() }), CallFigures])),
+  stages: t.Record(t.String(), t.Object({ calls: t.Integer(), tokens: t.Integer(), cost_usd: t.Number() })),
+  totals: t.Object({ tokens: t.Object({ input: t.Integer(), output: t.Integer(), total: t.Integer() }), cost_usd: t.Number() }),
+})
+
+export type SessionResultsView = Static<typeof SessionResults>
+
+type OutputRow = typeof import('../../../db/schema/sqlite').stageOutputs.$inferSelect
+
+const figures = (row: OutputRow) => ({
+  model: row.model,
+  tokens: { input: row.tokensIn, output: row.tokensOut },
+  cost_usd: row.costMicroUsd / 1_000_000,
+  duration_ms: row.durationMs,
+})
+
+export async function loadResults(db: Database, session: { id: string; status: string }): Promise<SessionResultsView> {
+  const rows = await db.orm
+    .select()
+    .from(db.t.stageOutputs)
+    .where(eq(db.t.stageOutputs.runId, session.id))
+    .orderBy(asc(db.t.stageOutputs.agent))
+  const ok = (stage: string) => rows.filter((row) => row.stage === stage && row.status === 'ok')
+  const okKeys = new Set(rows.filter((row) => row.status === 'ok').map((row) => `${row.stage}:${row.agent}`))
+  const synthesisRow = ok('synthesis')[0]
+  const dropped = rows
+    .filter((row) => row.status === 'failed' && !okKeys.has(`${row.stage}:${row.agent}`))
+    .filter((row) => row.stage !== 'synthesis' || !synthesisRow || synthesisRow.agent !== row.agent)
+    .map((row) => ({ agent: row.agent, stage: row.stage, error: row.error ?? 'failed' }))
+
+  const stages: SessionResultsView['stages'] = {}
+  let tokensIn = 0
+  let tokensOut = 0
+  let cost = 0
+  for (const row of rows) {
+    if (row.stage === 'aggregate') continue
+    const stage = (stages[row.stage] ??= { calls: 0, tokens: 0, cost_usd: 0 })
+    stage.calls += 1
+    stage.tokens += row.tokensIn + row.tokensOut
+    stage.cost_usd = Math.round((stage.cost_usd + row.costMicroUsd / 1_000_000) * 1e6) / 1e6
+    tokensIn += row.tokensIn
+    tokensOut += row.tokensOut
+    cost += row.costMicroUsd
+  }
+
+  return {
+    session_id: session.id,
+    status: session.status,
+    partial: dropped.length > 0,
+    dropped,
+    drafts: ok('draft').map((row) => ({ agent: row.agent, content: row.content ?? '', ...figures(row) })),
+    reviews: ok('review').map((row) => {
+      const data = (row.data ?? {}) as Record<string, unknown>
+      return {
+        reviewer: row.agent,
+        critique: row.content ?? '',
+        label_map: (data.label_map as Record<string, string>) ?? {},
+        ranking: (data.ranking as string[]) ?? [],
+        ranking_labels: (data.ranking_labels as string[]) ?? [],
+        parse_status: (data.parse_status as 'parsed' | 'partial' | 'unparsed') ?? 'unparsed',
+        problems: (data.problems as string[]) ?? [],
+        ...figures(row),
+      }
+    }),
+    leaderboard: ((ok('aggregate')[0]?.data?.leaderboard as SessionResultsView['leaderboard']) ?? []),
+    synthesis: synthesisRow ? { agent: synthesisRow.agent, content: synthesisRow.content ?? '', ...figures(synthesisRow) } : null,
+    stages,
+    totals: { tokens: { input: tokensIn, output: tokensOut, total: tokensIn + tokensOut }, cost_usd: cost / 1_000_000 },
+  }
+}
