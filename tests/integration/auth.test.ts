@@ -1,0 +1,465 @@
+/**
+ * Identity from outside: the dev login cookie with CSRF protection; prod mode
+ * with HS256 and JWKS bearer tokens and the trusted-proxy header; X-User-Id
+ * never trusted in prod mode. Auth does not depend on the dialect, so these run
+ * on the embedded database.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose'
+import { csrfTokenFor, signSession } from '../../plugins/auth/cookie'
+import type { TestApp } from '../helpers/app'
+import { buildDialectApp, expectErrorShape, freshUser, useApp } from './support'
+
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
+const COOKIE_NAME = 'council_session'
+
+const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString()
+
+/** Logs in through POST /auth/dev-login and returns the cookie pair ("name=value") and the raw response. */
+async function devLogin(t: TestApp, email: string, next?: string) {
+  const res = await t.call('POST', '/auth/dev-login', { body: form(next ? { email, next } : { email }), headers: FORM })
+  const setCookie = res.headers.getSetCookie().find((cookie) => cookie.startsWith(`${COOKIE_NAME}=`))
+  return { res, setCookie, cookie: setCookie?.split(';')[0] ?? '' }
+}
+
+const cookieValue = (cookie: string) => decodeURIComponent(cookie.slice(COOKIE_NAME.length + 1))
+
+describe('dev login (AUTH_MODE=dev)', () => {
+  const app = useApp('sqlite')
+
+  test('POST /auth/dev-login sets an HttpOnly, SameSite cookie and answers 303 to next', async () => {
+    const { res, setCookie } = await devLogin(app(), freshUser('login'), '/sessions/new')
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('/sessions/new')
+    expect(res.headers.get('x-request-id')).toBeTruthy()
+    expect(setCookie).toBeDefined()
+    expect(setCookie).toMatch(/;\s*HttpOnly/i)
+    expect(setCookie).toMatch(/;\s*SameSite=(Lax|Strict)/i)
+    expect(setCookie).toMatch(/;\s*Path=\//i)
+    expect(setCookie).toMatch(/;\s*Max-Age=\d+/i)
+    // Not Secure in test: cookies over plain http must still work locally.
+    expect(setCookie).not.toMatch(/;\s*Secure/i)
+  })
+
+  test('next defaults to /sessions, and off-site targets are refused (no open redirect)', async () => {
+    const t = app()
+    expect((await devLogin(t, freshUser())).res.headers.get('location')).toBe('/sessions')
+    for (const next of ['//evil.example/x', 'https://evil.example/', 'javascript:alert(1)']) {
+      const { res } = await devLogin(t, freshUser(), next)
+      expect(res.status).toBe(303)
+      expect(res.headers.get('location')).toBe('/sessions')
+    }
+  })
+
+  test('htmx logins are redirected with HX-Redirect instead of 303', async () => {
+    const res = await app().call('POST', '/auth/dev-login', {
+      body: form({ email: freshUser(), next: '/sessions' }),
+      headers: { ...FORM, 'hx-request': 'true' },
+    })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('hx-redirect')).toBe('/sessions')
+    expect(res.headers.getSetCookie().some((cookie) => cookie.startsWith(`${COOKIE_NAME}=`))).toBe(true)
+  })
+
+  test('an invalid email is 422 and sets no cookie', async () => {
+    const { res, setCookie } = await devLogin(app(), 'not-an-email')
+    expect(res.status).toBe(422)
+    expect(setCookie).toBeUndefined()
+  })
+
+  test('a cross-site login POST is refused (login CSRF) and sets no cookie', async () => {
+    const res = await app().call('POST', '/auth/dev-login', {
+      body: form({ email: freshUser() }),
+      headers: { ...FORM, origin: 'https://evil.example' },
+    })
+    const body = await res.json()
+    expectErrorShape(expect, { status: res.status, body, headers: res.headers }, 403, 'csrf_failed')
+    expect(res.headers.getSetCookie()).toEqual([])
+  })
+
+  test('the cookie authenticates GET /api/v1/me as the logged-in user', async () => {
+    const t = app()
+    const email = freshUser('cookie')
+    const { cookie } = await devLogin(t, email.toUpperCase())
+    const me = await t.json('GET', '/api/v1/me', { headers: { cookie } })
+    expect(me.status).toBe(200)
+    expect(me.body.external_id).toBe(email)
+    expect(me.body.roles).toContain('user')
+    // The same person through X-User-Id is the same user.
+    const viaHeader = await t.json('GET', '/api/v1/me', { user: email })
+    expect(viaHeader.body.id).toBe(me.body.id)
+  })
+
+  test('the login is audited', async () => {
+    const t = app()
+    const email = freshUser('audit')
+    const { res } = await devLogin(t, email)
+    const { auditEvents } = t.deps.db.t
+    const { eq } = await import('drizzle-orm')
+    const events = await t.deps.db.orm.select().from(auditEvents).where(eq(auditEvents.actor, email))
+    const login = events.find((event) => event.action === 'login')
+    expect(login).toBeDefined()
+    expect(login!.requestId).toBe(res.headers.get('x-request-id'))
+  })
+
+  test('a cookie-authenticated POST without X-CSRF-Token is 403 csrf_failed and creates nothing', async () => {
+    const t = app()
+    const { cookie } = await devLogin(t, freshUser('csrf'))
+    const res = await t.json('POST', '/api/v1/sessions', { headers: { cookie }, body: { question: 'Forged?' } })
+    expectErrorShape(expect, res, 403, 'csrf_failed')
+    const list = await t.json('GET', '/api/v1/sessions', { headers: { cookie } })
+    expect(list.body.items).toEqual([])
+  })
+
+  test('a cookie-authenticated DELETE without the token is refused too', async () => {
+    const t = app()
+    const email = freshUser('csrfdel')
+    const { cookie } = await devLogin(t, email)
+    const created = await t.json('POST', '/api/v1/sessions', { user: email, body: { question: 'Keep?' } })
+    const res = await t.json('DELETE', `/api/v1/sessions/${created.body.id}`, { headers: { cookie } })
+    expectErrorShape(expect, res, 403, 'csrf_failed')
+    expect((await t.json('GET', `/api/v1/sessions/${created.body.id}`, { headers: { cookie } })).status).toBe(200)
+  })
+
+  test('with the token rendered on the page (hx-headers and hidden _csrf) the POST is 201', async () => {
+    const t = app()
+    const { cookie } = await devLogin(t, freshUser('token'))
+    const page = await t.call('GET', '/sessions', { headers: { cookie, accept: 'text/html' } })
+    expect(page.status).toBe(200)
+    const html = await page.text()
+    const fromHidden = /name="_csrf"\s+value="([^"]+)"/.exec(html)?.[1]
+    const fromHxHeaders = /X-CSRF-Token&#34;:&#34;([^&]+)&#34;/.exec(html)?.[1] ?? /"X-CSRF-Token":"([^"]+)"/.exec(html)?.[1]
+    expect(fromHidden).toBeTruthy()
+    expect(fromHxHeaders).toBe(fromHidden!)
+    // The token the page carries is the one bound to this cookie.
+    expect(fromHidden).toBe(csrfTokenFor(t.config.auth.sessionSecret, cookieValue(cookie)))
+    const res = await t.json('POST', '/api/v1/sessions', {
+      headers: { cookie, 'x-csrf-token': fromHidden! },
+      body: { question: 'With a token?' },
+    })
+    expect(res.status).toBe(201)
+  })
+
+  test('the token may come as a _csrf form field instead of the header', async () => {
+    const t = app()
+    const { cookie } = await devLogin(t, freshUser('formtoken'))
+    const token = csrfTokenFor(t.config.auth.sessionSecret, cookieValue(cookie))
+    const res = await t.call('POST', '/api/v1/sessions', {
+      headers: { cookie, ...FORM },
+      body: form({ question: 'From a form?', _csrf: token }),
+    })
+    expect(res.status).toBe(201)
+  })
+
+  test("another session's CSRF token does not work", async () => {
+    const t = app()
+    const { cookie } = await devLogin(t, freshUser('mine'))
+    const { cookie: otherCookie } = await devLogin(t, freshUser('theirs'))
+    const foreignToken = csrfTokenFor(t.config.auth.sessionSecret, cookieValue(otherCookie))
+    const res = await t.json('POST', '/api/v1/sessions', {
+      headers: { cookie, 'x-csrf-token': foreignToken },
+      body: { question: 'Whose token?' },
+    })
+    expectErrorShape(expect, res, 403, 'csrf_failed')
+  })
+
+  test('a tampered cookie is ignored: 401', async () => {
+    const t = app()
+    const email = freshUser('tamper')
+    const { cookie } = await devLogin(t, email)
+    const [encoded, expires, signature] = cookieValue(cookie).split('.') as [string, string, string]
+    const forgedEmail = `${Buffer.from('boss@example.com').toString('base64url')}.${expires}.${signature}`
+    const flipped = `${encoded}.${expires}.${signature.slice(0, -1)}${signature.endsWith('A') ? 'B' : 'A'}`
+    for (const value of [forgedEmail, flipped, 'garbage', `${encoded}.${expires}`]) {
+      const res = await t.json('GET', '/api/v1/me', { headers: { cookie: `${COOKIE_NAME}=${value}` } })
+      expectErrorShape(expect, res, 401, 'unauthenticated')
+    }
+  })
+
+  test('a cookie signed with another secret, or expired, is ignored: 401', async () => {
+    const t = app()
+    const otherSecret = signSession('x'.repeat(40), freshUser(), 60_000)
+    const expired = signSession(t.config.auth.sessionSecret, freshUser(), 60_000, Date.now() - 120_000)
+    for (const value of [otherSecret, expired]) {
+      const res = await t.json('GET', '/api/v1/me', { headers: { cookie: `${COOKIE_NAME}=${value}` } })
+      expectErrorShape(expect, res, 401)
+    }
+  })
+
+  test('a CSRF header with non-ASCII characters is a 403, not a 500', async () => {
+    const t = app()
+    const { cookie } = await devLogin(t, freshUser('unicode'))
+    const token = csrfTokenFor(t.config.auth.sessionSecret, cookieValue(cookie))
+    const res = await t.json('POST', '/api/v1/sessions', {
+      headers: { cookie, 'x-csrf-token': 'é'.repeat(token.length) },
+      body: { question: 'Unicode token?' },
+    })
+    expectErrorShape(expect, res, 403, 'csrf_failed')
+  })
+
+  test('a cookie signature with non-ASCII characters is a 401, not a 500', async () => {
+    const t = app()
+    const { cookie } = await devLogin(t, freshUser('unicode2'))
+    const [encoded, expires, signature] = cookieValue(cookie).split('.') as [string, string, string]
+    const forged = `${encoded}.${expires}.${encodeURIComponent('é')}${signature.slice(1)}`
+    const res = await t.json('GET', '/api/v1/me', { headers: { cookie: `${COOKIE_NAME}=${forged}` } })
+    expectErrorShape(expect, res, 401)
+  })
+
+  test('logout needs the CSRF token, then clears the cookie', async () => {
+    const t = app()
+    const { cookie } = await devLogin(t, freshUser('logout'))
+    const refused = await t.call('POST', '/auth/logout', { headers: { cookie } })
+    expect(refused.status).toBe(403)
+    const token = csrfTokenFor(t.config.auth.sessionSecret, cookieValue(cookie))
+    const res = await t.call('POST', '/auth/logout', { headers: { cookie, ...FORM }, body: form({ _csrf: token }) })
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('/login')
+    const cleared = res.headers.getSetCookie().find((value) => value.startsWith(`${COOKIE_NAME}=`))
+    expect(cleared).toBeDefined()
+    expect(cleared).toMatch(/Max-Age=0|Expires=Thu, 01 Jan 1970/i)
+  })
+
+  test('a bearer token is refused in dev mode when no JWT source is configured', async () => {
+    const res = await app().json('GET', '/api/v1/me', { headers: { authorization: 'Bearer abc.def.ghi' } })
+    expectErrorShape(expect, res, 401)
+  })
+})
+
+// ---------------------------------------------------------------------------
+
+const JWT_SECRET = 'an-hs256-secret-that-is-long-enough-0123456789'
+const ISSUER = 'https://login.example.test/tenant'
+const AUDIENCE = 'api://agent-council'
+
+const PROD_ENV = {
+  AUTH_MODE: 'prod',
+  JWT_SECRET,
+  JWT_ISSUER: ISSUER,
+  JWT_AUDIENCE: AUDIENCE,
+  JWT_ROLE_MAP: 'Council.Admin=admin,Council.Audit=auditor',
+}
+
+interface TokenOptions {
+  sub?: string
+  email?: string
+  roles?: string[]
+  issuer?: string
+  audience?: string
+  expiresAt?: number | string
+  secret?: string
+  withoutExp?: boolean
+}
+
+async function hsToken(options: TokenOptions = {}) {
+  const claims: Record<string, unknown> = { roles: options.roles ?? [] }
+  if (options.email !== undefined) claims.email = options.email
+  let jwt = new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(options.sub ?? `sub-${crypto.randomUUID()}`)
+    .setIssuer(options.issuer ?? ISSUER)
+    .setAudience(options.audience ?? AUDIENCE)
+    .setIssuedAt()
+  if (!options.withoutExp) jwt = jwt.setExpirationTime(options.expiresAt ?? '5m')
+  return jwt.sign(new TextEncoder().encode(options.secret ?? JWT_SECRET))
+}
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
+
+describe('prod mode: HS256 bearer JWT', () => {
+  const app = useApp('sqlite', PROD_ENV)
+
+  test('a valid token authenticates; roles claim mapped by JWT_ROLE_MAP (Council.Admin → admin)', async () => {
+    const email = freshUser('jwtadmin')
+    const token = await hsToken({ sub: 'entra-oid-1', email, roles: ['Council.Admin'] })
+    const res = await app().json('GET', '/api/v1/me', { headers: bearer(token) })
+    expect(res.status).toBe(200)
+    expect(res.body.external_id).toBe('jwt:entra-oid-1')
+    expect(res.body.email).toBe(email)
+    expect(res.body.roles).toContain('user')
+    expect(res.body.roles).toContain('admin')
+    expect(res.body.roles).not.toContain('Council.Admin')
+    expect(res.body.permissions).toContain('sessions:hard_delete')
+  })
+
+  test('a token without roles is a plain member', async () => {
+    const res = await app().json('GET', '/api/v1/me', { headers: bearer(await hsToken({ email: freshUser() })) })
+    expect(res.status).toBe(200)
+    expect(res.body.roles).toEqual(['user'])
+    expect(res.body.permissions).not.toContain('sessions:hard_delete')
+  })
+
+  test('the same subject is the same user across tokens', async () => {
+    const sub = `stable-${crypto.randomUUID()}`
+    const first = await app().json('GET', '/api/v1/me', { headers: bearer(await hsToken({ sub, email: freshUser() })) })
+    const second = await app().json('GET', '/api/v1/me', { headers: bearer(await hsToken({ sub, email: freshUser() })) })
+    expect(second.body.id).toBe(first.body.id)
+  })
+
+  test('a bearer-authenticated write needs no CSRF token', async () => {
+    const res = await app().json('POST', '/api/v1/sessions', {
+      headers: bearer(await hsToken({ email: freshUser() })),
+      body: { question: 'From an integrator?' },
+    })
+    expect(res.status).toBe(201)
+  })
+
+  const rejected: Array<[string, () => Promise<string>]> = [
+    ['expired', () => hsToken({ expiresAt: Math.floor(Date.now() / 1000) - 3600 })],
+    ['wrong audience', () => hsToken({ audience: 'api://someone-else' })],
+    ['wrong issuer', () => hsToken({ issuer: 'https://evil.example/' })],
+    ['bad signature (other secret)', () => hsToken({ secret: 'another-secret-that-is-also-long-enough-987654' })],
+    ['no expiry', () => hsToken({ withoutExp: true })],
+    [
+      'tampered payload',
+      async () => {
+        const [header, , signature] = (await hsToken({ roles: [] })).split('.')
+        const payload = Buffer.from(
+          JSON.stringify({ sub: 'x', roles: ['Council.Admin'], iss: ISSUER, aud: AUDIENCE, exp: Math.floor(Date.now() / 1000) + 300 }),
+        ).toString('base64url')
+        return `${header}.${payload}.${signature}`
+      },
+    ],
+    [
+      'alg none',
+      async () => {
+        const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')
+        const payload = Buffer.from(
+          JSON.stringify({ sub: 'x', iss: ISSUER, aud: AUDIENCE, exp: Math.floor(Date.now() / 1000) + 300 }),
+        ).toString('base64url')
+        return `${header}.${payload}.`
+      },
+    ],
+    ['not a JWT at all', async () => 'definitely-not-a-jwt'],
+  ]
+  for (const [label, make] of rejected) {
+    test(`${label} → 401 in the error shape`, async () => {
+      const res = await app().json('GET', '/api/v1/me', { headers: bearer(await make()) })
+      expectErrorShape(expect, res, 401, 'unauthenticated')
+    })
+  }
+
+  test('X-User-Id is NOT trusted in prod mode: 401', async () => {
+    const res = await app().json('GET', '/api/v1/me', { user: freshUser() })
+    expectErrorShape(expect, res, 401, 'unauthenticated')
+    const write = await app().json('POST', '/api/v1/sessions', { user: freshUser(), body: { question: 'Spoofed?' } })
+    expectErrorShape(expect, write, 401)
+  })
+
+  test('the dev-login cookie is not accepted in prod mode, and dev login itself is disabled', async () => {
+    const t = app()
+    const cookie = `${COOKIE_NAME}=${signSession(t.config.auth.sessionSecret, freshUser(), 60_000)}`
+    expectErrorShape(expect, await t.json('GET', '/api/v1/me', { headers: { cookie } }), 401)
+    const login = await t.call('POST', '/auth/dev-login', { body: form({ email: freshUser() }), headers: FORM })
+    expect(login.status).toBe(403)
+    expect(login.headers.getSetCookie()).toEqual([])
+  })
+
+  test('X-Authenticated-User without a socket address (app.handle) is rejected: 401', async () => {
+    const res = await app().json('GET', '/api/v1/me', { headers: { 'x-authenticated-user': freshUser() } })
+    expectErrorShape(expect, res, 401, 'unauthenticated')
+  })
+})
+
+describe('prod mode: JWKS (RS256)', () => {
+  let jwks: ReturnType<typeof Bun.serve> | undefined
+  let privateKey: CryptoKey
+  let otherPrivateKey: CryptoKey
+  let t: TestApp | undefined
+  const KID = 'test-key-1'
+
+  beforeAll(async () => {
+    const pair = await generateKeyPair('RS256')
+    privateKey = pair.privateKey
+    otherPrivateKey = (await generateKeyPair('RS256')).privateKey
+    const publicJwk: JWK = { ...(await exportJWK(pair.publicKey)), kid: KID, alg: 'RS256', use: 'sig' }
+    jwks = Bun.serve({
+      port: 0,
+      hostname: '127.0.0.1',
+      fetch: (request) =>
+        new URL(request.url).pathname === '/.well-known/jwks.json'
+          ? Response.json({ keys: [publicJwk] })
+          : new Response('not found', { status: 404 }),
+    })
+    t = await buildDialectApp('sqlite', {
+      AUTH_MODE: 'prod',
+      JWT_JWKS_URL: `http://127.0.0.1:${jwks.port}/.well-known/jwks.json`,
+      JWT_ISSUER: ISSUER,
+      JWT_AUDIENCE: AUDIENCE,
+      JWT_ROLE_MAP: 'Council.Admin=admin',
+    })
+  })
+
+  afterAll(async () => {
+    await t?.close()
+    jwks?.stop(true)
+  })
+
+  const rsToken = (key: CryptoKey, kid = KID, claims: Record<string, unknown> = {}) =>
+    new SignJWT({ email: freshUser('jwks'), roles: ['Council.Admin'], ...claims })
+      .setProtectedHeader({ alg: 'RS256', kid })
+      .setSubject(`rs-${crypto.randomUUID()}`)
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(key)
+
+  test('a token signed with the published key is accepted', async () => {
+    const res = await t!.json('GET', '/api/v1/me', { headers: bearer(await rsToken(privateKey)) })
+    expect(res.status).toBe(200)
+    expect(res.body.roles).toContain('admin')
+  })
+
+  test('a token signed with an unpublished key is 401', async () => {
+    const res = await t!.json('GET', '/api/v1/me', { headers: bearer(await rsToken(otherPrivateKey)) })
+    expectErrorShape(expect, res, 401)
+  })
+
+  test('an HS256 token is not accepted when only JWKS is configured (no algorithm confusion)', async () => {
+    const res = await t!.json('GET', '/api/v1/me', { headers: bearer(await hsToken()) })
+    expectErrorShape(expect, res, 401)
+  })
+})
+
+describe('prod mode: trusted proxy header over a real socket', () => {
+  /** Serves the app on 127.0.0.1 so the socket address is known. */
+  async function serve(env: Record<string, string>) {
+    const t = await buildDialectApp('sqlite', { AUTH_MODE: 'prod', ...env })
+    t.app.listen({ port: 0, hostname: '127.0.0.1' })
+    const base = `http://127.0.0.1:${t.app.server!.port}`
+    return {
+      t,
+      base,
+      async stop() {
+        await t.app.stop(true)
+        await t.close()
+      },
+    }
+  }
+
+  test('X-Authenticated-User is accepted from an address in TRUSTED_PROXY_IPS', async () => {
+    const server = await serve({ TRUSTED_PROXY_IPS: '127.0.0.1' })
+    try {
+      const email = freshUser('proxied')
+      const res = await fetch(`${server.base}/api/v1/me`, { headers: { 'x-authenticated-user': email } })
+      expect(res.status).toBe(200)
+      expect(((await res.json()) as { external_id: string }).external_id).toBe(email)
+    } finally {
+      await server.stop()
+    }
+  })
+
+  test('X-Authenticated-User from an address not in TRUSTED_PROXY_IPS is 401', async () => {
+    const server = await serve({ TRUSTED_PROXY_IPS: '10.9.8.7' })
+    try {
+      const res = await fetch(`${server.base}/api/v1/me`, { headers: { 'x-authenticated-user': freshUser() } })
+      expect(res.status).toBe(401)
+      const body = (await res.json()) as { error: { code: string; request_id: string } }
+      expect(body.error.code).toBe('unauthenticated')
+      expect(body.error.request_id).toBe(res.headers.get('x-request-id')!)
+    } finally {
+      await server.stop()
+    }
+  })
+})

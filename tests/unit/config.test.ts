@@ -1,0 +1,228 @@
+/**
+ * loadConfig: per-environment defaults, validation naming the variable, and
+ * production's refusal of unsafe settings (SPEC §3).
+ */
+import { describe, expect, test } from 'bun:test'
+import { resolve } from 'node:path'
+import { ConfigError, loadConfig, testConfig } from '../../src/config'
+
+/** A production environment that passes every check; tests break one thing at a time. */
+const SAFE_PRODUCTION = {
+  APP_ENV: 'production',
+  AUTH_MODE: 'prod',
+  JWT_SECRET: 'j'.repeat(40),
+  SESSION_SECRET: 's'.repeat(40),
+  DATA_DIR: '/tmp/council-config-test',
+}
+
+/** Runs loadConfig and returns the ConfigError it throws (fails the test if it does not throw one). */
+function configErrorOf(env: Record<string, string>): ConfigError {
+  let thrown: unknown
+  try {
+    loadConfig(env)
+  } catch (error) {
+    thrown = error
+  }
+  expect(thrown).toBeInstanceOf(ConfigError)
+  return thrown as ConfigError
+}
+
+function expectRefused(env: Record<string, string>, variable: string) {
+  const error = configErrorOf(env)
+  expect(error.variable).toBe(variable)
+  expect(error.message).toContain(variable)
+  return error
+}
+
+describe('loadConfig defaults', () => {
+  test('development is the default environment, with dev auth and the embedded backends', () => {
+    const config = loadConfig({ DATA_DIR: '/tmp/council-dev' })
+    expect(config.env).toBe('development')
+    expect(config.port).toBe(3000)
+    expect(config.host).toBe('127.0.0.1')
+    expect(config.dataDir).toBe('/tmp/council-dev')
+    expect(config.logLevel).toBe('info')
+    expect(config.logFile).toBe('/tmp/council-dev/logs/app.log')
+    expect(config.db.url).toBe('file:/tmp/council-dev/council.db')
+    expect(config.db.dialect).toBe('sqlite')
+    expect(config.db.migrateOnStart).toBe(true)
+    expect(config.auth.mode).toBe('dev')
+    expect(config.auth.trustUserIdHeader).toBe(true)
+    // X-Role is a test-only affordance.
+    expect(config.auth.allowRoleHeader).toBe(false)
+    expect(config.auth.cookieSecure).toBe(false)
+    expect(config.jobs.backend).toBe('inline')
+    expect(config.quota.backend).toBe('memory')
+    expect(config.storage.backend).toBe('local')
+    expect(config.llm.provider).toBe('offline')
+    expect(config.limits).toEqual({ questionMaxChars: 8000, listMaxLimit: 200, listDefaultLimit: 25 })
+    expect(config.agentRoleAllowlist).toEqual(['GODMODE', 'SUPER_ADMIN', 'ADMIN_AGENT'])
+    expect(config.features).toEqual({ disableUploads: false, disableWebSearch: false })
+  })
+
+  test('DATA_DIR defaults to ./data resolved against the working directory', () => {
+    const config = loadConfig({})
+    expect(config.dataDir).toBe(resolve('./data'))
+  })
+
+  test('test environment is quiet, writes no log file and honours X-Role', () => {
+    const config = loadConfig({ APP_ENV: 'test', DATA_DIR: '/tmp/council-t' })
+    expect(config.env).toBe('test')
+    expect(config.logLevel).toBe('warn')
+    expect(config.logFile).toBeNull()
+    expect(config.auth.mode).toBe('dev')
+    expect(config.auth.allowRoleHeader).toBe(true)
+    expect(config.auth.trustUserIdHeader).toBe(true)
+  })
+
+  test('testConfig is loadConfig with APP_ENV=test, and overrides win', () => {
+    expect(testConfig({ DATA_DIR: '/tmp/x' }).env).toBe('test')
+    expect(testConfig({ DATA_DIR: '/tmp/x', PORT: '4100' }).port).toBe(4100)
+  })
+
+  test('production defaults to prod auth, all interfaces, secure cookies and no auto-migration', () => {
+    const config = loadConfig(SAFE_PRODUCTION)
+    expect(config.env).toBe('production')
+    expect(config.auth.mode).toBe('prod')
+    expect(config.host).toBe('0.0.0.0')
+    expect(config.auth.trustUserIdHeader).toBe(false)
+    expect(config.auth.allowRoleHeader).toBe(false)
+    expect(config.auth.cookieSecure).toBe(true)
+    expect(config.db.migrateOnStart).toBe(false)
+    expect(config.logLevel).toBe('info')
+  })
+
+  test('a postgres DATABASE_URL selects the pg dialect', () => {
+    const config = loadConfig({ DATABASE_URL: 'postgres://u@db:5432/council' })
+    expect(config.db.dialect).toBe('pg')
+    expect(config.db.url).toBe('postgres://u@db:5432/council')
+  })
+
+  test('values are parsed: lists, booleans, role maps, numbers', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      ADMIN_EMAILS: ' Boss@Example.com , second@example.com ,',
+      DISABLE_UPLOADS: 'yes',
+      DISABLE_WEB_SEARCH: '1',
+      JWT_ROLE_MAP: 'Council.Admin=admin, Council.Audit = auditor',
+      QUESTION_MAX_CHARS: '120',
+      AGENT_ROLE_ALLOWLIST: 'ROOT,OPS',
+    })
+    expect(config.port).toBe(8080)
+    expect(config.publicUrl).toBe('http://localhost:8080')
+    expect(config.auth.adminEmails).toEqual(['boss@example.com', 'second@example.com'])
+    expect(config.features).toEqual({ disableUploads: true, disableWebSearch: true })
+    expect(config.auth.roleClaimMap).toEqual({ 'Council.Admin': 'admin', 'Council.Audit': 'auditor' })
+    expect(config.limits.questionMaxChars).toBe(120)
+    expect(config.agentRoleAllowlist).toEqual(['ROOT', 'OPS'])
+  })
+
+  test('an empty variable counts as unset', () => {
+    expect(loadConfig({ PORT: '' }).port).toBe(3000)
+    expect(loadConfig({ APP_ENV: '' }).env).toBe('development')
+  })
+})
+
+describe('loadConfig rejects bad values, naming the variable', () => {
+  const cases: Array<[string, Record<string, string>]> = [
+    ['PORT', { PORT: 'abc' }],
+    ['PORT', { PORT: '70000' }],
+    ['PORT', { PORT: '-1' }],
+    ['PORT', { PORT: '80.5' }],
+    ['APP_ENV', { APP_ENV: 'staging' }],
+    ['JOBS_BACKEND', { JOBS_BACKEND: 'kafka' }],
+    ['QUOTA_BACKEND', { QUOTA_BACKEND: 'memcached' }],
+    ['STORAGE_BACKEND', { STORAGE_BACKEND: 'ftp' }],
+    ['LLM_PROVIDER', { LLM_PROVIDER: 'magic' }],
+    ['AUTH_MODE', { AUTH_MODE: 'none' }],
+    ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
+    ['DATABASE_URL', { DATABASE_URL: 'mysql://db/council' }],
+    ['SESSION_SECRET', { SESSION_SECRET: 'short' }],
+    ['JWT_SECRET', { JWT_SECRET: 'too-short-for-hs256' }],
+    ['JWT_JWKS_URL', { JWT_JWKS_URL: 'not a url' }],
+    ['JWT_ROLE_MAP', { JWT_ROLE_MAP: 'Council.Admin' }],
+    ['DISABLE_UPLOADS', { DISABLE_UPLOADS: 'maybe' }],
+    ['QUESTION_MAX_CHARS', { QUESTION_MAX_CHARS: '5' }],
+    ['QUESTION_MAX_CHARS', { QUESTION_MAX_CHARS: 'lots' }],
+    ['DB_POOL_SIZE', { DB_POOL_SIZE: '0' }],
+    ['REDIS_URL', { REDIS_URL: 'redis host 6379' }],
+    ['LLM_PRICES', { LLM_PRICES: '{not json' }],
+    ['LLM_PRICES', { LLM_PRICES: '{"gpt-x":{"input":"cheap"}}' }],
+    ['READYZ_TIMEOUT_MS', { READYZ_TIMEOUT_MS: '1' }],
+  ]
+  for (const [variable, env] of cases) {
+    test(`${Object.entries(env)[0]!.join('=')} → ConfigError naming ${variable}`, () => {
+      const error = expectRefused(env, variable)
+      expect(error.name).toBe('ConfigError')
+      // The message says what was wrong, not just which variable.
+      expect(error.message.length).toBeGreaterThan(variable.length + 10)
+    })
+  }
+
+  test('the offending value is quoted in the message', () => {
+    expect(configErrorOf({ JOBS_BACKEND: 'kafka' }).message).toContain('kafka')
+    expect(configErrorOf({ PORT: 'abc' }).message).toContain('abc')
+  })
+
+  test('a whitespace-only PORT is not silently turned into port 0 (a random port)', () => {
+    // Either treated as unset (3000) or refused naming PORT; never 0.
+    let port: number | null = null
+    try {
+      port = loadConfig({ PORT: '   ' }).port
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError)
+      expect((error as ConfigError).variable).toBe('PORT')
+      return
+    }
+    expect(port).toBe(3000)
+  })
+
+  test('combinations: prod auth needs an identity source', () => {
+    expectRefused({ AUTH_MODE: 'prod' }, 'AUTH_MODE')
+    expect(loadConfig({ AUTH_MODE: 'prod', TRUSTED_PROXY_IPS: '10.0.0.1' }).auth.trustedProxyIps).toEqual(['10.0.0.1'])
+  })
+
+  test('combinations: s3 storage needs endpoint and bucket; openai needs a key', () => {
+    expectRefused({ STORAGE_BACKEND: 's3', S3_ENDPOINT: 'http://minio:9000' }, 'STORAGE_BACKEND')
+    expectRefused({ LLM_PROVIDER: 'openai' }, 'OPENAI_API_KEY')
+    expect(loadConfig({ LLM_PROVIDER: 'openai', OPENAI_API_KEY: 'sk-test' }).llm.provider).toBe('openai')
+  })
+})
+
+describe('production refuses unsafe settings', () => {
+  test('the safe baseline loads', () => {
+    expect(() => loadConfig(SAFE_PRODUCTION)).not.toThrow()
+  })
+
+  test('AUTH_MODE=dev', () => {
+    const error = expectRefused({ ...SAFE_PRODUCTION, AUTH_MODE: 'dev' }, 'AUTH_MODE')
+    expect(error.message).toMatch(/production/i)
+  })
+
+  test('TRUST_X_USER_ID=true', () => {
+    const error = expectRefused({ ...SAFE_PRODUCTION, TRUST_X_USER_ID: 'true' }, 'TRUST_X_USER_ID')
+    expect(error.message).toMatch(/X-User-Id/)
+  })
+
+  test('the default SESSION_SECRET, left unset', () => {
+    const { SESSION_SECRET: _unset, ...env } = SAFE_PRODUCTION
+    expectRefused(env, 'SESSION_SECRET')
+  })
+
+  test('the default SESSION_SECRET, set explicitly', () => {
+    expectRefused({ ...SAFE_PRODUCTION, SESSION_SECRET: 'dev-insecure-session-secret-change-me' }, 'SESSION_SECRET')
+  })
+
+  test('insecure cookies', () => {
+    expectRefused({ ...SAFE_PRODUCTION, COOKIE_SECURE: 'false' }, 'COOKIE_SECURE')
+  })
+
+  test('prod auth without any identity source', () => {
+    const { JWT_SECRET: _unset, ...env } = SAFE_PRODUCTION
+    expectRefused(env, 'AUTH_MODE')
+  })
+
+  test('the same unsafe settings are accepted outside production', () => {
+    expect(loadConfig({ APP_ENV: 'development', AUTH_MODE: 'dev', TRUST_X_USER_ID: 'true' }).auth.mode).toBe('dev')
+  })
+})
