@@ -96,10 +96,14 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     queue,
     jobs,
     readiness: {
-      db: { check: async () => {
+      db: {
+        required: true,
+        check: async () => {
           await db.ping()
           return { dialect: db.dialect }
-        }, required: true },
+        },
+      },
+      ...jobsReadiness(queue),
     },
     async close() {
       await queue.close()

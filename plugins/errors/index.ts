@@ -99,6 +99,8 @@ export const errors = ({ logger, renderHtml, report }: ErrorsOptions) =>
           request_id: requestId,
           route: path,
           error: error instanceof Error ? error.message : String(error),
+          // Drivers wrap the database's own message (e.g. a constraint name) in `cause`.
+          cause: error instanceof Error && error.cause instanceof Error ? error.cause.message : undefined,
           stack: error instanceof Error ? error.stack : undefined,
         })
         report?.(error, { request_id: requestId, path })

@@ -9,7 +9,7 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq'
 import IORedis from 'ioredis'
 import type { JobProcessor, JobQueue } from './types'
-import { HEARTBEAT_EVERY_MS, HEARTBEAT_STALE_MS, PermanentJobError, QUEUE_NAME, WORKER_HEARTBEATS_KEY } from './types'
+import { HEARTBEAT_EVERY_MS, HEARTBEAT_STALE_MS, heartbeatsKey, PermanentJobError } from './types'
 
 interface JobData {
   jobId: string
@@ -21,19 +21,21 @@ export const redisConnection = (url: string, forWorker: boolean) =>
 
 export interface BullQueueOptions {
   redisUrl: string
+  queueName: string
   attempts: number
   backoffMs?: number
 }
 
 /**
  * @example
- * const queue = createBullQueue({ redisUrl: 'redis://127.0.0.1:6379', attempts: 3 })
+ * const queue = createBullQueue({ redisUrl: 'redis://127.0.0.1:6379', queueName: 'council-jobs', attempts: 3 })
  * await queue.enqueue(jobId)
  */
-export function createBullQueue({ redisUrl, attempts, backoffMs = 1000 }: BullQueueOptions): JobQueue {
+export function createBullQueue({ redisUrl, queueName, attempts, backoffMs = 1000 }: BullQueueOptions): JobQueue {
   const connection = redisConnection(redisUrl, false)
   connection.on('error', () => undefined) // surfaced by health(); ioredis reconnects by itself
-  const queue = new Queue<JobData>(QUEUE_NAME, { connection })
+  const queue = new Queue<JobData>(queueName, { connection })
+  const beats = heartbeatsKey(queueName)
   queue.on('error', () => undefined)
   return {
     backend: 'bullmq',
@@ -58,10 +60,10 @@ export function createBullQueue({ redisUrl, attempts, backoffMs = 1000 }: BullQu
     },
     async health() {
       const now = Date.now()
-      await connection.zremrangebyscore(WORKER_HEARTBEATS_KEY, 0, now - HEARTBEAT_STALE_MS)
+      await connection.zremrangebyscore(beats, 0, now - HEARTBEAT_STALE_MS)
       const [counts, workers] = await Promise.all([
         queue.getJobCounts('waiting', 'active', 'delayed', 'failed'),
-        connection.zcard(WORKER_HEARTBEATS_KEY),
+        connection.zcard(beats),
       ])
       return { backend: 'bullmq', ...counts, workers }
     },
@@ -74,6 +76,7 @@ export function createBullQueue({ redisUrl, attempts, backoffMs = 1000 }: BullQu
 
 export interface BullWorkerOptions {
   redisUrl: string
+  queueName: string
   process: JobProcessor
   concurrency: number
   /** How long a job's lock lasts without renewal; a dead worker's job is retaken after about this long. */
@@ -89,6 +92,7 @@ export interface BullWorkerOptions {
  */
 export function startBullWorker({
   redisUrl,
+  queueName,
   process: processJob,
   concurrency,
   lockDurationMs = 30_000,
@@ -96,8 +100,9 @@ export function startBullWorker({
   onEvent,
 }: BullWorkerOptions) {
   const connection = redisConnection(redisUrl, true)
+  const beats = heartbeatsKey(queueName)
   const worker = new Worker<JobData>(
-    QUEUE_NAME,
+    queueName,
     async (job: Job<JobData>, _token?: string, signal?: AbortSignal) => {
       try {
         await processJob(job.data.jobId, {
@@ -121,7 +126,7 @@ export function startBullWorker({
   worker.on('error', (error) => onEvent?.('worker error', { error: error.message }))
   worker.on('stalled', (jobId) => onEvent?.('job stalled; another worker will take it', { job_id: jobId }))
 
-  const beat = () => connection.zadd(WORKER_HEARTBEATS_KEY, Date.now(), workerId).catch(() => undefined)
+  const beat = () => connection.zadd(beats, Date.now(), workerId).catch(() => undefined)
   void beat()
   const heartbeat = setInterval(beat, HEARTBEAT_EVERY_MS)
 
@@ -131,7 +136,7 @@ export function startBullWorker({
     /** Stops taking jobs, lets running ones finish for up to graceMs, then releases them to other workers. */
     async close(graceMs = 25_000) {
       clearInterval(heartbeat)
-      await connection.zrem(WORKER_HEARTBEATS_KEY, workerId).catch(() => undefined)
+      await connection.zrem(beats, workerId).catch(() => undefined)
       const closing = worker.close()
       const timedOut = await Promise.race([closing.then(() => false), Bun.sleep(graceMs).then(() => true)])
       if (timedOut) await worker.close(true)

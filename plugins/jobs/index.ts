@@ -15,7 +15,7 @@ export * from './types'
  * const queue = createJobQueue(config, executor.process)
  */
 export function createJobQueue(config: Config, process: JobProcessor, onError?: (jobId: string, error: unknown) => void): JobQueue {
-  if (config.jobs.backend === 'bullmq') return createBullQueue({ redisUrl: config.jobs.redisUrl, attempts: config.jobs.attempts })
+  if (config.jobs.backend === 'bullmq') return createBullQueue({ redisUrl: config.jobs.redisUrl, queueName: config.jobs.queueName, attempts: config.jobs.attempts })
   return createInlineQueue({ process, concurrency: config.jobs.concurrency, attempts: config.jobs.attempts, onError })
 }
 

@@ -29,7 +29,7 @@ export interface JobQueue {
   close(): Promise<void>
 }
 
-export const QUEUE_NAME = 'council-jobs'
-export const WORKER_HEARTBEATS_KEY = 'council:workers'
+/** The Redis sorted set where a queue's workers heartbeat (member: worker id, score: last beat). */
+export const heartbeatsKey = (queueName: string) => `${queueName}:workers`
 export const HEARTBEAT_EVERY_MS = 5_000
 export const HEARTBEAT_STALE_MS = 15_000

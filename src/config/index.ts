@@ -46,7 +46,17 @@ export interface Config {
     identityCacheMs: number
   }
   agentRoleAllowlist: string[]
-  jobs: { backend: 'inline' | 'bullmq'; redisUrl: string; concurrency: number; attempts: number }
+  jobs: {
+    backend: 'inline' | 'bullmq'
+    redisUrl: string
+    /** BullMQ queue name; separate installs (or test runs) sharing one Redis use different names. */
+    queueName: string
+    concurrency: number
+    attempts: number
+    /** A dead worker's job is taken over after about this long. */
+    lockMs: number
+    shutdownGraceMs: number
+  }
   quota: { backend: 'memory' | 'redis' }
   storage: { backend: 'local' | 's3'; s3Endpoint: string | null; s3Bucket: string | null }
   llm: {
@@ -207,8 +217,14 @@ export function loadConfig(env: Env = process.env): Config {
     jobs: {
       backend: read(env, 'JOBS_BACKEND', 'inline' as const, oneOf('inline', 'bullmq')),
       redisUrl: read(env, 'REDIS_URL', 'redis://127.0.0.1:6379', url),
-      concurrency: read(env, 'JOBS_CONCURRENCY', 50, integer(1, 10_000)),
+      queueName: read(env, 'JOBS_QUEUE', 'council-jobs', (raw) => {
+        if (!/^[A-Za-z0-9_-]{1,64}$/.test(raw)) throw new Error('must be 1–64 letters, digits, _ or -')
+        return raw
+      }),
+      concurrency: read(env, 'JOBS_CONCURRENCY', 100, integer(1, 10_000)),
       attempts: read(env, 'JOBS_ATTEMPTS', 3, integer(1, 20)),
+      lockMs: read(env, 'JOBS_LOCK_MS', 30_000, integer(1000, 600_000)),
+      shutdownGraceMs: read(env, 'JOBS_SHUTDOWN_GRACE_MS', 25_000, integer(0, 600_000)),
     },
     quota: { backend: read(env, 'QUOTA_BACKEND', 'memory' as const, oneOf('memory', 'redis')) },
     storage: {

@@ -132,10 +132,11 @@ export function createOfflineProvider({ latencyMs, failures = {} }: OfflineOptio
       const failure = agent ? failures[agent] : undefined
       if (failure) throw new LlmError(`offline: ${failure}`, false, 503)
       const seed = hash(`${system}|${user}`)
-      const content = user.includes('FINAL RANKING')
-        ? review(voice, user, seed)
-        : user.includes('Leaderboard')
-          ? synthesis(voice, user)
+      // A synthesis prompt quotes the reviews (and their FINAL RANKING blocks), so it is recognised first.
+      const content = user.includes('Leaderboard (mean rank')
+        ? synthesis(voice, user)
+        : user.includes('FINAL RANKING')
+          ? review(voice, user, seed)
           : draft(voice, questionOf(user), seed)
       return {
         content,

@@ -56,7 +56,7 @@ export async function buildTestApp(env: Record<string, string> = {}, overrides: 
       await client.end()
     }
   }
-  const config = testConfig({ DATA_DIR: dataDir, DATABASE_URL: databaseUrl, ...env })
+  const config = testConfig({ ...env, DATA_DIR: dataDir, DATABASE_URL: databaseUrl })
   const logs: Array<Record<string, unknown>> = []
   const logger = createLogger({ level: 'debug', sink: (line) => logs.push(JSON.parse(line)) })
   const deps = createDeps(config, { logger, ...overrides })

@@ -1,0 +1,49 @@
+/** Starts `bun run worker` as a real separate process for integration tests and benchmarks. */
+import type { Subprocess } from 'bun'
+
+export interface WorkerProcess {
+  proc: Subprocess
+  output: () => string
+  /** Resolves when the worker has logged that it started. */
+  ready: Promise<void>
+  stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<number | null>
+}
+
+export function startWorker(env: Record<string, string>): WorkerProcess {
+  const proc = Bun.spawn(['bun', 'run', 'workers/council.ts'], {
+    cwd: `${import.meta.dir}/../..`,
+    env: { ...process.env, APP_ENV: 'test', JOBS_BACKEND: 'bullmq', LOG_LEVEL: 'info', LOG_FILE: '', ...env },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  let text = ''
+  let resolveReady: () => void
+  let rejectReady: (error: Error) => void
+  const ready = new Promise<void>((resolve, reject) => {
+    resolveReady = resolve
+    rejectReady = reject
+  })
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoder()
+    const reader = stream.getReader()
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      text += decoder.decode(value)
+      if (text.includes('"worker started"')) resolveReady()
+    }
+  }
+  void pump(proc.stdout as ReadableStream<Uint8Array>)
+  void pump(proc.stderr as ReadableStream<Uint8Array>)
+  void proc.exited.then((code) => rejectReady(new Error(`worker exited with ${code} before it started:\n${text}`)))
+  return {
+    proc,
+    output: () => text,
+    ready,
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode !== null || proc.signalCode) return proc.exitCode
+      proc.kill(signal)
+      return proc.exited
+    },
+  }
+}
