@@ -1,0 +1,215 @@
+/**
+ * End to end: the real server (a subprocess on embedded defaults, dev login on)
+ * driven by Debian's chromium. A member logs in, asks the council a question
+ * through the htmx form, lands on the session page and finds it in the list;
+ * the pages raise no console error, exception or CSP violation; /swagger works
+ * offline; a blank question is answered in the form without losing what was typed.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Browser, BrowserContext, Page, Response } from 'playwright-core'
+import { launchBrowser, watchPage, type PageProblems } from '../helpers/browser'
+import { startServer, type RunningServer } from '../helpers/server'
+
+const TEST_TIMEOUT_MS = 60_000
+/** Where screenshots go; E2E_SCREENSHOT_DIR keeps them somewhere known for a human to look at. */
+const SCREENSHOT_DIR = process.env.E2E_SCREENSHOT_DIR ?? mkdtempSync(join(tmpdir(), 'council-e2e-shots-'))
+
+let server: RunningServer
+let browser: Browser
+const contexts: BrowserContext[] = []
+
+beforeAll(async () => {
+  ;[server, browser] = await Promise.all([startServer({ echo: process.env.E2E_ECHO === 'true' }), launchBrowser()])
+}, TEST_TIMEOUT_MS)
+
+afterAll(async () => {
+  await Promise.allSettled(contexts.map((context) => context.close()))
+  await browser?.close()
+  const code = await server?.stop()
+  // A server that cannot shut down cleanly on SIGTERM loses audit events in production.
+  expect(code).toBe(0)
+}, TEST_TIMEOUT_MS)
+
+/** Runs a test body; on failure, the tail of the server's output goes into the error. */
+async function withServerLog(body: () => Promise<void>): Promise<void> {
+  try {
+    await body()
+  } catch (error) {
+    const tail = server.output().split('\n').slice(-40).join('\n')
+    if (error instanceof Error) error.message += `\n--- server output (tail) ---\n${tail}`
+    throw error
+  }
+}
+
+const uniqueEmail = (label: string) => `${label}-${crypto.randomUUID().slice(0, 8)}@example.com`
+
+/** Chromium asks for /favicon.ico on its own; a 404 there is browser chrome, not the page (reported separately). */
+const isFaviconNoise = (line: string) => line.includes('/favicon.ico')
+
+/** A fresh browser profile (own cookies) whose page is watched for problems; requests off the server fail loudly. */
+async function openPage(): Promise<{ page: Page; problems: PageProblems; offsite: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+  contexts.push(context)
+  const offsite: string[] = []
+  await context.route(
+    (url) => url.origin !== server.url,
+    (route) => {
+      offsite.push(route.request().url())
+      return route.abort()
+    },
+  )
+  const page = await context.newPage()
+  page.setDefaultTimeout(15_000)
+  const problems = await watchPage(page)
+  return { page, problems, offsite }
+}
+
+const pathOf = (page: Page) => new URL(page.url()).pathname
+
+/** Fails with the status and body of an unexpected answer, which says far more than a missing header. */
+async function expectStatus(response: Response, status: number): Promise<void> {
+  if (response.status() !== status)
+    throw new Error(`${response.request().method()} ${response.url()} answered ${response.status()}, expected ${status}:\n${(await response.text()).slice(0, 2000)}`)
+}
+
+async function logIn(page: Page, email: string): Promise<void> {
+  await page.goto(`${server.url}/login`)
+  const form = page.locator('form[action="/auth/dev-login"]')
+  await form.locator('input[name="email"]').fill(email)
+  await form.locator('[type="submit"]').click()
+  await page.waitForURL((url) => url.pathname === '/sessions')
+  // The page now knows who is signed in.
+  expect(await page.locator('header').textContent()).toContain(email)
+}
+
+describe('sessions in the browser', () => {
+  test(
+    'log in, ask a question through the htmx form, see the session and find it in the list, without page errors',
+    () =>
+      withServerLog(async () => {
+        const { page, problems, offsite } = await openPage()
+        await logIn(page, uniqueEmail('member'))
+
+        await page.goto(`${server.url}/sessions/new`)
+        // Markup in the question must come back as text, never as HTML.
+        const question = `Should we adopt <b>four-day</b> weeks & why? ${crypto.randomUUID()}`
+        const form = page.locator('form[hx-post="/sessions"]')
+        await form.locator('textarea[name="question"]').fill(question)
+
+        const posted = page.waitForResponse(
+          (res) => res.request().method() === 'POST' && new URL(res.url()).pathname === '/sessions',
+        )
+        await form.locator('[type="submit"]').click()
+        const response = await posted
+        await expectStatus(response, 200)
+        // The form is submitted by htmx, and the server answers with HX-Location (SPEC: after a mutation, HX-Location for htmx).
+        expect(response.request().headers()['hx-request']).toBe('true')
+        const location = response.headers()['hx-location']
+        expect(location).toMatch(/^\/sessions\/[^/]+$/)
+        const sessionId = location!.split('/').pop()!
+
+        await page.waitForURL((url) => url.pathname === `/sessions/${sessionId}`)
+        const heading = page.locator('h1', { hasText: 'four-day' })
+        await heading.waitFor()
+        expect(await heading.textContent()).toContain(question)
+        expect(await page.locator('b', { hasText: 'four-day' }).count()).toBe(0)
+        await page.screenshot({ path: join(SCREENSHOT_DIR, 'session.png'), fullPage: true })
+
+        await page.goto(`${server.url}/sessions`)
+        const link = page.locator(`a[href="/sessions/${sessionId}"]`)
+        await link.waitFor()
+        expect(await link.textContent()).toContain('four-day')
+        await page.screenshot({ path: join(SCREENSHOT_DIR, 'sessions.png'), fullPage: true })
+
+        // Following the link from the list opens the same session.
+        await link.click()
+        await page.waitForURL((url) => url.pathname === `/sessions/${sessionId}`)
+        await page.locator('h1', { hasText: 'four-day' }).waitFor()
+
+        expect(problems.all().filter((line) => !isFaviconNoise(line))).toEqual([])
+        expect(offsite).toEqual([])
+      }),
+    TEST_TIMEOUT_MS,
+  )
+
+  test(
+    'a blank question is answered in the form, keeping what the user typed',
+    () =>
+      withServerLog(async () => {
+        const { page, problems } = await openPage()
+        await logIn(page, uniqueEmail('blank'))
+        await page.goto(`${server.url}/sessions/new`)
+        const form = page.locator('form[hx-post="/sessions"]')
+
+        // Whatever else the form asks for (palette, notes…) must survive the round trip; fill every visible text field.
+        const others = form.locator(
+          'input:not([type]):visible, input[type="text"]:visible, input[type="email"]:visible, input[type="url"]:visible, textarea:not([name="question"]):visible',
+        )
+        const typed = new Map<string, string>()
+        for (let i = 0; i < (await others.count()); i++) {
+          const field = others.nth(i)
+          const name = (await field.getAttribute('name')) ?? `#${i}`
+          const value = `kept ${name} ${i}`
+          await field.fill(value)
+          typed.set(name, value)
+        }
+        // Only spaces and newlines: the browser's `required` lets it through, the server must refuse it.
+        const blank = '   \n  '
+        await form.locator('textarea[name="question"]').fill(blank)
+
+        const posted = page.waitForResponse(
+          (res) => res.request().method() === 'POST' && new URL(res.url()).pathname === '/sessions',
+        )
+        await form.locator('[type="submit"]').click()
+        const response = await posted
+        await expectStatus(response, 422)
+        expect(response.headers()['hx-location']).toBeUndefined()
+
+        const alert = page.locator('form[hx-post="/sessions"] [role="alert"]')
+        await alert.waitFor()
+        expect((await alert.textContent())?.trim().length).toBeGreaterThan(0)
+        expect(pathOf(page)).toBe('/sessions/new')
+        const after = page.locator('form[hx-post="/sessions"]')
+        expect(await after.locator('textarea[name="question"]').inputValue()).toBe(blank)
+        for (const [name, value] of typed) expect(await after.locator(`[name="${name}"]`).inputValue()).toBe(value)
+        await page.screenshot({ path: join(SCREENSHOT_DIR, 'blank-question.png'), fullPage: true })
+
+        // The form still works after the error: a real question now goes through.
+        await after.locator('textarea[name="question"]').fill('Is the second attempt accepted?')
+        const again = page.waitForResponse(
+          (res) => res.request().method() === 'POST' && new URL(res.url()).pathname === '/sessions',
+        )
+        await after.locator('[type="submit"]').click()
+        await expectStatus(await again, 200)
+        await page.waitForURL((url) => /^\/sessions\/(?!new$)[^/]+$/.test(url.pathname))
+        await page.locator('h1', { hasText: 'second attempt' }).waitFor()
+
+        // The refused submission is the only expected error: Chromium logs the 422 load.
+        const unexpected = problems
+          .all()
+          .filter((line) => !isFaviconNoise(line) && !/status of 422/.test(line))
+        expect(unexpected).toEqual([])
+      }),
+    TEST_TIMEOUT_MS,
+  )
+
+  test(
+    '/swagger renders Swagger UI offline, with the sessions operations listed',
+    () =>
+      withServerLog(async () => {
+        const { page, problems, offsite } = await openPage()
+        await page.goto(`${server.url}/swagger`)
+        await page.locator('.swagger-ui').first().waitFor()
+        // Operations render only once the UI has fetched and parsed /swagger/json.
+        await page.getByText('/api/v1/sessions', { exact: false }).first().waitFor({ timeout: 30_000 })
+        expect(await page.locator('.opblock').count()).toBeGreaterThan(3)
+        await page.screenshot({ path: join(SCREENSHOT_DIR, 'swagger.png') })
+        expect(problems.all().filter((line) => !isFaviconNoise(line))).toEqual([])
+        expect(offsite).toEqual([])
+      }),
+    TEST_TIMEOUT_MS,
+  )
+})
