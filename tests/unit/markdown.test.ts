@@ -1,0 +1,92 @@
+/**
+ * renderMarkdown: model and user markdown becomes HTML that is safe to insert
+ * as is — no scripts, event handlers or javascript: links — while headings,
+ * lists, code and links survive, links with rel="noopener …".
+ */
+import { describe, expect, test } from 'bun:test'
+import { renderMarkdown } from '../../src/markdown'
+
+describe('renderMarkdown: what is removed', () => {
+  test('<script> elements are removed with their content', () => {
+    const html = renderMarkdown('Before <script>alert("x")</script> after\n\n<script src="https://evil.example/x.js"></script>')
+    expect(html).not.toContain('<script')
+    expect(html).not.toContain('alert(')
+    expect(html).not.toContain('evil.example')
+    expect(html).toContain('Before')
+    expect(html).toContain('after')
+  })
+
+  test('on* event-handler attributes are removed, and elements outside the allow-list go', () => {
+    const html = renderMarkdown(
+      '<p onmouseover="steal()">hover</p>\n\n<a href="https://ok.example" onclick="steal()">ok</a>\n\n<img src=x onerror="steal()">\n\n<svg onload="steal()"></svg>',
+    )
+    expect(html).not.toMatch(/\son[a-z]+\s*=/i)
+    expect(html).not.toContain('steal()')
+    expect(html).not.toContain('<img')
+    expect(html).not.toContain('<svg')
+    expect(html).toContain('hover')
+    expect(html).toContain('href="https://ok.example"')
+  })
+
+  test('javascript: links lose their href, however they are spelled', () => {
+    for (const source of [
+      '[click](javascript:alert(1))',
+      '<a href="javascript:alert(1)">x</a>',
+      '<a href="JaVaScRiPt:alert(1)">x</a>',
+      '<a href="&#106;avascript:alert(1)">x</a>',
+      '<a href=" javascript:alert(1)">x</a>',
+    ]) {
+      const html = renderMarkdown(source)
+      expect(html.toLowerCase()).not.toContain('javascript:')
+      expect(html).not.toContain('&#106;')
+      expect(html).not.toContain('alert(1)"')
+    }
+  })
+
+  test('style, iframe and data: URLs are removed', () => {
+    const html = renderMarkdown('<style>body{display:none}</style>\n\n<iframe src="https://evil.example"></iframe>\n\n[d](data:text/html,abc)')
+    expect(html).not.toContain('<style')
+    expect(html).not.toContain('display:none')
+    expect(html).not.toContain('<iframe')
+    expect(html).not.toContain('data:')
+  })
+})
+
+describe('renderMarkdown: what is kept', () => {
+  test('headings, lists, emphasis and tables', () => {
+    const html = renderMarkdown('# Title\n\n## Part\n\n- alpha\n- beta\n\n1. first\n2. second\n\n**bold** _em_\n\n| a | b |\n|---|---|\n| 1 | 2 |')
+    expect(html).toContain('<h1>Title</h1>')
+    expect(html).toContain('<h2>Part</h2>')
+    expect(html).toMatch(/<ul>\s*<li>alpha<\/li>\s*<li>beta<\/li>\s*<\/ul>/)
+    expect(html).toMatch(/<ol>\s*<li>first<\/li>/)
+    expect(html).toContain('<strong>bold</strong>')
+    expect(html).toContain('<em>em</em>')
+    expect(html).toContain('<table>')
+    expect(html).toContain('<td>1</td>')
+  })
+
+  test('code blocks and inline code, with their text escaped', () => {
+    const html = renderMarkdown('```js\nif (a < b && c) run("<tag>")\n```\n\nUse `x < y` here.')
+    expect(html).toContain('<pre><code class="language-js">')
+    expect(html).toContain('a &lt; b &amp;&amp; c')
+    expect(html).toContain('&lt;tag&gt;')
+    expect(html).toContain('<code>x &lt; y</code>')
+  })
+
+  test('http(s) and mailto links keep their href and title', () => {
+    const html = renderMarkdown('[docs](https://example.com/docs "The docs") and [mail](mailto:team@example.com)')
+    expect(html).toContain('href="https://example.com/docs"')
+    expect(html).toContain('title="The docs"')
+    expect(html).toContain('href="mailto:team@example.com"')
+  })
+
+  test('links carry rel="noopener noreferrer nofollow", replacing any rel the source gave', () => {
+    const html = renderMarkdown('[docs](https://example.com/docs)\n\n<a href="https://example.com/x" rel="opener">x</a>')
+    const anchors = html.match(/<a\b[^>]*>/g) ?? []
+    expect(anchors).toHaveLength(2)
+    for (const anchor of anchors) {
+      expect(anchor).toContain('rel="noopener noreferrer nofollow"')
+      expect(anchor).not.toContain('rel="opener"')
+    }
+  })
+})
