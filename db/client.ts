@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { createClient } from '@libsql/client'
+import { createClient, type Client } from '@libsql/client'
 import { sql } from 'drizzle-orm'
 import { drizzle as drizzleLibsql, type LibSQLDatabase } from 'drizzle-orm/libsql'
 import { migrate as migrateLibsql } from 'drizzle-orm/libsql/migrator'
@@ -57,7 +57,7 @@ export function createDatabase({ url, poolSize = 10 }: DatabaseOptions): Databas
 
 function createSqliteDatabase(url: string): Database {
   if (url.startsWith('file:')) mkdirSync(dirname(url.slice('file:'.length)), { recursive: true })
-  const client = createClient({ url })
+  const client = serialised(createClient({ url }))
   const orm = drizzleLibsql(client, { schema: sqliteSchema })
   let tuned = false
   const tune = async () => {
@@ -106,6 +106,67 @@ function createPgDatabase(url: string, poolSize: number): Database {
 }
 
 /**
+ * The local libsql client is synchronous and gives each transaction a
+ * connection of its own; a second writer meanwhile would spin on the file lock
+ * while blocking the event loop the first needs to finish — a stall, then
+ * SQLITE_BUSY. So statements and transactions of one process take turns on a
+ * FIFO lock: a transaction holds it from BEGIN to COMMIT/ROLLBACK. Statements
+ * inside a transaction go through the transaction object, never the client,
+ * so they do not wait on the lock they hold.
+ */
+function serialised(client: Client): Client {
+  let tail: Promise<void> = Promise.resolve()
+  const acquire = (): Promise<() => void> => {
+    let release!: () => void
+    const previous = tail
+    tail = new Promise<void>((resolve) => (release = resolve))
+    return previous.then(() => release)
+  }
+  const locked =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      const release = await acquire()
+      try {
+        return await fn(...args)
+      } finally {
+        release()
+      }
+    }
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (property === 'execute' || property === 'batch' || property === 'executeMultiple' || property === 'migrate')
+        return locked((...args: unknown[]) => (target[property] as (...a: unknown[]) => Promise<unknown>).apply(target, args))
+      if (property === 'transaction')
+        return async (...args: Parameters<Client['transaction']>) => {
+          const release = await acquire()
+          let released = false
+          const done = () => {
+            if (!released) (released = true), release()
+          }
+          try {
+            const tx = await target.transaction(...args)
+            const end =
+              <F extends (...a: never[]) => unknown>(fn: F) =>
+              async (...a: Parameters<F>) => {
+                try {
+                  return await fn.apply(tx, a)
+                } finally {
+                  done()
+                }
+              }
+            return Object.assign(tx, { commit: end(tx.commit), rollback: end(tx.rollback), close: end(tx.close) })
+          } catch (error) {
+            done()
+            throw error
+          }
+        }
+      const value = Reflect.get(target, property, receiver)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+}
+
+/**
  * The schema named by `?options=-c search_path=X`, if any. Migrations of a
  * database confined to one schema (tests, multi-tenant installs) are tracked
  * inside that schema rather than in the shared "drizzle" schema.
@@ -117,3 +178,8 @@ function searchPathOf(url: string): string | null {
 
 /** Time-ordered ids: keyset pagination on `id` follows creation order. */
 export const newId = (): string => Bun.randomUUIDv7()
+
+const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+/** Is this a well-formed id? Anything else cannot name a row, so callers answer 404 without a query. */
+export const isId = (value: string): boolean => ID.test(value)

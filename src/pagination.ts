@@ -4,13 +4,13 @@
  * ids being time-ordered UUIDv7). Lists answer {items, next_cursor, limit}.
  */
 import { t } from 'elysia'
-import { badRequest } from './errors'
+import { badRequest, unprocessable } from './errors'
 
 export const DEFAULT_LIMIT = 25
 export const MAX_LIMIT = 200
 
 export const PageQuery = t.Object({
-  limit: t.Optional(t.Numeric({ minimum: 1, description: `Page size, default ${DEFAULT_LIMIT}; values above ${MAX_LIMIT} are clamped` })),
+  limit: t.Optional(t.Numeric({ description: `Page size from 1, default ${DEFAULT_LIMIT}; values above ${MAX_LIMIT} are clamped` })),
   cursor: t.Optional(t.String({ maxLength: 200, description: 'next_cursor of the previous page' })),
 })
 
@@ -32,7 +32,13 @@ export interface Page<T> {
 const CURSOR_ID = /^[0-9a-f-]{36}$/
 
 export function pageParams(query: { limit?: number; cursor?: string }): PageParams {
-  const limit = Math.min(Math.floor(query.limit ?? DEFAULT_LIMIT), MAX_LIMIT)
+  const requested = query.limit ?? DEFAULT_LIMIT
+  // Checked here rather than in the schema so the message names the field (Elysia's omits it).
+  if (!Number.isFinite(requested) || requested < 1)
+    throw unprocessable('validation_failed', `Invalid query field "limit": must be a whole number of at least 1 (got ${requested}).`, [
+      { field: 'limit', message: 'must be at least 1' },
+    ])
+  const limit = Math.min(Math.floor(requested), MAX_LIMIT)
   if (!query.cursor) return { limit, after: null }
   const after = Buffer.from(query.cursor, 'base64url').toString()
   if (!CURSOR_ID.test(after))

@@ -31,6 +31,7 @@ export function Layout({ title, actor, path = '', children }: PropsWithChildren<
           <meta name="viewport" content="width=device-width, initial-scale=1" />
           <meta name="htmx-config" content='{"includeIndicatorCSS": false}' />
           <title safe>{`${title} · Agent Council`}</title>
+          <link rel="icon" href="data:," />
           <link rel="stylesheet" href="/assets/app.css" />
           <script src="/assets/htmx.min.js" defer></script>
         </head>
@@ -41,7 +42,7 @@ export function Layout({ title, actor, path = '', children }: PropsWithChildren<
             </a>
             <nav aria-label="Main">
               {NAV.filter((item) => !item.permission || actor.permissions.has(item.permission as never)).map((item) => (
-                <a href={item.href} aria-current={path === item.href ? 'page' : undefined}>
+                <a href={item.href} aria-current={path === item.href ? 'page' : undefined} safe>
                   {item.label}
                 </a>
               ))}

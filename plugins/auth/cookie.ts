@@ -6,7 +6,12 @@ import { createHmac, timingSafeEqual } from 'node:crypto'
 
 const mac = (secret: string, value: string) => createHmac('sha256', secret).update(value).digest('base64url')
 
-const equal = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b))
+/** Compares bytes, not characters: a non-ASCII value must not make timingSafeEqual throw. */
+const equal = (a: string, b: string) => {
+  const x = Buffer.from(a)
+  const y = Buffer.from(b)
+  return x.length === y.length && timingSafeEqual(x, y)
+}
 
 /** `email.expiresAtMs.signature`, the email base64url-encoded. */
 export function signSession(secret: string, email: string, ttlMs: number, now = Date.now()): string {

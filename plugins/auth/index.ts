@@ -21,7 +21,7 @@ import { csrfTokenFor, signSession, verifyCsrf, verifySession } from './cookie'
 export const SESSION_COOKIE = 'council_session'
 const SESSION_TTL_MS = 12 * 60 * 60 * 1000
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
-const EMAIL = /^[^\s@<>"']{1,64}@[^\s@<>"']{1,190}$/
+const EMAIL = /^[^\s@<>"'\u0000]{1,64}@[^\s@<>"'\u0000]{1,190}$/
 
 export interface Actor {
   userId: string

@@ -40,6 +40,12 @@ const ELYSIA_CODES: Record<string, Normalised> = {
   INVALID_FILE_TYPE: { status: 415, code: 'unsupported_media_type', message: 'This file type is not accepted.' },
 }
 
+/**
+ * drizzle's "Failed query: … params: …" messages carry the values bound to the
+ * query — a user's question, say — which must not reach the logs (SPEC §5).
+ */
+export const withoutQueryParams = (text: string): string => text.replace(/\nparams: [\s\S]*?(?=\n\s+at |$)/g, '\nparams: [redacted]')
+
 /** Turns an Elysia validation error into a sentence naming the field. */
 function describeValidation(error: unknown): Normalised {
   const v = error as { type?: string; all?: Array<{ path?: string; message?: string; summary?: string }> }
@@ -98,10 +104,10 @@ export const errors = ({ logger, renderHtml, report }: ErrorsOptions) =>
         logger.error('unhandled error', {
           request_id: requestId,
           route: path,
-          error: error instanceof Error ? error.message : String(error),
+          error: withoutQueryParams(error instanceof Error ? error.message : String(error)),
           // Drivers wrap the database's own message (e.g. a constraint name) in `cause`.
           cause: error instanceof Error && error.cause instanceof Error ? error.cause.message : undefined,
-          stack: error instanceof Error ? error.stack : undefined,
+          stack: error instanceof Error && error.stack ? withoutQueryParams(error.stack) : undefined,
         })
         report?.(error, { request_id: requestId, path })
         normalised = {

@@ -5,7 +5,7 @@
  * database still shows as queued or running, so a restart loses none.
  */
 import type { JobProcessor, JobQueue } from './types'
-import { PermanentJobError } from './types'
+import { JobCancelled, PermanentJobError } from './types'
 
 export interface InlineOptions {
   process: JobProcessor
@@ -69,7 +69,7 @@ export function createInlineQueue({ process, concurrency, attempts, backoffMs = 
     async cancel(jobId) {
       const index = waiting.findIndex((entry) => entry.jobId === jobId)
       if (index >= 0) waiting.splice(index, 1)
-      running.get(jobId)?.abort()
+      running.get(jobId)?.abort(new JobCancelled())
     },
     async health() {
       return { backend: 'inline', waiting: waiting.length, active: running.size }

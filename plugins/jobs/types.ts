@@ -19,6 +19,14 @@ export class PermanentJobError extends Error {
   override name = 'PermanentJobError'
 }
 
+/** The abort reason a runner gives when a job is cancelled (as opposed to the runner shutting down). */
+export class JobCancelled extends Error {
+  override name = 'JobCancelled'
+  constructor() {
+    super('the job was cancelled')
+  }
+}
+
 export interface JobQueue {
   readonly backend: 'inline' | 'bullmq'
   enqueue(jobId: string): Promise<void>

@@ -11,8 +11,11 @@ export type LogFields = Record<string, unknown>
 
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 }
 
-/** Field names whose values are never written, whatever the caller passes. */
-const SECRET_FIELD = /pass(word)?|secret|token|authorization|cookie|api[_-]?key|proof|signature/i
+/**
+ * Field names whose values are never written, whatever the caller passes. The
+ * name must end with the word, so `tokens_in` (a count) is kept and `api_token` is not.
+ */
+const SECRET_FIELD = /(pass(word)?|secret|token|authorization|cookie|api[_-]?key|proof|signature)$/i
 
 export interface Logger {
   debug(msg: string, fields?: LogFields): void
@@ -33,13 +36,21 @@ export interface LoggerOptions {
 export const hashUser = (user: string): string =>
   new Bun.CryptoHasher('sha256').update(user).digest('hex').slice(0, 16)
 
-export function redact(fields: LogFields): LogFields {
+/** Redacts secret-named fields at any depth (objects and arrays, up to 6 levels). */
+export function redact(fields: LogFields, depth = 0): LogFields {
   const out: LogFields = {}
   for (const [key, value] of Object.entries(fields)) {
     if (value === undefined) continue
-    out[key] = SECRET_FIELD.test(key) ? '[redacted]' : value
+    out[key] = SECRET_FIELD.test(key) ? '[redacted]' : redactValue(value, depth + 1)
   }
   return out
+}
+
+function redactValue(value: unknown, depth: number): unknown {
+  if (depth > 6 || value === null || typeof value !== 'object') return value
+  if (Array.isArray(value)) return value.map((item) => redactValue(item, depth + 1))
+  if (value instanceof Date || value instanceof Error) return value
+  return redact(value as LogFields, depth)
 }
 
 /**

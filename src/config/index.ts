@@ -96,10 +96,10 @@ const DEFAULT_PRICES: PriceTable = {
 
 /** Reads one variable; `parse` throws a plain message, re-thrown naming the variable. */
 function read<T>(env: Env, name: string, fallback: T, parse: (raw: string) => T): T {
-  const raw = env[name]
-  if (raw === undefined || raw === '') return fallback
+  const raw = env[name]?.trim()
+  if (!raw) return fallback
   try {
-    return parse(raw.trim())
+    return parse(raw)
   } catch (error) {
     throw new ConfigError(name, (error as Error).message)
   }

@@ -40,6 +40,9 @@ export interface CouncilRun {
   jobId: string
   sessionId: string
   signal: AbortSignal
+  /** This attempt (1-based) and how many the job has: retryable failures are retried while attempts remain. */
+  attempt?: number
+  maxAttempts?: number
   log: JobLogger
   /** Called when a stage starts or advances; progress is 0–100. */
   progress(stage: Stage, progress: number): Promise<void>
@@ -65,6 +68,22 @@ export interface CouncilOutcome {
 }
 
 const LABELS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'
+
+/**
+ * Who dropped out of a council, and why: members whose draft or review failed
+ * for good, and the chair if someone else had to write the synthesis. (Members
+ * tried as fallback chairs are not "dropped": they had already taken part.)
+ */
+export function droppedMembers(
+  outputs: ReadonlyArray<Pick<OutputRow, 'stage' | 'agent' | 'status' | 'error'>>,
+  chair: string,
+): Array<{ agent: string; stage: Stage; error: string }> {
+  const succeeded = new Set(outputs.filter((o) => o.status === 'ok').map((o) => `${o.stage}:${o.agent}`))
+  return outputs
+    .filter((o) => o.status === 'failed' && !succeeded.has(`${o.stage}:${o.agent}`))
+    .filter((o) => o.stage !== 'synthesis' || o.agent === chair)
+    .map((o) => ({ agent: o.agent, stage: o.stage as Stage, error: o.error ?? 'failed' }))
+}
 
 /** Runs `fn` over items with at most `limit` in flight. */
 export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -199,25 +218,30 @@ export function createCouncil({ db, llm, config }: CouncilDeps) {
       outputs = await loadOutputs(run.sessionId)
       const drafts = finished('draft')
       const quorum = Math.min(config.council.quorum, members.length)
+      const reasons = () => [...draftFailures].map(([agent, failure]) => `${agent}: ${failure.error}`).join('; ')
       if (drafts.length < quorum) {
-        const reasons = [...draftFailures].map(([agent, failure]) => `${agent}: ${failure.error}`).join('; ')
-        const message = `Quorum not met: ${drafts.length} of ${members.length} drafts succeeded, ${quorum} needed. ${reasons}`
+        const message = `Quorum not met: ${drafts.length} of ${members.length} drafts succeeded, ${quorum} needed. ${reasons()}`
         if ([...draftFailures.values()].every((failure) => !failure.retryable)) throw new PermanentCouncilError(message)
         throw new CouncilError(message)
       }
+      // A member lost to a passing failure is worth another attempt; only the last attempt settles for a partial council.
+      const attemptsLeft = (run.attempt ?? 1) < (run.maxAttempts ?? 1)
+      if (attemptsLeft && [...draftFailures.values()].some((failure) => failure.retryable))
+        throw new CouncilError(`Some drafts failed and will be retried: ${reasons()}`)
 
       // 2. Reviews: each drafter ranks the others' drafts under labels shuffled for it alone.
       await run.progress('review', 40)
       const drafters = drafts.map((draft) => byName.get(draft.agent)!).filter(Boolean)
       const toReview = drafters.filter((agent) => !done('review', agent.name))
       let reviewed = drafters.length - toReview.length
+      const reviewFailures: string[] = []
       await mapWithConcurrency(toReview, config.council.draftConcurrency, async (reviewer) => {
         const candidates = drafts.filter((draft) => !(config.council.reviewExcludeSelf && draft.agent === reviewer.name))
         if (candidates.length === 0) return
         const order = seededShuffle(candidates, `${run.sessionId}:${reviewer.name}`)
         const labelMap = Object.fromEntries(order.map((draft, i) => [LABELS[i]!, draft.agent]))
         const responses = order.map((draft, i) => ({ label: LABELS[i]!, content: draft.content ?? '' }))
-        await call(run, 'review', reviewer, reviewPrompt(profile(reviewer), question, responses), (content) => {
+        const result = await call(run, 'review', reviewer, reviewPrompt(profile(reviewer), question, responses), (content) => {
           const parsed = parseRanking(content, Object.keys(labelMap))
           return {
             label_map: labelMap,
@@ -227,8 +251,11 @@ export function createCouncil({ db, llm, config }: CouncilDeps) {
             problems: parsed.problems,
           }
         })
+        if ('error' in result && result.retryable) reviewFailures.push(`${reviewer.name}: ${result.error}`)
         await run.progress('review', 40 + Math.round((40 * ++reviewed) / drafters.length))
       })
+      if (attemptsLeft && reviewFailures.length > 0)
+        throw new CouncilError(`Some reviews failed and will be retried: ${reviewFailures.join('; ')}`)
       outputs = await loadOutputs(run.sessionId)
 
       // 3. Aggregate: deterministic, so recomputing it on resume gives the same leaderboard.
@@ -287,11 +314,7 @@ export function createCouncil({ db, llm, config }: CouncilDeps) {
       }
       await run.progress('synthesis', 100)
 
-      const okAgentsByStage = (stage: Stage) => new Set(finished(stage).map((o) => o.agent))
-      const dropped = outputs
-        .filter((o) => o.status === 'failed' && !okAgentsByStage(o.stage as Stage).has(o.agent))
-        .filter((o) => o.stage !== 'synthesis' || o.agent === palette.chair)
-        .map((o) => ({ agent: o.agent, stage: o.stage as Stage, error: o.error ?? 'failed' }))
+      const dropped = droppedMembers(outputs, palette.chair)
       const totals = outputs.reduce(
         (sum, o) => ({
           tokensIn: sum.tokensIn + o.tokensIn,

@@ -18,15 +18,38 @@ export interface ParsedRanking {
 
 const BLOCK_HEADER = /final\s+ranking\s*:?/i
 
-/** Labels mentioned in order, from "Response X", "response x", or list items like "1. X" / "2) X". */
+const LIST_ITEM = /^\s*(?:\d+[.)]|[-*•])\s*\**\s*(?:Response\s+)?([A-Z])\b\**(?![a-z])/i
+const RESPONSE = /\bResponse\s+([A-Z])\b/gi
+
+/**
+ * Labels in ranked order, line by line: a list item ("1. Response B (beats
+ * Response C)") contributes only its first label, because the rest of the line
+ * is commentary; any other line ("Response C > Response A") contributes every
+ * "Response X" it names, in order.
+ */
 function mentions(text: string): string[] {
   const found: string[] = []
-  const pattern = /\bResponse\s+([A-Z])\b|^\s*(?:\d+[.)]|[-*•])\s*\**\s*([A-Z])\b\**(?![a-z])/gim
-  for (const match of text.matchAll(pattern)) {
-    const label = (match[1] ?? match[2])?.toUpperCase()
-    if (label) found.push(label)
+  for (const line of text.split('\n')) {
+    const item = LIST_ITEM.exec(line)
+    if (item) {
+      found.push(item[1]!.toUpperCase())
+      continue
+    }
+    for (const match of line.matchAll(RESPONSE)) found.push(match[1]!.toUpperCase())
   }
   return found
+}
+
+/** Without a FINAL RANKING header: the last "X > Y" chain if there is one, else the last numbered list. */
+function fallbackRegion(text: string): string {
+  const lines = text.split('\n')
+  const chain = lines.findLast((line) => /\b[A-Z]\b\s*>\s*(?:Response\s+)?[A-Z]\b/.test(line))
+  if (chain) return chain.replace(/\b(?<!Response\s)([A-Z])\b(?=\s*>|\s*$)|(?<=>\s*)([A-Z])\b/g, (m) => `Response ${m}`)
+  const listStart = lines.findLastIndex((line) => /^\s*1[.)]\s/.test(line))
+  if (listStart < 0) return text
+  // The list runs from its "1." to the first line that is not a list item.
+  const end = lines.findIndex((line, i) => i > listStart && !LIST_ITEM.test(line) && line.trim() !== '')
+  return lines.slice(listStart, end < 0 ? undefined : end).join('\n')
 }
 
 /**
@@ -42,9 +65,7 @@ export function parseRanking(text: string, labels: readonly string[]): ParsedRan
   let region = header ? text.slice(text.toLowerCase().lastIndexOf(header[0].toLowerCase()) + header[0].length) : text
   if (!header) {
     problems.push('no FINAL RANKING block')
-    const lines = text.split('\n')
-    const listStart = lines.findLastIndex((line) => /^\s*1[.)]\s/.test(line))
-    if (listStart >= 0) region = lines.slice(listStart).join('\n')
+    region = fallbackRegion(text)
   }
   const ranking: string[] = []
   for (const label of mentions(region)) {

@@ -152,6 +152,7 @@ export function createOfflineProvider({ latencyMs, failures = {} }: OfflineOptio
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new LlmError('offline: the call was cancelled', false))
     const timer = setTimeout(resolve, ms)
     signal?.addEventListener(
       'abort',

@@ -1,10 +1,12 @@
 /** Starts `bun run worker` as a real separate process for integration tests and benchmarks. */
 import type { Subprocess } from 'bun'
+import IORedis from 'ioredis'
+import { heartbeatsKey } from '../../plugins/jobs/types'
 
 export interface WorkerProcess {
   proc: Subprocess
   output: () => string
-  /** Resolves when the worker has logged that it started. */
+  /** Resolves when the worker's first heartbeat is in Redis (whatever its log level). */
   ready: Promise<void>
   stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<number | null>
 }
@@ -30,9 +32,21 @@ export function startWorker(env: Record<string, string>): WorkerProcess {
       const { done, value } = await reader.read()
       if (done) break
       text += decoder.decode(value)
-      if (text.includes('"worker started"')) resolveReady()
     }
   }
+  const watchHeartbeat = async () => {
+    const redis = new IORedis(env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 })
+    try {
+      const key = heartbeatsKey(env.JOBS_QUEUE ?? 'council-jobs')
+      while (proc.exitCode === null) {
+        if (await redis.zscore(key, `${require('node:os').hostname()}:${proc.pid}`)) return resolveReady()
+        await Bun.sleep(25)
+      }
+    } finally {
+      redis.disconnect()
+    }
+  }
+  void watchHeartbeat()
   void pump(proc.stdout as ReadableStream<Uint8Array>)
   void pump(proc.stderr as ReadableStream<Uint8Array>)
   void proc.exited.then((code) => rejectReady(new Error(`worker exited with ${code} before it started:\n${text}`)))

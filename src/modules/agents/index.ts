@@ -20,7 +20,7 @@ export const agentsModule = ({ db, jobs, guard }: { db: Database; jobs: JobsServ
     .group('/api/v1/agents', { detail: { tags: ['agents'] } }, (api) =>
       api
         .get(
-          '/',
+          '',
           async ({ query }) => {
             const { limit } = pageParams({ limit: query.limit })
             const after = query.cursor ? Buffer.from(query.cursor, 'base64url').toString() : null

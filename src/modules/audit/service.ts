@@ -21,7 +21,7 @@ export interface AuditEvent {
 }
 
 /** Metadata keys whose values never reach the trail. */
-const REDACTED_KEY = /pass(word)?|secret|token|authorization|cookie|api[_-]?key|proof|signature|content|text/i
+const REDACTED_KEY = /(pass(word)?|secret|token|authorization|cookie|api[_-]?key|proof|signature|content|text)$/i
 
 export function redactMetadata(metadata: Record<string, unknown> | undefined): Record<string, unknown> | null {
   if (!metadata) return null

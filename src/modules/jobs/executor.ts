@@ -5,9 +5,9 @@
  * the database, so it works across processes), and decides between retry and
  * final failure.
  */
-import { eq } from 'drizzle-orm'
+import { and, eq, inArray } from 'drizzle-orm'
 import { newId, type Database } from '../../../db/client'
-import { PermanentJobError, type ProcessContext } from '../../../plugins/jobs'
+import { JobCancelled, PermanentJobError, type ProcessContext } from '../../../plugins/jobs'
 import type { Logger } from '../../../plugins/logging/logger'
 import { CouncilError, PermanentCouncilError, type Council, type Stage } from '../../council/engine'
 import type { Config } from '../../config'
@@ -110,7 +110,22 @@ export function createJobExecutor({ db, council, llm, config, logger, jobLogs, c
       }
 
       const now = new Date()
-      await setJob(jobId, { status: 'running', attempts: ctx.attempt, startedAt: job.startedAt ?? now, heartbeatAt: now, error: null })
+      // Conditional: a cancel that lands between the read above and this write must not be overwritten.
+      const claimed = await db.orm
+        .update(jobs)
+        .set({ status: 'running', attempts: ctx.attempt, startedAt: job.startedAt ?? now, heartbeatAt: now, error: null })
+        .where(and(eq(jobs.id, jobId), inArray(jobs.status, ['queued', 'running']), eq(jobs.cancelRequested, false)))
+        .returning({ id: jobs.id })
+      if (claimed.length === 0) {
+        const [latest] = await db.orm.select({ status: jobs.status }).from(jobs).where(eq(jobs.id, jobId)).limit(1)
+        if (latest?.status === 'queued' || latest?.status === 'running') {
+          await setJob(jobId, { status: 'cancelled', finishedAt: new Date() })
+          await setSession(job.sessionId, { status: 'cancelled' })
+          log.info('cancelled before it started')
+          await jobLogs.flush()
+        }
+        return
+      }
       if (job.sessionId) await setSession(job.sessionId, { status: 'running' })
       log.info(ctx.attempt > 1 ? `attempt ${ctx.attempt} of ${ctx.maxAttempts} started` : 'job started', {
         attempt: ctx.attempt,
@@ -152,6 +167,8 @@ export function createJobExecutor({ db, council, llm, config, logger, jobLogs, c
             jobId,
             sessionId: job.sessionId!,
             signal,
+            attempt: ctx.attempt,
+            maxAttempts: ctx.maxAttempts,
             log,
             progress,
             beforeCall: meter?.beforeCall ? (call) => meter.beforeCall!(job, call) : undefined,
@@ -188,7 +205,13 @@ export function createJobExecutor({ db, council, llm, config, logger, jobLogs, c
         }
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error)
-        if (cancel.signal.aborted || error instanceof Cancelled) {
+        // A cancel may arrive as the runner's abort reason, or only as the database flag not yet polled.
+        const cancelled =
+          cancel.signal.aborted ||
+          error instanceof Cancelled ||
+          ctx.signal.reason instanceof JobCancelled ||
+          (await db.orm.select({ flag: jobs.cancelRequested }).from(jobs).where(eq(jobs.id, jobId)).limit(1))[0]?.flag === true
+        if (cancelled) {
           await setJob(jobId, { status: 'cancelled', finishedAt: new Date(), error: null })
           await setSession(job.sessionId, { status: 'cancelled' })
           log.warn('job cancelled')

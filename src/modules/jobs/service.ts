@@ -4,7 +4,7 @@
  * request_id); the queue carries only its id. Another user's job is 404.
  */
 import { and, asc, desc, eq, gt, inArray } from 'drizzle-orm'
-import { newId, type Database } from '../../../db/client'
+import { isId, newId, type Database } from '../../../db/client'
 import type { Actor } from '../../../plugins/auth'
 import { primaryRole } from '../../../plugins/auth'
 import type { JobQueue } from '../../../plugins/jobs'
@@ -106,6 +106,7 @@ export function createJobsService({ db, audit, queue, agentRoleAllowlist }: Jobs
           return { job: existing, created: false }
         }
       }
+      if (!isId(sessionId)) throw notFound('Session')
       const [session] = await db.orm
         .select()
         .from(sessions)
@@ -157,6 +158,7 @@ export function createJobsService({ db, audit, queue, agentRoleAllowlist }: Jobs
         const existing = await findByKey(actor.userId, key)
         if (existing) return { job: existing, created: false }
       }
+      if (input.includes('\u0000')) throw new AppError(422, 'invalid_characters', 'The input contains a NUL character; remove it and try again.')
       const [agent] = await db.orm.select({ name: agents.name }).from(agents).where(eq(agents.name, agentName)).limit(1)
       if (!agent) throw notFound('Agent')
       const row = newJobRow(actor, { kind: 'agent', input: { agent: agentName, input } }, meta, key)
@@ -182,6 +184,7 @@ export function createJobsService({ db, audit, queue, agentRoleAllowlist }: Jobs
     },
 
     async get(actor: Actor, id: string): Promise<JobRow> {
+      if (!isId(id)) throw notFound('Job')
       const [row] = await db.orm.select().from(jobs).where(and(eq(jobs.id, id), eq(jobs.userId, actor.userId))).limit(1)
       if (!row) throw notFound('Job')
       return row

@@ -40,7 +40,7 @@ export const sessionsModule = ({ db, sessions, jobs, guard }: SessionsModuleOpti
     .group('/api/v1/sessions', { detail: { tags: ['sessions'] } }, (api) =>
       api
         .post(
-          '/',
+          '',
           async ({ actor, body, meta, set }) => {
             if ('files' in (body as Record<string, unknown>))
               throw new AppError(422, 'uploads_unavailable', 'Document uploads are not available on this server yet; send the question alone.')
@@ -56,7 +56,7 @@ export const sessionsModule = ({ db, sessions, jobs, guard }: SessionsModuleOpti
             detail: { summary: 'Create a session (JSON, form or multipart)' },
           },
         )
-        .get('/', ({ actor, query }) => sessions.list(actor, pageParams(query)), {
+        .get('', ({ actor, query }) => sessions.list(actor, pageParams(query)), {
           permission: 'sessions:read',
           query: PageQuery,
           response: pageOf(SessionSummary),

@@ -6,6 +6,7 @@
 import { asc, eq } from 'drizzle-orm'
 import { t, type Static } from 'elysia'
 import type { Database } from '../../../db/client'
+import { droppedMembers } from '../../council/engine'
 
 export const CallFigures = t.Object({
   model: t.Nullable(t.String()),
@@ -53,19 +54,23 @@ const figures = (row: OutputRow) => ({
   duration_ms: row.durationMs,
 })
 
-export async function loadResults(db: Database, session: { id: string; status: string }): Promise<SessionResultsView> {
+export async function loadResults(
+  db: Database,
+  session: { id: string; status: string; palette_id: string },
+): Promise<SessionResultsView> {
+  const [palette] = await db.orm
+    .select({ chair: db.t.palettes.chair })
+    .from(db.t.palettes)
+    .where(eq(db.t.palettes.id, session.palette_id))
+    .limit(1)
   const rows = await db.orm
     .select()
     .from(db.t.stageOutputs)
     .where(eq(db.t.stageOutputs.runId, session.id))
     .orderBy(asc(db.t.stageOutputs.agent))
   const ok = (stage: string) => rows.filter((row) => row.stage === stage && row.status === 'ok')
-  const okKeys = new Set(rows.filter((row) => row.status === 'ok').map((row) => `${row.stage}:${row.agent}`))
   const synthesisRow = ok('synthesis')[0]
-  const dropped = rows
-    .filter((row) => row.status === 'failed' && !okKeys.has(`${row.stage}:${row.agent}`))
-    .filter((row) => row.stage !== 'synthesis' || !synthesisRow || synthesisRow.agent !== row.agent)
-    .map((row) => ({ agent: row.agent, stage: row.stage, error: row.error ?? 'failed' }))
+  const dropped = droppedMembers(rows, palette?.chair ?? '')
 
   const stages: SessionResultsView['stages'] = {}
   let tokensIn = 0

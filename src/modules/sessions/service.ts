@@ -4,7 +4,7 @@
  * Every write happens in a transaction together with its audit event.
  */
 import { and, desc, eq, isNull, lt } from 'drizzle-orm'
-import { newId, type Database } from '../../../db/client'
+import { isId, newId, type Database } from '../../../db/client'
 import type { Actor } from '../../../plugins/auth'
 import { notFound, unprocessable } from '../../errors'
 import { toPage, type Page, type PageParams } from '../../pagination'
@@ -56,13 +56,16 @@ const auditFields = (actor: Actor, meta: RequestMeta) => ({
 export function createSessionsService({ db, audit, questionMaxChars }: SessionsDeps) {
   const { sessions, jobs, jobLogs } = db.t
 
-  const ownedLive = (userId: string, id: string) =>
-    and(eq(sessions.id, id), eq(sessions.userId, userId), isNull(sessions.deletedAt))
+  const ownedLive = (userId: string, id: string) => {
+    if (!isId(id)) throw notFound('Session')
+    return and(eq(sessions.id, id), eq(sessions.userId, userId), isNull(sessions.deletedAt))
+  }
 
   return {
     async create(actor: Actor, input: CreateSessionInput, meta: RequestMeta): Promise<SessionRow> {
       const question = input.question.trim()
       if (!question) throw unprocessable('question_required', 'Write a question for the council.')
+      if (question.includes('\u0000')) throw unprocessable('invalid_characters', 'The question contains a NUL character; remove it and try again.')
       if (question.length > questionMaxChars)
         throw unprocessable(
           'question_too_long',
@@ -131,6 +134,7 @@ export function createSessionsService({ db, audit, questionMaxChars }: SessionsD
 
     /** Erases a session and everything derived from it, whoever owns it (admins only; checked by the route). */
     async hardDelete(actor: Actor, id: string, meta: RequestMeta): Promise<void> {
+      if (!isId(id)) throw notFound('Session')
       await db.orm.transaction(async (tx) => {
         const erased = await tx.delete(sessions).where(eq(sessions.id, id)).returning({ id: sessions.id, userId: sessions.userId })
         if (erased.length === 0) throw notFound('Session')

@@ -170,7 +170,7 @@ export function SessionProgress({
               {job.stage ? `stage ${job.stage}` : 'waiting for a worker'}
             </span>
           </p>
-          <progress max="100" value={String(job.progress)} id="job-progress">
+          <progress max="100" value={String(job.progress)} id="job-progress" safe>
             {`${job.progress}%`}
           </progress>{' '}
           <a href={`/jobs/${job.id}/logs`} id="job-logs-link">
