@@ -21,6 +21,7 @@ import { createIdentityService, type IdentityService } from './modules/identity/
 import { meModule } from './modules/me'
 import { sessionsModule } from './modules/sessions'
 import { agentsModule } from './modules/agents'
+import { adminModule } from './modules/admin'
 import { jobsModule } from './modules/jobs'
 import { createJobExecutor, type JobExecutor } from './modules/jobs/executor'
 import { createJobLogWriter, type JobLogWriter } from './modules/jobs/job-log'
@@ -162,6 +163,7 @@ export function createApp(config: Config, deps: AppDeps) {
     .use(sessionsModule({ db: deps.db, sessions: deps.sessions, jobs: deps.jobs, guard }))
     .use(jobsModule({ jobs: deps.jobs, guard, onCancelled: (sessionId) => `/sessions/${sessionId}` }))
     .use(agentsModule({ db: deps.db, jobs: deps.jobs, guard }))
+    .use(adminModule({ db: deps.db, audit: deps.audit, identity: deps.identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
 }
 
 export type App = ReturnType<typeof createApp>

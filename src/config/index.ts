@@ -79,6 +79,8 @@ export interface Config {
   limits: { questionMaxChars: number; listMaxLimit: number; listDefaultLimit: number }
   features: { disableUploads: boolean; disableWebSearch: boolean }
   readyz: { timeoutMs: number }
+  /** How long data is kept; 0 keeps it forever. The scheduled purge job comes with the retention issue. */
+  retention: { auditDays: number }
   sentryDsn: string | null
 }
 
@@ -264,6 +266,7 @@ export function loadConfig(env: Env = process.env): Config {
       disableWebSearch: read(env, 'DISABLE_WEB_SEARCH', false, boolean),
     },
     readyz: { timeoutMs: read(env, 'READYZ_TIMEOUT_MS', 2000, integer(10, 60_000)) },
+    retention: { auditDays: read(env, 'AUDIT_RETENTION_DAYS', 365, integer(0, 36_500)) },
     sentryDsn: read(env, 'SENTRY_DSN', null as string | null, url),
   }
 

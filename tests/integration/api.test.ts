@@ -769,30 +769,7 @@ for (const dialect of ['sqlite', 'pg'] as Dialect[]) {
   })
 }
 
-describe('every route declares its permission', () => {
-  const app = useApp('sqlite')
-  test('each route (but the OpenAPI plugin’s own JSON) has exactly one permission resolver', () => {
-    const undeclared: string[] = []
-    for (const route of app().app.routes) {
-      if (route.path === '/swagger/json') continue
-      const hooks = (route.hooks as { beforeHandle?: Array<{ fn?: { permission?: string }; permission?: string }> }).beforeHandle ?? []
-      const declared = hooks.map((hook) => hook.fn?.permission ?? hook.permission).filter(Boolean)
-      if (declared.length !== 1) undeclared.push(`${route.method} ${route.path} (${declared.length})`)
-    }
-    expect(undeclared).toEqual([])
-  })
-
-  test('API routes other than health are not public', () => {
-    const publicApi = app()
-      .app.routes.filter((route) => route.path.startsWith('/api/'))
-      .filter((route) => {
-        const hooks = (route.hooks as { beforeHandle?: Array<{ fn?: { permission?: string } }> }).beforeHandle ?? []
-        return hooks.some((hook) => hook.fn?.permission === 'public')
-      })
-      .map((route) => `${route.method} ${route.path}`)
-    expect(publicApi).toEqual([])
-  })
-})
+// Every route's permission, and every route × role against the matrix: tests/integration/route-permissions.test.ts
 
 describe('test harness', () => {
   test('buildTestApp({ DATABASE_URL: postgres }) gives the app a schema of its own', async () => {

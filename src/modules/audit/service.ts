@@ -4,6 +4,7 @@
  * `recordLater` queues high-volume read events and writes them in batches;
  * `flush` (called on shutdown) writes whatever is queued, so none is lost.
  */
+import { inArray, lt } from 'drizzle-orm'
 import { newId, type Database, type Executor } from '../../../db/client'
 import type { Logger } from '../../../plugins/logging/logger'
 
@@ -108,4 +109,32 @@ export function createAuditLog({
       await flush()
     },
   }
+}
+
+/**
+ * Retention (SPEC §5): deletes the audit events recorded before `olderThan`,
+ * in batches so no single statement holds a long lock, and leaves one
+ * `audit.purge` event saying how many went and up to when. This is the only
+ * deletion the trail knows; no route updates or deletes an event.
+ * The cut-off comes from AUDIT_RETENTION_DAYS (config.retention.auditDays);
+ * the scheduled retention job that calls this arrives with the retention
+ * issue — until then an operator can call it from a script.
+ * @example
+ * const deleted = await purgeAuditEvents(db, new Date(Date.now() - config.retention.auditDays * 86_400_000))
+ */
+export async function purgeAuditEvents(db: Database, olderThan: Date, { batchSize = 5000 } = {}): Promise<number> {
+  if (Number.isNaN(olderThan.getTime())) throw new Error('purgeAuditEvents: olderThan is not a valid date')
+  const { auditEvents } = db.t
+  let deleted = 0
+  for (;;) {
+    const batch = db.orm.select({ id: auditEvents.id }).from(auditEvents).where(lt(auditEvents.at, olderThan)).limit(batchSize)
+    const gone = await db.orm.delete(auditEvents).where(inArray(auditEvents.id, batch)).returning({ id: auditEvents.id })
+    deleted += gone.length
+    if (gone.length < batchSize) break
+  }
+  if (deleted > 0)
+    await db.orm
+      .insert(auditEvents)
+      .values(toRow({ action: 'audit.purge', actor: 'retention', metadata: { older_than: olderThan.toISOString(), deleted } }))
+  return deleted
 }

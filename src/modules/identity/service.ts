@@ -3,7 +3,7 @@
  * bound to `admin` then. Resolved identities are cached briefly (IDENTITY_CACHE_MS)
  * because every request needs one; role-binding changes clear the cache.
  */
-import { eq } from 'drizzle-orm'
+import { asc, eq } from 'drizzle-orm'
 import { newId, type Database } from '../../../db/client'
 import type { AuditLog } from '../audit/service'
 
@@ -15,8 +15,21 @@ export interface Identity {
   roles: string[]
 }
 
+/** Where a request came from, and who acted when it was not the user themself (an admin granting a role). */
+export interface IdentityContext {
+  requestId?: string
+  ip?: string | null
+  by?: { actorId: string; actor: string; role: string }
+}
+
 export interface IdentityService {
-  resolve(externalId: string, email: string, context?: { requestId?: string; ip?: string | null }): Promise<Identity>
+  resolve(externalId: string, email: string, context?: IdentityContext): Promise<Identity>
+  /**
+   * The id of the user with this email, created on first sight like `resolve` does
+   * (ADMIN_EMAILS included) when nobody with it has signed in yet. Used when an
+   * admin binds a role to someone by email.
+   */
+  ensureUser(email: string, context?: IdentityContext): Promise<string>
   rolesOf(userId: string): Promise<string[]>
   invalidate(): void
 }
@@ -40,7 +53,7 @@ export function createIdentityService({
     return ['user', ...rows.map((row) => row.role).filter((role) => role !== 'user')]
   }
 
-  const findOrCreate = async (externalId: string, email: string, context: { requestId?: string; ip?: string | null }) => {
+  const findOrCreate = async (externalId: string, email: string, context: IdentityContext) => {
     const [existing] = await db.orm.select({ id: users.id }).from(users).where(eq(users.externalId, externalId)).limit(1)
     if (existing) return existing.id
     const id = newId()
@@ -58,12 +71,16 @@ export function createIdentityService({
       await audit.record(
         {
           action: 'user.created',
-          actorId: id,
-          actor: email,
+          actorId: context.by?.actorId ?? id,
+          actor: context.by?.actor ?? email,
+          role: context.by?.role,
           target: `user:${id}`,
           requestId: context.requestId,
           ip: context.ip,
-          metadata: admin ? { bound_role: 'admin', source: 'ADMIN_EMAILS' } : undefined,
+          metadata:
+            context.by || admin
+              ? { ...(context.by ? { email } : {}), ...(admin ? { bound_role: 'admin', source: 'ADMIN_EMAILS' } : {}) }
+              : undefined,
         },
         tx,
       )
@@ -80,6 +97,18 @@ export function createIdentityService({
       const identity: Identity = { userId, externalId, email, roles: await rolesOf(userId) }
       if (cacheMs > 0) cache.set(externalId, { identity, expires: Date.now() + cacheMs })
       return identity
+    },
+    async ensureUser(email, context = {}) {
+      const normalised = email.trim().toLowerCase()
+      // Any sign-in path may have created them (a JWT user's external id is `jwt:<sub>`); the oldest wins.
+      const [known] = await db.orm
+        .select({ id: users.id })
+        .from(users)
+        .where(eq(users.email, normalised))
+        .orderBy(asc(users.createdAt))
+        .limit(1)
+      // Dev login, X-User-Id and the trusted proxy use the email as the external id, so they find this user.
+      return known?.id ?? findOrCreate(normalised, normalised, context)
     },
     rolesOf,
     invalidate() {

@@ -1,0 +1,191 @@
+/**
+ * End to end: the real server (embedded defaults, dev login, ADMIN_EMAILS set)
+ * driven by Debian's chromium. An admin grants ADMIN_AGENT to a member through
+ * the htmx form on /admin/rbac; the member's agent-proxy call, refused before,
+ * then succeeds; /admin/audit shows both the binding and the agent call with the
+ * request ids their responses carried, and following a request id filters to it.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Browser, BrowserContext, Page, Response } from 'playwright-core'
+import { launchBrowser, watchPage, type PageProblems } from '../helpers/browser'
+import { startServer, type RunningServer } from '../helpers/server'
+
+const TEST_TIMEOUT_MS = 90_000
+const SCREENSHOT_DIR = process.env.E2E_SCREENSHOT_DIR ?? mkdtempSync(join(tmpdir(), 'council-e2e-shots-'))
+const ADMIN = 'e2e-admin@example.com'
+const MEMBER = 'member@example.com'
+
+let server: RunningServer
+let browser: Browser
+const contexts: BrowserContext[] = []
+
+beforeAll(async () => {
+  ;[server, browser] = await Promise.all([
+    startServer({ env: { ADMIN_EMAILS: ADMIN }, echo: process.env.E2E_ECHO === 'true' }),
+    launchBrowser(),
+  ])
+}, TEST_TIMEOUT_MS)
+
+afterAll(async () => {
+  await Promise.allSettled(contexts.map((context) => context.close()))
+  await browser?.close()
+  expect(await server?.stop()).toBe(0)
+}, TEST_TIMEOUT_MS)
+
+async function withServerLog(body: () => Promise<void>): Promise<void> {
+  try {
+    await body()
+  } catch (error) {
+    const tail = server.output().split('\n').slice(-40).join('\n')
+    if (error instanceof Error) error.message += `\n--- server output (tail) ---\n${tail}`
+    throw error
+  }
+}
+
+async function openPage(): Promise<{ page: Page; problems: PageProblems; offsite: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+  contexts.push(context)
+  const offsite: string[] = []
+  await context.route(
+    (url) => url.origin !== server.url,
+    (route) => {
+      offsite.push(route.request().url())
+      return route.abort()
+    },
+  )
+  const page = await context.newPage()
+  page.setDefaultTimeout(15_000)
+  return { page, problems: await watchPage(page), offsite }
+}
+
+async function expectStatus(response: Response, status: number): Promise<void> {
+  if (response.status() !== status)
+    throw new Error(`${response.request().method()} ${response.url()} answered ${response.status()}, expected ${status}:\n${(await response.text()).slice(0, 2000)}`)
+}
+
+async function logIn(page: Page, email: string): Promise<void> {
+  await page.goto(`${server.url}/login`)
+  const form = page.locator('form[action="/auth/dev-login"]')
+  await form.locator('input[name="email"]').fill(email)
+  await form.locator('[type="submit"]').click()
+  await page.waitForURL((url) => url.pathname === '/sessions')
+}
+
+/** The member calls the agent proxy directly; development mode trusts X-User-Id. */
+const runAgent = (input: string) =>
+  fetch(`${server.url}/api/v1/agents/analyst/run`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-user-id': MEMBER },
+    body: JSON.stringify({ input }),
+  })
+
+const isFaviconNoise = (line: string) => line.includes('/favicon.ico')
+
+describe('RBAC administration in the browser', () => {
+  test(
+    'an admin grants ADMIN_AGENT on /admin/rbac; the member can then call an agent; /admin/audit shows both with their request ids',
+    () =>
+      withServerLog(async () => {
+        const before = await runAgent('Before the grant')
+        expect(before.status).toBe(403)
+        expect(((await before.json()) as { error: { code: string } }).error.code).toBe('forbidden')
+
+        const { page, problems, offsite } = await openPage()
+        await logIn(page, ADMIN)
+        await page.goto(`${server.url}/admin`)
+        await page.locator('#admin-links a[href="/admin/rbac"]').click()
+        await page.waitForURL((url) => url.pathname === '/admin/rbac')
+
+        // Grant through the htmx form; the panel comes back in place with the new binding.
+        const form = page.locator('form#rbac-add')
+        await form.locator('input[name="email"]').fill(MEMBER)
+        await form.locator('input[name="role"]').fill('ADMIN_AGENT')
+        const posted = page.waitForResponse((res) => res.request().method() === 'POST' && new URL(res.url()).pathname === '/admin/rbac/bindings')
+        await form.locator('[type="submit"]').click()
+        const grant = await posted
+        await expectStatus(grant, 200)
+        expect(grant.request().headers()['hx-request']).toBe('true')
+        const grantRequestId = grant.headers()['x-request-id']!
+        expect(grantRequestId).toBeTruthy()
+        await page.locator('#rbac-ok', { hasText: `Granted ADMIN_AGENT to ${MEMBER}.` }).waitFor()
+        const row = page.locator('#bindings-table tr', { hasText: MEMBER })
+        await row.waitFor()
+        expect(await row.textContent()).toContain('ADMIN_AGENT')
+        expect(pathOf(page)).toBe('/admin/rbac')
+
+        // A second grant of the same role is refused in place (htmx 4 swaps the 409 panel).
+        await page.locator('form#rbac-add input[name="email"]').fill(MEMBER)
+        await page.locator('form#rbac-add input[name="role"]').fill('ADMIN_AGENT')
+        const refusedResponse = page.waitForResponse((res) => res.request().method() === 'POST' && new URL(res.url()).pathname === '/admin/rbac/bindings')
+        await page.locator('form#rbac-add [type="submit"]').click()
+        await expectStatus(await refusedResponse, 409)
+        await page.locator('#rbac-error', { hasText: 'already holds the role' }).waitFor()
+        expect(await page.locator('form#rbac-add input[name="email"]').inputValue()).toBe(MEMBER)
+        await page.screenshot({ path: join(SCREENSHOT_DIR, 'admin-rbac.png'), fullPage: true })
+
+        // The grant applies at once.
+        const after = await runAgent('After the grant')
+        expect(after.status).toBe(202)
+        const runRequestId = after.headers.get('x-request-id')!
+        expect(runRequestId).toBeTruthy()
+
+        // The trail shows both, with the request ids their responses carried.
+        await page.goto(`${server.url}/admin/audit`)
+        const bindingRow = page.locator('#audit-rows tr[data-action="role_binding.create"]', { hasText: grantRequestId })
+        await bindingRow.waitFor()
+        expect(await bindingRow.textContent()).toContain(ADMIN)
+        const callRow = page.locator('#audit-rows tr[data-action="agent.call"]', { hasText: runRequestId })
+        await callRow.waitFor()
+        expect(await callRow.textContent()).toContain(MEMBER)
+        expect(await callRow.textContent()).toContain('ADMIN_AGENT')
+        await page.screenshot({ path: join(SCREENSHOT_DIR, 'admin-audit.png'), fullPage: true })
+
+        // The htmx filter narrows the results to one request.
+        await page.locator('#audit-filter input[name="request_id"]').fill(runRequestId)
+        const filtered = page.waitForResponse((res) => new URL(res.url()).pathname === '/admin/audit' && res.request().headers()['hx-request'] === 'true')
+        await page.locator('#audit-filter [type="submit"]').click()
+        await expectStatus(await filtered, 200)
+        await page.waitForFunction(
+          (id) => {
+            const rows = Array.from(document.querySelectorAll('#audit-rows tr[data-event-id]'))
+            return rows.length > 0 && rows.every((tr) => tr.textContent?.includes(id))
+          },
+          runRequestId,
+        )
+        expect(await page.locator('#audit-rows tr[data-action="agent.call"]').count()).toBe(1)
+        expect(await page.locator('#audit-rows tr[data-action="role_binding.create"]').count()).toBe(0)
+
+        // Following the binding's request id opens every event of that request.
+        await page.goto(`${server.url}/admin/audit`)
+        await page.locator('#audit-rows a.request-id', { hasText: grantRequestId }).first().click()
+        await page.waitForURL((url) => url.searchParams.get('request_id') === grantRequestId)
+        await page.locator('#audit-rows tr[data-action="role_binding.create"]').waitFor()
+        expect(await page.locator('#audit-rows tr[data-action="agent.call"]').count()).toBe(0)
+
+        // The 409 above is the one expected error: Chromium logs the refused load.
+        expect(problems.all().filter((line) => !isFaviconNoise(line) && !/status of 409/.test(line))).toEqual([])
+        expect(offsite).toEqual([])
+      }),
+    TEST_TIMEOUT_MS,
+  )
+
+  test(
+    'a member is refused the admin pages',
+    () =>
+      withServerLog(async () => {
+        const { page } = await openPage()
+        await logIn(page, `plain-${crypto.randomUUID().slice(0, 8)}@example.com`)
+        expect(await page.locator('header nav a[href="/admin"]').count()).toBe(0)
+        for (const path of ['/admin', '/admin/rbac', '/admin/audit']) {
+          const response = await page.goto(`${server.url}${path}`)
+          expect(response?.status()).toBe(403)
+        }
+      }),
+    TEST_TIMEOUT_MS,
+  )
+})
+
+const pathOf = (page: Page) => new URL(page.url()).pathname
