@@ -30,6 +30,9 @@ import { createCouncil, type Council } from './council/engine'
 import { ensureCatalog } from './council/catalog'
 import { createLlmProvider, type LlmProvider } from './llm'
 import { createJobQueue, jobsReadiness, type JobQueue } from '../plugins/jobs'
+import { createQuotaStore, quota, quotaReadiness, type QuotaStore } from '../plugins/quota'
+import { budgetsModule } from './modules/budgets'
+import { createBudgetService, type BudgetService } from './modules/budgets/service'
 import { inArray } from 'drizzle-orm'
 import { createSessionsService, type SessionsService } from './modules/sessions/service'
 import packageJson from '../package.json'
@@ -48,6 +51,10 @@ export interface AppDeps {
   executor: JobExecutor
   queue: JobQueue
   jobs: JobsService
+  /** Rate-limit counters (QUOTA_BACKEND). */
+  quota: QuotaStore
+  /** Daily token and cost budgets; its meter is wired into the executor. */
+  budgets: BudgetService
   /** Components /readyz reports on; later plugins add theirs. */
   readiness: Record<string, ComponentCheck>
   /** Releases every resource: flushes the audit queue, closes the database. */
@@ -77,11 +84,13 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
   const llm = overrides.llm ?? createLlmProvider(config)
   const council = createCouncil({ db, llm, config })
   const jobLogs = createJobLogWriter({ db, logger })
-  const executor = createJobExecutor({ db, council, llm, config, logger, jobLogs })
+  const budgets = createBudgetService({ db, config, logger, audit })
+  const executor = createJobExecutor({ db, council, llm, config, logger, jobLogs, meter: budgets.meter })
   const queue = createJobQueue(config, executor.process, (jobId, error) =>
     logger.debug('job attempt ended with an error', { job_id: jobId, error: (error as Error).message }),
   )
-  const jobs = createJobsService({ db, audit, queue, agentRoleAllowlist: config.agentRoleAllowlist })
+  const jobs = createJobsService({ db, audit, queue, agentRoleAllowlist: config.agentRoleAllowlist, budgets })
+  const quotaStore = createQuotaStore(config)
   return {
     config,
     logger,
@@ -96,6 +105,8 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     executor,
     queue,
     jobs,
+    quota: quotaStore,
+    budgets,
     readiness: {
       db: {
         required: true,
@@ -105,9 +116,12 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
         },
       },
       ...jobsReadiness(queue),
+      ...quotaReadiness(quotaStore),
     },
     async close() {
       await queue.close()
+      await quotaStore.close()
+      await budgets.close()
       await jobLogs.close()
       await audit.close()
       await db.close()
@@ -138,6 +152,7 @@ export async function prepare(deps: AppDeps, { migrate = true } = {}): Promise<v
  */
 export function createApp(config: Config, deps: AppDeps) {
   const guard = rbac({ authenticator: deps.authenticator })
+  const limiter = quota({ store: deps.quota, limits: config.quota.limits, logger: deps.logger })
   return new Elysia({ name: 'agent-council' })
     .use(logging({ logger: deps.logger }))
     .use(securityHeaders({ hsts: config.env === 'production' }))
@@ -160,9 +175,10 @@ export function createApp(config: Config, deps: AppDeps) {
     .use(authRoutes({ config, audit: deps.audit, guard }))
     .use(homeModule({ guard, config }))
     .use(meModule({ guard }))
-    .use(sessionsModule({ db: deps.db, sessions: deps.sessions, jobs: deps.jobs, guard }))
-    .use(jobsModule({ jobs: deps.jobs, guard, onCancelled: (sessionId) => `/sessions/${sessionId}` }))
-    .use(agentsModule({ db: deps.db, jobs: deps.jobs, guard }))
+    .use(sessionsModule({ db: deps.db, sessions: deps.sessions, jobs: deps.jobs, guard, quota: limiter }))
+    .use(jobsModule({ jobs: deps.jobs, guard, quota: limiter, onCancelled: (sessionId) => `/sessions/${sessionId}` }))
+    .use(agentsModule({ db: deps.db, jobs: deps.jobs, guard, quota: limiter }))
+    .use(budgetsModule({ budgets: deps.budgets, guard, quota: limiter }))
     .use(adminModule({ db: deps.db, audit: deps.audit, identity: deps.identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
 }
 

@@ -170,3 +170,55 @@ export const stageOutputs = pgTable(
     index('stage_outputs_created_at_idx').on(t.createdAt),
   ],
 )
+
+/** See ./sqlite.ts for the meaning of the budget tables. */
+export const limits = pgTable(
+  'limits',
+  {
+    id: text('id').primaryKey(),
+    scope: text('scope').notNull(),
+    subject: text('subject').notNull(),
+    dailyTokens: bigint('daily_tokens', { mode: 'number' }),
+    dailyCostMicroUsd: bigint('daily_cost_micro_usd', { mode: 'number' }),
+    updatedBy: text('updated_by'),
+    createdAt: createdAt(),
+    updatedAt: time('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('limits_scope_subject_uq').on(t.scope, t.subject)],
+)
+
+export const budgetUsage = pgTable(
+  'budget_usage',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    day: text('day').notNull(),
+    tokensUsed: bigint('tokens_used', { mode: 'number' }).notNull(),
+    tokensHeld: bigint('tokens_held', { mode: 'number' }).notNull(),
+    costUsedMicroUsd: bigint('cost_used_micro_usd', { mode: 'number' }).notNull(),
+    costHeldMicroUsd: bigint('cost_held_micro_usd', { mode: 'number' }).notNull(),
+    alertsSent: integer('alerts_sent').notNull(),
+    roles: jsonb('roles').$type<string[]>(),
+    updatedAt: time('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('budget_usage_user_day_uq').on(t.userId, t.day), index('budget_usage_day_idx').on(t.day, t.id)],
+)
+
+export const budgetReservations = pgTable(
+  'budget_reservations',
+  {
+    jobId: text('job_id').primaryKey(),
+    userId: text('user_id').notNull(),
+    day: text('day').notNull(),
+    kind: text('kind').notNull(),
+    roles: jsonb('roles').$type<string[]>(),
+    tokensReserved: bigint('tokens_reserved', { mode: 'number' }).notNull(),
+    costReservedMicroUsd: bigint('cost_reserved_micro_usd', { mode: 'number' }).notNull(),
+    tokensUsed: bigint('tokens_used', { mode: 'number' }).notNull(),
+    costUsedMicroUsd: bigint('cost_used_micro_usd', { mode: 'number' }).notNull(),
+    calls: integer('calls').notNull(),
+    createdAt: createdAt(),
+    settledAt: time('settled_at'),
+  },
+  (t) => [index('budget_reservations_user_idx').on(t.userId, t.day)],
+)

@@ -176,3 +176,67 @@ export const stageOutputs = sqliteTable(
     index('stage_outputs_created_at_idx').on(t.createdAt),
   ],
 )
+
+/**
+ * Budget overrides set by admins: `scope` 'user' (subject = user id) or 'role'
+ * (subject = role name). A null budget inherits: user override, then the most
+ * generous of the user's roles, then the configured default.
+ */
+export const limits = sqliteTable(
+  'limits',
+  {
+    id: text('id').primaryKey(),
+    scope: text('scope').notNull(),
+    subject: text('subject').notNull(),
+    dailyTokens: integer('daily_tokens'),
+    dailyCostMicroUsd: integer('daily_cost_micro_usd'),
+    updatedBy: text('updated_by'),
+    createdAt: createdAt(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [uniqueIndex('limits_scope_subject_uq').on(t.scope, t.subject)],
+)
+
+/**
+ * One row per user per UTC day: settled usage, and the worst cases held by
+ * runs not yet settled. Reservations are one conditional UPDATE of this row,
+ * so two runs racing for the last of a budget cannot both get it.
+ */
+export const budgetUsage = sqliteTable(
+  'budget_usage',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    day: text('day').notNull(),
+    tokensUsed: integer('tokens_used').notNull(),
+    tokensHeld: integer('tokens_held').notNull(),
+    costUsedMicroUsd: integer('cost_used_micro_usd').notNull(),
+    costHeldMicroUsd: integer('cost_held_micro_usd').notNull(),
+    /** Bit set of the 80 %/95 % alerts already sent today (see budgets/service.ts). */
+    alertsSent: integer('alerts_sent').notNull(),
+    /** The roles the user had at their last reservation (role overrides apply by them). */
+    roles: text('roles', { mode: 'json' }).$type<string[]>(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [uniqueIndex('budget_usage_user_day_uq').on(t.userId, t.day), index('budget_usage_day_idx').on(t.day, t.id)],
+)
+
+/** The reservation of one job (a council run or an agent call) and what it has used so far; settled when the job ends. */
+export const budgetReservations = sqliteTable(
+  'budget_reservations',
+  {
+    jobId: text('job_id').primaryKey(),
+    userId: text('user_id').notNull(),
+    day: text('day').notNull(),
+    kind: text('kind').notNull(),
+    roles: text('roles', { mode: 'json' }).$type<string[]>(),
+    tokensReserved: integer('tokens_reserved').notNull(),
+    costReservedMicroUsd: integer('cost_reserved_micro_usd').notNull(),
+    tokensUsed: integer('tokens_used').notNull(),
+    costUsedMicroUsd: integer('cost_used_micro_usd').notNull(),
+    calls: integer('calls').notNull(),
+    createdAt: createdAt(),
+    settledAt: integer('settled_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [index('budget_reservations_user_idx').on(t.userId, t.day)],
+)

@@ -17,6 +17,12 @@ export class ConfigError extends Error {
   }
 }
 
+/** At most `limit` requests in any sliding window of `windowMs`. */
+export interface RateLimit {
+  limit: number
+  windowMs: number
+}
+
 /** Price per 1,000 tokens, in USD, by model. Unknown models fall back to `default`. */
 export type PriceTable = Record<string, { input: number; output: number }>
 
@@ -57,7 +63,21 @@ export interface Config {
     lockMs: number
     shutdownGraceMs: number
   }
-  quota: { backend: 'memory' | 'redis' }
+  quota: {
+    backend: 'memory' | 'redis'
+    /** Key prefix in Redis; installs (or test runs) sharing one Redis use different prefixes. */
+    prefix: string
+    /** Named per-user rate limits that routes declare with `quota: '<name>'`. */
+    limits: Record<string, RateLimit>
+  }
+  budgets: {
+    /** Default per-user daily budgets (UTC days); admins override per user or role. */
+    dailyTokens: number
+    dailyCostMicroUsd: number
+    /** 80 % / 95 % alerts are also POSTed here as JSON, when set. */
+    alertWebhookUrl: string | null
+    alertWebhookTimeoutMs: number
+  }
   storage: { backend: 'local' | 's3'; s3Endpoint: string | null; s3Bucket: string | null }
   llm: {
     provider: 'offline' | 'openai'
@@ -154,6 +174,37 @@ const pairs = (raw: string): Record<string, string> =>
     }),
   )
 
+/** The rate limits every install has; RATE_LIMITS overrides them by name and may add more. */
+export const DEFAULT_RATE_LIMITS: Record<string, RateLimit> = {
+  'council-run': { limit: 10, windowMs: 60_000 },
+  'agent-call': { limit: 30, windowMs: 60_000 },
+  upload: { limit: 30, windowMs: 60_000 },
+  write: { limit: 120, windowMs: 60_000 },
+}
+
+const WINDOW_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+
+/** "council-run=10/60s,write=120/1m" → limits merged over the defaults. */
+const rateLimits = (raw: string): Record<string, RateLimit> => {
+  const limits = { ...DEFAULT_RATE_LIMITS }
+  for (const entry of list(raw)) {
+    const match = /^([a-z][a-z0-9-]{0,63})=(\d{1,7})\/(\d{1,7})(ms|s|m|h)$/.exec(entry)
+    if (!match) throw new Error(`entries look like name=count/window, e.g. council-run=10/60s (got "${entry}")`)
+    const [, name, count, amount, unit] = match
+    const windowMs = Number(amount) * WINDOW_UNITS[unit!]!
+    if (Number(count) < 1) throw new Error(`"${name}" must allow at least 1 request`)
+    if (windowMs < 100 || windowMs > 86_400_000) throw new Error(`"${name}" needs a window from 100ms to 24h`)
+    limits[name!] = { limit: Number(count), windowMs }
+  }
+  return limits
+}
+
+const usd = (raw: string): number => {
+  const value = Number(raw)
+  if (!Number.isFinite(value) || value < 0 || value > 1_000_000) throw new Error(`must be an amount in USD from 0 to 1000000 (got "${raw}")`)
+  return Math.round(value * 1_000_000)
+}
+
 const prices = (raw: string): PriceTable => {
   const parsed = JSON.parse(raw) as PriceTable
   for (const [model, price] of Object.entries(parsed)) {
@@ -228,7 +279,20 @@ export function loadConfig(env: Env = process.env): Config {
       lockMs: read(env, 'JOBS_LOCK_MS', 30_000, integer(1000, 600_000)),
       shutdownGraceMs: read(env, 'JOBS_SHUTDOWN_GRACE_MS', 25_000, integer(0, 600_000)),
     },
-    quota: { backend: read(env, 'QUOTA_BACKEND', 'memory' as const, oneOf('memory', 'redis')) },
+    quota: {
+      backend: read(env, 'QUOTA_BACKEND', 'memory' as const, oneOf('memory', 'redis')),
+      prefix: read(env, 'QUOTA_PREFIX', 'quota', (raw) => {
+        if (!/^[A-Za-z0-9_:-]{1,64}$/.test(raw)) throw new Error('must be 1–64 letters, digits, _, : or -')
+        return raw
+      }),
+      limits: read(env, 'RATE_LIMITS', DEFAULT_RATE_LIMITS, rateLimits),
+    },
+    budgets: {
+      dailyTokens: read(env, 'DAILY_TOKEN_BUDGET', 200_000, integer(0, 1_000_000_000_000)),
+      dailyCostMicroUsd: read(env, 'DAILY_COST_BUDGET_USD', 5_000_000, usd),
+      alertWebhookUrl: read(env, 'ALERT_WEBHOOK_URL', null as string | null, url),
+      alertWebhookTimeoutMs: read(env, 'ALERT_WEBHOOK_TIMEOUT_MS', 5000, integer(100, 60_000)),
+    },
     storage: {
       backend: read(env, 'STORAGE_BACKEND', 'local' as const, oneOf('local', 's3')),
       s3Endpoint: read(env, 'S3_ENDPOINT', null as string | null, url),

@@ -6,6 +6,7 @@
 import { asc, gt } from 'drizzle-orm'
 import { Elysia, t } from 'elysia'
 import type { Database } from '../../../db/client'
+import type { QuotaPlugin } from '../../../plugins/quota'
 import type { rbac } from '../../../plugins/rbac'
 import { pageOf, pageParams, PageQuery, toPage } from '../../pagination'
 import { AgentRunBody, AgentView, RunAccepted } from '../jobs/model'
@@ -14,9 +15,20 @@ import type { JobsService } from '../jobs/service'
 /** Agent names are the cursor here (they are the key); the helper's id check does not apply. */
 const NameCursor = t.Object({ limit: PageQuery.properties.limit, cursor: t.Optional(t.String({ maxLength: 64 })) })
 
-export const agentsModule = ({ db, jobs, guard }: { db: Database; jobs: JobsService; guard: ReturnType<typeof rbac> }) =>
+export const agentsModule = ({
+  db,
+  jobs,
+  guard,
+  quota,
+}: {
+  db: Database
+  jobs: JobsService
+  guard: ReturnType<typeof rbac>
+  quota: QuotaPlugin
+}) =>
   new Elysia({ name: 'module/agents' })
     .use(guard)
+    .use(quota)
     .group('/api/v1/agents', { detail: { tags: ['agents'] } }, (api) =>
       api
         .get(
@@ -49,6 +61,7 @@ export const agentsModule = ({ db, jobs, guard }: { db: Database; jobs: JobsServ
           },
           {
             permission: 'agents:invoke',
+            quota: 'agent-call',
             params: t.Object({ name: t.String({ maxLength: 64 }) }),
             headers: t.Object({ 'idempotency-key': t.Optional(t.String()) }),
             body: AgentRunBody,

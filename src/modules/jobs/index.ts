@@ -1,5 +1,6 @@
 /** Jobs: status, logs and cancellation under /api/v1/jobs, and the logs page /jobs/:id/logs. */
 import { Elysia, t } from 'elysia'
+import type { QuotaPlugin } from '../../../plugins/quota'
 import type { rbac } from '../../../plugins/rbac'
 import { pageOf, pageParams, PageQuery } from '../../pagination'
 import { JobLogLine, JobView } from './model'
@@ -8,9 +9,20 @@ import { JobLogsPage } from './views'
 
 const IdParams = t.Object({ id: t.String({ maxLength: 64 }) })
 
-export const jobsModule = ({ jobs, guard, onCancelled }: { jobs: JobsService; guard: ReturnType<typeof rbac>; onCancelled?: (sessionId: string) => string }) =>
+export const jobsModule = ({
+  jobs,
+  guard,
+  quota,
+  onCancelled,
+}: {
+  jobs: JobsService
+  guard: ReturnType<typeof rbac>
+  quota: QuotaPlugin
+  onCancelled?: (sessionId: string) => string
+}) =>
   new Elysia({ name: 'module/jobs' })
     .use(guard)
+    .use(quota)
     .group('/api/v1/jobs', { detail: { tags: ['jobs'] } }, (api) =>
       api
         .get('/:id', async ({ actor, params }) => toJobView(await jobs.get(actor, params.id)), {
@@ -35,6 +47,7 @@ export const jobsModule = ({ jobs, guard, onCancelled }: { jobs: JobsService; gu
           },
           {
             permission: 'jobs:cancel',
+            quota: 'write',
             params: IdParams,
             response: { 202: JobView },
             detail: { summary: 'Cancel a queued or running job' },
@@ -54,5 +67,5 @@ export const jobsModule = ({ jobs, guard, onCancelled }: { jobs: JobsService; gu
         if (job.sessionId && onCancelled) set.headers['hx-location'] = onCancelled(job.sessionId)
         return ''
       },
-      { permission: 'jobs:cancel', params: IdParams, detail: { hide: true } },
+      { permission: 'jobs:cancel', quota: 'write', params: IdParams, detail: { hide: true } },
     )

@@ -12,6 +12,7 @@ import type { RequestMeta } from '../../../plugins/rbac'
 import { AppError, conflict, notFound } from '../../errors'
 import { toPage, type PageParams } from '../../pagination'
 import type { AuditLog } from '../audit/service'
+import type { BudgetGate } from '../budgets/service'
 import type { JobStatus, JobViewType } from './model'
 
 type JobRow = typeof import('../../../db/schema/sqlite').jobs.$inferSelect
@@ -44,9 +45,11 @@ export interface JobsDeps {
   audit: AuditLog
   queue: JobQueue
   agentRoleAllowlist: string[]
+  /** Reserves a run's worst case against the caller's daily budgets before its job is created. */
+  budgets?: BudgetGate
 }
 
-export function createJobsService({ db, audit, queue, agentRoleAllowlist }: JobsDeps) {
+export function createJobsService({ db, audit, queue, agentRoleAllowlist, budgets }: JobsDeps) {
   const { jobs, sessions, jobLogs, agents } = db.t
 
   const newJobRow = (actor: Actor, fields: Partial<JobRow> & Pick<JobRow, 'kind'>, meta: RequestMeta, key: string | null): JobRow => ({
@@ -122,8 +125,10 @@ export function createJobsService({ db, audit, queue, agentRoleAllowlist }: Jobs
       if (active) throw conflict('run_in_progress', `This session is already running as job ${active.id}.`)
 
       const row = newJobRow(actor, { kind: 'council', sessionId }, meta, key)
+      const hold = await budgets?.prepareRun(actor, { kind: 'council', paletteId: session.paletteId })
       try {
         await db.orm.transaction(async (tx) => {
+          await hold?.reserve(tx, row.id)
           await tx.insert(jobs).values(row)
           await tx.update(sessions).set({ status: 'queued', error: null, updatedAt: new Date() }).where(eq(sessions.id, sessionId))
           await audit.record(
@@ -162,7 +167,9 @@ export function createJobsService({ db, audit, queue, agentRoleAllowlist }: Jobs
       const [agent] = await db.orm.select({ name: agents.name }).from(agents).where(eq(agents.name, agentName)).limit(1)
       if (!agent) throw notFound('Agent')
       const row = newJobRow(actor, { kind: 'agent', input: { agent: agentName, input } }, meta, key)
+      const hold = await budgets?.prepareRun(actor, { kind: 'agent', agent: agentName })
       await db.orm.transaction(async (tx) => {
+        await hold?.reserve(tx, row.id)
         await tx.insert(jobs).values(row)
         await audit.record(
           {

@@ -2,6 +2,7 @@
 import { Elysia, t } from 'elysia'
 import type { Database } from '../../../db/client'
 import type { Actor } from '../../../plugins/auth'
+import type { QuotaPlugin } from '../../../plugins/quota'
 import type { rbac, RequestMeta } from '../../../plugins/rbac'
 import { AppError, forbidden } from '../../errors'
 import { pageOf, pageParams, PageQuery } from '../../pagination'
@@ -17,6 +18,7 @@ export interface SessionsModuleOptions {
   sessions: SessionsService
   jobs: JobsService
   guard: ReturnType<typeof rbac>
+  quota: QuotaPlugin
 }
 
 const IdParams = t.Object({ id: t.String({ maxLength: 64 }) })
@@ -24,9 +26,9 @@ const RunHeaders = t.Object({ 'idempotency-key': t.Optional(t.String()) })
 
 /**
  * @example
- * app.use(sessionsModule({ db, sessions, jobs, guard }))
+ * app.use(sessionsModule({ db, sessions, jobs, guard, quota }))
  */
-export const sessionsModule = ({ db, sessions, jobs, guard }: SessionsModuleOptions) => {
+export const sessionsModule = ({ db, sessions, jobs, guard, quota }: SessionsModuleOptions) => {
   /** Everything the session page shows, in three queries: session, latest job, outputs. */
   const pageData = async (actor: Actor, id: string, meta: RequestMeta) => {
     const session = toSummary(await sessions.get(actor, id, meta))
@@ -37,6 +39,7 @@ export const sessionsModule = ({ db, sessions, jobs, guard }: SessionsModuleOpti
 
   return new Elysia({ name: 'module/sessions' })
     .use(guard)
+    .use(quota)
     .group('/api/v1/sessions', { detail: { tags: ['sessions'] } }, (api) =>
       api
         .post(
@@ -51,6 +54,7 @@ export const sessionsModule = ({ db, sessions, jobs, guard }: SessionsModuleOpti
           },
           {
             permission: 'sessions:create',
+            quota: 'write',
             body: CreateSessionBody,
             response: { 201: SessionSummary },
             detail: { summary: 'Create a session (JSON, form or multipart)' },
@@ -78,6 +82,7 @@ export const sessionsModule = ({ db, sessions, jobs, guard }: SessionsModuleOpti
           },
           {
             permission: 'sessions:run',
+            quota: 'council-run',
             params: IdParams,
             headers: RunHeaders,
             response: { 202: RunAccepted },
@@ -107,6 +112,7 @@ export const sessionsModule = ({ db, sessions, jobs, guard }: SessionsModuleOpti
           },
           {
             permission: 'sessions:delete',
+            quota: 'write',
             params: IdParams,
             query: DeleteSessionQuery,
             detail: { summary: 'Delete a session (soft; ?hard=true erases, admins only)' },
@@ -146,6 +152,8 @@ export const sessionsModule = ({ db, sessions, jobs, guard }: SessionsModuleOpti
       },
       {
         permission: 'sessions:create',
+        // The form runs the council at once when "run" is ticked: that spends a council run too.
+        quota: ({ body }: { body: unknown }) => ((body as { run?: string }).run === 'true' ? ['write', 'council-run'] : 'write'),
         body: t.Composite([CreateSessionBody, t.Object({ run: t.Optional(t.String()) })]),
         detail: { hide: true },
       },
@@ -172,6 +180,6 @@ export const sessionsModule = ({ db, sessions, jobs, guard }: SessionsModuleOpti
         }
         return SessionProgress(await pageData(actor, params.id, meta))
       },
-      { permission: 'sessions:run', params: IdParams, detail: { hide: true } },
+      { permission: 'sessions:run', quota: 'council-run', params: IdParams, detail: { hide: true } },
     )
 }

@@ -3,6 +3,7 @@ import type { Actor } from '../../../plugins/auth'
 import { Layout } from '../../../views/layout'
 import { renderMarkdown } from '../../markdown'
 import type { Page } from '../../pagination'
+import { BudgetNoticeSlot } from '../budgets/views'
 import type { JobViewType } from '../jobs/model'
 import type { SessionSummaryView } from './model'
 import type { SessionResultsView } from './results'
@@ -55,6 +56,7 @@ export function SessionsPage({ actor, page }: { actor: Actor; page: Page<Session
   return (
     <Layout title="Sessions" actor={actor} path="/sessions">
       <h1>Your sessions</h1>
+      <BudgetNoticeSlot />
       <p>
         <a class="button" href="/sessions/new">
           Ask the council
@@ -334,6 +336,7 @@ export function SessionPage(props: {
       <p>
         <a href="/sessions">← Sessions</a>
       </p>
+      <BudgetNoticeSlot />
       <article class="card" id="session">
         <h1 class="question" safe>
           {props.session.question}
