@@ -11,6 +11,7 @@ import { migrate as migrateLibsql } from 'drizzle-orm/libsql/migrator'
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres'
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator'
 import pg from 'pg'
+import { installPgWriteBatching } from './pg-batching'
 import * as pgSchema from './schema/pg'
 import * as sqliteSchema from './schema/sqlite'
 
@@ -85,6 +86,7 @@ function createSqliteDatabase(url: string): Database {
 }
 
 function createPgDatabase(url: string, poolSize: number): Database {
+  installPgWriteBatching()
   const pool = new pg.Pool({ connectionString: url, max: poolSize })
   // An idle client's error (e.g. the server restarted) must not crash the process; the next query reconnects.
   pool.on('error', () => undefined)

@@ -68,6 +68,7 @@ export interface CouncilOutcome {
 }
 
 const LABELS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'
+const CATALOG_TTL_MS = 10_000
 
 /**
  * Who dropped out of a council, and why: members whose draft or review failed
@@ -102,27 +103,26 @@ export async function mapWithConcurrency<T, R>(items: readonly T[], limit: numbe
 export function createCouncil({ db, llm, config }: CouncilDeps) {
   const { sessions, palettes, agents, stageOutputs } = db.t
 
-  /** Writes an output once: a finished row is never replaced; a failed one is replaced by a later success. */
-  const saveOutput = async (row: Omit<OutputRow, 'id' | 'createdAt'>): Promise<void> => {
-    const full = { ...row, id: newId(), createdAt: new Date() }
+  /**
+   * Writes an output once: a finished row is never replaced; a failed one is
+   * replaced by a later success. Returns the row as stored.
+   */
+  const saveOutput = async (row: Omit<OutputRow, 'id' | 'createdAt'>): Promise<OutputRow> => {
+    const full: OutputRow = { ...row, id: newId(), createdAt: new Date() }
     const inserted = await db.orm.insert(stageOutputs).values(full).onConflictDoNothing().returning({ id: stageOutputs.id })
-    if (inserted.length > 0) return
-    await db.orm
+    if (inserted.length > 0) return full
+    const key = and(eq(stageOutputs.runId, row.runId), eq(stageOutputs.stage, row.stage), eq(stageOutputs.agent, row.agent))
+    const [updated] = await db.orm
       .update(stageOutputs)
       .set({ ...row, createdAt: full.createdAt })
-      .where(
-        and(
-          eq(stageOutputs.runId, row.runId),
-          eq(stageOutputs.stage, row.stage),
-          eq(stageOutputs.agent, row.agent),
-          ne(stageOutputs.status, 'ok'),
-        ),
-      )
+      .where(and(key, ne(stageOutputs.status, 'ok')))
+      .returning()
+    return updated ?? (await db.orm.select().from(stageOutputs).where(key).limit(1))[0]!
   }
 
   /** One LLM call, recorded whether it succeeds or fails. Returns the content, or null on failure. */
   const call = async (
-    run: CouncilRun,
+    run: CouncilRun & { remember: (row: OutputRow) => void },
     stage: Stage,
     agent: AgentRow,
     messages: ChatMessage[],
@@ -143,7 +143,7 @@ export function createCouncil({ db, llm, config }: CouncilDeps) {
       })
       const cost = costMicroUsd(config.llm.prices, result.model, result.tokensIn, result.tokensOut)
       const extra = data?.(result.content)
-      await saveOutput({
+      const stored = await saveOutput({
         ...base,
         status: 'ok',
         content: result.content,
@@ -155,6 +155,7 @@ export function createCouncil({ db, llm, config }: CouncilDeps) {
         costMicroUsd: cost,
         durationMs: Math.round(performance.now() - started),
       })
+      run.remember(stored)
       await run.afterCall?.({ stage, agent: agent.name, tokensIn: result.tokensIn, tokensOut: result.tokensOut, costMicroUsd: cost })
       run.log.info(`${stage} by ${agent.name} finished`, {
         stage,
@@ -168,7 +169,7 @@ export function createCouncil({ db, llm, config }: CouncilDeps) {
     } catch (error) {
       if (run.signal.aborted) throw new CouncilError('cancelled')
       const message = error instanceof Error ? error.message : String(error)
-      await saveOutput({
+      const stored = await saveOutput({
         ...base,
         status: 'failed',
         content: null,
@@ -180,27 +181,48 @@ export function createCouncil({ db, llm, config }: CouncilDeps) {
         costMicroUsd: 0,
         durationMs: Math.round(performance.now() - started),
       })
+      run.remember(stored)
       run.log.warn(`${stage} by ${agent.name} failed`, { stage, agent: agent.name, error: message })
       return { error: message, retryable: error instanceof LlmError ? error.retryable : true }
     }
   }
 
-  const loadOutputs = (sessionId: string) => db.orm.select().from(stageOutputs).where(eq(stageOutputs.runId, sessionId))
+  /** Agents and palettes change rarely (an admin edit); a council reads them from a short-lived cache. */
+  let catalog: { at: number; agents: Map<string, AgentRow>; palettes: Map<string, typeof palettes.$inferSelect> } | null = null
+  const loadCatalog = async () => {
+    if (catalog && Date.now() - catalog.at < CATALOG_TTL_MS) return catalog
+    const [agentRows, paletteRows] = await Promise.all([db.orm.select().from(agents), db.orm.select().from(palettes)])
+    catalog = {
+      at: Date.now(),
+      agents: new Map(agentRows.map((agent) => [agent.name, agent])),
+      palettes: new Map(paletteRows.map((palette) => [palette.id, palette])),
+    }
+    return catalog
+  }
 
   return {
     async run(run: CouncilRun): Promise<CouncilOutcome> {
-      const [session] = await db.orm.select().from(sessions).where(eq(sessions.id, run.sessionId)).limit(1)
+      const [[session], stored, { agents: byName, palettes: paletteById }] = await Promise.all([
+        db.orm.select().from(sessions).where(eq(sessions.id, run.sessionId)).limit(1),
+        db.orm.select().from(stageOutputs).where(eq(stageOutputs.runId, run.sessionId)),
+        loadCatalog(),
+      ])
       if (!session || session.deletedAt) throw new PermanentCouncilError('The session no longer exists.')
-      const [palette] = await db.orm.select().from(palettes).where(eq(palettes.id, session.paletteId)).limit(1)
+      const palette = paletteById.get(session.paletteId)
       if (!palette) throw new PermanentCouncilError(`Palette "${session.paletteId}" does not exist.`)
-      const agentRows = await db.orm.select().from(agents)
-      const byName = new Map(agentRows.map((agent) => [agent.name, agent]))
       const members = palette.agentNames.map((name) => byName.get(name)).filter((agent): agent is AgentRow => !!agent)
       if (members.length === 0) throw new PermanentCouncilError(`Palette "${palette.id}" has no agents.`)
       const profile = (agent: AgentRow): AgentProfile => ({ name: agent.name, persona: agent.persona })
       const question = session.question
 
-      let outputs = await loadOutputs(run.sessionId)
+      // What is on disk, kept current in memory as each call's row is stored.
+      const outputs: OutputRow[] = [...stored]
+      const remember = (row: OutputRow) => {
+        const index = outputs.findIndex((o) => o.stage === row.stage && o.agent === row.agent)
+        if (index >= 0) outputs[index] = row
+        else outputs.push(row)
+      }
+      const tracked = { ...run, remember }
       const done = (stage: Stage, agent: string) => outputs.some((o) => o.stage === stage && o.agent === agent && o.status === 'ok')
       const finished = (stage: Stage) => outputs.filter((o) => o.stage === stage && o.status === 'ok')
       if (outputs.length > 0) run.log.info('resuming from stored outputs', { stored: outputs.filter((o) => o.status === 'ok').length })
@@ -211,11 +233,10 @@ export function createCouncil({ db, llm, config }: CouncilDeps) {
       let drafted = members.length - toDraft.length
       const draftFailures = new Map<string, { error: string; retryable: boolean }>()
       await mapWithConcurrency(toDraft, config.council.draftConcurrency, async (agent) => {
-        const result = await call(run, 'draft', agent, draftPrompt(profile(agent), question))
+        const result = await call(tracked, 'draft', agent, draftPrompt(profile(agent), question))
         if ('error' in result) draftFailures.set(agent.name, result)
         else await run.progress('draft', 5 + Math.round((35 * ++drafted) / members.length))
       })
-      outputs = await loadOutputs(run.sessionId)
       const drafts = finished('draft')
       const quorum = Math.min(config.council.quorum, members.length)
       const reasons = () => [...draftFailures].map(([agent, failure]) => `${agent}: ${failure.error}`).join('; ')
@@ -241,7 +262,7 @@ export function createCouncil({ db, llm, config }: CouncilDeps) {
         const order = seededShuffle(candidates, `${run.sessionId}:${reviewer.name}`)
         const labelMap = Object.fromEntries(order.map((draft, i) => [LABELS[i]!, draft.agent]))
         const responses = order.map((draft, i) => ({ label: LABELS[i]!, content: draft.content ?? '' }))
-        const result = await call(run, 'review', reviewer, reviewPrompt(profile(reviewer), question, responses), (content) => {
+        const result = await call(tracked, 'review', reviewer, reviewPrompt(profile(reviewer), question, responses), (content) => {
           const parsed = parseRanking(content, Object.keys(labelMap))
           return {
             label_map: labelMap,
@@ -256,10 +277,10 @@ export function createCouncil({ db, llm, config }: CouncilDeps) {
       })
       if (attemptsLeft && reviewFailures.length > 0)
         throw new CouncilError(`Some reviews failed and will be retried: ${reviewFailures.join('; ')}`)
-      outputs = await loadOutputs(run.sessionId)
 
       // 3. Aggregate: deterministic, so recomputing it on resume gives the same leaderboard.
-      await run.progress('aggregate', 82)
+      // It takes no LLM call, so it is reported as the start of the synthesis stage rather than a stage of its own.
+      run.log.info('stage aggregate started', { stage: 'aggregate' })
       const reviews = finished('review')
       const counted = reviews.filter((review) => review.data && review.data.parse_status !== 'unparsed')
       const leaderboard: LeaderboardEntry[] = aggregateRankings(
@@ -267,7 +288,7 @@ export function createCouncil({ db, llm, config }: CouncilDeps) {
         drafts.map((draft) => draft.agent),
       )
       if (!done('aggregate', '*'))
-        await saveOutput({
+        remember(await saveOutput({
           runId: run.sessionId,
           sessionId: run.sessionId,
           jobId: run.jobId,
@@ -282,7 +303,7 @@ export function createCouncil({ db, llm, config }: CouncilDeps) {
           tokensOut: 0,
           costMicroUsd: 0,
           durationMs: 0,
-        })
+        }))
 
       // 4. Synthesis by the chair; if the chair fails, the best-placed member chairs instead.
       await run.progress('synthesis', 88)
@@ -294,7 +315,7 @@ export function createCouncil({ db, llm, config }: CouncilDeps) {
         const failures: string[] = []
         for (const chair of chairs) {
           const result = await call(
-            run,
+            tracked,
             'synthesis',
             chair,
             synthesisPrompt(
@@ -308,11 +329,9 @@ export function createCouncil({ db, llm, config }: CouncilDeps) {
           if (!('error' in result)) break
           failures.push(`${chair.name}: ${result.error}`)
         }
-        outputs = await loadOutputs(run.sessionId)
         synthesis = finished('synthesis')[0]
         if (!synthesis) throw new CouncilError(`No agent could write the synthesis. ${failures.join('; ')}`)
       }
-      await run.progress('synthesis', 100)
 
       const dropped = droppedMembers(outputs, palette.chair)
       const totals = outputs.reduce(

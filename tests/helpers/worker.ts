@@ -12,7 +12,9 @@ export interface WorkerProcess {
 }
 
 export function startWorker(env: Record<string, string>): WorkerProcess {
-  const proc = Bun.spawn(['bun', 'run', 'workers/council.ts'], {
+  // WORKER_BUN_FLAGS (e.g. --cpu-prof-md) lets a benchmark profile the worker.
+  const flags = process.env.WORKER_BUN_FLAGS?.split(' ').filter(Boolean) ?? []
+  const proc = Bun.spawn(['bun', ...flags, 'run', 'workers/council.ts'], {
     cwd: `${import.meta.dir}/../..`,
     env: { ...process.env, APP_ENV: 'test', JOBS_BACKEND: 'bullmq', LOG_LEVEL: 'info', LOG_FILE: '', ...env },
     stdout: 'pipe',

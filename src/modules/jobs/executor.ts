@@ -40,6 +40,39 @@ class Cancelled extends Error {}
 export function createJobExecutor({ db, council, llm, config, logger, jobLogs, cancelPollMs = 1000, meter }: ExecutorDeps) {
   const { jobs, sessions, agents, stageOutputs } = db.t
 
+  /**
+   * Cancellation reaches any worker process through the jobs table: one timer
+   * for all jobs running here asks, in one query, which of them were cancelled,
+   * and stamps the others' heartbeat in another — two queries a tick however
+   * many jobs run at once.
+   */
+  const running = new Map<string, AbortController>()
+  let ticking = false
+  const tick = async () => {
+    if (ticking || running.size === 0) return
+    ticking = true
+    try {
+      const ids = [...running.keys()]
+      const cancelled = await db.orm
+        .select({ id: jobs.id })
+        .from(jobs)
+        .where(and(inArray(jobs.id, ids), eq(jobs.cancelRequested, true)))
+      for (const { id } of cancelled) running.get(id)?.abort()
+      await db.orm.update(jobs).set({ heartbeatAt: new Date() }).where(inArray(jobs.id, ids))
+    } catch {
+      // A missed tick is made up on the next one.
+    } finally {
+      ticking = false
+    }
+  }
+  const timer = setInterval(() => void tick(), cancelPollMs)
+  timer.unref()
+  const watchForCancel = (jobId: string) => {
+    const controller = new AbortController()
+    running.set(jobId, controller)
+    return controller
+  }
+
   const setJob = (id: string, fields: Partial<JobRow>) => db.orm.update(jobs).set(fields).where(eq(jobs.id, id))
   const setSession = (id: string | null, fields: Partial<typeof sessions.$inferInsert>) =>
     id ? db.orm.update(sessions).set({ ...fields, updatedAt: new Date() }).where(eq(sessions.id, id)) : Promise.resolve()
@@ -126,23 +159,12 @@ export function createJobExecutor({ db, council, llm, config, logger, jobLogs, c
         }
         return
       }
-      if (job.sessionId) await setSession(job.sessionId, { status: 'running' })
       log.info(ctx.attempt > 1 ? `attempt ${ctx.attempt} of ${ctx.maxAttempts} started` : 'job started', {
         attempt: ctx.attempt,
         kind: job.kind,
       })
 
-      // Cancellation: the flag is polled from the database so a cancel reaches any worker process.
-      const cancel = new AbortController()
-      const poll = setInterval(async () => {
-        try {
-          const [row] = await db.orm.select({ flag: jobs.cancelRequested }).from(jobs).where(eq(jobs.id, jobId)).limit(1)
-          if (row?.flag) cancel.abort()
-          else await setJob(jobId, { heartbeatAt: new Date() })
-        } catch {
-          // A missed poll is retried on the next tick.
-        }
-      }, cancelPollMs)
+      const cancel = watchForCancel(jobId)
       const signal = AbortSignal.any([ctx.signal, cancel.signal])
 
       // Stage changes are written at once; progress within a stage at most every 500 ms.
@@ -154,8 +176,8 @@ export function createJobExecutor({ db, council, llm, config, logger, jobLogs, c
           log.setStage(stage)
           log.info(`stage ${stage} started`)
           lastWrite = Date.now()
-          await Promise.all([setJob(jobId, { stage, progress: pct }), setSession(job.sessionId, { stage })])
-        } else if (Date.now() - lastWrite > 500 || pct === 100) {
+          await Promise.all([setJob(jobId, { stage, progress: pct }), setSession(job.sessionId, { status: 'running', stage })])
+        } else if (Date.now() - lastWrite > 500) {
           lastWrite = Date.now()
           await setJob(jobId, { progress: pct })
         }
@@ -236,7 +258,7 @@ export function createJobExecutor({ db, council, llm, config, logger, jobLogs, c
         if (!(error instanceof CouncilError)) logger.error('unexpected job error', { job_id: jobId, stack: (error as Error).stack })
         throw error
       } finally {
-        clearInterval(poll)
+        running.delete(jobId)
         await meter?.settle?.(job).catch(() => undefined)
         await jobLogs.flush()
       }
