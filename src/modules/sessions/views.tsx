@@ -177,7 +177,7 @@ export function SessionProgress({
           </progress>{' '}
           <a href={`/jobs/${job.id}/logs`} id="job-logs-link">
             Job logs
-          </a>
+          </a>{' '}
           {job.error && !active ? (
             <p class="notice error" safe>
               {job.error}

@@ -1,0 +1,187 @@
+/**
+ * End to end: the agent proxy on the real server (embedded defaults, dev auth,
+ * ADMIN_EMAILS set), from outside over HTTP and in Debian's chromium.
+ * A member calling POST /api/v1/agents/analyst/run is refused (403), even when
+ * claiming a role with X-Role, which only APP_ENV=test honours. An admin grants
+ * ADMIN_AGENT through /api/admin/role-bindings; the operator's call is then
+ * accepted (202 {job_id}), runs, and its job carries the role and the request id.
+ * In the browser, the operator's /jobs/<job_id>/logs shows the summary (role
+ * ADMIN_AGENT, the request id) and the agent's answer; the member gets 404 there.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { launchBrowser, watchPage, type PageProblems } from '../helpers/browser'
+import { startServer, type RunningServer } from '../helpers/server'
+import type { JobViewType } from '../../src/modules/jobs/model'
+
+const TEST_TIMEOUT_MS = 60_000
+const SCREENSHOT_DIR = process.env.E2E_SCREENSHOT_DIR ?? mkdtempSync(join(tmpdir(), 'council-e2e-shots-'))
+const ADMIN = 'proxy-admin@example.com'
+const OPERATOR = `operator-${crypto.randomUUID().slice(0, 8)}@example.com`
+const MEMBER = `member-${crypto.randomUUID().slice(0, 8)}@example.com`
+
+let server: RunningServer
+let browser: Browser
+const contexts: BrowserContext[] = []
+
+beforeAll(async () => {
+  ;[server, browser] = await Promise.all([
+    startServer({ env: { ADMIN_EMAILS: ADMIN, LLM_OFFLINE_LATENCY_MS: '100' }, echo: process.env.E2E_ECHO === 'true' }),
+    launchBrowser(),
+  ])
+}, TEST_TIMEOUT_MS)
+
+afterAll(async () => {
+  await Promise.allSettled(contexts.map((context) => context.close()))
+  await browser?.close()
+  expect(await server?.stop()).toBe(0)
+}, TEST_TIMEOUT_MS)
+
+async function withServerLog(body: () => Promise<void>): Promise<void> {
+  try {
+    await body()
+  } catch (error) {
+    const tail = server.output().split('\n').slice(-40).join('\n')
+    if (error instanceof Error) error.message += `\n--- server output (tail) ---\n${tail}`
+    throw error
+  }
+}
+
+async function openPage(): Promise<{ page: Page; problems: PageProblems; offsite: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+  contexts.push(context)
+  const offsite: string[] = []
+  await context.route(
+    (url) => url.origin !== server.url,
+    (route) => {
+      offsite.push(route.request().url())
+      return route.abort()
+    },
+  )
+  const page = await context.newPage()
+  page.setDefaultTimeout(15_000)
+  return { page, problems: await watchPage(page), offsite }
+}
+
+async function logIn(page: Page, email: string): Promise<void> {
+  await page.goto(`${server.url}/login`)
+  const form = page.locator('form[action="/auth/dev-login"]')
+  await form.locator('input[name="email"]').fill(email)
+  await form.locator('[type="submit"]').click()
+  await page.waitForURL((url) => url.pathname === '/sessions')
+}
+
+/** A JSON call as `user`; development mode trusts X-User-Id (no cookie, so no CSRF token). */
+async function call(method: string, path: string, user: string, body?: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { 'x-user-id': user, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  const text = await res.text()
+  // any: the bodies of many endpoints pass through here; each assertion below says what it expects.
+  return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as any) : null }
+}
+
+const isFaviconNoise = (line: string) => line.includes('/favicon.ico')
+
+async function waitForJob(jobId: string, user: string, timeoutMs = 20_000): Promise<JobViewType> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const { status, body } = await call('GET', `/api/v1/jobs/${jobId}`, user)
+    expect(status).toBe(200)
+    if (!['queued', 'running'].includes(body.status)) return body as JobViewType
+    if (Date.now() > deadline) throw new Error(`job ${jobId} still ${body.status} after ${timeoutMs} ms`)
+    await Bun.sleep(100)
+  }
+}
+
+describe('the agent proxy', () => {
+  test(
+    'a member gets 403; an ADMIN_AGENT granted by an admin gets 202 {job_id}, and sees the role and the answer on the job logs page',
+    () =>
+      withServerLog(async () => {
+        const input = `Summarise the risks of a big-bang migration ${crypto.randomUUID().slice(0, 8)}`
+
+        // A plain member is refused, with the error shape and the request id of the response.
+        const refused = await call('POST', '/api/v1/agents/analyst/run', MEMBER, { input })
+        expect(refused.status).toBe(403)
+        expect(refused.body.error.code).toBe('forbidden')
+        expect(refused.body.error.request_id).toBe(refused.headers.get('x-request-id'))
+        // X-Role simulates roles only under APP_ENV=test; this server runs as development.
+        const pretending = await call('POST', '/api/v1/agents/analyst/run', MEMBER, { input }, { 'x-role': 'ADMIN_AGENT' })
+        expect(pretending.status).toBe(403)
+        // Listing agents is open to members.
+        const agents = await call('GET', '/api/v1/agents', MEMBER)
+        expect(agents.status).toBe(200)
+        expect(agents.body.items.map((agent: { name: string }) => agent.name)).toContain('analyst')
+
+        // The admin (ADMIN_EMAILS → admin on first sight) grants ADMIN_AGENT to the operator.
+        const me = await call('GET', '/api/v1/me', ADMIN)
+        expect(me.body.roles).toContain('admin')
+        const grant = await call('POST', '/api/admin/role-bindings', ADMIN, { email: OPERATOR, role: 'ADMIN_AGENT' })
+        expect(grant.status).toBe(201)
+        expect(grant.body).toMatchObject({ email: OPERATOR, role: 'ADMIN_AGENT', created_by: ADMIN })
+        // Granting is admin business: the member cannot do it for themself.
+        expect((await call('POST', '/api/admin/role-bindings', MEMBER, { email: MEMBER, role: 'ADMIN_AGENT' })).status).toBe(403)
+
+        // The operator's call is accepted and enqueued.
+        const accepted = await call('POST', '/api/v1/agents/analyst/run', OPERATOR, { input })
+        expect(accepted.status).toBe(202)
+        const jobId = accepted.body.job_id as string
+        expect(typeof jobId).toBe('string')
+        expect(accepted.body.status).toBe('queued')
+        expect(accepted.headers.get('location')).toBe(`/api/v1/jobs/${jobId}`)
+        const requestId = accepted.headers.get('x-request-id')!
+        expect(requestId).toBeTruthy()
+
+        const job = await waitForJob(jobId, OPERATOR)
+        expect(job).toMatchObject({ id: jobId, kind: 'agent', status: 'succeeded', role: 'ADMIN_AGENT', request_id: requestId, session_id: null })
+        const answer = String(job.output?.content)
+        expect(answer).toContain(input)
+
+        // The job is the operator's: anyone else gets 404, never 403.
+        expect((await call('GET', `/api/v1/jobs/${jobId}`, MEMBER)).status).toBe(404)
+
+        // The audit trail holds the call with the role and the job, under the same request id.
+        const trail = await call('GET', `/api/admin/audit?request_id=${encodeURIComponent(requestId)}`, ADMIN)
+        expect(trail.status).toBe(200)
+        expect(trail.body.items).toHaveLength(1)
+        expect(trail.body.items[0]).toMatchObject({ action: 'agent.call', actor: OPERATOR, role: 'ADMIN_AGENT', job_id: jobId, target: 'agent:analyst' })
+
+        // In the browser, as the operator: the job logs page.
+        const { page, problems, offsite } = await openPage()
+        await logIn(page, OPERATOR)
+        const response = await page.goto(`${server.url}/jobs/${jobId}/logs`)
+        expect(response?.status()).toBe(200)
+        const summary = (await page.locator('#job-summary').textContent()) ?? ''
+        expect(summary).toContain(jobId)
+        expect(summary).toContain('agent')
+        expect(summary).toContain('succeeded')
+        expect(summary).toContain('role ADMIN_AGENT')
+        expect(summary).toContain(`request ${requestId}`)
+        const output = page.locator('#agent-output')
+        expect(await output.locator('h2').textContent()).toBe('Answer')
+        const shown = (await output.locator('pre').textContent()) ?? ''
+        expect(shown.trim()).toBe(answer.trim())
+        expect(shown).toContain(input)
+        const lines = (await page.locator('#job-logs tr.log-line').allTextContents()).join('\n')
+        for (const msg of ['job started', 'calling agent analyst', 'agent analyst answered', 'job finished']) expect(lines).toContain(msg)
+        // An agent job belongs to no session: no link back to one.
+        expect(await page.locator('#main a[href^="/sessions/"]').count()).toBe(0)
+        await page.screenshot({ path: join(SCREENSHOT_DIR, 'agent-job-logs.png'), fullPage: true })
+        expect(problems.all().filter((line) => !isFaviconNoise(line))).toEqual([])
+        expect(offsite).toEqual([])
+
+        // The member, signed in, cannot open it.
+        const other = await openPage()
+        await logIn(other.page, MEMBER)
+        expect((await other.page.goto(`${server.url}/jobs/${jobId}/logs`))?.status()).toBe(404)
+        expect(await other.page.locator('#agent-output').count()).toBe(0)
+      }),
+    TEST_TIMEOUT_MS,
+  )
+})
