@@ -4,10 +4,13 @@
  * On SIGTERM it stops taking jobs, lets running ones finish for
  * JOBS_SHUTDOWN_GRACE_MS, then releases the rest to other workers (they resume
  * from their last stored stage), closes the queue, then the database.
+ * With METRICS_PORT set it serves its own /metrics there (jobs and LLM calls
+ * are counted in the process that runs them), under the server's scrape rules.
  */
 import { createDeps } from '../src/app'
 import { ConfigError, loadConfig } from '../src/config'
 import { startBullWorker } from '../plugins/jobs/bullmq'
+import { serveMetrics } from '../plugins/metrics'
 
 let config
 try {
@@ -28,6 +31,24 @@ if (config.jobs.backend !== 'bullmq') {
 
 const deps = createDeps(config)
 await deps.db.ping()
+// Listening first: a port that cannot be had stops start-up before any job is taken.
+let metricsServer: ReturnType<typeof serveMetrics> | null = null
+if (config.metrics.port) {
+  try {
+    metricsServer = serveMetrics({
+      metrics: deps.metrics,
+      port: config.metrics.port,
+      hostname: config.host,
+      token: config.metrics.token,
+      production: config.env === 'production',
+      trustedIps: config.auth.trustedProxyIps,
+    })
+  } catch (error) {
+    console.error(`Configuration error: METRICS_PORT: cannot listen on ${config.host}:${config.metrics.port} (${(error as Error).message})`)
+    await deps.close()
+    process.exit(1)
+  }
+}
 const worker = startBullWorker({
   redisUrl: config.jobs.redisUrl,
   queueName: config.jobs.queueName,
@@ -35,9 +56,11 @@ const worker = startBullWorker({
   concurrency: config.jobs.concurrency,
   lockDurationMs: config.jobs.lockMs,
   onEvent: (msg, fields) => deps.logger.warn(msg, fields),
+  onAbandoned: (jobId, reason) => deps.executor.abandon(jobId, reason),
 })
 deps.logger.info('worker started', {
   worker_id: worker.workerId,
+  metrics: metricsServer ? `http://${config.host}:${metricsServer.port}/metrics` : null,
   concurrency: config.jobs.concurrency,
   db: deps.db.dialect,
   llm: config.llm.provider,
@@ -49,6 +72,7 @@ const shutdown = async (signal: string) => {
   stopping = true
   deps.logger.info('worker shutting down', { signal, grace_ms: config.jobs.shutdownGraceMs })
   await worker.close(config.jobs.shutdownGraceMs)
+  await metricsServer?.stop()
   await deps.close()
   process.exit(0)
 }

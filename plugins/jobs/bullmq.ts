@@ -15,6 +15,27 @@ interface JobData {
   jobId: string
 }
 
+const ENQUEUE_TIMEOUT_MS = 3000
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: Timer | undefined
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms)
+    }),
+  ]).finally(() => clearTimeout(timer))
+}
+
+function waitReady(connection: IORedis, ms: number): Promise<void> {
+  if (connection.status === 'ready') return Promise.resolve()
+  return withTimeout(
+    new Promise<void>((resolve) => connection.once('ready', () => resolve())),
+    ms,
+    `Redis is not reachable (connection ${connection.status})`,
+  )
+}
+
 /** Workers need maxRetriesPerRequest: null (BullMQ's blocking commands must not time out). */
 export const redisConnection = (url: string, forWorker: boolean) =>
   new IORedis(url, { maxRetriesPerRequest: forWorker ? null : 1, enableOfflineQueue: forWorker, lazyConnect: false })
@@ -40,7 +61,10 @@ export function createBullQueue({ redisUrl, queueName, attempts, backoffMs = 100
   return {
     backend: 'bullmq',
     async enqueue(jobId) {
-      await queue.add(
+      // ioredis would queue the command until Redis returns; a request must get its 503 instead.
+      if (connection.status !== 'ready') await waitReady(connection, ENQUEUE_TIMEOUT_MS)
+      await withTimeout(
+        queue.add(
         'run',
         { jobId },
         {
@@ -50,6 +74,9 @@ export function createBullQueue({ redisUrl, queueName, attempts, backoffMs = 100
           removeOnComplete: { age: 3600, count: 10_000 },
           removeOnFail: { age: 7 * 24 * 3600 },
         },
+        ),
+        ENQUEUE_TIMEOUT_MS,
+        'Redis did not accept the job',
       )
     },
     async cancel(jobId) {
@@ -83,6 +110,12 @@ export interface BullWorkerOptions {
   lockDurationMs?: number
   workerId?: string
   onEvent?: (event: string, fields: Record<string, unknown>) => void
+  /**
+   * Called when BullMQ fails a job without running our code (it stalled more
+   * often than allowed, e.g. it kills every worker that takes it), so the job
+   * row can say so instead of staying "running".
+   */
+  onAbandoned?: (jobId: string, reason: string) => Promise<void>
 }
 
 /**
@@ -98,6 +131,7 @@ export function startBullWorker({
   lockDurationMs = 30_000,
   workerId = `${require('node:os').hostname()}:${process.pid}`,
   onEvent,
+  onAbandoned,
 }: BullWorkerOptions) {
   const connection = redisConnection(redisUrl, true)
   const beats = heartbeatsKey(queueName)
@@ -125,6 +159,10 @@ export function startBullWorker({
   )
   worker.on('error', (error) => onEvent?.('worker error', { error: error.message }))
   worker.on('stalled', (jobId) => onEvent?.('job stalled; another worker will take it', { job_id: jobId }))
+  worker.on('failed', (job, error) => {
+    if (job && /stalled more than allowable limit/.test(error.message))
+      void onAbandoned?.(job.data.jobId, error.message).catch(() => undefined)
+  })
 
   const beat = () => connection.zadd(beats, Date.now(), workerId).catch(() => undefined)
   void beat()
@@ -133,13 +171,23 @@ export function startBullWorker({
   return {
     worker,
     workerId,
-    /** Stops taking jobs, lets running ones finish for up to graceMs, then releases them to other workers. */
+    /**
+     * Stops taking jobs and lets running ones finish for up to graceMs; then
+     * aborts them — the executor puts each back to "queued", and since this
+     * worker no longer holds its lock another worker resumes it from its last
+     * stored stage. (BullMQ's close(true) after a pending close() is a no-op,
+     * so the abort goes through cancelAllJobs.)
+     */
     async close(graceMs = 25_000) {
       clearInterval(heartbeat)
       await connection.zrem(beats, workerId).catch(() => undefined)
       const closing = worker.close()
       const timedOut = await Promise.race([closing.then(() => false), Bun.sleep(graceMs).then(() => true)])
-      if (timedOut) await worker.close(true)
+      if (timedOut) {
+        onEvent?.('shutdown grace over; releasing running jobs', { grace_ms: graceMs })
+        worker.cancelAllJobs('worker shutting down')
+        await Promise.race([closing, Bun.sleep(5000)])
+      }
       connection.disconnect()
     },
   }

@@ -5,8 +5,9 @@
  * what is there and calls only the agents that have no finished output, so a
  * retried or restarted job never duplicates a draft.
  */
-import { and, eq, ne } from 'drizzle-orm'
+import { and, eq, inArray, ne } from 'drizzle-orm'
 import { newId, type Database } from '../../db/client'
+import { createCoalescer } from '../../db/coalesce'
 import type { Config } from '../config'
 import { modelFor } from '../llm'
 import { costMicroUsd } from '../llm/pricing'
@@ -19,6 +20,7 @@ export type Stage = 'draft' | 'review' | 'aggregate' | 'synthesis'
 
 type OutputRow = typeof import('../../db/schema/sqlite').stageOutputs.$inferSelect
 type AgentRow = typeof import('../../db/schema/sqlite').agents.$inferSelect
+type SessionRow = typeof import('../../db/schema/sqlite').sessions.$inferSelect
 
 /** A failure that retrying cannot fix (deleted session, unknown palette). */
 export class PermanentCouncilError extends Error {
@@ -107,10 +109,27 @@ export function createCouncil({ db, llm, config }: CouncilDeps) {
    * Writes an output once: a finished row is never replaced; a failed one is
    * replaced by a later success. Returns the row as stored.
    */
+  const insertOutputs = createCoalescer<OutputRow, boolean>(
+    async (rows) => {
+      const inserted = await db.orm.insert(stageOutputs).values(rows).onConflictDoNothing().returning({ id: stageOutputs.id })
+      const ids = new Set(inserted.map((row) => row.id))
+      return rows.map((row) => ids.has(row.id))
+    },
+    { maxBatch: 250 },
+  )
+  const loadSessions = createCoalescer<string, SessionRow | undefined>(async (ids) => {
+    const rows = await db.orm.select().from(sessions).where(inArray(sessions.id, ids))
+    const byId = new Map(rows.map((row) => [row.id, row]))
+    return ids.map((id) => byId.get(id))
+  })
+  const loadStoredOutputs = createCoalescer<string, OutputRow[]>(async (runIds) => {
+    const rows = await db.orm.select().from(stageOutputs).where(inArray(stageOutputs.runId, runIds))
+    return runIds.map((runId) => rows.filter((row) => row.runId === runId))
+  })
+
   const saveOutput = async (row: Omit<OutputRow, 'id' | 'createdAt'>): Promise<OutputRow> => {
     const full: OutputRow = { ...row, id: newId(), createdAt: new Date() }
-    const inserted = await db.orm.insert(stageOutputs).values(full).onConflictDoNothing().returning({ id: stageOutputs.id })
-    if (inserted.length > 0) return full
+    if (await insertOutputs.add(full)) return full
     const key = and(eq(stageOutputs.runId, row.runId), eq(stageOutputs.stage, row.stage), eq(stageOutputs.agent, row.agent))
     const [updated] = await db.orm
       .update(stageOutputs)
@@ -202,9 +221,9 @@ export function createCouncil({ db, llm, config }: CouncilDeps) {
 
   return {
     async run(run: CouncilRun): Promise<CouncilOutcome> {
-      const [[session], stored, { agents: byName, palettes: paletteById }] = await Promise.all([
-        db.orm.select().from(sessions).where(eq(sessions.id, run.sessionId)).limit(1),
-        db.orm.select().from(stageOutputs).where(eq(stageOutputs.runId, run.sessionId)),
+      const [session, stored, { agents: byName, palettes: paletteById }] = await Promise.all([
+        loadSessions.add(run.sessionId),
+        loadStoredOutputs.add(run.sessionId),
         loadCatalog(),
       ])
       if (!session || session.deletedAt) throw new PermanentCouncilError('The session no longer exists.')

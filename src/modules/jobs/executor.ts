@@ -7,8 +7,10 @@
  */
 import { and, eq, inArray } from 'drizzle-orm'
 import { newId, type Database } from '../../../db/client'
+import { byGroup, createCoalescer } from '../../../db/coalesce'
 import { JobCancelled, PermanentJobError, type ProcessContext } from '../../../plugins/jobs'
 import type { Logger } from '../../../plugins/logging/logger'
+import { trackJob, type JobObserver, type JobTracker } from '../../../plugins/metrics/jobs'
 import { CouncilError, PermanentCouncilError, type Council, type Stage } from '../../council/engine'
 import type { Config } from '../../config'
 import { modelFor } from '../../llm'
@@ -33,11 +35,13 @@ export interface ExecutorDeps {
     afterCall?: (job: JobRow, call: { stage: Stage; agent: string; tokensIn: number; tokensOut: number; costMicroUsd: number }) => Promise<void>
     settle?: (job: JobRow) => Promise<void>
   }
+  /** Hooks the metrics plugin uses to count LLM calls and job outcomes; separate from the meter, and never throws. */
+  observe?: JobObserver
 }
 
 class Cancelled extends Error {}
 
-export function createJobExecutor({ db, council, llm, config, logger, jobLogs, cancelPollMs = 1000, meter }: ExecutorDeps) {
+export function createJobExecutor({ db, council, llm, config, logger, jobLogs, cancelPollMs = 1000, meter, observe }: ExecutorDeps) {
   const { jobs, sessions, agents, stageOutputs } = db.t
 
   /**
@@ -73,17 +77,44 @@ export function createJobExecutor({ db, council, llm, config, logger, jobLogs, c
     return controller
   }
 
+  // Reads of job rows and progress writes are coalesced across the jobs running here (see db/coalesce.ts).
+  const loadJob = createCoalescer<string, JobRow | undefined>(async (ids) => {
+    const rows = await db.orm.select().from(jobs).where(inArray(jobs.id, ids))
+    const byId = new Map(rows.map((row) => [row.id, row]))
+    return ids.map((id) => byId.get(id))
+  })
+  type ProgressWrite<Fields> = { id: string; fields: Fields }
+  /** One UPDATE … WHERE id IN (…) for all rows that get the same values. */
+  const progressWriter = <Fields>(apply: (ids: string[], fields: Fields) => Promise<unknown>) =>
+    createCoalescer<ProgressWrite<Fields>, void>((items) =>
+      byGroup(
+        items,
+        (item) => JSON.stringify(item.fields),
+        async (group) => {
+          await apply(group.map((item) => item.id), group[0]!.fields)
+          return group.map(() => undefined)
+        },
+      ),
+    )
+  const jobProgress = progressWriter<{ stage?: string; progress: number }>((ids, fields) =>
+    db.orm.update(jobs).set(fields).where(inArray(jobs.id, ids)),
+  )
+  const sessionProgress = progressWriter<{ status: string; stage: string }>((ids, fields) =>
+    db.orm.update(sessions).set({ ...fields, updatedAt: new Date() }).where(inArray(sessions.id, ids)),
+  )
+
   const setJob = (id: string, fields: Partial<JobRow>) => db.orm.update(jobs).set(fields).where(eq(jobs.id, id))
   const setSession = (id: string | null, fields: Partial<typeof sessions.$inferInsert>) =>
     id ? db.orm.update(sessions).set({ ...fields, updatedAt: new Date() }).where(eq(sessions.id, id)) : Promise.resolve()
 
-  const runAgent = async (job: JobRow, signal: AbortSignal, log: ReturnType<JobLogWriter['forJob']>) => {
+  const runAgent = async (job: JobRow, signal: AbortSignal, log: ReturnType<JobLogWriter['forJob']>, track?: JobTracker) => {
     const { agent: name, input } = job.input as { agent: string; input: string }
     const [agent] = await db.orm.select().from(agents).where(eq(agents.name, name)).limit(1)
     if (!agent) throw new PermanentCouncilError(`Agent "${name}" no longer exists.`)
     const model = modelFor(config, agent.model)
     log.setStage('agent')
     log.info(`calling agent ${name}`, { agent: name, model })
+    track?.callStarted({ stage: 'agent', agent: name, model })
     const started = performance.now()
     const result = await llm.complete({
       model,
@@ -96,6 +127,7 @@ export function createJobExecutor({ db, council, llm, config, logger, jobLogs, c
       signal,
     })
     const cost = costMicroUsd(config.llm.prices, result.model, result.tokensIn, result.tokensOut)
+    track?.callFinished({ stage: 'agent', agent: name, tokensIn: result.tokensIn, tokensOut: result.tokensOut, costMicroUsd: cost })
     await db.orm
       .insert(stageOutputs)
       .values({
@@ -128,16 +160,28 @@ export function createJobExecutor({ db, council, llm, config, logger, jobLogs, c
   }
 
   return {
+    /** Records a job the queue gave up on without running it (e.g. it stalled too often). */
+    async abandon(jobId: string, reason: string): Promise<void> {
+      const job = await loadJob.add(jobId)
+      if (!job || !['queued', 'running'].includes(job.status)) return
+      const message = `The queue gave up on this job: ${reason}. Run the session again to resume from its last stored stage.`
+      await setJob(jobId, { status: 'failed', finishedAt: new Date(), error: message })
+      await setSession(job.sessionId, { status: 'failed', error: message })
+      jobLogs.forJob(job).error('job abandoned by the queue', { reason })
+      await jobLogs.flush()
+    },
     /** The JobProcessor handed to the runner. */
     async process(jobId: string, ctx: ProcessContext): Promise<void> {
-      const [job] = await db.orm.select().from(jobs).where(eq(jobs.id, jobId)).limit(1)
+      const job = await loadJob.add(jobId)
       if (!job) throw new PermanentJobError(`job ${jobId} does not exist`)
       if (job.status === 'succeeded' || job.status === 'cancelled' || job.status === 'failed') return
       const log = jobLogs.forJob(job)
+      const track = observe ? trackJob(observe, job) : undefined
       if (job.cancelRequested) {
         await setJob(jobId, { status: 'cancelled', finishedAt: new Date() })
         await setSession(job.sessionId, { status: 'cancelled' })
         log.info('cancelled before it started')
+        track?.finished('cancelled')
         await jobLogs.flush()
         return
       }
@@ -155,6 +199,7 @@ export function createJobExecutor({ db, council, llm, config, logger, jobLogs, c
           await setJob(jobId, { status: 'cancelled', finishedAt: new Date() })
           await setSession(job.sessionId, { status: 'cancelled' })
           log.info('cancelled before it started')
+          track?.finished('cancelled')
           await jobLogs.flush()
         }
         return
@@ -164,6 +209,7 @@ export function createJobExecutor({ db, council, llm, config, logger, jobLogs, c
         kind: job.kind,
       })
 
+      track?.started(now)
       const cancel = watchForCancel(jobId)
       const signal = AbortSignal.any([ctx.signal, cancel.signal])
 
@@ -176,10 +222,13 @@ export function createJobExecutor({ db, council, llm, config, logger, jobLogs, c
           log.setStage(stage)
           log.info(`stage ${stage} started`)
           lastWrite = Date.now()
-          await Promise.all([setJob(jobId, { stage, progress: pct }), setSession(job.sessionId, { status: 'running', stage })])
+          await Promise.all([
+            jobProgress.add({ id: jobId, fields: { stage, progress: pct } }),
+            job.sessionId ? sessionProgress.add({ id: job.sessionId, fields: { status: 'running', stage } }) : undefined,
+          ])
         } else if (Date.now() - lastWrite > 500) {
           lastWrite = Date.now()
-          await setJob(jobId, { progress: pct })
+          await jobProgress.add({ id: jobId, fields: { progress: pct } })
         }
       }
 
@@ -193,8 +242,21 @@ export function createJobExecutor({ db, council, llm, config, logger, jobLogs, c
             maxAttempts: ctx.maxAttempts,
             log,
             progress,
-            beforeCall: meter?.beforeCall ? (call) => meter.beforeCall!(job, call) : undefined,
-            afterCall: meter?.afterCall ? (call) => meter.afterCall!(job, call) : undefined,
+            // The budget meter's hooks, with the metrics tracker's beside them (a call refused by the meter is not started).
+            beforeCall:
+              meter?.beforeCall || track
+                ? async (call) => {
+                    await meter?.beforeCall?.(job, call)
+                    track?.callStarted(call)
+                  }
+                : undefined,
+            afterCall:
+              meter?.afterCall || track
+                ? async (call) => {
+                    track?.callFinished(call)
+                    await meter?.afterCall?.(job, call)
+                  }
+                : undefined,
           })
           if (cancel.signal.aborted) throw new Cancelled()
           const finished = new Date()
@@ -213,6 +275,7 @@ export function createJobExecutor({ db, council, llm, config, logger, jobLogs, c
             finishedAt: finished,
             output: { partial: outcome.partial, dropped: outcome.dropped, synthesis_by: outcome.synthesisBy },
           })
+          track?.finished('succeeded')
           log.info(outcome.partial ? 'council finished (partial)' : 'council finished', {
             tokens_in: outcome.tokensIn,
             tokens_out: outcome.tokensOut,
@@ -220,9 +283,10 @@ export function createJobExecutor({ db, council, llm, config, logger, jobLogs, c
             duration_ms: finished.getTime() - (job.startedAt ?? now).getTime(),
           })
         } else {
-          const output = await runAgent(job, signal, log)
+          const output = await runAgent(job, signal, log, track)
           if (cancel.signal.aborted) throw new Cancelled()
           await setJob(jobId, { status: 'succeeded', stage: 'agent', progress: 100, finishedAt: new Date(), output })
+          track?.finished('succeeded')
           log.info('job finished')
         }
       } catch (error) {
@@ -237,12 +301,14 @@ export function createJobExecutor({ db, council, llm, config, logger, jobLogs, c
           await setJob(jobId, { status: 'cancelled', finishedAt: new Date(), error: null })
           await setSession(job.sessionId, { status: 'cancelled' })
           log.warn('job cancelled')
+          track?.finished('cancelled')
           return
         }
         if (ctx.signal.aborted) {
           // The runner is shutting down: leave the job to be taken up again, not failed.
           await setJob(jobId, { status: 'queued', error: 'interrupted by shutdown; will resume' })
           log.warn('interrupted by shutdown; the job will resume from its last finished stage')
+          track?.finished('interrupted')
           throw error
         }
         const permanent = error instanceof PermanentCouncilError || error instanceof PermanentJobError
@@ -250,11 +316,13 @@ export function createJobExecutor({ db, council, llm, config, logger, jobLogs, c
           await setJob(jobId, { status: 'failed', finishedAt: new Date(), error: message })
           await setSession(job.sessionId, { status: 'failed', error: message })
           log.error('job failed', { error: message, attempt: ctx.attempt })
+          track?.finished('failed')
           throw new PermanentJobError(message)
         }
         await setJob(jobId, { status: 'queued', error: message })
         await setSession(job.sessionId, { status: 'queued', error: message })
         log.warn('attempt failed; will retry', { error: message, attempt: ctx.attempt })
+        track?.finished('retrying')
         if (!(error instanceof CouncilError)) logger.error('unexpected job error', { job_id: jobId, stack: (error as Error).stack })
         throw error
       } finally {

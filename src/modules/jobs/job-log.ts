@@ -10,6 +10,8 @@ import type { Logger } from '../../../plugins/logging/logger'
 type Level = 'info' | 'warn' | 'error'
 type Row = typeof import('../../../db/schema/sqlite').jobLogs.$inferInsert
 
+const MAX_ROWS_PER_INSERT = 1000
+
 export interface JobLog {
   info(msg: string, fields?: Record<string, unknown>): void
   warn(msg: string, fields?: Record<string, unknown>): void
@@ -27,11 +29,16 @@ export function createJobLogWriter({ db, logger, flushEveryMs = 250 }: { db: Dat
     if (buffer.length === 0) return
     const batch = buffer
     buffer = []
-    writing = db.orm
-      .insert(db.t.jobLogs)
-      .values(batch)
-      .then(() => undefined)
-      .catch((error: Error) => logger.error('job log batch write failed', { error: error.message, lines: batch.length }))
+    // In chunks: one statement may bind at most 65,535 parameters (PostgreSQL), and a busy worker logs thousands of lines a second.
+    writing = (async () => {
+      for (let i = 0; i < batch.length; i += MAX_ROWS_PER_INSERT) {
+        const chunk = batch.slice(i, i + MAX_ROWS_PER_INSERT)
+        await db.orm
+          .insert(db.t.jobLogs)
+          .values(chunk)
+          .catch((error: Error) => logger.error('job log batch write failed', { error: error.message, lines: chunk.length }))
+      }
+    })()
     await writing
   }
   const timer = setInterval(() => void flush(), flushEveryMs)
