@@ -7,7 +7,8 @@ import { createDatabase, type Database } from '../db/client'
 import { ANONYMOUS, authRoutes, createAuthenticator, type Authenticator } from '../plugins/auth'
 import { errors } from '../plugins/errors'
 import { health, type ComponentCheck } from '../plugins/health'
-import { logging } from '../plugins/logging'
+import { logging, requestState } from '../plugins/logging'
+import { createMetrics, metrics, type AppMetrics } from '../plugins/metrics'
 import { createLogger, type Logger } from '../plugins/logging/logger'
 import { rbac } from '../plugins/rbac'
 import { securityHeaders } from '../plugins/security'
@@ -55,6 +56,8 @@ export interface AppDeps {
   quota: QuotaStore
   /** Daily token and cost budgets; its meter is wired into the executor. */
   budgets: BudgetService
+  /** Prometheus metrics of this instance; the executor reports jobs and LLM calls to it. */
+  metrics: AppMetrics
   /** Components /readyz reports on; later plugins add theirs. */
   readiness: Record<string, ComponentCheck>
   /** Releases every resource: flushes the audit queue, closes the database. */
@@ -85,10 +88,12 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
   const council = createCouncil({ db, llm, config })
   const jobLogs = createJobLogWriter({ db, logger })
   const budgets = createBudgetService({ db, config, logger, audit })
-  const executor = createJobExecutor({ db, council, llm, config, logger, jobLogs, meter: budgets.meter })
+  const appMetrics = createMetrics()
+  const executor = createJobExecutor({ db, council, llm, config, logger, jobLogs, meter: budgets.meter, observe: appMetrics.jobs })
   const queue = createJobQueue(config, executor.process, (jobId, error) =>
     logger.debug('job attempt ended with an error', { job_id: jobId, error: (error as Error).message }),
   )
+  appMetrics.watchQueue(queue)
   const jobs = createJobsService({ db, audit, queue, agentRoleAllowlist: config.agentRoleAllowlist, budgets })
   const quotaStore = createQuotaStore(config)
   return {
@@ -107,6 +112,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     jobs,
     quota: quotaStore,
     budgets,
+    metrics: appMetrics,
     readiness: {
       db: {
         required: true,
@@ -170,6 +176,16 @@ export function createApp(config: Config, deps: AppDeps) {
     .mapResponse({ as: 'global' }, ({ responseValue, set }) => {
       if (typeof responseValue === 'string' && responseValue.startsWith('<')) set.headers['content-type'] = 'text/html; charset=utf-8'
     })
+    // After errors, so a refused scrape answers in the error shape; before every route, so all are counted.
+    .use(
+      metrics({
+        metrics: deps.metrics,
+        token: config.metrics.token,
+        production: config.env === 'production',
+        trustedIps: config.auth.trustedProxyIps,
+        requestStart: (request) => requestState(request)?.startedAt,
+      }),
+    )
     .use(apiDocsModule({ guard, version: packageJson.version }))
     .use(health({ checks: deps.readiness, timeoutMs: config.readyz.timeoutMs, guard }))
     .use(authRoutes({ config, audit: deps.audit, guard }))

@@ -99,6 +99,12 @@ export interface Config {
   limits: { questionMaxChars: number; listMaxLimit: number; listDefaultLimit: number }
   features: { disableUploads: boolean; disableWebSearch: boolean }
   readyz: { timeoutMs: number }
+  metrics: {
+    /** When set, scraping /metrics needs `Authorization: Bearer <token>`; when unset, production allows loopback and TRUSTED_PROXY_IPS only. */
+    token: string | null
+    /** The worker serves /metrics on this port when set (the server always serves it on PORT). */
+    port: number | null
+  }
   /** How long data is kept; 0 keeps it forever. The scheduled purge job comes with the retention issue. */
   retention: { auditDays: number }
   sentryDsn: string | null
@@ -330,6 +336,13 @@ export function loadConfig(env: Env = process.env): Config {
       disableWebSearch: read(env, 'DISABLE_WEB_SEARCH', false, boolean),
     },
     readyz: { timeoutMs: read(env, 'READYZ_TIMEOUT_MS', 2000, integer(10, 60_000)) },
+    metrics: {
+      token: read(env, 'METRICS_TOKEN', null as string | null, (raw) => {
+        if (raw.length < 16 || !/^[\x21-\x7e]+$/.test(raw)) throw new Error('must be at least 16 printable characters without spaces')
+        return raw
+      }),
+      port: read(env, 'METRICS_PORT', null as number | null, integer(1, 65535)),
+    },
     retention: { auditDays: read(env, 'AUDIT_RETENTION_DAYS', 365, integer(0, 36_500)) },
     sentryDsn: read(env, 'SENTRY_DSN', null as string | null, url),
   }

@@ -167,6 +167,7 @@ export function createJobExecutor({ db, council, llm, config, logger, jobLogs, c
       const message = `The queue gave up on this job: ${reason}. Run the session again to resume from its last stored stage.`
       await setJob(jobId, { status: 'failed', finishedAt: new Date(), error: message })
       await setSession(job.sessionId, { status: 'failed', error: message })
+      if (observe) trackJob(observe, job).finished('failed')
       jobLogs.forJob(job).error('job abandoned by the queue', { reason })
       await jobLogs.flush()
     },
