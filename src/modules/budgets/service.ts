@@ -18,6 +18,7 @@
  *   are settled the next time the user's budget is read.
  * - Alerts: at 80 % and 95 % of actual use, once per threshold per user per day.
  */
+import { createCoalescer } from '../../../db/coalesce'
 import { and, asc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm'
 import { newId, type Database, type Executor } from '../../../db/client'
 import { primaryRole, type Actor } from '../../../plugins/auth'
@@ -537,15 +538,19 @@ export function createBudgetService({ db, config, logger, audit, now = () => new
   /** Per running job in this process: its reservation and use so far (null: the job has no reservation, so it is not metered). */
   const metered = new Map<string, Promise<Metered | null>>()
 
+  // Councils start in bursts; their reservations are read in one query per burst (see db/coalesce.ts).
+  const loadReservation = createCoalescer<string, ReservationRow | undefined>(async (jobIds) => {
+    const rows = await db.orm.select().from(budgetReservations).where(inArray(budgetReservations.jobId, jobIds))
+    const byJob = new Map(rows.map((row) => [row.jobId, row]))
+    return jobIds.map((jobId) => byJob.get(jobId))
+  })
+
   const meteredJob = (jobId: string): Promise<Metered | null> => {
     let entry = metered.get(jobId)
     if (!entry) {
-      entry = db.orm
-        .select()
-        .from(budgetReservations)
-        .where(eq(budgetReservations.jobId, jobId))
-        .limit(1)
-        .then(([row]) =>
+      entry = loadReservation
+        .add(jobId)
+        .then((row) =>
           row
             ? {
                 userId: row.userId,
@@ -645,7 +650,10 @@ export function createBudgetService({ db, config, logger, audit, now = () => new
 
     /** Called whenever an attempt ends; settles only when the job has finished (a retry keeps its reservation). */
     async settle(job: JobRow): Promise<void> {
+      const entry = metered.get(job.id)
       metered.delete(job.id)
+      // A council the meter already found without a reservation (created before budgets, or by a tool) has nothing to settle.
+      if (entry && (await entry.catch(() => undefined)) === null) return
       try {
         const [current] = await db.orm.select({ status: jobs.status, kind: jobs.kind }).from(jobs).where(eq(jobs.id, job.id)).limit(1)
         if (current && !TERMINAL.has(current.status)) return

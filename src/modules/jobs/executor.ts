@@ -83,6 +83,24 @@ export function createJobExecutor({ db, council, llm, config, logger, jobLogs, c
     const byId = new Map(rows.map((row) => [row.id, row]))
     return ids.map((id) => byId.get(id))
   })
+  /** Marks jobs running, one statement for all that start together (same attempt number). */
+  const claim = createCoalescer<{ id: string; attempt: number; firstStart: boolean }, boolean>((items) =>
+    byGroup(
+      items,
+      (item) => `${item.attempt}:${item.firstStart}`,
+      async (group) => {
+        const now = new Date()
+        const { attempt, firstStart } = group[0]!
+        const rows = await db.orm
+          .update(jobs)
+          .set({ status: 'running', attempts: attempt, heartbeatAt: now, error: null, ...(firstStart ? { startedAt: now } : {}) })
+          .where(and(inArray(jobs.id, group.map((item) => item.id)), inArray(jobs.status, ['queued', 'running']), eq(jobs.cancelRequested, false)))
+          .returning({ id: jobs.id })
+        const ids = new Set(rows.map((row) => row.id))
+        return group.map((item) => ids.has(item.id))
+      },
+    ),
+  )
   type ProgressWrite<Fields> = { id: string; fields: Fields }
   /** One UPDATE … WHERE id IN (…) for all rows that get the same values. */
   const progressWriter = <Fields>(apply: (ids: string[], fields: Fields) => Promise<unknown>) =>
@@ -189,12 +207,8 @@ export function createJobExecutor({ db, council, llm, config, logger, jobLogs, c
 
       const now = new Date()
       // Conditional: a cancel that lands between the read above and this write must not be overwritten.
-      const claimed = await db.orm
-        .update(jobs)
-        .set({ status: 'running', attempts: ctx.attempt, startedAt: job.startedAt ?? now, heartbeatAt: now, error: null })
-        .where(and(eq(jobs.id, jobId), inArray(jobs.status, ['queued', 'running']), eq(jobs.cancelRequested, false)))
-        .returning({ id: jobs.id })
-      if (claimed.length === 0) {
+      const claimed = await claim.add({ id: jobId, attempt: ctx.attempt, firstStart: !job.startedAt })
+      if (!claimed) {
         const [latest] = await db.orm.select({ status: jobs.status }).from(jobs).where(eq(jobs.id, jobId)).limit(1)
         if (latest?.status === 'queued' || latest?.status === 'running') {
           await setJob(jobId, { status: 'cancelled', finishedAt: new Date() })
