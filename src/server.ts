@@ -21,6 +21,7 @@ const deps = createDeps(config)
 await prepare(deps, { migrate: config.db.migrateOnStart })
 const app = createApp(config, deps).listen({ port: config.port, hostname: config.host, maxRequestBodySize: 64 * 1024 * 1024 })
 deps.logger.info('server listening', {
+  pid: process.pid,
   url: `http://${config.host}:${app.server?.port}`,
   env: config.env,
   db: deps.db.dialect,

@@ -84,6 +84,18 @@ export function createAuthenticator({ config, identity }: AuthOptions): Authenti
   const jwks = auth.jwksUrl ? createRemoteJWKSet(new URL(auth.jwksUrl)) : null
   const hsKey = auth.jwtSecret ? new TextEncoder().encode(auth.jwtSecret) : null
 
+  // Every request needs its caller's permissions; the few distinct role sets are computed once each.
+  const permissionsCache = new Map<string, Set<Permission>>()
+  const permissionsOf = (roles: string[]) => {
+    const key = roles.join(',')
+    let permissions = permissionsCache.get(key)
+    if (!permissions) {
+      permissions = permissionsFor(roles, config.agentRoleAllowlist)
+      if (permissionsCache.size < 1000) permissionsCache.set(key, permissions)
+    }
+    return permissions
+  }
+
   const clientIp: Authenticator['clientIp'] = ({ request, server }) => server?.requestIP(request)?.address ?? null
 
   const toActor = async (
@@ -104,7 +116,7 @@ export function createAuthenticator({ config, identity }: AuthOptions): Authenti
       externalId,
       email,
       roles,
-      permissions: permissionsFor(roles, config.agentRoleAllowlist),
+      permissions: permissionsOf(roles),
       via,
     }
   }

@@ -3,8 +3,8 @@
  * soft or hard delete. Another user's session is "not found", never "forbidden".
  * Every write happens in a transaction together with its audit event.
  */
-import { and, desc, eq, isNull, lt } from 'drizzle-orm'
-import { isId, newId, type Database } from '../../../db/client'
+import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm'
+import { isId, newId, prepareQuery, type Database } from '../../../db/client'
 import type { Actor } from '../../../plugins/auth'
 import { notFound, unprocessable } from '../../errors'
 import { toPage, type Page, type PageParams } from '../../pagination'
@@ -56,6 +56,39 @@ const auditFields = (actor: Actor, meta: RequestMeta) => ({
 export function createSessionsService({ db, audit, questionMaxChars }: SessionsDeps) {
   const { sessions, jobs, jobLogs } = db.t
 
+  // The hot reads, prepared once (see prepareQuery).
+  const liveById = prepareQuery<SessionRow>(
+    db,
+    'sessions_live_by_id',
+    db.orm
+      .select()
+      .from(sessions)
+      .where(
+        and(eq(sessions.id, sql.placeholder('id')), eq(sessions.userId, sql.placeholder('userId')), isNull(sessions.deletedAt)),
+      )
+      .limit(1),
+  )
+  const firstPage = prepareQuery<SessionRow>(
+    db,
+    'sessions_first_page',
+    db.orm
+      .select()
+      .from(sessions)
+      .where(and(eq(sessions.userId, sql.placeholder('userId')), isNull(sessions.deletedAt)))
+      .orderBy(desc(sessions.id))
+      .limit(sql.placeholder('limit')),
+  )
+  const nextPage = prepareQuery<SessionRow>(
+    db,
+    'sessions_next_page',
+    db.orm
+      .select()
+      .from(sessions)
+      .where(and(eq(sessions.userId, sql.placeholder('userId')), isNull(sessions.deletedAt), lt(sessions.id, sql.placeholder('after'))))
+      .orderBy(desc(sessions.id))
+      .limit(sql.placeholder('limit')),
+  )
+
   const ownedLive = (userId: string, id: string) => {
     if (!isId(id)) throw notFound('Session')
     return and(eq(sessions.id, id), eq(sessions.userId, userId), isNull(sessions.deletedAt))
@@ -105,16 +138,16 @@ export function createSessionsService({ db, audit, questionMaxChars }: SessionsD
     },
 
     async list(actor: Actor, params: PageParams): Promise<Page<SessionSummaryView>> {
-      const where = params.after
-        ? and(eq(sessions.userId, actor.userId), isNull(sessions.deletedAt), lt(sessions.id, params.after))
-        : and(eq(sessions.userId, actor.userId), isNull(sessions.deletedAt))
-      const rows = await db.orm.select().from(sessions).where(where).orderBy(desc(sessions.id)).limit(params.limit + 1)
+      const rows = params.after
+        ? await nextPage({ userId: actor.userId, after: params.after, limit: params.limit + 1 })
+        : await firstPage({ userId: actor.userId, limit: params.limit + 1 })
       return toPage(rows, params, toSummary)
     },
 
     /** The caller's live session, or 404. Reads are audited in batches (they are the hot path). */
     async get(actor: Actor, id: string, meta: RequestMeta): Promise<SessionRow> {
-      const [row] = await db.orm.select().from(sessions).where(ownedLive(actor.userId, id)).limit(1)
+      if (!isId(id)) throw notFound('Session')
+      const [row] = await liveById({ id, userId: actor.userId })
       if (!row) throw notFound('Session')
       audit.recordLater({ ...auditFields(actor, meta), action: 'session.read', target: `session:${id}`, sessionId: id })
       return row
