@@ -4,6 +4,7 @@
  * the request that enqueued a job can be followed into the worker and back.
  * Rows are written in batches off the hot path; `flush` runs at job end.
  */
+import { sql } from 'drizzle-orm'
 import { newId, type Database } from '../../../db/client'
 import type { Logger } from '../../../plugins/logging/logger'
 
@@ -24,6 +25,22 @@ export function createJobLogWriter({ db, logger, flushEveryMs = 250 }: { db: Dat
   let buffer: Row[] = []
   let writing: Promise<void> = Promise.resolve()
 
+  /** As for audit batches (src/modules/audit/service.ts): on PostgreSQL one array per column through unnest. */
+  const insertChunk = async (chunk: Row[]): Promise<void> => {
+    if (db.dialect !== 'pg') {
+      await db.orm.insert(db.t.jobLogs).values(chunk)
+      return
+    }
+    const column = <T>(pick: (row: Row) => T) => sql.param(chunk.map(pick))
+    await (db.orm as unknown as { execute(query: unknown): Promise<unknown> }).execute(sql`
+      insert into job_logs (id, job_id, ts, level, msg, request_id, stage, data)
+      select * from unnest(
+        ${column((r) => r.id)}::text[], ${column((r) => r.jobId)}::text[], ${column((r) => r.ts.toISOString())}::timestamptz[],
+        ${column((r) => r.level)}::text[], ${column((r) => r.msg)}::text[], ${column((r) => r.requestId ?? null)}::text[],
+        ${column((r) => r.stage ?? null)}::text[], ${column((r) => (r.data ? JSON.stringify(r.data) : null))}::jsonb[]
+      )`)
+  }
+
   const flush = async (): Promise<void> => {
     await writing
     if (buffer.length === 0) return
@@ -33,10 +50,7 @@ export function createJobLogWriter({ db, logger, flushEveryMs = 250 }: { db: Dat
     writing = (async () => {
       for (let i = 0; i < batch.length; i += MAX_ROWS_PER_INSERT) {
         const chunk = batch.slice(i, i + MAX_ROWS_PER_INSERT)
-        await db.orm
-          .insert(db.t.jobLogs)
-          .values(chunk)
-          .catch((error: Error) => logger.error('job log batch write failed', { error: error.message, lines: chunk.length }))
+        await insertChunk(chunk).catch((error: Error) => logger.error('job log batch write failed', { error: error.message, lines: chunk.length }))
       }
     })()
     await writing
