@@ -12,8 +12,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { launchBrowser, watchPage, type PageProblems } from '../helpers/browser'
+import type { Browser } from 'playwright-core'
+import { launchBrowser } from '../helpers/browser'
+import { pageTools } from '../helpers/e2e'
 import { startServer, type RunningServer } from '../helpers/server'
 import type { JobViewType } from '../../src/modules/jobs/model'
 
@@ -25,7 +26,8 @@ const MEMBER = `member-${crypto.randomUUID().slice(0, 8)}@example.com`
 
 let server: RunningServer
 let browser: Browser
-const contexts: BrowserContext[] = []
+const tools = pageTools(() => server, () => browser)
+const { withServerLog, openPage, logIn } = tools
 
 beforeAll(async () => {
   ;[server, browser] = await Promise.all([
@@ -35,44 +37,10 @@ beforeAll(async () => {
 }, TEST_TIMEOUT_MS)
 
 afterAll(async () => {
-  await Promise.allSettled(contexts.map((context) => context.close()))
+  await tools.closeContexts()
   await browser?.close()
   expect(await server?.stop()).toBe(0)
 }, TEST_TIMEOUT_MS)
-
-async function withServerLog(body: () => Promise<void>): Promise<void> {
-  try {
-    await body()
-  } catch (error) {
-    const tail = server.output().split('\n').slice(-40).join('\n')
-    if (error instanceof Error) error.message += `\n--- server output (tail) ---\n${tail}`
-    throw error
-  }
-}
-
-async function openPage(): Promise<{ page: Page; problems: PageProblems; offsite: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
-  contexts.push(context)
-  const offsite: string[] = []
-  await context.route(
-    (url) => url.origin !== server.url,
-    (route) => {
-      offsite.push(route.request().url())
-      return route.abort()
-    },
-  )
-  const page = await context.newPage()
-  page.setDefaultTimeout(15_000)
-  return { page, problems: await watchPage(page), offsite }
-}
-
-async function logIn(page: Page, email: string): Promise<void> {
-  await page.goto(`${server.url}/login`)
-  const form = page.locator('form[action="/auth/dev-login"]')
-  await form.locator('input[name="email"]').fill(email)
-  await form.locator('[type="submit"]').click()
-  await page.waitForURL((url) => url.pathname === '/sessions')
-}
 
 /** A JSON call as `user`; development mode trusts X-User-Id (no cookie, so no CSRF token). */
 async function call(method: string, path: string, user: string, body?: unknown, headers: Record<string, string> = {}) {

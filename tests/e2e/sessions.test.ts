@@ -9,8 +9,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Browser, BrowserContext, Page, Response } from 'playwright-core'
-import { launchBrowser, watchPage, type PageProblems } from '../helpers/browser'
+import type { Browser, Page } from 'playwright-core'
+import { launchBrowser } from '../helpers/browser'
+import { expectStatus, pageTools } from '../helpers/e2e'
 import { startServer, type RunningServer } from '../helpers/server'
 
 const TEST_TIMEOUT_MS = 60_000
@@ -19,71 +20,27 @@ const SCREENSHOT_DIR = process.env.E2E_SCREENSHOT_DIR ?? mkdtempSync(join(tmpdir
 
 let server: RunningServer
 let browser: Browser
-const contexts: BrowserContext[] = []
+const tools = pageTools(() => server, () => browser)
+const { withServerLog, openPage, logIn } = tools
 
 beforeAll(async () => {
   ;[server, browser] = await Promise.all([startServer({ echo: process.env.E2E_ECHO === 'true' }), launchBrowser()])
 }, TEST_TIMEOUT_MS)
 
 afterAll(async () => {
-  await Promise.allSettled(contexts.map((context) => context.close()))
+  await tools.closeContexts()
   await browser?.close()
   const code = await server?.stop()
   // A server that cannot shut down cleanly on SIGTERM loses audit events in production.
   expect(code).toBe(0)
 }, TEST_TIMEOUT_MS)
 
-/** Runs a test body; on failure, the tail of the server's output goes into the error. */
-async function withServerLog(body: () => Promise<void>): Promise<void> {
-  try {
-    await body()
-  } catch (error) {
-    const tail = server.output().split('\n').slice(-40).join('\n')
-    if (error instanceof Error) error.message += `\n--- server output (tail) ---\n${tail}`
-    throw error
-  }
-}
-
 const uniqueEmail = (label: string) => `${label}-${crypto.randomUUID().slice(0, 8)}@example.com`
 
 /** Chromium asks for /favicon.ico on its own; a 404 there is browser chrome, not the page (reported separately). */
 const isFaviconNoise = (line: string) => line.includes('/favicon.ico')
 
-/** A fresh browser profile (own cookies) whose page is watched for problems; requests off the server fail loudly. */
-async function openPage(): Promise<{ page: Page; problems: PageProblems; offsite: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
-  contexts.push(context)
-  const offsite: string[] = []
-  await context.route(
-    (url) => url.origin !== server.url,
-    (route) => {
-      offsite.push(route.request().url())
-      return route.abort()
-    },
-  )
-  const page = await context.newPage()
-  page.setDefaultTimeout(15_000)
-  const problems = await watchPage(page)
-  return { page, problems, offsite }
-}
-
 const pathOf = (page: Page) => new URL(page.url()).pathname
-
-/** Fails with the status and body of an unexpected answer, which says far more than a missing header. */
-async function expectStatus(response: Response, status: number): Promise<void> {
-  if (response.status() !== status)
-    throw new Error(`${response.request().method()} ${response.url()} answered ${response.status()}, expected ${status}:\n${(await response.text()).slice(0, 2000)}`)
-}
-
-async function logIn(page: Page, email: string): Promise<void> {
-  await page.goto(`${server.url}/login`)
-  const form = page.locator('form[action="/auth/dev-login"]')
-  await form.locator('input[name="email"]').fill(email)
-  await form.locator('[type="submit"]').click()
-  await page.waitForURL((url) => url.pathname === '/sessions')
-  // The page now knows who is signed in.
-  expect(await page.locator('header').textContent()).toContain(email)
-}
 
 describe('sessions in the browser', () => {
   test(
