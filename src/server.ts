@@ -4,18 +4,9 @@
  * stops taking requests, flushes the audit queue and closes the database.
  */
 import { createApp, createDeps, prepare } from './app'
-import { ConfigError, loadConfig } from './config'
+import { loadConfigOrExit } from './config'
 
-let config
-try {
-  config = loadConfig()
-} catch (error) {
-  if (error instanceof ConfigError) {
-    console.error(`Configuration error: ${error.message}`)
-    process.exit(1)
-  }
-  throw error
-}
+const config = loadConfigOrExit()
 
 const deps = createDeps(config)
 await prepare(deps, { migrate: config.db.migrateOnStart })

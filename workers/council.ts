@@ -8,20 +8,11 @@
  * are counted in the process that runs them), under the server's scrape rules.
  */
 import { createDeps } from '../src/app'
-import { ConfigError, loadConfig } from '../src/config'
+import { loadConfigOrExit } from '../src/config'
 import { startBullWorker } from '../plugins/jobs/bullmq'
 import { serveMetrics } from '../plugins/metrics'
 
-let config
-try {
-  config = loadConfig()
-} catch (error) {
-  if (error instanceof ConfigError) {
-    console.error(`Configuration error: ${error.message}`)
-    process.exit(1)
-  }
-  throw error
-}
+const config = loadConfigOrExit()
 if (config.jobs.backend !== 'bullmq') {
   console.error(
     'Configuration error: JOBS_BACKEND is "inline", so jobs run inside the server. Set JOBS_BACKEND=bullmq and REDIS_URL to run a separate worker.',

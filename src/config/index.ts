@@ -377,6 +377,20 @@ function validateCombination(config: Config): void {
     throw new ConfigError('COOKIE_SECURE', 'production requires secure cookies')
 }
 
+/**
+ * For process entry points (server, worker): a bad setting stops start-up with
+ * one line naming the variable, not a stack trace.
+ */
+export function loadConfigOrExit(env: Env = process.env): Config {
+  try {
+    return loadConfig(env)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    console.error(`Configuration error: ${error.message}`)
+    process.exit(1)
+  }
+}
+
 /** The configuration tests build apps from: isolated data dir, test env. */
 export function testConfig(overrides: Env = {}): Config {
   return loadConfig({ APP_ENV: 'test', ...overrides })
