@@ -159,7 +159,7 @@ export async function prepare(deps: AppDeps, { migrate = true } = {}): Promise<v
 export function createApp(config: Config, deps: AppDeps) {
   const guard = rbac({ authenticator: deps.authenticator })
   const limiter = quota({ store: deps.quota, limits: config.quota.limits, logger: deps.logger })
-  return new Elysia({ name: 'agent-council' })
+  return new Elysia({ name: 'agent-council', encodeSchema: false })
     .use(logging({ logger: deps.logger }))
     .use(securityHeaders({ hsts: config.env === 'production' }))
     .use(

@@ -5,6 +5,7 @@
  */
 import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm'
 import { isId, newId, prepareQuery, type Database } from '../../../db/client'
+import { byGroup, createCoalescer } from '../../../db/coalesce'
 import type { Actor } from '../../../plugins/auth'
 import { notFound, unprocessable } from '../../errors'
 import { toPage, type Page, type PageParams } from '../../pagination'
@@ -68,26 +69,64 @@ export function createSessionsService({ db, audit, questionMaxChars }: SessionsD
       )
       .limit(1),
   )
-  const firstPage = prepareQuery<SessionRow>(
+  /**
+   * On PostgreSQL, single-session reads that arrive together share one
+   * statement (db/coalesce.ts): under Bun each pg round trip costs ~45 µs of the
+   * server's CPU whatever it returns, which made it most of a read's cost. Each
+   * request's rows come from a statement sent after it arrived, so a read still
+   * sees every write that finished before it; ownership is checked per request.
+   */
+  const liveByIds = prepareQuery<SessionRow>(
     db,
-    'sessions_first_page',
+    'sessions_live_by_ids',
     db.orm
       .select()
       .from(sessions)
-      .where(and(eq(sessions.userId, sql.placeholder('userId')), isNull(sessions.deletedAt)))
-      .orderBy(desc(sessions.id))
-      .limit(sql.placeholder('limit')),
+      .where(and(sql`${sessions.id} = any(${sql.placeholder('ids')}::text[])`, isNull(sessions.deletedAt))),
   )
-  const nextPage = prepareQuery<SessionRow>(
-    db,
-    'sessions_next_page',
-    db.orm
-      .select()
-      .from(sessions)
-      .where(and(eq(sessions.userId, sql.placeholder('userId')), isNull(sessions.deletedAt), lt(sessions.id, sql.placeholder('after'))))
-      .orderBy(desc(sessions.id))
-      .limit(sql.placeholder('limit')),
+  const readLive = createCoalescer<string, SessionRow | undefined>(async (ids) => {
+    const rows = await liveByIds({ ids: [...new Set(ids)] })
+    const byId = new Map(rows.map((row) => [row.id, row]))
+    return ids.map((id) => byId.get(id))
+  })
+  const findLive = async (id: string, userId: string): Promise<SessionRow | undefined> => {
+    if (db.dialect !== 'pg') return (await liveById({ id, userId }))[0]
+    const row = await readLive.add(id)
+    return row?.userId === userId ? row : undefined
+  }
+
+  const pageWhere = (after: boolean) =>
+    and(
+      eq(sessions.userId, sql.placeholder('userId')),
+      isNull(sessions.deletedAt),
+      after ? lt(sessions.id, sql.placeholder('after')) : undefined,
+    )
+  const pageQuery = (after: boolean) =>
+    db.orm.select().from(sessions).where(pageWhere(after)).orderBy(desc(sessions.id)).limit(sql.placeholder('limit'))
+  const firstPage = prepareQuery<SessionRow>(db, 'sessions_first_page', pageQuery(false))
+  const nextPage = prepareQuery<SessionRow>(db, 'sessions_next_page', pageQuery(true))
+
+  /**
+   * List reads are coalesced like single reads: each batch sends one statement
+   * per distinct page asked for, and requests for the same page (the same user
+   * polling from several tabs, say) share its rows.
+   */
+  const readPage = createCoalescer<{ userId: string; after: string | null; limit: number }, SessionRow[]>((requests) =>
+    byGroup(
+      requests,
+      (request) => `${request.userId}|${request.after ?? ''}|${request.limit}`,
+      async (same) => {
+        const { userId, after, limit } = same[0]!
+        const rows = await (after ? nextPage({ userId, after, limit }) : firstPage({ userId, limit }))
+        return same.map(() => rows)
+      },
+    ),
   )
+  const rowsOfPage = (userId: string, params: PageParams) => {
+    const request = { userId, after: params.after, limit: params.limit + 1 }
+    if (db.dialect !== 'pg') return params.after ? nextPage(request) : firstPage(request)
+    return readPage.add(request)
+  }
 
   const ownedLive = (userId: string, id: string) => {
     if (!isId(id)) throw notFound('Session')
@@ -138,16 +177,14 @@ export function createSessionsService({ db, audit, questionMaxChars }: SessionsD
     },
 
     async list(actor: Actor, params: PageParams): Promise<Page<SessionSummaryView>> {
-      const rows = params.after
-        ? await nextPage({ userId: actor.userId, after: params.after, limit: params.limit + 1 })
-        : await firstPage({ userId: actor.userId, limit: params.limit + 1 })
-      return toPage(rows, params, toSummary)
+      return toPage(await rowsOfPage(actor.userId, params), params, toSummary)
     },
+
 
     /** The caller's live session, or 404. Reads are audited in batches (they are the hot path). */
     async get(actor: Actor, id: string, meta: RequestMeta): Promise<SessionRow> {
       if (!isId(id)) throw notFound('Session')
-      const [row] = await liveById({ id, userId: actor.userId })
+      const row = await findLive(id, actor.userId)
       if (!row) throw notFound('Session')
       audit.recordLater({ ...auditFields(actor, meta), action: 'session.read', target: `session:${id}`, sessionId: id })
       return row
