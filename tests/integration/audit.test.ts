@@ -420,6 +420,25 @@ for (const dialect of ['sqlite', 'pg'] as Dialect[]) {
       })
     })
 
+    test('batched events (recordLater) are stored exactly: quotes, unicode, nested metadata, nulls, redacted keys', async () => {
+      const t = app()
+      const action = uniqueTag('batched')
+      const metadata = { note: `it's "quoted" \\ and ünïcödé ✓`, nested: { list: [1, 'two', null], deep: { ok: true } }, api_key: 'sk-secret' }
+      const at = Date.now()
+      t.deps.audit.recordLater({ action, actor: "o'brien@example.com", target: 'session:x', requestId: 'req-batched-1', metadata })
+      t.deps.audit.recordLater({ action, actor: null, role: null, target: null, metadata: undefined })
+      await t.deps.audit.flush()
+      const { auditEvents } = t.deps.db.t
+      const rows = await t.deps.db.orm.select().from(auditEvents).where(eq(auditEvents.action, action)).orderBy(auditEvents.id)
+      expect(rows).toHaveLength(2)
+      expect(rows[0]!.actor).toBe("o'brien@example.com")
+      expect(rows[0]!.requestId).toBe('req-batched-1')
+      expect(rows[0]!.metadata).toEqual({ ...metadata, api_key: '[redacted]' })
+      expect(rows[0]!.id).toMatch(UUID)
+      expect(Math.abs(rows[0]!.at.getTime() - at)).toBeLessThan(5000)
+      expect(rows[1]).toMatchObject({ actor: null, role: null, target: null, sessionId: null, jobId: null, metadata: null })
+    })
+
     describe('retention: purgeAuditEvents', () => {
       // An app of its own: the purge removes every old event in it.
       const own = useApp(dialect)

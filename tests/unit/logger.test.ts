@@ -152,3 +152,19 @@ describe('user hashing', () => {
     expect(records()[0]!.user).toBe('alice@example.com')
   })
 })
+
+describe('standard output', () => {
+  test('lines written in one turn are batched, yet none is lost and the order holds when the process exits straight after logging', async () => {
+    const script = `
+      import { createLogger } from '${import.meta.dir}/../../plugins/logging/logger'
+      const log = createLogger({ level: 'info' })
+      for (let i = 0; i < 500; i++) log.info('line', { n: i })
+      process.exit(0)`
+    const proc = Bun.spawn(['bun', '-e', script], { stdout: 'pipe', stderr: 'pipe' })
+    const out = await new Response(proc.stdout).text()
+    expect(await proc.exited).toBe(0)
+    const lines = out.trim().split('\n').map((line) => JSON.parse(line))
+    expect(lines).toHaveLength(500)
+    expect(lines.map((line) => line.n)).toEqual(Array.from({ length: 500 }, (_, i) => i))
+  })
+})
