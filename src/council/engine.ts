@@ -6,7 +6,7 @@
  * retried or restarted job never duplicates a draft.
  */
 import { and, eq, inArray, ne, sql } from 'drizzle-orm'
-import { newId, type Database } from '../../db/client'
+import { executePg, newId, type Database } from '../../db/client'
 import { createCoalescer } from '../../db/coalesce'
 import type { Config } from '../config'
 import { modelFor } from '../llm'
@@ -126,7 +126,7 @@ export function createCouncil({ db, llm, config }: CouncilDeps) {
     if (db.dialect !== 'pg')
       return db.orm.insert(stageOutputs).values(rows).onConflictDoNothing().returning({ id: stageOutputs.id })
     const column = <T>(pick: (row: OutputRow) => T) => sql.param(rows.map(pick))
-    const result = (await (db.orm as unknown as { execute(query: unknown): Promise<{ rows: Array<{ id: string }> }> }).execute(sql`
+    return executePg<{ id: string }>(db, sql`
       insert into stage_outputs (id, run_id, session_id, job_id, stage, agent, status, content, data, error, model,
         tokens_in, tokens_out, cost_micro_usd, duration_ms, created_at)
       select * from unnest(
@@ -139,8 +139,7 @@ export function createCouncil({ db, llm, config }: CouncilDeps) {
         ${column((r) => r.createdAt.toISOString())}::timestamptz[]
       )
       on conflict do nothing
-      returning id`)) as { rows: Array<{ id: string }> }
-    return result.rows
+      returning id`)
   }
 
   const loadSessions = createCoalescer<string, SessionRow | undefined>(async (ids) => {

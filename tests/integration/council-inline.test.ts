@@ -88,6 +88,34 @@ for (const dialect of ['sqlite', 'pg'] as Dialect[]) {
   describe(`a council run on the in-process runner (${dialect})`, () => {
     const app = useApp(dialect)
 
+    test('councils that finish together each get their own totals, output and finish time', async () => {
+      const t = app()
+      const users = [freshUser('together'), freshUser('together'), freshUser('together')]
+      // Different questions give different token counts, so a mix-up of rows between councils shows.
+      const started = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => startCouncil(t, users[i % 3]!, `Question ${i}: ${'why '.repeat(i * 7)}should we?`)),
+      )
+      await idle(t)
+      for (const [i, { sessionId, jobId }] of started.entries()) {
+        const user = users[i % 3]!
+        const rows = await outputRows(t, sessionId)
+        const sum = (pick: (row: (typeof rows)[number]) => number) => rows.reduce((total, row) => total + pick(row), 0)
+        const session = (await t.json('GET', `/api/v1/sessions/${sessionId}`, { user })).body
+        expect(session.status).toBe('succeeded')
+        expect(session.stage).toBe('synthesis')
+        expect(session.tokens).toEqual({ input: sum((r) => r.tokensIn), output: sum((r) => r.tokensOut), total: sum((r) => r.tokensIn + r.tokensOut) })
+        expect(session.cost_usd).toBeCloseTo(sum((r) => r.costMicroUsd) / 1_000_000, 9)
+        const job = await getJob(t, user, jobId)
+        expect(job).toMatchObject({ status: 'succeeded', progress: 100, session_id: sessionId, error: null })
+        expect(Date.parse(job.finished_at)).toBeGreaterThanOrEqual(Date.parse(job.started_at))
+        const synthesis = rows.find((row) => row.stage === 'synthesis' && row.status === 'ok')!
+        const results = (await t.json('GET', `/api/v1/sessions/${sessionId}/results`, { user })).body
+        expect(results.synthesis.agent).toBe(synthesis.agent)
+      }
+      const totals = new Set(await Promise.all(started.map(async ({ sessionId }, i) => (await t.json('GET', `/api/v1/sessions/${sessionId}`, { user: users[i % 3]! })).body.tokens.total)))
+      expect(totals.size).toBe(6)
+    })
+
     test('POST /run → 202, the job succeeds, and the results hold together', async () => {
       const t = app()
       const user = freshUser('council')

@@ -5,7 +5,7 @@
  * `flush` (called on shutdown) writes whatever is queued, so none is lost.
  */
 import { inArray, lt, sql } from 'drizzle-orm'
-import { newId, type Database, type Executor } from '../../../db/client'
+import { executePg, newId, type Database, type Executor } from '../../../db/client'
 import type { Logger } from '../../../plugins/logging/logger'
 
 export interface AuditEvent {
@@ -74,7 +74,8 @@ export function createAuditLog({
 
   const flush = async (): Promise<void> => {
     if (flushing) await flushing
-    if (queue.length === 0) return
+    // A caller that ran first may have taken our events into the write now in flight: wait for it too.
+    if (queue.length === 0) return flushing ?? undefined
     const batch = queue
     queue = []
     flushing = insertBatch(batch)
@@ -117,7 +118,7 @@ export function createAuditLog({
         metadata: r.metadata,
       })),
     )
-    await (db.orm as unknown as { execute(query: unknown): Promise<unknown> }).execute(sql`
+    await executePg(db, sql`
       insert into audit_events (id, at, actor_id, actor, role, action, target, session_id, job_id, request_id, ip, metadata)
       select id, at, actor_id, actor, role, action, target, session_id, job_id, request_id, ip, metadata
       from json_to_recordset(${rows}::json) as r(id text, at timestamptz, actor_id text, actor text, role text, action text,

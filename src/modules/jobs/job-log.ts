@@ -5,7 +5,7 @@
  * Rows are written in batches off the hot path; `flush` runs at job end.
  */
 import { sql } from 'drizzle-orm'
-import { newId, type Database } from '../../../db/client'
+import { executePg, newId, type Database } from '../../../db/client'
 import type { Logger } from '../../../plugins/logging/logger'
 
 type Level = 'info' | 'warn' | 'error'
@@ -32,7 +32,7 @@ export function createJobLogWriter({ db, logger, flushEveryMs = 250 }: { db: Dat
       return
     }
     const column = <T>(pick: (row: Row) => T) => sql.param(chunk.map(pick))
-    await (db.orm as unknown as { execute(query: unknown): Promise<unknown> }).execute(sql`
+    await executePg(db, sql`
       insert into job_logs (id, job_id, ts, level, msg, request_id, stage, data)
       select * from unnest(
         ${column((r) => r.id)}::text[], ${column((r) => r.jobId)}::text[], ${column((r) => r.ts.toISOString())}::timestamptz[],
@@ -43,7 +43,8 @@ export function createJobLogWriter({ db, logger, flushEveryMs = 250 }: { db: Dat
 
   const flush = async (): Promise<void> => {
     await writing
-    if (buffer.length === 0) return
+    // Another caller may have taken our lines into the write now in flight: wait for that one too.
+    if (buffer.length === 0) return writing
     const batch = buffer
     buffer = []
     // In chunks: one statement may bind at most 65,535 parameters (PostgreSQL), and a busy worker logs thousands of lines a second.

@@ -1,0 +1,68 @@
+/**
+ * The job-log writer and the audit queue write in batches; `flush()` promises
+ * that what was queued before the call is stored when it resolves. With several
+ * callers at once (a worker finishing many jobs together), a caller whose lines
+ * were taken into a batch by an earlier caller must still wait for that batch.
+ * The store here is slow on purpose, so a caller that returns early is caught.
+ */
+import { describe, expect, test } from 'bun:test'
+import type { Database } from '../../db/client'
+import * as schema from '../../db/schema/sqlite'
+import { createLogger } from '../../plugins/logging/logger'
+import { createAuditLog } from '../../src/modules/audit/service'
+import { createJobLogWriter } from '../../src/modules/jobs/job-log'
+
+/** A libsql-flavoured Database whose inserts take `delayMs` and land in `stored`. */
+function slowStore(delayMs: number) {
+  const stored: Array<Record<string, unknown>> = []
+  const db = {
+    dialect: 'sqlite',
+    t: schema,
+    orm: {
+      insert: () => ({
+        values: async (rows: Array<Record<string, unknown>>) => {
+          await Bun.sleep(delayMs)
+          stored.push(...rows)
+        },
+      }),
+    },
+  } as unknown as Database
+  return { db, stored }
+}
+
+const quiet = createLogger({ level: 'error', sink: () => undefined })
+
+describe('flush under concurrent callers', () => {
+  test('job logs: every caller of flush() finds its own lines stored when it resumes', async () => {
+    const { db, stored } = slowStore(30)
+    const writer = createJobLogWriter({ db, logger: quiet, flushEveryMs: 60_000 })
+    const a = writer.forJob({ id: 'job-a', requestId: 'req-a', sessionId: null })
+    const b = writer.forJob({ id: 'job-b', requestId: 'req-b', sessionId: null })
+    a.info('first line of a')
+    const first = writer.flush() // a write now in flight
+    b.info('line of b')
+    a.info('second line of a')
+    // Both wait for the first write; the first of them to resume takes both lines into a second write.
+    const byB = writer.flush().then(() => stored.map((row) => row.msg))
+    const byA = writer.flush().then(() => stored.map((row) => row.msg))
+    await first
+    expect(await byB).toContain('line of b')
+    expect(await byA).toContain('second line of a')
+    expect(stored.map((row) => row.msg)).toEqual(['first line of a', 'line of b', 'second line of a'])
+    await writer.close()
+  })
+
+  test('audit: every caller of flush() finds the events queued before it stored when it resumes', async () => {
+    const { db, stored } = slowStore(30)
+    const audit = createAuditLog({ db, logger: quiet, flushEveryMs: 60_000 })
+    audit.recordLater({ action: 'session.read', target: 'session:1' })
+    const first = audit.flush()
+    audit.recordLater({ action: 'session.read', target: 'session:2' })
+    const second = audit.flush().then(() => stored.map((row) => row.target))
+    const third = audit.flush().then(() => stored.map((row) => row.target))
+    await first
+    expect(await second).toEqual(['session:1', 'session:2'])
+    expect(await third).toEqual(['session:1', 'session:2'])
+    await audit.close()
+  })
+})
