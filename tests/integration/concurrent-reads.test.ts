@@ -101,3 +101,27 @@ for (const dialect of ['sqlite', 'pg'] as Dialect[]) {
     })
   })
 }
+
+describe('the sessions page lists 25 at a time with "load more"', () => {
+  const app = useApp('pg')
+
+  test('the page shows the newest 25 and a load-more row; its fragment holds the rest and no further row', async () => {
+    const t = app()
+    const user = freshUser('pager')
+    const ids: string[] = []
+    for (let n = 0; n < 27; n++) ids.push(await create(t, user, `paged question ${n}`))
+    const html = await (await t.call('GET', '/sessions', { user })).text()
+    expect(html).toContain('paged question 26')
+    expect(html).toContain('paged question 2<')
+    expect(html).not.toContain('paged question 1<')
+    expect(html).toContain('<tr id="load-more-row">')
+    const more = /hx-get="(\/sessions\?cursor=[^"]+)" hx-target="#load-more-row"/.exec(html)?.[1]
+    expect(more).toBeTruthy()
+    const rows = await (await t.call('GET', more!, { user, headers: { 'hx-request': 'true' } })).text()
+    expect(rows).toStartWith('<tr')
+    expect(rows).toContain('paged question 1<')
+    expect(rows).toContain('paged question 0<')
+    expect(rows).not.toContain('paged question 2<')
+    expect(rows).not.toContain('load-more-row')
+  })
+})

@@ -4,6 +4,7 @@
  * the audit trail (/admin/audit: filters, "load more", CSV export).
  */
 import type { Actor } from '../../../plugins/auth'
+import { LoadMoreRow } from '../../../views/components/load-more'
 import { Layout } from '../../../views/layout'
 import type { Page } from '../../pagination'
 import { filterQueryString } from './audit-trail'
@@ -93,17 +94,7 @@ export function BindingRows({ actor, page, filters }: { actor: Actor; page: Page
           </td>
         </tr>
       ))}
-      {page.next_cursor ? (
-        <tr id="bindings-more">
-          <td colspan="5">
-            <button class="link" hx-get={`/admin/rbac?${rbacQuery(filters, page.next_cursor)}`} hx-target="#bindings-more" hx-swap="outerHTML">
-              Load more
-            </button>
-          </td>
-        </tr>
-      ) : (
-        ''
-      )}
+      <LoadMoreRow id="bindings-more" columns={5} href={page.next_cursor ? `/admin/rbac?${rbacQuery(filters, page.next_cursor)}` : null} />
     </>
   )
 }
@@ -271,22 +262,7 @@ export function AuditRows({ page, filters }: { page: Page<AuditEventViewType>; f
           </td>
         </tr>
       ))}
-      {page.next_cursor ? (
-        <tr id="audit-more">
-          <td colspan="6">
-            <button
-              class="link"
-              hx-get={`/admin/audit?${filterQueryString(filters, { cursor: page.next_cursor })}`}
-              hx-target="#audit-more"
-              hx-swap="outerHTML"
-            >
-              Load more
-            </button>
-          </td>
-        </tr>
-      ) : (
-        ''
-      )}
+      <LoadMoreRow id="audit-more" columns={6} href={page.next_cursor ? `/admin/audit?${filterQueryString(filters, { cursor: page.next_cursor })}` : null} />
     </>
   )
 }

@@ -1,5 +1,6 @@
 /** Pages and htmx fragments of sessions: the list (with "load more"), the new-session form, one session with live progress and results. */
 import type { Actor } from '../../../plugins/auth'
+import { LoadMoreRow } from '../../../views/components/load-more'
 import { Layout } from '../../../views/layout'
 import { renderMarkdown } from '../../markdown'
 import type { Page } from '../../pagination'
@@ -32,22 +33,11 @@ export function SessionRows({ page }: { page: Page<SessionSummaryView> }) {
           </td>
         </tr>
       ))}
-      {page.next_cursor ? (
-        <tr id="load-more-row">
-          <td colspan="3">
-            <button
-              class="link"
-              hx-get={`/sessions?cursor=${encodeURIComponent(page.next_cursor)}`}
-              hx-target="#load-more-row"
-              hx-swap="outerHTML"
-            >
-              Load more
-            </button>
-          </td>
-        </tr>
-      ) : (
-        ''
-      )}
+      <LoadMoreRow
+        id="load-more-row"
+        columns={3}
+        href={page.next_cursor ? `/sessions?cursor=${encodeURIComponent(page.next_cursor)}` : null}
+      />
     </>
   )
 }
