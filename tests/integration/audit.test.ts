@@ -6,7 +6,7 @@
  * AUDIT_RETENTION_DAYS. Run on libsql and on PostgreSQL (never skipped).
  */
 import { describe, expect, test } from 'bun:test'
-import { and, eq, like } from 'drizzle-orm'
+import { and, eq, isNull, like } from 'drizzle-orm'
 import { ConfigError, loadConfig } from '../../src/config'
 import { purgeAuditEvents } from '../../src/modules/audit/service'
 import type { TestApp } from '../helpers/app'
@@ -437,6 +437,9 @@ for (const dialect of ['sqlite', 'pg'] as Dialect[]) {
       expect(rows[0]!.id).toMatch(UUID)
       expect(Math.abs(rows[0]!.at.getTime() - at)).toBeLessThan(5000)
       expect(rows[1]).toMatchObject({ actor: null, role: null, target: null, sessionId: null, jobId: null, metadata: null })
+      // SQL NULL, not the JSON value null (the driver reads both as null).
+      const sqlNull = await t.deps.db.orm.select({ id: auditEvents.id }).from(auditEvents).where(and(eq(auditEvents.action, action), isNull(auditEvents.metadata)))
+      expect(sqlNull.map((row) => row.id)).toEqual([rows[1]!.id])
     })
 
     describe('retention: purgeAuditEvents', () => {

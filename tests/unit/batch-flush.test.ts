@@ -42,7 +42,7 @@ describe('flush under concurrent callers', () => {
     const first = writer.flush() // a write now in flight
     b.info('line of b')
     a.info('second line of a')
-    // Both wait for the first write; the first of them to resume takes both lines into a second write.
+    // Both calls come after the first; whichever step writes the two lines, each call resolves only once they are stored.
     const byB = writer.flush().then(() => stored.map((row) => row.msg))
     const byA = writer.flush().then(() => stored.map((row) => row.msg))
     await first

@@ -70,24 +70,23 @@ export function createAuditLog({
   flushEveryMs?: number
 }): AuditLog {
   let queue: ReturnType<typeof toRow>[] = []
-  let flushing: Promise<void> | null = null
+  /** Writes are one chain, as in the job-log writer: flush() resolves once everything queued before it was written (or put back after a failure). */
+  let writing: Promise<void> = Promise.resolve()
 
-  const flush = async (): Promise<void> => {
-    if (flushing) await flushing
-    // A caller that ran first may have taken our events into the write now in flight: wait for it too.
-    if (queue.length === 0) return flushing ?? undefined
-    const batch = queue
-    queue = []
-    flushing = insertBatch(batch)
-      .catch((error: Error) => {
+  const flush = (): Promise<void> => {
+    writing = writing.then(async () => {
+      if (queue.length === 0) return
+      const batch = queue
+      queue = []
+      try {
+        await insertBatch(batch)
+      } catch (error) {
         // Put the batch back so the next flush retries it; log so an operator sees the backlog.
         queue = batch.concat(queue)
-        logger.error('audit batch write failed; will retry', { error: error.message, events: batch.length })
-      })
-      .finally(() => {
-        flushing = null
-      })
-    await flushing
+        logger.error('audit batch write failed; will retry', { error: (error as Error).message, events: batch.length })
+      }
+    })
+    return writing
   }
 
   /**
@@ -134,7 +133,8 @@ export function createAuditLog({
     },
     recordLater(event) {
       queue.push(toRow(event))
-      if (queue.length >= batchSize) void flush()
+      // Once per batch: pushes while that write is in flight join the next one (or the timer's).
+      if (queue.length === batchSize) void flush()
     },
     flush,
     async close() {

@@ -141,14 +141,11 @@ export function createJobExecutor({ db, council, llm, config, logger, jobLogs, c
    * (docs/PERFORMANCE.md). On PostgreSQL a batch is one UPDATE per table, its
    * rows passed as one JSON parameter; on libsql row by row (writes take turns there anyway).
    */
-  const recordSucceeded = createCoalescer<SucceededCouncil, void>(async (items) => {
-    if (db.dialect !== 'pg') {
-      for (const item of items) {
-        await setSession(item.sessionId, { status: 'succeeded', stage: 'synthesis', ...item.session })
-        await setJob(item.jobId, { status: 'succeeded', progress: 100, finishedAt: item.finishedAt, output: item.output })
-      }
-      return items.map(() => undefined)
-    }
+  const recordOneSucceeded = async (item: SucceededCouncil) => {
+    await setSession(item.sessionId, { status: 'succeeded', stage: 'synthesis', ...item.session })
+    await setJob(item.jobId, { status: 'succeeded', progress: 100, finishedAt: item.finishedAt, output: item.output })
+  }
+  const recordBatchSucceeded = async (items: SucceededCouncil[]) => {
     const sessionRows = JSON.stringify(
       items.map((item) => ({
         id: item.sessionId,
@@ -171,7 +168,30 @@ export function createJobExecutor({ db, council, llm, config, logger, jobLogs, c
       update jobs as j set status = 'succeeded', progress = 100, finished_at = r.at, output = r.output
       from json_to_recordset(${jobRows}::json) as r(id text, at timestamptz, output jsonb)
       where j.id = r.id`)
-    return items.map(() => undefined)
+  }
+  /**
+   * The last writes of a council that succeeded: its session's totals, then its
+   * job. Councils started together finish together (1,000 within a few ms in
+   * the jobs benchmark), and two single-row UPDATEs each were the largest part
+   * of the time between the last synthesis and the last job marked done
+   * (docs/PERFORMANCE.md). On PostgreSQL a batch is one UPDATE per table, its
+   * rows passed as one JSON parameter. If that fails, the batch is written row
+   * by row, so a bad row (text PostgreSQL refuses, say) fails its own council
+   * only, as before batching; libsql always writes row by row (writes take turns there anyway).
+   * Resolves to null, or to the error of that council's write.
+   */
+  const recordSucceeded = createCoalescer<SucceededCouncil, Error | null>(async (items) => {
+    if (db.dialect === 'pg' && items.length > 1) {
+      try {
+        await recordBatchSucceeded(items)
+        return items.map(() => null)
+      } catch {
+        // Fall through: row by row, each council on its own.
+      }
+    }
+    const results: Array<Error | null> = []
+    for (const item of items) results.push(await recordOneSucceeded(item).then(() => null, (error: unknown) => error as Error))
+    return results
   })
 
   const runAgent = async (job: JobRow, signal: AbortSignal, log: ReturnType<JobLogWriter['forJob']>, track?: JobTracker) => {
@@ -324,7 +344,7 @@ export function createJobExecutor({ db, council, llm, config, logger, jobLogs, c
           })
           if (cancel.signal.aborted) throw new Cancelled()
           const finished = new Date()
-          await recordSucceeded.add({
+          const notRecorded = await recordSucceeded.add({
             jobId,
             sessionId: job.sessionId!,
             finishedAt: finished,
@@ -337,6 +357,7 @@ export function createJobExecutor({ db, council, llm, config, logger, jobLogs, c
             },
             output: { partial: outcome.partial, dropped: outcome.dropped, synthesis_by: outcome.synthesisBy },
           })
+          if (notRecorded) throw notRecorded
           track?.finished('succeeded')
           log.info(outcome.partial ? 'council finished (partial)' : 'council finished', {
             tokens_in: outcome.tokensIn,

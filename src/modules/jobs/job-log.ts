@@ -41,20 +41,23 @@ export function createJobLogWriter({ db, logger, flushEveryMs = 250 }: { db: Dat
       )`)
   }
 
-  const flush = async (): Promise<void> => {
-    await writing
-    // Another caller may have taken our lines into the write now in flight: wait for that one too.
-    if (buffer.length === 0) return writing
-    const batch = buffer
-    buffer = []
-    // In chunks: one statement may bind at most 65,535 parameters (PostgreSQL), and a busy worker logs thousands of lines a second.
-    writing = (async () => {
+  /**
+   * Writes are one chain: each flush() appends a step that writes whatever is
+   * buffered when the step runs, and resolves when its step is done — so every
+   * line logged before the call is stored by then, by this step or an earlier one.
+   */
+  const flush = (): Promise<void> => {
+    writing = writing.then(async () => {
+      if (buffer.length === 0) return
+      const batch = buffer
+      buffer = []
+      // In chunks: one statement may bind at most 65,535 parameters (PostgreSQL), and a busy worker logs thousands of lines a second.
       for (let i = 0; i < batch.length; i += MAX_ROWS_PER_INSERT) {
         const chunk = batch.slice(i, i + MAX_ROWS_PER_INSERT)
         await insertChunk(chunk).catch((error: Error) => logger.error('job log batch write failed', { error: error.message, lines: chunk.length }))
       }
-    })()
-    await writing
+    })
+    return writing
   }
   const timer = setInterval(() => void flush(), flushEveryMs)
   timer.unref()

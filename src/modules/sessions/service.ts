@@ -111,21 +111,24 @@ export function createSessionsService({ db, audit, questionMaxChars }: SessionsD
    * per distinct page asked for, and requests for the same page (the same user
    * polling from several tabs, say) share its rows.
    */
-  const readPage = createCoalescer<{ userId: string; after: string | null; limit: number }, SessionRow[]>((requests) =>
+  // A page whose statement fails answers its own requests with the error; the other pages of the batch are unaffected.
+  const readPage = createCoalescer<{ userId: string; after: string | null; limit: number }, SessionRow[] | Error>((requests) =>
     byGroup(
       requests,
       (request) => `${request.userId}|${request.after ?? ''}|${request.limit}`,
       async (same) => {
         const { userId, after, limit } = same[0]!
-        const rows = await (after ? nextPage({ userId, after, limit }) : firstPage({ userId, limit }))
+        const rows = await (after ? nextPage({ userId, after, limit }) : firstPage({ userId, limit })).catch((error: unknown) => error as Error)
         return same.map(() => rows)
       },
     ),
   )
-  const rowsOfPage = (userId: string, params: PageParams) => {
+  const rowsOfPage = async (userId: string, params: PageParams): Promise<SessionRow[]> => {
     const request = { userId, after: params.after, limit: params.limit + 1 }
     if (db.dialect !== 'pg') return params.after ? nextPage(request) : firstPage(request)
-    return readPage.add(request)
+    const rows = await readPage.add(request)
+    if (rows instanceof Error) throw rows
+    return rows
   }
 
   const ownedLive = (userId: string, id: string) => {
