@@ -4,14 +4,14 @@
  * request_id); the queue carries only its id. Another user's job is 404.
  */
 import { and, asc, desc, eq, gt, inArray } from 'drizzle-orm'
-import { isId, newId, type Database } from '../../../db/client'
+import { isId, newId, type Database, type Executor } from '../../../db/client'
 import type { Actor } from '../../../plugins/auth'
 import { primaryRole } from '../../../plugins/auth'
 import type { JobQueue } from '../../../plugins/jobs'
 import type { RequestMeta } from '../../../plugins/rbac'
 import { AppError, conflict, notFound } from '../../errors'
 import { toPage, type PageParams } from '../../pagination'
-import type { AuditLog } from '../audit/service'
+import type { AuditEvent, AuditLog } from '../audit/service'
 import type { BudgetGate } from '../budgets/service'
 import type { JobStatus, JobViewType } from './model'
 
@@ -51,6 +51,14 @@ export interface JobsDeps {
 
 export function createJobsService({ db, audit, queue, agentRoleAllowlist, budgets }: JobsDeps) {
   const { jobs, sessions, jobLogs, agents } = db.t
+
+  /** A job's audit event, written in the transaction that changes the job: who, from where, and what of the job. */
+  const auditJob = (
+    tx: Executor,
+    actor: Actor,
+    meta: RequestMeta,
+    event: Pick<AuditEvent, 'action' | 'role' | 'target' | 'sessionId' | 'jobId' | 'metadata'>,
+  ) => audit.record({ ...event, actorId: actor.userId, actor: actor.email, requestId: meta.requestId, ip: meta.ip }, tx)
 
   const newJobRow = (actor: Actor, fields: Partial<JobRow> & Pick<JobRow, 'kind'>, meta: RequestMeta, key: string | null): JobRow => ({
     id: newId(),
@@ -131,20 +139,7 @@ export function createJobsService({ db, audit, queue, agentRoleAllowlist, budget
           await hold?.reserve(tx, row.id)
           await tx.insert(jobs).values(row)
           await tx.update(sessions).set({ status: 'queued', error: null, updatedAt: new Date() }).where(eq(sessions.id, sessionId))
-          await audit.record(
-            {
-              action: 'session.run',
-              actorId: actor.userId,
-              actor: actor.email,
-              role: row.role,
-              target: `session:${sessionId}`,
-              sessionId,
-              jobId: row.id,
-              requestId: meta.requestId,
-              ip: meta.ip,
-            },
-            tx,
-          )
+          await auditJob(tx, actor, meta, { action: 'session.run', role: row.role, target: `session:${sessionId}`, sessionId, jobId: row.id })
         })
       } catch (error) {
         // Two requests with the same key at once: the loser answers with the winner's job.
@@ -171,20 +166,13 @@ export function createJobsService({ db, audit, queue, agentRoleAllowlist, budget
       await db.orm.transaction(async (tx) => {
         await hold?.reserve(tx, row.id)
         await tx.insert(jobs).values(row)
-        await audit.record(
-          {
-            action: 'agent.call',
-            actorId: actor.userId,
-            actor: actor.email,
-            role: row.role,
-            target: `agent:${agentName}`,
-            jobId: row.id,
-            requestId: meta.requestId,
-            ip: meta.ip,
-            metadata: { agent: agentName, input_chars: input.length },
-          },
-          tx,
-        )
+        await auditJob(tx, actor, meta, {
+          action: 'agent.call',
+          role: row.role,
+          target: `agent:${agentName}`,
+          jobId: row.id,
+          metadata: { agent: agentName, input_chars: input.length },
+        })
       })
       await dispatch(row)
       return { job: row, created: true }
@@ -216,20 +204,7 @@ export function createJobsService({ db, audit, queue, agentRoleAllowlist, budget
           .where(eq(jobs.id, id))
         if (queued && job.sessionId)
           await tx.update(sessions).set({ status: 'cancelled', updatedAt: now }).where(eq(sessions.id, job.sessionId))
-        await audit.record(
-          {
-            action: 'job.cancel',
-            actorId: actor.userId,
-            actor: actor.email,
-            role: job.role,
-            target: `job:${id}`,
-            sessionId: job.sessionId,
-            jobId: id,
-            requestId: meta.requestId,
-            ip: meta.ip,
-          },
-          tx,
-        )
+        await auditJob(tx, actor, meta, { action: 'job.cancel', role: job.role, target: `job:${id}`, sessionId: job.sessionId, jobId: id })
       })
       await queue.cancel(id)
       return { ...job, cancelRequested: true, ...(queued ? { status: 'cancelled', finishedAt: now } : {}) }
