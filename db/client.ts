@@ -110,8 +110,8 @@ function createPgDatabase(url: string, poolSize: number): Database {
 /**
  * Runs raw SQL on PostgreSQL and returns its rows — for the batch statements
  * (unnest, json_to_recordset) that the query builder cannot express. The Orm
- * is typed as the libsql flavour (see Orm), whose `execute` does not exist on
- * node-postgres' drizzle under that name and shape, hence the one cast here.
+ * is typed as the libsql flavour (see Orm), whose `execute` returns another
+ * shape than node-postgres' drizzle, hence the one cast here.
  */
 export async function executePg<Row = Record<string, unknown>>(db: Pick<Database, 'orm' | 'dialect'>, query: SQL): Promise<Row[]> {
   if (db.dialect !== 'pg') throw new Error('executePg is for PostgreSQL only')

@@ -15,8 +15,16 @@ export interface CoalescerOptions {
   maxInFlight?: number
 }
 
+/**
+ * A flush result that fails one item only: that caller's promise rejects with
+ * `error`, the others in the batch still resolve (a thrown flush rejects them all).
+ */
+export class ItemFailure {
+  constructor(readonly error: unknown) {}
+}
+
 export function createCoalescer<Item, Result>(
-  flush: (items: Item[]) => Promise<Result[]>,
+  flush: (items: Item[]) => Promise<Array<Result | ItemFailure>>,
   { maxBatch = 500, maxInFlight = 4 }: CoalescerOptions = {},
 ) {
   const queue: Array<{ item: Item; resolve: (result: Result) => void; reject: (error: unknown) => void }> = []
@@ -30,7 +38,12 @@ export function createCoalescer<Item, Result>(
       inFlight++
       flush(batch.map((entry) => entry.item))
         .then(
-          (results) => batch.forEach((entry, i) => entry.resolve(results[i]!)),
+          (results) =>
+            batch.forEach((entry, i) => {
+              const result = results[i]
+              if (result instanceof ItemFailure) entry.reject(result.error)
+              else entry.resolve(result as Result)
+            }),
           (error) => batch.forEach((entry) => entry.reject(error)),
         )
         .finally(() => {

@@ -7,7 +7,7 @@
  */
 import { and, eq, inArray, sql } from 'drizzle-orm'
 import { executePg, newId, type Database } from '../../../db/client'
-import { byGroup, createCoalescer } from '../../../db/coalesce'
+import { byGroup, createCoalescer, ItemFailure } from '../../../db/coalesce'
 import { JobCancelled, PermanentJobError, type ProcessContext } from '../../../plugins/jobs'
 import type { Logger } from '../../../plugins/logging/logger'
 import { trackJob, type JobObserver, type JobTracker } from '../../../plugins/metrics/jobs'
@@ -133,14 +133,6 @@ export function createJobExecutor({ db, council, llm, config, logger, jobLogs, c
   const setSession = (id: string | null, fields: Partial<typeof sessions.$inferInsert>) =>
     id ? db.orm.update(sessions).set({ ...fields, updatedAt: new Date() }).where(eq(sessions.id, id)) : Promise.resolve()
 
-  /**
-   * The last writes of a council that succeeded: its session's totals, then its
-   * job. Councils started together finish together (1,000 within a few ms in
-   * the jobs benchmark), and two single-row UPDATEs each were the largest part
-   * of the time between the last synthesis and the last job marked done
-   * (docs/PERFORMANCE.md). On PostgreSQL a batch is one UPDATE per table, its
-   * rows passed as one JSON parameter; on libsql row by row (writes take turns there anyway).
-   */
   const recordOneSucceeded = async (item: SucceededCouncil) => {
     await setSession(item.sessionId, { status: 'succeeded', stage: 'synthesis', ...item.session })
     await setJob(item.jobId, { status: 'succeeded', progress: 100, finishedAt: item.finishedAt, output: item.output })
@@ -178,19 +170,18 @@ export function createJobExecutor({ db, council, llm, config, logger, jobLogs, c
    * rows passed as one JSON parameter. If that fails, the batch is written row
    * by row, so a bad row (text PostgreSQL refuses, say) fails its own council
    * only, as before batching; libsql always writes row by row (writes take turns there anyway).
-   * Resolves to null, or to the error of that council's write.
    */
-  const recordSucceeded = createCoalescer<SucceededCouncil, Error | null>(async (items) => {
+  const recordSucceeded = createCoalescer<SucceededCouncil, void>(async (items) => {
     if (db.dialect === 'pg' && items.length > 1) {
       try {
         await recordBatchSucceeded(items)
-        return items.map(() => null)
+        return items.map(() => undefined)
       } catch {
         // Fall through: row by row, each council on its own.
       }
     }
-    const results: Array<Error | null> = []
-    for (const item of items) results.push(await recordOneSucceeded(item).then(() => null, (error: unknown) => error as Error))
+    const results: Array<void | ItemFailure> = []
+    for (const item of items) results.push(await recordOneSucceeded(item).catch((error: unknown) => new ItemFailure(error)))
     return results
   })
 
@@ -344,7 +335,7 @@ export function createJobExecutor({ db, council, llm, config, logger, jobLogs, c
           })
           if (cancel.signal.aborted) throw new Cancelled()
           const finished = new Date()
-          const notRecorded = await recordSucceeded.add({
+          await recordSucceeded.add({
             jobId,
             sessionId: job.sessionId!,
             finishedAt: finished,
@@ -357,7 +348,6 @@ export function createJobExecutor({ db, council, llm, config, logger, jobLogs, c
             },
             output: { partial: outcome.partial, dropped: outcome.dropped, synthesis_by: outcome.synthesisBy },
           })
-          if (notRecorded) throw notRecorded
           track?.finished('succeeded')
           log.info(outcome.partial ? 'council finished (partial)' : 'council finished', {
             tokens_in: outcome.tokensIn,

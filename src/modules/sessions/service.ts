@@ -5,7 +5,7 @@
  */
 import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm'
 import { isId, newId, prepareQuery, type Database } from '../../../db/client'
-import { byGroup, createCoalescer } from '../../../db/coalesce'
+import { byGroup, createCoalescer, ItemFailure } from '../../../db/coalesce'
 import type { Actor } from '../../../plugins/auth'
 import { notFound, unprocessable } from '../../errors'
 import { toPage, type Page, type PageParams } from '../../pagination'
@@ -109,26 +109,24 @@ export function createSessionsService({ db, audit, questionMaxChars }: SessionsD
   /**
    * List reads are coalesced like single reads: each batch sends one statement
    * per distinct page asked for, and requests for the same page (the same user
-   * polling from several tabs, say) share its rows.
+   * polling from several tabs, say) share its rows. A page whose statement
+   * fails fails its own requests only.
    */
-  // A page whose statement fails answers its own requests with the error; the other pages of the batch are unaffected.
-  const readPage = createCoalescer<{ userId: string; after: string | null; limit: number }, SessionRow[] | Error>((requests) =>
+  const readPage = createCoalescer<{ userId: string; after: string | null; limit: number }, SessionRow[]>((requests) =>
     byGroup(
       requests,
       (request) => `${request.userId}|${request.after ?? ''}|${request.limit}`,
       async (same) => {
         const { userId, after, limit } = same[0]!
-        const rows = await (after ? nextPage({ userId, after, limit }) : firstPage({ userId, limit })).catch((error: unknown) => error as Error)
+        const rows = await (after ? nextPage({ userId, after, limit }) : firstPage({ userId, limit })).catch((error: unknown) => new ItemFailure(error))
         return same.map(() => rows)
       },
     ),
   )
-  const rowsOfPage = async (userId: string, params: PageParams): Promise<SessionRow[]> => {
+  const rowsOfPage = (userId: string, params: PageParams): Promise<SessionRow[]> => {
     const request = { userId, after: params.after, limit: params.limit + 1 }
     if (db.dialect !== 'pg') return params.after ? nextPage(request) : firstPage(request)
-    const rows = await readPage.add(request)
-    if (rows instanceof Error) throw rows
-    return rows
+    return readPage.add(request)
   }
 
   const ownedLive = (userId: string, id: string) => {
@@ -182,7 +180,6 @@ export function createSessionsService({ db, audit, questionMaxChars }: SessionsD
     async list(actor: Actor, params: PageParams): Promise<Page<SessionSummaryView>> {
       return toPage(await rowsOfPage(actor.userId, params), params, toSummary)
     },
-
 
     /** The caller's live session, or 404. Reads are audited in batches (they are the hot path). */
     async get(actor: Actor, id: string, meta: RequestMeta): Promise<SessionRow> {

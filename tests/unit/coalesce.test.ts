@@ -1,0 +1,47 @@
+/** The group-commit helper (db/coalesce.ts) that the server's reads and the worker's writes share. */
+import { describe, expect, test } from 'bun:test'
+import { byGroup, createCoalescer, ItemFailure } from '../../db/coalesce'
+
+describe('createCoalescer', () => {
+  test('the first item goes out at once; items that arrive while it is in flight share the next batch', async () => {
+    const batches: number[][] = []
+    const coalescer = createCoalescer<number, number>(
+      async (items) => {
+        batches.push(items)
+        await Bun.sleep(10)
+        return items.map((n) => n * 2)
+      },
+      { maxInFlight: 1 },
+    )
+    const first = coalescer.add(1)
+    await Bun.sleep(1)
+    const rest = [2, 3, 4].map((n) => coalescer.add(n))
+    expect(await Promise.all([first, ...rest])).toEqual([2, 4, 6, 8])
+    expect(batches).toEqual([[1], [2, 3, 4]])
+  })
+
+  test('an ItemFailure fails only its own caller; a thrown flush fails the whole batch', async () => {
+    const picky = createCoalescer<number, number>(async (items) => items.map((n) => (n === 2 ? new ItemFailure(new Error('two is bad')) : n)))
+    const results = await Promise.allSettled([1, 2, 3].map((n) => picky.add(n)))
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+    expect((results[1] as PromiseRejectedResult).reason.message).toBe('two is bad')
+
+    const broken = createCoalescer<number, number>(async () => {
+      throw new Error('statement failed')
+    })
+    const all = await Promise.allSettled([1, 2].map((n) => broken.add(n)))
+    expect(all.map((r) => r.status)).toEqual(['rejected', 'rejected'])
+  })
+})
+
+describe('byGroup', () => {
+  test('runs once per key and gives each item its own result, in the original order', async () => {
+    const runs: string[][] = []
+    const out = await byGroup(['a1', 'b1', 'a2'], (item) => item[0]!, async (group) => {
+      runs.push(group)
+      return group.map((item) => item.toUpperCase())
+    })
+    expect(out).toEqual(['A1', 'B1', 'A2'])
+    expect(runs).toEqual([['a1', 'a2'], ['b1']])
+  })
+})
