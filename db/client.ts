@@ -8,7 +8,10 @@ import { createClient, type Client } from '@libsql/client'
 import { sql, type SQL } from 'drizzle-orm'
 import { drizzle as drizzleLibsql, type LibSQLDatabase } from 'drizzle-orm/libsql'
 import { migrate as migrateLibsql } from 'drizzle-orm/libsql/migrator'
-import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres'
+import { drizzle as drizzlePg, type NodePgDatabase, type NodePgQueryResultHKT } from 'drizzle-orm/node-postgres'
+import type { PgDatabase } from 'drizzle-orm/pg-core'
+import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core'
+import type { ResultSet } from '@libsql/client'
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator'
 import pg from 'pg'
 import { installPgWriteBatching } from './pg-batching'
@@ -28,10 +31,31 @@ export type Orm = LibSQLDatabase<Tables>
 export type Tx = Parameters<Parameters<Orm['transaction']>[0]>[0]
 export type Executor = Orm | Tx
 
+/** The libsql database with its own types: what store.sqlite.ts files are written against. */
+export interface SqliteHandle {
+  dialect: 'sqlite'
+  orm: LibSQLDatabase<typeof sqliteSchema>
+  t: typeof sqliteSchema
+}
+/** The PostgreSQL database with its own types: what store.pg.ts files are written against. */
+export interface PgHandle {
+  dialect: 'pg'
+  orm: NodePgDatabase<typeof pgSchema>
+  t: typeof pgSchema
+  pool: pg.Pool
+}
+/** Either dialect, told apart by `dialect`; only src/stores.ts looks at it. */
+export type DbHandle = SqliteHandle | PgHandle
+/** The database or a transaction of it, per dialect: store methods run on either. */
+export type SqliteExec = BaseSQLiteDatabase<'async', ResultSet, typeof sqliteSchema>
+export type PgExec = PgDatabase<NodePgQueryResultHKT, typeof pgSchema>
+
 export interface Database {
   orm: Orm
   t: Tables
   dialect: 'sqlite' | 'pg'
+  /** The dialect's own database and tables, for stores. */
+  handle: DbHandle
   /** A trivial round trip, for readiness checks. */
   ping(): Promise<void>
   /** Applies pending migrations of this dialect. */
@@ -60,6 +84,7 @@ function createSqliteDatabase(url: string): Database {
   if (url.startsWith('file:')) mkdirSync(dirname(url.slice('file:'.length)), { recursive: true })
   const client = serialised(createClient({ url }))
   const orm = drizzleLibsql(client, { schema: sqliteSchema })
+  const handle: SqliteHandle = { dialect: 'sqlite', orm, t: sqliteSchema }
   let tuned = false
   const tune = async () => {
     if (tuned) return
@@ -72,6 +97,7 @@ function createSqliteDatabase(url: string): Database {
     orm,
     t: sqliteSchema,
     dialect: 'sqlite',
+    handle,
     async ping() {
       await orm.run(sql`select 1`)
     },
@@ -91,10 +117,12 @@ function createPgDatabase(url: string, poolSize: number): Database {
   // An idle client's error (e.g. the server restarted) must not crash the process; the next query reconnects.
   pool.on('error', () => undefined)
   const pgOrm = drizzlePg(pool, { schema: pgSchema })
+  const handle: PgHandle = { dialect: 'pg', orm: pgOrm, t: pgSchema, pool }
   return {
     orm: pgOrm as unknown as Orm,
     t: pgSchema as unknown as Tables,
     dialect: 'pg',
+    handle,
     async ping() {
       await pool.query('select 1')
     },

@@ -4,6 +4,7 @@
  */
 import { Elysia } from 'elysia'
 import { createDatabase, type Database } from '../db/client'
+import { createAuditLog, type AuditLog } from '../plugins/audit'
 import { ANONYMOUS, authRoutes, createAuthenticator, type Authenticator } from '../plugins/auth'
 import { errors } from '../plugins/errors'
 import { health, type ComponentCheck } from '../plugins/health'
@@ -14,7 +15,6 @@ import { rbac } from '../plugins/rbac'
 import { securityHeaders } from '../plugins/security'
 import type { Config } from './config'
 import { apiDocsModule } from './modules/apidocs'
-import { createAuditLog, type AuditLog } from './modules/audit/service'
 import { homeModule } from './modules/home'
 import { ErrorNotice } from '../views/layout'
 import { ErrorPage } from './modules/home/views'
@@ -36,12 +36,15 @@ import { budgetsModule } from './modules/budgets'
 import { createBudgetService, type BudgetService } from './modules/budgets/service'
 import { inArray } from 'drizzle-orm'
 import { createSessionsService, type SessionsService } from './modules/sessions/service'
+import { createStores, type Stores } from './stores'
 import packageJson from '../package.json'
 
 export interface AppDeps {
   config: Config
   logger: Logger
   db: Database
+  /** Every table, reached through its store (src/stores.ts). */
+  stores: Stores
   audit: AuditLog
   identity: IdentityService
   authenticator: Authenticator
@@ -75,7 +78,8 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     overrides.logger ??
     createLogger({ level: config.logLevel, file: config.logFile, hashUsers: config.env === 'production' })
   const db = overrides.db ?? createDatabase({ url: config.db.url, poolSize: config.db.poolSize })
-  const audit = createAuditLog({ db, logger })
+  const stores = createStores(db)
+  const audit = createAuditLog({ store: stores.audit, logger })
   const identity = createIdentityService({
     db,
     audit,
@@ -83,7 +87,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     cacheMs: config.auth.identityCacheMs,
   })
   const authenticator = createAuthenticator({ config, identity })
-  const sessions = createSessionsService({ db, audit, questionMaxChars: config.limits.questionMaxChars })
+  const sessions = createSessionsService({ stores, audit, questionMaxChars: config.limits.questionMaxChars })
   const llm = overrides.llm ?? createLlmProvider(config)
   const council = createCouncil({ db, llm, config })
   const jobLogs = createJobLogWriter({ db, logger })
@@ -100,6 +104,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     config,
     logger,
     db,
+    stores,
     audit,
     identity,
     authenticator,

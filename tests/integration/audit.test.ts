@@ -2,13 +2,12 @@
  * The audit trail (SPEC §4 GET /api/admin/audit, page /admin/audit, §5 Audit and
  * Retention): filtered, newest first, paginated by the one helper; CSV export
  * with a row cap and CSV-injection protection; reading and exporting are
- * audited themselves; the trail is append-only; purgeAuditEvents and
+ * audited themselves; the trail is append-only; audit purge and
  * AUDIT_RETENTION_DAYS. Run on libsql and on PostgreSQL (never skipped).
  */
 import { describe, expect, test } from 'bun:test'
 import { and, eq, isNull, like } from 'drizzle-orm'
 import { ConfigError, loadConfig } from '../../src/config'
-import { purgeAuditEvents } from '../../src/modules/audit/service'
 import type { TestApp } from '../helpers/app'
 import { expectErrorShape, freshUser, useApp, UUID, type Dialect } from './support'
 
@@ -442,7 +441,7 @@ for (const dialect of ['sqlite', 'pg'] as Dialect[]) {
       expect(sqlNull.map((row) => row.id)).toEqual([rows[1]!.id])
     })
 
-    describe('retention: purgeAuditEvents', () => {
+    describe('retention: audit purge', () => {
       // An app of its own: the purge removes every old event in it.
       const own = useApp(dialect)
 
@@ -454,7 +453,7 @@ for (const dialect of ['sqlite', 'pg'] as Dialect[]) {
         const edge = await seed(t, [{ action, at: new Date(now - 364 * DAY) }])
         const recent = await seed(t, [{ action, at: new Date(now - MINUTE) }])
         const cutoff = new Date(now - 365 * DAY)
-        expect(await purgeAuditEvents(t.deps.db, cutoff, { batchSize: 2 })).toBe(5)
+        expect(await t.deps.audit.purge(cutoff, { batchSize: 2 })).toBe(5)
         const { auditEvents } = t.deps.db.t
         const left = await t.deps.db.orm.select({ id: auditEvents.id }).from(auditEvents).where(like(auditEvents.action, `${action}%`))
         expect(left.map((row) => row.id).sort()).toEqual([...edge, ...recent].sort())
@@ -464,12 +463,12 @@ for (const dialect of ['sqlite', 'pg'] as Dialect[]) {
         expect(purges[0]!.id).toMatch(UUID)
         expect(purges[0]!.metadata).toEqual({ older_than: cutoff.toISOString(), deleted: 5 })
         // Nothing left to purge: no deletion, no event.
-        expect(await purgeAuditEvents(t.deps.db, cutoff)).toBe(0)
+        expect(await t.deps.audit.purge(cutoff)).toBe(0)
         expect(await t.deps.db.orm.select().from(auditEvents).where(eq(auditEvents.action, 'audit.purge'))).toHaveLength(1)
       })
 
       test('refuses an invalid date', async () => {
-        expect(purgeAuditEvents(own().deps.db, new Date('nope'))).rejects.toThrow('olderThan')
+        expect(own().deps.audit.purge(new Date('nope'))).rejects.toThrow('olderThan')
       })
     })
   })

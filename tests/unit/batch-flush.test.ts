@@ -9,7 +9,8 @@ import { describe, expect, test } from 'bun:test'
 import type { Database } from '../../db/client'
 import * as schema from '../../db/schema/sqlite'
 import { createLogger } from '../../plugins/logging/logger'
-import { createAuditLog } from '../../src/modules/audit/service'
+import type { AuditEventRow } from '../../db/schema'
+import { createAuditLog, type AuditStore } from '../../plugins/audit'
 import { createJobLogWriter } from '../../src/modules/jobs/job-log'
 
 /** A libsql-flavoured Database whose inserts take `delayMs` and land in `stored`. */
@@ -53,8 +54,15 @@ describe('flush under concurrent callers', () => {
   })
 
   test('audit: every caller of flush() finds the events queued before it stored when it resumes', async () => {
-    const { db, stored } = slowStore(30)
-    const audit = createAuditLog({ db, logger: quiet, flushEveryMs: 60_000 })
+    const stored: AuditEventRow[] = []
+    const store: AuditStore = {
+      async append(rows) {
+        await Bun.sleep(30)
+        stored.push(...rows)
+      },
+      deleteBefore: async () => 0,
+    }
+    const audit = createAuditLog({ store, logger: quiet, flushEveryMs: 60_000 })
     audit.recordLater({ action: 'session.read', target: 'session:1' })
     const first = audit.flush()
     audit.recordLater({ action: 'session.read', target: 'session:2' })

@@ -5,6 +5,7 @@
  * The last `admin` binding cannot be removed, so an install never locks itself out.
  */
 import { and, desc, eq, lt, sql, type SQL } from 'drizzle-orm'
+import { legacyAuditWithin } from '../../stores'
 import { isId, newId, type Database, type Tx } from '../../../db/client'
 import type { Actor } from '../../../plugins/auth'
 import { primaryRole } from '../../../plugins/auth'
@@ -12,7 +13,7 @@ import type { RequestMeta } from '../../../plugins/rbac'
 import { MATRIX } from '../../../plugins/rbac/matrix'
 import { conflict, notFound, unprocessable } from '../../errors'
 import { toPage, type Page, type PageParams } from '../../pagination'
-import type { AuditLog } from '../audit/service'
+import type { AuditLog } from '../../../plugins/audit'
 import type { IdentityService } from '../identity/service'
 import { ROLE_PATTERN, type RoleBindingViewType } from './model'
 
@@ -131,7 +132,7 @@ export function createRoleBindingsService({ db, audit, identity, agentRoleAllowl
         if (inserted.length === 0) return false
         await audit.record(
           { ...fields, action: 'role_binding.create', target: `user:${userId}`, metadata: { email: row.email, role } },
-          tx,
+          legacyAuditWithin(db, tx),
         )
         return true
       })
@@ -172,7 +173,7 @@ export function createRoleBindingsService({ db, audit, identity, agentRoleAllowl
             target: `user:${found.userId}`,
             metadata: { email: found.email, role: found.role },
           },
-          tx,
+          legacyAuditWithin(db, tx),
         )
         return found
       })

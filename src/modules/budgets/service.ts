@@ -20,6 +20,7 @@
  */
 import { createCoalescer } from '../../../db/coalesce'
 import { and, asc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm'
+import { legacyAuditWithin } from '../../stores'
 import { newId, type Database, type Executor } from '../../../db/client'
 import { primaryRole, type Actor } from '../../../plugins/auth'
 import { PermanentJobError } from '../../../plugins/jobs'
@@ -30,7 +31,7 @@ import { AppError, conflict, unprocessable } from '../../errors'
 import { modelFor } from '../../llm'
 import { costMicroUsd } from '../../llm/pricing'
 import { toPage, type PageParams } from '../../pagination'
-import type { AuditLog } from '../audit/service'
+import type { AuditLog } from '../../../plugins/audit'
 
 type JobRow = typeof import('../../../db/schema/sqlite').jobs.$inferSelect
 type ReservationRow = typeof import('../../../db/schema/sqlite').budgetReservations.$inferSelect
@@ -796,7 +797,7 @@ export function createBudgetService({ db, config, logger, audit, now = () => new
                 : null,
             },
           },
-          tx,
+          legacyAuditWithin(db, tx),
         )
       })
       return limitView(result.row!, input.scope === 'user' ? label : null)

@@ -4,8 +4,9 @@
  * because every request needs one; role-binding changes clear the cache.
  */
 import { asc, eq } from 'drizzle-orm'
+import { legacyAuditWithin } from '../../stores'
 import { newId, type Database } from '../../../db/client'
-import type { AuditLog } from '../audit/service'
+import type { AuditLog } from '../../../plugins/audit'
 
 export interface Identity {
   userId: string
@@ -82,7 +83,7 @@ export function createIdentityService({
               ? { ...(context.by ? { email } : {}), ...(admin ? { bound_role: 'admin', source: 'ADMIN_EMAILS' } : {}) }
               : undefined,
         },
-        tx,
+        legacyAuditWithin(db, tx),
       )
     })
     const [row] = await db.orm.select({ id: users.id }).from(users).where(eq(users.externalId, externalId)).limit(1)

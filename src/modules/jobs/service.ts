@@ -4,6 +4,7 @@
  * request_id); the queue carries only its id. Another user's job is 404.
  */
 import { and, asc, desc, eq, gt, inArray } from 'drizzle-orm'
+import { legacyAuditWithin } from '../../stores'
 import { isId, newId, type Database, type Executor } from '../../../db/client'
 import type { Actor } from '../../../plugins/auth'
 import { primaryRole } from '../../../plugins/auth'
@@ -11,7 +12,7 @@ import type { JobQueue } from '../../../plugins/jobs'
 import type { RequestMeta } from '../../../plugins/rbac'
 import { AppError, conflict, notFound } from '../../errors'
 import { toPage, type PageParams } from '../../pagination'
-import type { AuditEvent, AuditLog } from '../audit/service'
+import type { AuditEvent, AuditLog } from '../../../plugins/audit'
 import type { BudgetGate } from '../budgets/service'
 import type { JobStatus, JobViewType } from './model'
 
@@ -58,7 +59,7 @@ export function createJobsService({ db, audit, queue, agentRoleAllowlist, budget
     actor: Actor,
     meta: RequestMeta,
     event: Pick<AuditEvent, 'action' | 'role' | 'target' | 'sessionId' | 'jobId' | 'metadata'>,
-  ) => audit.record({ ...event, actorId: actor.userId, actor: actor.email, requestId: meta.requestId, ip: meta.ip }, tx)
+  ) => audit.record({ ...event, actorId: actor.userId, actor: actor.email, requestId: meta.requestId, ip: meta.ip }, legacyAuditWithin(db, tx))
 
   const newJobRow = (actor: Actor, fields: Partial<JobRow> & Pick<JobRow, 'kind'>, meta: RequestMeta, key: string | null): JobRow => ({
     id: newId(),

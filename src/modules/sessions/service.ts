@@ -3,24 +3,21 @@
  * soft or hard delete. Another user's session is "not found", never "forbidden".
  * Every write happens in a transaction together with its audit event.
  */
-import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm'
-import { isId, newId, prepareQuery, type Database } from '../../../db/client'
-import { byGroup, createCoalescer, ItemFailure } from '../../../db/coalesce'
+import { isId, newId } from '../../../db/client'
+import type { SessionRow } from '../../../db/schema'
+import type { AuditLog } from '../../../plugins/audit'
 import type { Actor } from '../../../plugins/auth'
+import type { RequestMeta } from '../../../plugins/rbac'
 import { notFound, unprocessable } from '../../errors'
 import { toPage, type Page, type PageParams } from '../../pagination'
-import type { AuditLog } from '../audit/service'
+import type { Stores } from '../../stores'
 import type { CreateSessionInput, SessionStatus, SessionSummaryView } from './model'
 
-import type { RequestMeta } from '../../../plugins/rbac'
-
 export interface SessionsDeps {
-  db: Database
+  stores: Stores
   audit: AuditLog
   questionMaxChars: number
 }
-
-type SessionRow = typeof import('../../../db/schema/sqlite').sessions.$inferSelect
 
 export const DEFAULT_PALETTE = 'default'
 
@@ -51,89 +48,10 @@ const auditFields = (actor: Actor, meta: RequestMeta) => ({
 
 /**
  * @example
- * const sessions = createSessionsService({ db, audit, questionMaxChars: 8000 })
+ * const sessions = createSessionsService({ stores, audit, questionMaxChars: 8000 })
  * const row = await sessions.create(actor, { question: 'Why?' }, meta)
  */
-export function createSessionsService({ db, audit, questionMaxChars }: SessionsDeps) {
-  const { sessions, jobs, jobLogs } = db.t
-
-  // The hot reads, prepared once (see prepareQuery).
-  const liveById = prepareQuery<SessionRow>(
-    db,
-    'sessions_live_by_id',
-    db.orm
-      .select()
-      .from(sessions)
-      .where(
-        and(eq(sessions.id, sql.placeholder('id')), eq(sessions.userId, sql.placeholder('userId')), isNull(sessions.deletedAt)),
-      )
-      .limit(1),
-  )
-  /**
-   * On PostgreSQL, single-session reads that arrive together share one
-   * statement (db/coalesce.ts): under Bun each pg round trip costs ~45 µs of the
-   * server's CPU whatever it returns, which made it most of a read's cost. Each
-   * request's rows come from a statement sent after it arrived, so a read still
-   * sees every write that finished before it; ownership is checked per request.
-   */
-  const liveByIds = prepareQuery<SessionRow>(
-    db,
-    'sessions_live_by_ids',
-    db.orm
-      .select()
-      .from(sessions)
-      .where(and(sql`${sessions.id} = any(${sql.placeholder('ids')}::text[])`, isNull(sessions.deletedAt))),
-  )
-  const readLive = createCoalescer<string, SessionRow | undefined>(async (ids) => {
-    const rows = await liveByIds({ ids: [...new Set(ids)] })
-    const byId = new Map(rows.map((row) => [row.id, row]))
-    return ids.map((id) => byId.get(id))
-  })
-  const findLive = async (id: string, userId: string): Promise<SessionRow | undefined> => {
-    if (db.dialect !== 'pg') return (await liveById({ id, userId }))[0]
-    const row = await readLive.add(id)
-    return row?.userId === userId ? row : undefined
-  }
-
-  const pageWhere = (after: boolean) =>
-    and(
-      eq(sessions.userId, sql.placeholder('userId')),
-      isNull(sessions.deletedAt),
-      after ? lt(sessions.id, sql.placeholder('after')) : undefined,
-    )
-  const pageQuery = (after: boolean) =>
-    db.orm.select().from(sessions).where(pageWhere(after)).orderBy(desc(sessions.id)).limit(sql.placeholder('limit'))
-  const firstPage = prepareQuery<SessionRow>(db, 'sessions_first_page', pageQuery(false))
-  const nextPage = prepareQuery<SessionRow>(db, 'sessions_next_page', pageQuery(true))
-
-  /**
-   * List reads are coalesced like single reads: each batch sends one statement
-   * per distinct page asked for, and requests for the same page (the same user
-   * polling from several tabs, say) share its rows. A page whose statement
-   * fails fails its own requests only.
-   */
-  const readPage = createCoalescer<{ userId: string; after: string | null; limit: number }, SessionRow[]>((requests) =>
-    byGroup(
-      requests,
-      (request) => `${request.userId}|${request.after ?? ''}|${request.limit}`,
-      async (same) => {
-        const { userId, after, limit } = same[0]!
-        const rows = await (after ? nextPage({ userId, after, limit }) : firstPage({ userId, limit })).catch((error: unknown) => new ItemFailure(error))
-        return same.map(() => rows)
-      },
-    ),
-  )
-  const rowsOfPage = (userId: string, params: PageParams): Promise<SessionRow[]> => {
-    const request = { userId, after: params.after, limit: params.limit + 1 }
-    if (db.dialect !== 'pg') return params.after ? nextPage(request) : firstPage(request)
-    return readPage.add(request)
-  }
-
-  const ownedLive = (userId: string, id: string) => {
-    if (!isId(id)) throw notFound('Session')
-    return and(eq(sessions.id, id), eq(sessions.userId, userId), isNull(sessions.deletedAt))
-  }
-
+export function createSessionsService({ stores, audit, questionMaxChars }: SessionsDeps) {
   return {
     async create(actor: Actor, input: CreateSessionInput, meta: RequestMeta): Promise<SessionRow> {
       const question = input.question.trim()
@@ -161,8 +79,8 @@ export function createSessionsService({ db, audit, questionMaxChars }: SessionsD
         updatedAt: now,
         deletedAt: null,
       }
-      await db.orm.transaction(async (tx) => {
-        await tx.insert(sessions).values(row)
+      await stores.transaction(async (tx) => {
+        await tx.sessions.insert(row)
         await audit.record(
           {
             ...auditFields(actor, meta),
@@ -178,26 +96,22 @@ export function createSessionsService({ db, audit, questionMaxChars }: SessionsD
     },
 
     async list(actor: Actor, params: PageParams): Promise<Page<SessionSummaryView>> {
-      return toPage(await rowsOfPage(actor.userId, params), params, toSummary)
+      return toPage(await stores.sessions.page(actor.userId, params.after, params.limit + 1), params, toSummary)
     },
 
     /** The caller's live session, or 404. Reads are audited in batches (they are the hot path). */
     async get(actor: Actor, id: string, meta: RequestMeta): Promise<SessionRow> {
       if (!isId(id)) throw notFound('Session')
-      const row = await findLive(id, actor.userId)
+      const row = await stores.sessions.findLive(id, actor.userId)
       if (!row) throw notFound('Session')
       audit.recordLater({ ...auditFields(actor, meta), action: 'session.read', target: `session:${id}`, sessionId: id })
       return row
     },
 
     async softDelete(actor: Actor, id: string, meta: RequestMeta): Promise<void> {
-      await db.orm.transaction(async (tx) => {
-        const deleted = await tx
-          .update(sessions)
-          .set({ deletedAt: new Date(), updatedAt: new Date() })
-          .where(ownedLive(actor.userId, id))
-          .returning({ id: sessions.id })
-        if (deleted.length === 0) throw notFound('Session')
+      if (!isId(id)) throw notFound('Session')
+      await stores.transaction(async (tx) => {
+        if (!(await tx.sessions.softDelete(id, actor.userId, new Date()))) throw notFound('Session')
         await audit.record({ ...auditFields(actor, meta), action: 'session.delete', target: `session:${id}`, sessionId: id }, tx)
       })
     },
@@ -205,19 +119,17 @@ export function createSessionsService({ db, audit, questionMaxChars }: SessionsD
     /** Erases a session and everything derived from it, whoever owns it (admins only; checked by the route). */
     async hardDelete(actor: Actor, id: string, meta: RequestMeta): Promise<void> {
       if (!isId(id)) throw notFound('Session')
-      await db.orm.transaction(async (tx) => {
-        const erased = await tx.delete(sessions).where(eq(sessions.id, id)).returning({ id: sessions.id, userId: sessions.userId })
-        if (erased.length === 0) throw notFound('Session')
-        const sessionJobs = await tx.select({ id: jobs.id }).from(jobs).where(eq(jobs.sessionId, id))
-        for (const job of sessionJobs) await tx.delete(jobLogs).where(eq(jobLogs.jobId, job.id))
-        await tx.delete(jobs).where(eq(jobs.sessionId, id))
+      await stores.transaction(async (tx) => {
+        const erased = await tx.sessions.remove(id)
+        if (!erased) throw notFound('Session')
+        await tx.jobs.removeForSession(id)
         await audit.record(
           {
             ...auditFields(actor, meta),
             action: 'session.hard_delete',
             target: `session:${id}`,
             sessionId: id,
-            metadata: { owner_id: erased[0]!.userId },
+            metadata: { owner_id: erased.userId },
           },
           tx,
         )

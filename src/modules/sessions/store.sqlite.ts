@@ -1,0 +1,51 @@
+/** Sessions on libsql: the simplest correct SQL; hot reads prepared once. */
+import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm'
+import type { SqliteExec } from '../../../db/client'
+import { sessions } from '../../../db/schema/sqlite'
+import type { SessionStore } from './store'
+
+export function createSqliteSessionStore(db: SqliteExec): SessionStore {
+  let prepared: ReturnType<typeof prepare> | null = null
+  const prepare = () => {
+    const live = (id: ReturnType<typeof sql.placeholder>) =>
+      and(eq(sessions.id, id), eq(sessions.userId, sql.placeholder('userId')), isNull(sessions.deletedAt))
+    const page = (after: boolean) =>
+      db
+        .select()
+        .from(sessions)
+        .where(and(eq(sessions.userId, sql.placeholder('userId')), isNull(sessions.deletedAt), after ? lt(sessions.id, sql.placeholder('after')) : undefined))
+        .orderBy(desc(sessions.id))
+        .limit(sql.placeholder('limit'))
+        .prepare()
+    return {
+      liveById: db.select().from(sessions).where(live(sql.placeholder('id'))).limit(1).prepare(),
+      firstPage: page(false),
+      nextPage: page(true),
+    }
+  }
+  const queries = () => (prepared ??= prepare())
+
+  return {
+    async insert(row) {
+      await db.insert(sessions).values(row)
+    },
+    async findLive(id, userId) {
+      return (await queries().liveById.all({ id, userId }))[0]
+    },
+    async page(userId, after, limit) {
+      return after ? queries().nextPage.all({ userId, after, limit }) : queries().firstPage.all({ userId, limit })
+    },
+    async softDelete(id, userId, at) {
+      const rows = await db
+        .update(sessions)
+        .set({ deletedAt: at, updatedAt: at })
+        .where(and(eq(sessions.id, id), eq(sessions.userId, userId), isNull(sessions.deletedAt)))
+        .returning({ id: sessions.id })
+      return rows.length > 0
+    },
+    async remove(id) {
+      const [row] = await db.delete(sessions).where(eq(sessions.id, id)).returning({ userId: sessions.userId })
+      return row
+    },
+  }
+}

@@ -1,0 +1,17 @@
+/**
+ * How sessions are kept. Reads are the owner's live (not soft-deleted) rows;
+ * the contract suite is tests/unit/session-store.contract.ts.
+ */
+import type { SessionRow } from '../../../db/schema'
+
+export interface SessionStore {
+  insert(row: SessionRow): Promise<void>
+  /** The owner's live session, or undefined (missing, another owner's, or soft-deleted). */
+  findLive(id: string, userId: string): Promise<SessionRow | undefined>
+  /** The owner's live sessions, newest first: `limit` rows with ids below `after` (all from the newest when null). */
+  page(userId: string, after: string | null, limit: number): Promise<SessionRow[]>
+  /** Marks the owner's live session deleted; false when there was none. */
+  softDelete(id: string, userId: string, at: Date): Promise<boolean>
+  /** Removes the session row whoever owns it; returns its owner, or undefined when there was none. */
+  remove(id: string): Promise<{ userId: string } | undefined>
+}

@@ -1,0 +1,94 @@
+/** The session store's contract, on libsql and on PostgreSQL. */
+import { expect, test } from 'bun:test'
+import { newId } from '../../../db/client'
+import type { SessionRow } from '../../../db/schema'
+import { eachDialect } from '../../helpers/databases'
+
+const session = (userId: string, fields: Partial<SessionRow> = {}): SessionRow => {
+  const now = new Date()
+  return {
+    id: newId(),
+    userId,
+    question: 'Why is the sky blue? — «unicode» \'quotes\'',
+    paletteId: 'default',
+    status: 'created',
+    stage: null,
+    partial: false,
+    tokensIn: 0,
+    tokensOut: 0,
+    costMicroUsd: 0,
+    error: null,
+    createdAt: now,
+    updatedAt: now,
+    deletedAt: null,
+    ...fields,
+  }
+}
+
+eachDialect('session store', (use) => {
+  test('a stored session reads back equal, for its owner only', async () => {
+    const { stores } = use()
+    const row = session('owner-1', { costMicroUsd: 12_345_678_901, partial: true })
+    await stores.sessions.insert(row)
+    expect(await stores.sessions.findLive(row.id, 'owner-1')).toEqual(row)
+    expect(await stores.sessions.findLive(row.id, 'someone-else')).toBeUndefined()
+    expect(await stores.sessions.findLive(newId(), 'owner-1')).toBeUndefined()
+  })
+
+  test('pages are newest first, keyed by id, one owner only, without soft-deleted rows', async () => {
+    const { stores } = use()
+    const owner = `pager-${newId()}`
+    const rows: SessionRow[] = []
+    for (let i = 0; i < 5; i++) {
+      const row = session(owner)
+      rows.push(row)
+      await stores.sessions.insert(row)
+    }
+    await stores.sessions.insert(session(`other-${newId()}`))
+    expect(await stores.sessions.softDelete(rows[2]!.id, owner, new Date())).toBe(true)
+    const first = await stores.sessions.page(owner, null, 2)
+    expect(first.map((r) => r.id)).toEqual([rows[4]!.id, rows[3]!.id])
+    const next = await stores.sessions.page(owner, first[1]!.id, 10)
+    expect(next.map((r) => r.id)).toEqual([rows[1]!.id, rows[0]!.id])
+  })
+
+  test('soft delete: only the owner, only once; the row then reads as missing', async () => {
+    const { stores } = use()
+    const row = session('deleter')
+    await stores.sessions.insert(row)
+    expect(await stores.sessions.softDelete(row.id, 'intruder', new Date())).toBe(false)
+    expect(await stores.sessions.softDelete(row.id, 'deleter', new Date())).toBe(true)
+    expect(await stores.sessions.softDelete(row.id, 'deleter', new Date())).toBe(false)
+    expect(await stores.sessions.findLive(row.id, 'deleter')).toBeUndefined()
+  })
+
+  test('remove answers the owner once, then nothing', async () => {
+    const { stores } = use()
+    const row = session('remover')
+    await stores.sessions.insert(row)
+    expect(await stores.sessions.remove(row.id)).toEqual({ userId: 'remover' })
+    expect(await stores.sessions.remove(row.id)).toBeUndefined()
+  })
+
+  test('a transaction that throws leaves no row behind', async () => {
+    const { stores } = use()
+    const row = session('rollback')
+    await expect(
+      stores.transaction(async (tx) => {
+        await tx.sessions.insert(row)
+        throw new Error('abort')
+      }),
+    ).rejects.toThrow('abort')
+    expect(await stores.sessions.findLive(row.id, 'rollback')).toBeUndefined()
+  })
+
+  test('concurrent reads of many sessions each get their own row (shared statements on PostgreSQL)', async () => {
+    const { stores } = use()
+    const rows = Array.from({ length: 20 }, (_, i) => session(`burst-${i % 3}`))
+    for (const row of rows) await stores.sessions.insert(row)
+    const read = await Promise.all(rows.map((row) => stores.sessions.findLive(row.id, row.userId)))
+    expect(read.map((r) => r?.id)).toEqual(rows.map((r) => r.id))
+    const wrongOwner = await Promise.all(rows.map((row) => stores.sessions.findLive(row.id, 'nobody')))
+    expect(wrongOwner.every((r) => r === undefined)).toBe(true)
+  })
+})
