@@ -28,7 +28,7 @@ import { createJobExecutor, type JobExecutor } from './modules/jobs/executor'
 import { createJobLogWriter, type JobLogWriter } from './modules/jobs/job-log'
 import { createJobsService, type JobsService } from './modules/jobs/service'
 import { createCouncil, type Council } from './council/engine'
-import { ensureCatalog } from './council/catalog'
+import { ensureCatalog } from './modules/catalog/service'
 import { createLlmProvider, type LlmProvider } from './llm'
 import { createJobQueue, jobsReadiness, type JobQueue } from '../plugins/jobs'
 import { createQuotaStore, quota, quotaReadiness, type QuotaStore } from '../plugins/quota'
@@ -98,7 +98,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     logger.debug('job attempt ended with an error', { job_id: jobId, error: (error as Error).message }),
   )
   appMetrics.watchQueue(queue)
-  const jobs = createJobsService({ db, audit, queue, agentRoleAllowlist: config.agentRoleAllowlist, budgets })
+  const jobs = createJobsService({ stores, audit, queue, agentRoleAllowlist: config.agentRoleAllowlist, budgets })
   const quotaStore = createQuotaStore(config)
   return {
     config,
@@ -147,7 +147,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
  */
 export async function prepare(deps: AppDeps, { migrate = true } = {}): Promise<void> {
   if (migrate) await deps.db.migrate()
-  await ensureCatalog(deps.db)
+  await ensureCatalog(deps.stores.catalog)
   if (deps.queue.backend === 'inline') {
     const { jobs } = deps.db.t
     const unfinished = await deps.db.orm.select({ id: jobs.id }).from(jobs).where(inArray(jobs.status, ['queued', 'running']))
@@ -198,7 +198,7 @@ export function createApp(config: Config, deps: AppDeps) {
     .use(meModule({ guard }))
     .use(sessionsModule({ db: deps.db, sessions: deps.sessions, jobs: deps.jobs, guard, quota: limiter }))
     .use(jobsModule({ jobs: deps.jobs, guard, quota: limiter, onCancelled: (sessionId) => `/sessions/${sessionId}` }))
-    .use(agentsModule({ db: deps.db, jobs: deps.jobs, guard, quota: limiter }))
+    .use(agentsModule({ catalog: deps.stores.catalog, jobs: deps.jobs, guard, quota: limiter }))
     .use(budgetsModule({ budgets: deps.budgets, guard, quota: limiter }))
     .use(adminModule({ db: deps.db, audit: deps.audit, identity: deps.identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
 }

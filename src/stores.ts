@@ -11,6 +11,12 @@ import type { Database, PgExec, SqliteExec } from '../db/client'
 import { createPgAuditStore } from '../plugins/audit/store.pg'
 import { createSqliteAuditStore } from '../plugins/audit/store.sqlite'
 import type { AuditStore } from '../plugins/audit/types'
+import type { BudgetLedger } from './modules/budgets/store'
+import { createPgBudgetLedger } from './modules/budgets/store.pg'
+import { createSqliteBudgetLedger } from './modules/budgets/store.sqlite'
+import type { CatalogStore } from './modules/catalog/store'
+import { createPgCatalogStore } from './modules/catalog/store.pg'
+import { createSqliteCatalogStore } from './modules/catalog/store.sqlite'
 import type { JobStore } from './modules/jobs/store'
 import { createPgJobStore } from './modules/jobs/store.pg'
 import { createSqliteJobStore } from './modules/jobs/store.sqlite'
@@ -21,6 +27,8 @@ import { createSqliteSessionStore } from './modules/sessions/store.sqlite'
 /** The stores of one transaction: every write through them commits or rolls back together. */
 export interface TxStores {
   audit: AuditStore
+  budgets: BudgetLedger
+  catalog: CatalogStore
   jobs: JobStore
   sessions: SessionStore
 }
@@ -34,12 +42,16 @@ type Factories<Exec> = { [K in keyof TxStores]: (exec: Exec, root: boolean) => T
 
 const sqliteFactories: Factories<SqliteExec> = {
   audit: (exec) => createSqliteAuditStore(exec),
+  budgets: (exec) => createSqliteBudgetLedger(exec),
+  catalog: (exec) => createSqliteCatalogStore(exec),
   jobs: (exec) => createSqliteJobStore(exec),
   sessions: (exec) => createSqliteSessionStore(exec),
 }
 
 const pgFactories: Factories<PgExec> = {
   audit: (exec) => createPgAuditStore(exec),
+  budgets: (exec) => createPgBudgetLedger(exec),
+  catalog: (exec) => createPgCatalogStore(exec),
   jobs: (exec) => createPgJobStore(exec),
   sessions: (exec, root) => createPgSessionStore(exec, { coalesce: root }),
 }

@@ -1,10 +1,8 @@
 /**
- * The agents and palettes every install starts with. `ensureCatalog` inserts
- * what is missing (it never overwrites an admin's edits), so it is safe to run
- * at every start.
+ * The agents and palettes every install starts with. The catalog module's
+ * `ensureCatalog` inserts what is missing (it never overwrites an admin's
+ * edits), so it is safe to run at every start.
  */
-import { inArray } from 'drizzle-orm'
-import type { Database } from '../../db/client'
 
 export interface AgentSeed {
   name: string
@@ -86,26 +84,3 @@ export const PALETTES: PaletteSeed[] = [
     priceCents: 900,
   },
 ]
-
-export async function ensureCatalog(db: Database): Promise<void> {
-  const now = new Date()
-  const { agents, palettes } = db.t
-  const haveAgents = new Set(
-    (await db.orm.select({ name: agents.name }).from(agents).where(inArray(agents.name, AGENTS.map((a) => a.name)))).map((r) => r.name),
-  )
-  const missingAgents = AGENTS.filter((agent) => !haveAgents.has(agent.name))
-  if (missingAgents.length > 0)
-    await db.orm
-      .insert(agents)
-      .values(missingAgents.map((agent) => ({ ...agent, createdAt: now, updatedAt: now })))
-      .onConflictDoNothing()
-  const havePalettes = new Set(
-    (await db.orm.select({ id: palettes.id }).from(palettes).where(inArray(palettes.id, PALETTES.map((p) => p.id)))).map((r) => r.id),
-  )
-  const missingPalettes = PALETTES.filter((palette) => !havePalettes.has(palette.id))
-  if (missingPalettes.length > 0)
-    await db.orm
-      .insert(palettes)
-      .values(missingPalettes.map((palette) => ({ ...palette, createdAt: now, updatedAt: now })))
-      .onConflictDoNothing()
-}

@@ -3,25 +3,24 @@
  * `agents:invoke`, which only roles in AGENT_ROLE_ALLOWLIST hold; the caller's
  * role is stored on the job and in the audit event.
  */
-import { asc, gt } from 'drizzle-orm'
 import { Elysia, t } from 'elysia'
-import type { Database } from '../../../db/client'
 import type { QuotaPlugin } from '../../../plugins/quota'
 import type { rbac } from '../../../plugins/rbac'
 import { pageOf, pageParams, PageQuery, toPage } from '../../pagination'
 import { AgentRunBody, AgentView, RunAccepted } from '../jobs/model'
+import type { CatalogStore } from '../catalog/store'
 import type { JobsService } from '../jobs/service'
 
 /** Agent names are the cursor here (they are the key); the helper's id check does not apply. */
 const NameCursor = t.Object({ limit: PageQuery.properties.limit, cursor: t.Optional(t.String({ maxLength: 64 })) })
 
 export const agentsModule = ({
-  db,
+  catalog,
   jobs,
   guard,
   quota,
 }: {
-  db: Database
+  catalog: CatalogStore
   jobs: JobsService
   guard: ReturnType<typeof rbac>
   quota: QuotaPlugin
@@ -36,13 +35,7 @@ export const agentsModule = ({
           async ({ query }) => {
             const { limit } = pageParams({ limit: query.limit })
             const after = query.cursor ? Buffer.from(query.cursor, 'base64url').toString() : null
-            const { agents } = db.t
-            const rows = await db.orm
-              .select()
-              .from(agents)
-              .where(after ? gt(agents.name, after) : undefined)
-              .orderBy(asc(agents.name))
-              .limit(limit + 1)
+            const rows = await catalog.agentsPage(after, limit + 1)
             return toPage(
               rows.map((row) => ({ ...row, id: row.name })),
               { limit, after },

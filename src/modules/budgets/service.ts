@@ -20,7 +20,7 @@
  */
 import { createCoalescer } from '../../../db/coalesce'
 import { and, asc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm'
-import { legacyAuditWithin } from '../../stores'
+import { legacyAuditWithin, type TxStores } from '../../stores'
 import { newId, type Database, type Executor } from '../../../db/client'
 import { primaryRole, type Actor } from '../../../plugins/auth'
 import { PermanentJobError } from '../../../plugins/jobs'
@@ -152,7 +152,7 @@ export interface BudgetHold {
   estimate: Amounts & { calls: number }
   limits: Amounts
   /** Reserves the estimate inside the transaction that creates the job; throws 429 budget_exceeded if it does not fit. */
-  reserve(tx: Executor, jobId: string): Promise<void>
+  reserve(tx: TxStores, jobId: string): Promise<void>
 }
 
 /** What the jobs service needs: a hold on the caller's budget for the run it is about to create. */
@@ -459,41 +459,19 @@ export function createBudgetService({ db, config, logger, audit, now = () => new
         estimate,
         limits: snap.limits,
         async reserve(tx, jobId) {
-          await tx
-            .insert(budgetUsage)
-            .values({
-              id: newId(),
-              userId: actor.userId,
-              day,
-              tokensUsed: 0,
-              tokensHeld: 0,
-              costUsedMicroUsd: 0,
-              costHeldMicroUsd: 0,
-              alertsSent: 0,
-              roles,
-              updatedAt: at,
-            })
-            .onConflictDoNothing()
-          // One statement checks and holds, so concurrent runs (on any instance) cannot both take the last of a budget.
-          const granted = await tx
-            .update(budgetUsage)
-            .set({
-              tokensHeld: sql`${budgetUsage.tokensHeld} + ${estimate.tokens}`,
-              costHeldMicroUsd: sql`${budgetUsage.costHeldMicroUsd} + ${estimate.cost}`,
-              roles,
-              updatedAt: at,
-            })
-            .where(
-              and(
-                eq(budgetUsage.userId, actor.userId),
-                eq(budgetUsage.day, day),
-                sql`${budgetUsage.tokensUsed} + ${budgetUsage.tokensHeld} + ${estimate.tokens} <= ${snap.limits.tokens}`,
-                sql`${budgetUsage.costUsedMicroUsd} + ${budgetUsage.costHeldMicroUsd} + ${estimate.cost} <= ${snap.limits.cost}`,
-              ),
-            )
-            .returning({ id: budgetUsage.id })
-          if (granted.length === 0) {
-            const [row] = await tx.select().from(budgetUsage).where(and(eq(budgetUsage.userId, actor.userId), eq(budgetUsage.day, day))).limit(1)
+          const outcome = await tx.budgets.reserve({
+            jobId,
+            userId: actor.userId,
+            day,
+            kind: run.kind,
+            roles,
+            tokens: estimate.tokens,
+            costMicroUsd: estimate.cost,
+            at,
+            limits: { tokens: snap.limits.tokens, costMicroUsd: snap.limits.cost },
+          })
+          if (!outcome.granted) {
+            const row = outcome.day
             const committed: Amounts = {
               tokens: Number(row?.tokensUsed ?? 0) + Number(row?.tokensHeld ?? 0),
               cost: Number(row?.costUsedMicroUsd ?? 0) + Number(row?.costHeldMicroUsd ?? 0),
@@ -501,20 +479,6 @@ export function createBudgetService({ db, config, logger, audit, now = () => new
             const budget = BUDGETS.find((b) => committed[b] + estimate[b] > snap.limits[b]) ?? 'tokens'
             throw budgetExceeded(budget, estimate[budget], snap.limits[budget] - committed[budget], snap.limits[budget], day, at)
           }
-          await tx.insert(budgetReservations).values({
-            jobId,
-            userId: actor.userId,
-            day,
-            kind: run.kind,
-            roles,
-            tokensReserved: estimate.tokens,
-            costReservedMicroUsd: estimate.cost,
-            tokensUsed: 0,
-            costUsedMicroUsd: 0,
-            calls: 0,
-            createdAt: at,
-            settledAt: null,
-          })
         },
       }
     },

@@ -3,20 +3,18 @@
  * The job row is the source of truth (status, stage, progress, role,
  * request_id); the queue carries only its id. Another user's job is 404.
  */
-import { and, asc, desc, eq, gt, inArray } from 'drizzle-orm'
-import { legacyAuditWithin } from '../../stores'
-import { isId, newId, type Database, type Executor } from '../../../db/client'
+import { isId, newId } from '../../../db/client'
+import type { JobRow } from '../../../db/schema'
 import type { Actor } from '../../../plugins/auth'
 import { primaryRole } from '../../../plugins/auth'
 import type { JobQueue } from '../../../plugins/jobs'
 import type { RequestMeta } from '../../../plugins/rbac'
+import type { AuditEvent, AuditLog } from '../../../plugins/audit'
 import { AppError, conflict, notFound } from '../../errors'
 import { toPage, type PageParams } from '../../pagination'
-import type { AuditEvent, AuditLog } from '../../../plugins/audit'
 import type { BudgetGate } from '../budgets/service'
+import type { Stores, TxStores } from '../../stores'
 import type { JobStatus, JobViewType } from './model'
-
-type JobRow = typeof import('../../../db/schema/sqlite').jobs.$inferSelect
 
 const ACTIVE: JobStatus[] = ['queued', 'running']
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/
@@ -42,7 +40,7 @@ export function toJobView(row: JobRow): JobViewType {
 }
 
 export interface JobsDeps {
-  db: Database
+  stores: Stores
   audit: AuditLog
   queue: JobQueue
   agentRoleAllowlist: string[]
@@ -50,16 +48,14 @@ export interface JobsDeps {
   budgets?: BudgetGate
 }
 
-export function createJobsService({ db, audit, queue, agentRoleAllowlist, budgets }: JobsDeps) {
-  const { jobs, sessions, jobLogs, agents } = db.t
-
+export function createJobsService({ stores, audit, queue, agentRoleAllowlist, budgets }: JobsDeps) {
   /** A job's audit event, written in the transaction that changes the job: who, from where, and what of the job. */
   const auditJob = (
-    tx: Executor,
+    tx: TxStores,
     actor: Actor,
     meta: RequestMeta,
     event: Pick<AuditEvent, 'action' | 'role' | 'target' | 'sessionId' | 'jobId' | 'metadata'>,
-  ) => audit.record({ ...event, actorId: actor.userId, actor: actor.email, requestId: meta.requestId, ip: meta.ip }, legacyAuditWithin(db, tx))
+  ) => audit.record({ ...event, actorId: actor.userId, actor: actor.email, requestId: meta.requestId, ip: meta.ip }, tx)
 
   const newJobRow = (actor: Actor, fields: Partial<JobRow> & Pick<JobRow, 'kind'>, meta: RequestMeta, key: string | null): JobRow => ({
     id: newId(),
@@ -83,19 +79,15 @@ export function createJobsService({ db, audit, queue, agentRoleAllowlist, budget
     ...fields,
   })
 
-  const findByKey = async (userId: string, key: string) =>
-    (await db.orm.select().from(jobs).where(and(eq(jobs.userId, userId), eq(jobs.idempotencyKey, key))).limit(1))[0]
+  const findByKey = (userId: string, key: string) => stores.jobs.findByIdempotencyKey(userId, key)
 
   /** Hands a committed job to the queue; if the queue is down the job fails visibly rather than waiting forever. */
   const dispatch = async (row: JobRow) => {
     try {
       await queue.enqueue(row.id)
     } catch (error) {
-      await db.orm
-        .update(jobs)
-        .set({ status: 'failed', error: `Could not enqueue: ${(error as Error).message}`, finishedAt: new Date() })
-        .where(eq(jobs.id, row.id))
-      if (row.sessionId) await db.orm.update(sessions).set({ status: 'failed', updatedAt: new Date() }).where(eq(sessions.id, row.sessionId))
+      await stores.jobs.update(row.id, { status: 'failed', error: `Could not enqueue: ${(error as Error).message}`, finishedAt: new Date() })
+      if (row.sessionId) await stores.sessions.update(row.sessionId, { status: 'failed' })
       throw new AppError(503, 'queue_unavailable', 'The job queue is unavailable; try again shortly. Operators: check /readyz.')
     }
   }
@@ -119,27 +111,19 @@ export function createJobsService({ db, audit, queue, agentRoleAllowlist, budget
         }
       }
       if (!isId(sessionId)) throw notFound('Session')
-      const [session] = await db.orm
-        .select()
-        .from(sessions)
-        .where(and(eq(sessions.id, sessionId), eq(sessions.userId, actor.userId)))
-        .limit(1)
-      if (!session || session.deletedAt) throw notFound('Session')
+      const session = await stores.sessions.findLive(sessionId, actor.userId)
+      if (!session) throw notFound('Session')
       if (session.status === 'succeeded') throw conflict('already_completed', 'This session already has its answer; create a new session to ask again.')
-      const [active] = await db.orm
-        .select({ id: jobs.id })
-        .from(jobs)
-        .where(and(eq(jobs.sessionId, sessionId), inArray(jobs.status, ACTIVE)))
-        .limit(1)
+      const active = await stores.jobs.activeForSession(sessionId)
       if (active) throw conflict('run_in_progress', `This session is already running as job ${active.id}.`)
 
       const row = newJobRow(actor, { kind: 'council', sessionId }, meta, key)
       const hold = await budgets?.prepareRun(actor, { kind: 'council', paletteId: session.paletteId })
       try {
-        await db.orm.transaction(async (tx) => {
+        await stores.transaction(async (tx) => {
           await hold?.reserve(tx, row.id)
-          await tx.insert(jobs).values(row)
-          await tx.update(sessions).set({ status: 'queued', error: null, updatedAt: new Date() }).where(eq(sessions.id, sessionId))
+          await tx.jobs.insert(row)
+          await tx.sessions.update(sessionId, { status: 'queued', error: null })
           await auditJob(tx, actor, meta, { action: 'session.run', role: row.role, target: `session:${sessionId}`, sessionId, jobId: row.id })
         })
       } catch (error) {
@@ -160,13 +144,12 @@ export function createJobsService({ db, audit, queue, agentRoleAllowlist, budget
         if (existing) return { job: existing, created: false }
       }
       if (input.includes('\u0000')) throw new AppError(422, 'invalid_characters', 'The input contains a NUL character; remove it and try again.')
-      const [agent] = await db.orm.select({ name: agents.name }).from(agents).where(eq(agents.name, agentName)).limit(1)
-      if (!agent) throw notFound('Agent')
+      if (!(await stores.catalog.agent(agentName))) throw notFound('Agent')
       const row = newJobRow(actor, { kind: 'agent', input: { agent: agentName, input } }, meta, key)
       const hold = await budgets?.prepareRun(actor, { kind: 'agent', agent: agentName })
-      await db.orm.transaction(async (tx) => {
+      await stores.transaction(async (tx) => {
         await hold?.reserve(tx, row.id)
-        await tx.insert(jobs).values(row)
+        await tx.jobs.insert(row)
         await auditJob(tx, actor, meta, {
           action: 'agent.call',
           role: row.role,
@@ -181,15 +164,14 @@ export function createJobsService({ db, audit, queue, agentRoleAllowlist, budget
 
     async get(actor: Actor, id: string): Promise<JobRow> {
       if (!isId(id)) throw notFound('Job')
-      const [row] = await db.orm.select().from(jobs).where(and(eq(jobs.id, id), eq(jobs.userId, actor.userId))).limit(1)
+      const row = await stores.jobs.findOwned(id, actor.userId)
       if (!row) throw notFound('Job')
       return row
     },
 
     /** The newest job of a session (for its page). */
-    async latestForSession(sessionId: string): Promise<JobRow | undefined> {
-      const [row] = await db.orm.select().from(jobs).where(eq(jobs.sessionId, sessionId)).orderBy(desc(jobs.id)).limit(1)
-      return row
+    latestForSession(sessionId: string): Promise<JobRow | undefined> {
+      return stores.jobs.latestForSession(sessionId)
     },
 
     async cancel(actor: Actor, id: string, meta: RequestMeta): Promise<JobRow> {
@@ -198,13 +180,9 @@ export function createJobsService({ db, audit, queue, agentRoleAllowlist, budget
         throw conflict('job_finished', `The job has already ${job.status === 'cancelled' ? 'been cancelled' : job.status}.`)
       const now = new Date()
       const queued = job.status === 'queued'
-      await db.orm.transaction(async (tx) => {
-        await tx
-          .update(jobs)
-          .set(queued ? { cancelRequested: true, status: 'cancelled', finishedAt: now } : { cancelRequested: true })
-          .where(eq(jobs.id, id))
-        if (queued && job.sessionId)
-          await tx.update(sessions).set({ status: 'cancelled', updatedAt: now }).where(eq(sessions.id, job.sessionId))
+      await stores.transaction(async (tx) => {
+        await tx.jobs.update(id, queued ? { cancelRequested: true, status: 'cancelled', finishedAt: now } : { cancelRequested: true })
+        if (queued && job.sessionId) await tx.sessions.update(job.sessionId, { status: 'cancelled' })
         await auditJob(tx, actor, meta, { action: 'job.cancel', role: job.role, target: `job:${id}`, sessionId: job.sessionId, jobId: id })
       })
       await queue.cancel(id)
@@ -213,8 +191,7 @@ export function createJobsService({ db, audit, queue, agentRoleAllowlist, budget
 
     async logs(actor: Actor, id: string, params: PageParams) {
       await this.get(actor, id)
-      const where = params.after ? and(eq(jobLogs.jobId, id), gt(jobLogs.id, params.after)) : eq(jobLogs.jobId, id)
-      const rows = await db.orm.select().from(jobLogs).where(where).orderBy(asc(jobLogs.id)).limit(params.limit + 1)
+      const rows = await stores.jobs.logs(id, params.after, params.limit + 1)
       return toPage(rows, params, (row) => ({
         ts: row.ts.toISOString(),
         level: row.level,

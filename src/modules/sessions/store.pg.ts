@@ -83,6 +83,12 @@ export function createPgSessionStore(db: PgExec, { coalesce }: PgSessionStoreOpt
     page(userId, after, limit) {
       return coalesce ? readPages.add({ userId, after, limit }) : readPage(userId, after, limit)
     },
+    async findOwned(id, userId) {
+      return (await db.select().from(sessions).where(and(eq(sessions.id, id), eq(sessions.userId, userId))).limit(1))[0]
+    },
+    async update(id, fields) {
+      await db.update(sessions).set({ ...fields, updatedAt: new Date() }).where(eq(sessions.id, id))
+    },
     async softDelete(id, userId, at) {
       const rows = await db
         .update(sessions)

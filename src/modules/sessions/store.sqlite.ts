@@ -35,6 +35,12 @@ export function createSqliteSessionStore(db: SqliteExec): SessionStore {
     async page(userId, after, limit) {
       return after ? queries().nextPage.all({ userId, after, limit }) : queries().firstPage.all({ userId, limit })
     },
+    async findOwned(id, userId) {
+      return (await db.select().from(sessions).where(and(eq(sessions.id, id), eq(sessions.userId, userId))).limit(1))[0]
+    },
+    async update(id, fields) {
+      await db.update(sessions).set({ ...fields, updatedAt: new Date() }).where(eq(sessions.id, id))
+    },
     async softDelete(id, userId, at) {
       const rows = await db
         .update(sessions)

@@ -10,6 +10,10 @@ export interface SessionStore {
   findLive(id: string, userId: string): Promise<SessionRow | undefined>
   /** The owner's live sessions, newest first: `limit` rows with ids below `after` (all from the newest when null). */
   page(userId: string, after: string | null, limit: number): Promise<SessionRow[]>
+  /** The owner's session whether deleted or not, or undefined. */
+  findOwned(id: string, userId: string): Promise<SessionRow | undefined>
+  /** Writes status fields of one session (updated_at is set to now). */
+  update(id: string, fields: Partial<Pick<SessionRow, 'status' | 'stage' | 'error'>>): Promise<void>
   /** Marks the owner's live session deleted; false when there was none. */
   softDelete(id: string, userId: string, at: Date): Promise<boolean>
   /** Removes the session row whoever owns it; returns its owner, or undefined when there was none. */

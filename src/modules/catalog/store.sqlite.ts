@@ -1,0 +1,29 @@
+/** Agents and palettes on libsql. */
+import { asc, eq, gt } from 'drizzle-orm'
+import type { SqliteExec } from '../../../db/client'
+import { agents, palettes } from '../../../db/schema/sqlite'
+import type { CatalogStore } from './store'
+
+export function createSqliteCatalogStore(db: SqliteExec): CatalogStore {
+  return {
+    async agent(name) {
+      return (await db.select().from(agents).where(eq(agents.name, name)).limit(1))[0]
+    },
+    agentsPage(after, limit) {
+      return db
+        .select()
+        .from(agents)
+        .where(after ? gt(agents.name, after) : undefined)
+        .orderBy(asc(agents.name))
+        .limit(limit)
+    },
+    async everything() {
+      const [agentRows, paletteRows] = await Promise.all([db.select().from(agents), db.select().from(palettes)])
+      return { agents: agentRows, palettes: paletteRows }
+    },
+    async insertMissing(agentRows, paletteRows) {
+      if (agentRows.length > 0) await db.insert(agents).values([...agentRows]).onConflictDoNothing()
+      if (paletteRows.length > 0) await db.insert(palettes).values([...paletteRows]).onConflictDoNothing()
+    },
+  }
+}

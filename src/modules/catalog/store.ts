@@ -1,0 +1,14 @@
+/**
+ * Agents and palettes. The contract suite is tests/unit/stores/catalog-store.test.ts.
+ */
+import type { AgentRow, PaletteRow } from '../../../db/schema'
+
+export interface CatalogStore {
+  agent(name: string): Promise<AgentRow | undefined>
+  /** Agents by name: `limit` of them after `after` (from the first when null). */
+  agentsPage(after: string | null, limit: number): Promise<AgentRow[]>
+  /** Every agent and palette (a small table; callers cache it). */
+  everything(): Promise<{ agents: AgentRow[]; palettes: PaletteRow[] }>
+  /** Inserts the rows whose key is not present yet; never overwrites. */
+  insertMissing(agents: readonly AgentRow[], palettes: readonly PaletteRow[]): Promise<void>
+}
