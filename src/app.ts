@@ -98,7 +98,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     logger.debug('job attempt ended with an error', { job_id: jobId, error: (error as Error).message }),
   )
   appMetrics.watchQueue(queue)
-  const jobs = createJobsService({ stores, audit, queue, agentRoleAllowlist: config.agentRoleAllowlist, budgets })
+  const jobs = createJobsService({ stores, audit, queue, budgets })
   const quotaStore = createQuotaStore(config)
   return {
     config,

@@ -28,6 +28,8 @@ export interface Actor {
   externalId: string
   email: string
   roles: string[]
+  /** The role this person acts under, recorded on jobs and audit events: see primaryRole. */
+  role: string
   permissions: Set<Permission>
   via: 'header' | 'cookie' | 'jwt' | 'proxy' | 'anonymous'
   /** The CSRF token for cookie sessions, rendered into pages. */
@@ -39,14 +41,19 @@ export const ANONYMOUS: Actor = Object.freeze({
   externalId: '',
   email: 'anonymous',
   roles: [],
+  role: 'anonymous',
   permissions: new Set<Permission>(),
   via: 'anonymous' as const,
 })
 
-/** The role recorded on jobs and audit events: the most privileged one held. */
-export const primaryRole = (actor: Actor, prefer: readonly string[] = []): string =>
-  actor.roles.find((role) => prefer.includes(role)) ??
-  (actor.roles.includes('admin') ? 'admin' : actor.roles.includes('auditor') ? 'auditor' : (actor.roles[0] ?? 'user'))
+/**
+ * The role recorded on jobs and audit events, one rule for all of them: an
+ * allowlisted agent role first (it is what an agent call acts under), then the
+ * most privileged built-in role held.
+ */
+export const primaryRole = (roles: readonly string[], prefer: readonly string[] = []): string =>
+  roles.find((role) => prefer.includes(role)) ??
+  (roles.includes('admin') ? 'admin' : roles.includes('auditor') ? 'auditor' : (roles[0] ?? 'user'))
 
 interface CookieJar {
   [name: string]: { value?: unknown }
@@ -116,6 +123,7 @@ export function createAuthenticator({ config, identity }: AuthOptions): Authenti
       externalId,
       email,
       roles,
+      role: primaryRole(roles, config.agentRoleAllowlist),
       permissions: permissionsOf(roles),
       via,
     }

@@ -10,10 +10,21 @@ import { ANONYMOUS } from '../auth'
 import { requestState } from '../logging'
 import type { RoutePermission } from './matrix'
 
+/** Who acted, under which role, from which request: spread into every audit event of the request. */
+export interface AuditActor {
+  actorId: string | null
+  actor: string
+  role: string
+  requestId: string
+  ip: string | null
+}
+
 /** What services need to know of the request for logs and audit. */
 export interface RequestMeta {
   requestId: string
   ip: string | null
+  /** Derived once per request from the caller; every audit write of the request uses it. */
+  audit: AuditActor
 }
 
 export interface RbacOptions {
@@ -35,7 +46,14 @@ export const rbac = ({ authenticator }: RbacOptions) =>
           const found = await authenticator.authenticate({ request, cookie, body, server })
           const state = requestState(request)
           if (state && found) state.user = found.email
-          const meta: RequestMeta = { requestId: state?.requestId ?? 'unknown', ip: authenticator.clientIp({ request, server }) }
+          const requestId = state?.requestId ?? 'unknown'
+          const ip = authenticator.clientIp({ request, server })
+          const who = found ?? ANONYMOUS
+          const meta: RequestMeta = {
+            requestId,
+            ip,
+            audit: { actorId: who.userId || null, actor: who.email, role: who.role, requestId, ip },
+          }
           if (permission === 'public') return { actor: found ?? ANONYMOUS, meta }
           if (!found) throw unauthenticated()
           if (!found.permissions.has(permission))

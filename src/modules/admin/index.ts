@@ -7,7 +7,6 @@
 import { Elysia, t } from 'elysia'
 import type { Database } from '../../../db/client'
 import type { Actor } from '../../../plugins/auth'
-import { primaryRole } from '../../../plugins/auth'
 import type { rbac, RequestMeta } from '../../../plugins/rbac'
 import { AppError, forbidden } from '../../errors'
 import { pageOf, pageParams } from '../../pagination'
@@ -64,15 +63,8 @@ export const adminModule = ({ db, audit, identity, agentRoleAllowlist, guard }: 
   const bindings = createRoleBindingsService({ db, audit, identity, agentRoleAllowlist })
   const trail = createAuditTrail({ db })
 
-  const auditFields = (actor: Actor, meta: RequestMeta) => ({
-    actorId: actor.userId,
-    actor: actor.email,
-    role: primaryRole(actor, agentRoleAllowlist),
-    requestId: meta.requestId,
-    ip: meta.ip,
-  })
   const viewed = (actor: Actor, meta: RequestMeta, page: string, metadata?: Record<string, unknown>) =>
-    audit.recordLater({ ...auditFields(actor, meta), action: 'admin.view', target: `page:${page}`, metadata })
+    audit.recordLater({ ...meta.audit, action: 'admin.view', target: `page:${page}`, metadata })
 
   const rbacFilters = (source: { filter_user?: string; filter_role?: string }): RoleBindingFilters => ({
     user: source.filter_user?.trim() || undefined,
@@ -158,7 +150,7 @@ export const adminModule = ({ db, audit, identity, agentRoleAllowlist, guard }: 
           '/audit',
           async ({ actor, query, meta, set }) => {
             const filters = parseAuditFilters(query)
-            const recorded = { ...auditFields(actor, meta), metadata: { filters: pickFilters(query) } }
+            const recorded = { ...meta.audit, metadata: { filters: pickFilters(query) } }
             if (query.format === 'csv') {
               if (!actor.permissions.has('audit:export'))
                 throw forbidden('Exporting the audit trail needs the audit:export permission; ask an administrator.')
@@ -238,7 +230,7 @@ export const adminModule = ({ db, audit, identity, agentRoleAllowlist, guard }: 
         }
         const page = await trail.list(filters, pageParams(query))
         if (isHtmx(request)) {
-          audit.recordLater({ ...auditFields(actor, meta), action: 'audit.view', metadata: { filters: shown, returned: page.items.length } })
+          audit.recordLater({ ...meta.audit, action: 'audit.view', metadata: { filters: shown, returned: page.items.length } })
           return query.cursor ? AuditRows({ page, filters: shown }) : AuditResults({ actor, page, filters: shown })
         }
         viewed(actor, meta, '/admin/audit', { filters: shown })

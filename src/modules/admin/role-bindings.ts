@@ -8,7 +8,6 @@ import { and, desc, eq, lt, sql, type SQL } from 'drizzle-orm'
 import { legacyAuditWithin } from '../../stores'
 import { isId, newId, type Database, type Tx } from '../../../db/client'
 import type { Actor } from '../../../plugins/auth'
-import { primaryRole } from '../../../plugins/auth'
 import type { RequestMeta } from '../../../plugins/rbac'
 import { MATRIX } from '../../../plugins/rbac/matrix'
 import { conflict, notFound, unprocessable } from '../../errors'
@@ -69,13 +68,6 @@ export function createRoleBindingsService({ db, audit, identity, agentRoleAllowl
     created_at: row.createdAt.toISOString(),
   })
 
-  const auditFields = (actor: Actor, meta: RequestMeta) => ({
-    actorId: actor.userId,
-    actor: actor.email,
-    role: primaryRole(actor, agentRoleAllowlist),
-    requestId: meta.requestId,
-    ip: meta.ip,
-  })
 
   /**
    * On PostgreSQL two admins removing two different admin bindings at once could
@@ -116,11 +108,11 @@ export function createRoleBindingsService({ db, audit, identity, agentRoleAllowl
       if (!ROLE_PATTERN.test(role))
         throw invalid('role', 'must start with a letter and hold up to 64 letters, digits, _ : or -')
       if (role === 'user') throw invalid('role', 'every signed-in person already holds "user"; bind another role')
-      const fields = auditFields(actor, meta)
+      const fields = meta.audit
       const userId = await identity.ensureUser(email, {
         requestId: meta.requestId,
         ip: meta.ip,
-        by: { actorId: fields.actorId, actor: fields.actor, role: fields.role },
+        by: { actorId: actor.userId, actor: fields.actor, role: fields.role },
       })
       const row: Row = { id: newId(), userId, email, role, createdBy: actor.email, createdAt: new Date() }
       const created = await db.orm.transaction(async (tx) => {
@@ -168,7 +160,7 @@ export function createRoleBindingsService({ db, audit, identity, agentRoleAllowl
         if (deleted.length === 0) throw notFound('Role binding')
         await audit.record(
           {
-            ...auditFields(actor, meta),
+            ...meta.audit,
             action: 'role_binding.delete',
             target: `user:${found.userId}`,
             metadata: { email: found.email, role: found.role },

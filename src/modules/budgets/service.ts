@@ -22,7 +22,7 @@ import { createCoalescer } from '../../../db/coalesce'
 import { and, asc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm'
 import { legacyAuditWithin, type TxStores } from '../../stores'
 import { newId, type Database, type Executor } from '../../../db/client'
-import { primaryRole, type Actor } from '../../../plugins/auth'
+import type { Actor } from '../../../plugins/auth'
 import { PermanentJobError } from '../../../plugins/jobs'
 import type { Logger } from '../../../plugins/logging/logger'
 import type { RequestMeta } from '../../../plugins/rbac'
@@ -740,13 +740,9 @@ export function createBudgetService({ db, config, logger, audit, now = () => new
         }
         await audit.record(
           {
+            ...meta.audit,
             action: 'limits.set',
-            actorId: actor.userId,
-            actor: actor.email,
-            role: primaryRole(actor, config.agentRoleAllowlist),
             target: `limits:${input.scope}:${label}`,
-            requestId: meta.requestId,
-            ip: meta.ip,
             metadata: {
               scope: input.scope,
               subject: label,

@@ -6,7 +6,6 @@
 import { isId, newId } from '../../../db/client'
 import type { JobRow } from '../../../db/schema'
 import type { Actor } from '../../../plugins/auth'
-import { primaryRole } from '../../../plugins/auth'
 import type { JobQueue } from '../../../plugins/jobs'
 import type { RequestMeta } from '../../../plugins/rbac'
 import type { AuditEvent, AuditLog } from '../../../plugins/audit'
@@ -43,19 +42,18 @@ export interface JobsDeps {
   stores: Stores
   audit: AuditLog
   queue: JobQueue
-  agentRoleAllowlist: string[]
   /** Reserves a run's worst case against the caller's daily budgets before its job is created. */
   budgets?: BudgetGate
 }
 
-export function createJobsService({ stores, audit, queue, agentRoleAllowlist, budgets }: JobsDeps) {
+export function createJobsService({ stores, audit, queue, budgets }: JobsDeps) {
   /** A job's audit event, written in the transaction that changes the job: who, from where, and what of the job. */
   const auditJob = (
     tx: TxStores,
     actor: Actor,
     meta: RequestMeta,
     event: Pick<AuditEvent, 'action' | 'role' | 'target' | 'sessionId' | 'jobId' | 'metadata'>,
-  ) => audit.record({ ...event, actorId: actor.userId, actor: actor.email, requestId: meta.requestId, ip: meta.ip }, tx)
+  ) => audit.record({ ...meta.audit, ...event }, tx)
 
   const newJobRow = (actor: Actor, fields: Partial<JobRow> & Pick<JobRow, 'kind'>, meta: RequestMeta, key: string | null): JobRow => ({
     id: newId(),
@@ -65,7 +63,7 @@ export function createJobsService({ stores, audit, queue, agentRoleAllowlist, bu
     stage: null,
     progress: 0,
     requestId: meta.requestId,
-    role: primaryRole(actor, agentRoleAllowlist),
+    role: actor.role,
     idempotencyKey: key,
     input: null,
     output: null,

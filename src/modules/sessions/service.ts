@@ -38,14 +38,6 @@ export function toSummary(row: SessionRow): SessionSummaryView {
   }
 }
 
-const auditFields = (actor: Actor, meta: RequestMeta) => ({
-  actorId: actor.userId,
-  actor: actor.email,
-  role: actor.roles.includes('admin') ? 'admin' : (actor.roles[0] ?? 'user'),
-  requestId: meta.requestId,
-  ip: meta.ip,
-})
-
 /**
  * @example
  * const sessions = createSessionsService({ stores, audit, questionMaxChars: 8000 })
@@ -83,7 +75,7 @@ export function createSessionsService({ stores, audit, questionMaxChars }: Sessi
         await tx.sessions.insert(row)
         await audit.record(
           {
-            ...auditFields(actor, meta),
+            ...meta.audit,
             action: 'session.create',
             target: `session:${row.id}`,
             sessionId: row.id,
@@ -104,7 +96,7 @@ export function createSessionsService({ stores, audit, questionMaxChars }: Sessi
       if (!isId(id)) throw notFound('Session')
       const row = await stores.sessions.findLive(id, actor.userId)
       if (!row) throw notFound('Session')
-      audit.recordLater({ ...auditFields(actor, meta), action: 'session.read', target: `session:${id}`, sessionId: id })
+      audit.recordLater({ ...meta.audit, action: 'session.read', target: `session:${id}`, sessionId: id })
       return row
     },
 
@@ -112,7 +104,7 @@ export function createSessionsService({ stores, audit, questionMaxChars }: Sessi
       if (!isId(id)) throw notFound('Session')
       await stores.transaction(async (tx) => {
         if (!(await tx.sessions.softDelete(id, actor.userId, new Date()))) throw notFound('Session')
-        await audit.record({ ...auditFields(actor, meta), action: 'session.delete', target: `session:${id}`, sessionId: id }, tx)
+        await audit.record({ ...meta.audit, action: 'session.delete', target: `session:${id}`, sessionId: id }, tx)
       })
     },
 
@@ -125,7 +117,7 @@ export function createSessionsService({ stores, audit, questionMaxChars }: Sessi
         await tx.jobs.removeForSession(id)
         await audit.record(
           {
-            ...auditFields(actor, meta),
+            ...meta.audit,
             action: 'session.hard_delete',
             target: `session:${id}`,
             sessionId: id,
