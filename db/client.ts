@@ -14,7 +14,7 @@ import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core'
 import type { ResultSet } from '@libsql/client'
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator'
 import pg from 'pg'
-import { installPgWriteBatching } from './pg-batching'
+import { batchConnectionWrites } from './pg/write-batching'
 import * as pgSchema from './schema/pg'
 import * as sqliteSchema from './schema/sqlite'
 
@@ -68,6 +68,8 @@ export const migrationsFolder = (dialect: 'sqlite' | 'pg') => join(import.meta.d
 export interface DatabaseOptions {
   url: string
   poolSize?: number
+  /** PostgreSQL only: send each query's protocol messages in one socket write (PG_WRITE_BATCHING; db/pg/write-batching.ts). */
+  pgWriteBatching?: boolean
 }
 
 /**
@@ -75,8 +77,8 @@ export interface DatabaseOptions {
  * const db = createDatabase({ url: 'file:./data/council.db' })
  * await db.migrate()
  */
-export function createDatabase({ url, poolSize = 10 }: DatabaseOptions): Database {
-  if (url.startsWith('postgres')) return createPgDatabase(url, poolSize)
+export function createDatabase({ url, poolSize = 10, pgWriteBatching = false }: DatabaseOptions): Database {
+  if (url.startsWith('postgres')) return createPgDatabase(url, poolSize, pgWriteBatching)
   return createSqliteDatabase(url)
 }
 
@@ -111,9 +113,10 @@ function createSqliteDatabase(url: string): Database {
   }
 }
 
-function createPgDatabase(url: string, poolSize: number): Database {
-  installPgWriteBatching()
+function createPgDatabase(url: string, poolSize: number, writeBatching: boolean): Database {
   const pool = new pg.Pool({ connectionString: url, max: poolSize })
+  // Each new connection of this pool, before its first query; pg types leave `connection` out.
+  if (writeBatching) pool.on('connect', (client) => batchConnectionWrites((client as unknown as { connection: unknown }).connection))
   // An idle client's error (e.g. the server restarted) must not crash the process; the next query reconnects.
   pool.on('error', () => undefined)
   const pgOrm = drizzlePg(pool, { schema: pgSchema })

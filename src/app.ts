@@ -77,7 +77,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
   const logger =
     overrides.logger ??
     createLogger({ level: config.logLevel, file: config.logFile, hashUsers: config.env === 'production' })
-  const db = overrides.db ?? createDatabase({ url: config.db.url, poolSize: config.db.poolSize })
+  const db = overrides.db ?? createDatabase({ url: config.db.url, poolSize: config.db.poolSize, pgWriteBatching: config.db.pgWriteBatching })
   const stores = createStores(db)
   const audit = createAuditLog({ store: stores.audit, logger })
   const identity = createIdentityService({

@@ -35,7 +35,14 @@ export interface Config {
   logLevel: 'debug' | 'info' | 'warn' | 'error'
   logPrompts: boolean
   logFile: string | null
-  db: { url: string; dialect: 'sqlite' | 'pg'; migrateOnStart: boolean; poolSize: number }
+  db: {
+    url: string
+    dialect: 'sqlite' | 'pg'
+    migrateOnStart: boolean
+    poolSize: number
+    /** PostgreSQL: one socket write per query (db/pg/write-batching.ts); an optimisation, safe to turn off. */
+    pgWriteBatching: boolean
+  }
   auth: {
     mode: 'dev' | 'prod'
     trustUserIdHeader: boolean
@@ -250,6 +257,7 @@ export function loadConfig(env: Env = process.env): Config {
       dialect: databaseUrl.startsWith('postgres') ? 'pg' : 'sqlite',
       migrateOnStart: read(env, 'MIGRATE_ON_START', appEnv !== 'production', boolean),
       poolSize: read(env, 'DB_POOL_SIZE', 10, integer(1, 200)),
+      pgWriteBatching: read(env, 'PG_WRITE_BATCHING', true, boolean),
     },
     auth: {
       mode: authMode,
