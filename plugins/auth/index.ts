@@ -1,7 +1,7 @@
 /**
  * Identity. Who is calling is decided here, by configuration:
  *  - dev mode: `X-User-Id: <email>` (development and test) and the signed
- *    cookie set by `POST /auth/dev-login`; `X-Role` simulates roles in test only;
+ *    cookie set by `POST /auth/dev-login` (src/modules/auth); `X-Role` simulates roles in test only;
  *  - prod mode: `X-Authenticated-User` from a proxy in TRUSTED_PROXY_IPS, or a
  *    bearer JWT (HS256 secret or JWKS; issuer, audience and expiry checked;
  *    the `roles` claim mapped to internal roles by JWT_ROLE_MAP).
