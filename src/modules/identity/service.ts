@@ -5,6 +5,7 @@
  * request needs one; role-binding changes clear the cache.
  */
 import { newId } from '../../../db/client'
+import type { UserRow } from '../../../db/schema'
 import type { AuditLog } from '../../../plugins/audit'
 import type { AuditActor, Identity, IdentityResolver } from '../../identity'
 import { auditActorOf, normaliseEmail } from '../../identity'
@@ -55,11 +56,12 @@ export function createIdentityService({ stores, audit, adminEmails, cacheMs }: I
   ): Promise<string> => {
     const id = newId()
     const now = new Date()
-    const user = { id, externalId, email, displayName: null, createdAt: now, lastSeenAt: now, deletedAt: null }
+    const user: UserRow = { id, externalId, email, displayName: null, createdAt: now, lastSeenAt: now, deletedAt: null }
     if (!(await tx.identity.insertUser(user))) return (await tx.identity.userIdByExternalId(externalId))!
     const admin = admins.has(email.toLowerCase())
     if (admin) await tx.identity.bind({ id: newId(), userId: id, role: 'admin', createdBy: 'ADMIN_EMAILS', createdAt: now })
     const by = actor(id, admin ? ['user', 'admin'] : ['user'])
+    // Created by someone else (an admin granting a role): the event names whom, as the actor fields do not.
     const byOther = by.actorId !== id
     await audit.record(
       {
