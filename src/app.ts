@@ -5,7 +5,7 @@
 import { Elysia } from 'elysia'
 import { createDatabase, type Database } from '../db/client'
 import { createAuditLog, type AuditLog } from '../plugins/audit'
-import { ANONYMOUS, authRoutes, createAuthenticator, type Authenticator } from '../plugins/auth'
+import { createAuthenticator } from '../plugins/auth'
 import { errors } from '../plugins/errors'
 import { health, type ComponentCheck } from '../plugins/health'
 import { logging, requestState } from '../plugins/logging'
@@ -14,7 +14,9 @@ import { createLogger, type Logger } from '../plugins/logging/logger'
 import { rbac } from '../plugins/rbac'
 import { securityHeaders } from '../plugins/security'
 import type { Config } from './config'
+import { ANONYMOUS, type Authenticator } from './identity'
 import { apiDocsModule } from './modules/apidocs'
+import { authModule } from './modules/auth'
 import { homeModule } from './modules/home'
 import { ErrorNotice } from '../views/layout'
 import { ErrorPage } from './modules/home/views'
@@ -81,7 +83,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
   const stores = createStores(db)
   const audit = createAuditLog({ store: stores.audit, logger })
   const identity = createIdentityService({
-    db,
+    stores,
     audit,
     adminEmails: config.auth.adminEmails,
     cacheMs: config.auth.identityCacheMs,
@@ -193,14 +195,14 @@ export function createApp(config: Config, deps: AppDeps) {
     )
     .use(apiDocsModule({ guard, version: packageJson.version }))
     .use(health({ checks: deps.readiness, timeoutMs: config.readyz.timeoutMs, guard }))
-    .use(authRoutes({ config, audit: deps.audit, guard }))
-    .use(homeModule({ guard, config }))
+    .use(authModule({ config, audit: deps.audit, guard }))
+    .use(homeModule({ guard }))
     .use(meModule({ guard }))
     .use(sessionsModule({ db: deps.db, sessions: deps.sessions, jobs: deps.jobs, guard, quota: limiter }))
     .use(jobsModule({ jobs: deps.jobs, guard, quota: limiter, onCancelled: (sessionId) => `/sessions/${sessionId}` }))
     .use(agentsModule({ catalog: deps.stores.catalog, jobs: deps.jobs, guard, quota: limiter }))
     .use(budgetsModule({ budgets: deps.budgets, guard, quota: limiter }))
-    .use(adminModule({ db: deps.db, audit: deps.audit, identity: deps.identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
+    .use(adminModule({ db: deps.db, stores: deps.stores, audit: deps.audit, identity: deps.identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
 }
 
 export type App = ReturnType<typeof createApp>

@@ -17,6 +17,9 @@ import { createSqliteBudgetLedger } from './modules/budgets/store.sqlite'
 import type { CatalogStore } from './modules/catalog/store'
 import { createPgCatalogStore } from './modules/catalog/store.pg'
 import { createSqliteCatalogStore } from './modules/catalog/store.sqlite'
+import type { IdentityStore } from './modules/identity/store'
+import { createPgIdentityStore } from './modules/identity/store.pg'
+import { createSqliteIdentityStore } from './modules/identity/store.sqlite'
 import type { JobStore } from './modules/jobs/store'
 import { createPgJobStore } from './modules/jobs/store.pg'
 import { createSqliteJobStore } from './modules/jobs/store.sqlite'
@@ -29,6 +32,7 @@ export interface TxStores {
   audit: AuditStore
   budgets: BudgetLedger
   catalog: CatalogStore
+  identity: IdentityStore
   jobs: JobStore
   sessions: SessionStore
 }
@@ -44,6 +48,7 @@ const sqliteFactories: Factories<SqliteExec> = {
   audit: (exec) => createSqliteAuditStore(exec),
   budgets: (exec) => createSqliteBudgetLedger(exec),
   catalog: (exec) => createSqliteCatalogStore(exec),
+  identity: (exec) => createSqliteIdentityStore(exec),
   jobs: (exec) => createSqliteJobStore(exec),
   sessions: (exec) => createSqliteSessionStore(exec),
 }
@@ -52,6 +57,7 @@ const pgFactories: Factories<PgExec> = {
   audit: (exec) => createPgAuditStore(exec),
   budgets: (exec) => createPgBudgetLedger(exec),
   catalog: (exec) => createPgCatalogStore(exec),
+  identity: (exec) => createPgIdentityStore(exec),
   jobs: (exec) => createPgJobStore(exec),
   sessions: (exec, root) => createPgSessionStore(exec, { coalesce: root }),
 }

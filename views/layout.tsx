@@ -3,7 +3,7 @@
  * and the CSRF token that htmx sends with every request from the page.
  */
 import type { PropsWithChildren } from '@kitajs/html'
-import type { Actor } from '../plugins/auth'
+import type { Actor } from '../src/identity'
 
 export interface LayoutProps {
   title: string

@@ -1,85 +1,37 @@
 /**
  * Identity. Who is calling is decided here, by configuration:
  *  - dev mode: `X-User-Id: <email>` (development and test) and the signed
- *    cookie set by `POST /auth/dev-login`; `X-Role` simulates roles in test only;
+ *    cookie set by `POST /auth/dev-login` (src/modules/auth); `X-Role` simulates roles in test only;
  *  - prod mode: `X-Authenticated-User` from a proxy in TRUSTED_PROXY_IPS, or a
  *    bearer JWT (HS256 secret or JWKS; issuer, audience and expiry checked;
  *    the `roles` claim mapped to internal roles by JWT_ROLE_MAP).
  * Cookie-authenticated writes must carry the CSRF token.
  */
-import { Elysia, t } from 'elysia'
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose'
 import type { Config } from '../../src/config'
 import { AppError, forbidden, unauthenticated } from '../../src/errors'
-import type { IdentityService } from '../../src/modules/identity/service'
-import type { AuditLog } from '../audit'
+import {
+  isEmail,
+  normaliseEmail,
+  primaryRole,
+  type Actor,
+  type AuthContext,
+  type Authenticator,
+  type IdentityResolver,
+} from '../../src/identity'
+import type { Permission } from '../../src/identity/permissions'
 import { requestIdOf } from '../logging'
-import type { rbac } from '../rbac'
-import { permissionsFor, type Permission } from '../rbac/matrix'
+import { permissionsFor } from '../rbac/matrix'
 import { csrfTokenFor, signSession, verifyCsrf, verifySession } from './cookie'
 
 export const SESSION_COOKIE = 'council_session'
 const SESSION_TTL_MS = 12 * 60 * 60 * 1000
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
-const EMAIL = /^[^\s@<>"'\u0000]{1,64}@[^\s@<>"'\u0000]{1,190}$/
-
-export interface Actor {
-  userId: string
-  externalId: string
-  email: string
-  roles: string[]
-  /** The role this person acts under, recorded on jobs and audit events: see primaryRole. */
-  role: string
-  permissions: Set<Permission>
-  via: 'header' | 'cookie' | 'jwt' | 'proxy' | 'anonymous'
-  /** The CSRF token for cookie sessions, rendered into pages. */
-  csrfToken?: string
-}
-
-export const ANONYMOUS: Actor = Object.freeze({
-  userId: '',
-  externalId: '',
-  email: 'anonymous',
-  roles: [],
-  role: 'anonymous',
-  permissions: new Set<Permission>(),
-  via: 'anonymous' as const,
-})
-
-/**
- * The role recorded on jobs and audit events, one rule for all of them: an
- * allowlisted agent role first (it is what an agent call acts under), then the
- * most privileged built-in role held.
- */
-export const primaryRole = (roles: readonly string[], prefer: readonly string[] = []): string =>
-  roles.find((role) => prefer.includes(role)) ??
-  (roles.includes('admin') ? 'admin' : roles.includes('auditor') ? 'auditor' : (roles[0] ?? 'user'))
-
-interface CookieJar {
-  [name: string]: { value?: unknown }
-}
-
-export interface AuthContext {
-  request: Request
-  cookie: CookieJar
-  body?: unknown
-  server?: { requestIP(request: Request): { address: string } | null } | null
-}
-
-export interface Authenticator {
-  /** The caller, or null when the request carries no identity. Throws 401 on a bad credential. */
-  authenticate(ctx: AuthContext): Promise<Actor | null>
-  clientIp(ctx: Pick<AuthContext, 'request' | 'server'>): string | null
-}
 
 export interface AuthOptions {
   config: Config
-  identity: IdentityService
+  identity: IdentityResolver
 }
-
-type RbacPlugin = ReturnType<typeof rbac>
-
-const normaliseEmail = (value: string) => value.trim().toLowerCase()
 
 /**
  * @example
@@ -112,12 +64,19 @@ export function createAuthenticator({ config, identity }: AuthOptions): Authenti
     ctx: AuthContext,
     extraRoles: string[] = [],
   ): Promise<Actor> => {
-    const found = await identity.resolve(externalId, email, { requestId: requestIdOf(ctx.request), ip: clientIp(ctx) })
-    let roles = [...new Set([...found.roles, ...extraRoles])]
-    if (auth.allowRoleHeader) {
-      const simulated = ctx.request.headers.get('x-role')
-      if (simulated) roles = [...new Set(['user', ...simulated.split(',').map((role) => role.trim()).filter(Boolean)])]
+    // The roles this request acts under, given the bound ones: the JWT's mapped claims join them; in
+    // test, X-Role replaces them. The first-sight audit event takes its role from the same function.
+    const rolesFor = (bound: readonly string[]) => {
+      const simulated = auth.allowRoleHeader ? ctx.request.headers.get('x-role') : null
+      if (simulated) return [...new Set(['user', ...simulated.split(',').map((role) => role.trim()).filter(Boolean)])]
+      return [...new Set([...bound, ...extraRoles])]
     }
+    const found = await identity.resolve(externalId, email, {
+      requestId: requestIdOf(ctx.request),
+      ip: clientIp(ctx),
+      roleOf: (bound) => primaryRole(rolesFor(bound), config.agentRoleAllowlist),
+    })
+    const roles = rolesFor(found.roles)
     return {
       userId: found.userId,
       externalId,
@@ -183,7 +142,7 @@ export function createAuthenticator({ config, identity }: AuthOptions): Authenti
       const headerUser = auth.trustUserIdHeader ? request.headers.get('x-user-id') : null
       if (headerUser) {
         const email = normaliseEmail(headerUser)
-        if (!EMAIL.test(email)) throw new AppError(401, 'invalid_user_id', 'X-User-Id must be an email address.')
+        if (!isEmail(email)) throw new AppError(401, 'invalid_user_id', 'X-User-Id must be an email address.')
         return toActor(email, email, 'header', ctx)
       }
 
@@ -201,64 +160,23 @@ export function createAuthenticator({ config, identity }: AuthOptions): Authenti
   }
 }
 
-/** Is the request same-origin? Guards the login form against login CSRF. */
-function sameOrigin(request: Request): boolean {
-  const site = request.headers.get('sec-fetch-site')
-  if (site) return site === 'same-origin' || site === 'none'
-  const origin = request.headers.get('origin')
-  if (!origin) return true
-  return new URL(origin).host === new URL(request.url).host
-}
-
-const safeNext = (next: unknown): string =>
-  typeof next === 'string' && next.startsWith('/') && !next.startsWith('//') ? next : '/sessions'
+/**
+ * The signed session cookie for `email`, as the dev login sets it: HttpOnly,
+ * SameSite=Lax, Secure per COOKIE_SECURE, valid for 12 hours.
+ * @example
+ * cookie[SESSION_COOKIE]!.set(sessionCookie(config.auth, 'ann@example.com'))
+ */
+export const sessionCookie = (auth: Config['auth'], email: string) => ({
+  value: signSession(auth.sessionSecret, email, SESSION_TTL_MS),
+  httpOnly: true,
+  sameSite: 'lax' as const,
+  secure: auth.cookieSecure,
+  path: '/',
+  maxAge: SESSION_TTL_MS / 1000,
+})
 
 /**
- * Routes of the dev login (development and test only) and logout.
- * @example
- * app.use(authRoutes({ config, audit }))
+ * @deprecated Import Actor from src/identity. Kept only until src/modules/jobs and
+ * src/modules/budgets (being reworked in other branches) switch their imports.
  */
-export const authRoutes = ({ config, audit, guard }: { config: Config; audit: AuditLog; guard: RbacPlugin }) =>
-  new Elysia({ name: 'plugin/auth/routes' })
-    .use(guard)
-    .post(
-      '/auth/dev-login',
-      async ({ body, cookie, request, set }) => {
-        if (config.auth.mode !== 'dev') throw forbidden('Dev login is disabled in this environment.', 'dev_login_disabled')
-        if (!sameOrigin(request)) throw forbidden('Log in from this site’s own login page.', 'csrf_failed')
-        const email = normaliseEmail(body.email)
-        if (!EMAIL.test(email)) throw new AppError(422, 'validation_failed', 'Enter a valid email address.')
-        cookie[SESSION_COOKIE]!.set({
-          value: signSession(config.auth.sessionSecret, email, SESSION_TTL_MS),
-          httpOnly: true,
-          sameSite: 'lax',
-          secure: config.auth.cookieSecure,
-          path: '/',
-          maxAge: SESSION_TTL_MS / 1000,
-        })
-        await audit.record({ action: 'login', actor: email, requestId: requestIdOf(request), metadata: { method: 'dev-login' } })
-        const next = safeNext(body.next)
-        if (request.headers.get('hx-request') === 'true') {
-          set.headers['hx-redirect'] = next
-          return ''
-        }
-        set.status = 303
-        set.headers.location = next
-        return ''
-      },
-      {
-        body: t.Object({ email: t.String({ minLength: 3, maxLength: 254 }), next: t.Optional(t.String({ maxLength: 500 })) }),
-        permission: 'public',
-        detail: { hide: true },
-      },
-    )
-    .post(
-      '/auth/logout',
-      ({ cookie, set }) => {
-        cookie[SESSION_COOKIE]!.remove()
-        set.status = 303
-        set.headers.location = '/login'
-        return ''
-      },
-      { permission: 'public', body: t.Optional(t.Object({ _csrf: t.Optional(t.String()) })), detail: { hide: true } },
-    )
+export type { Actor } from '../../src/identity'

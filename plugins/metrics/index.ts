@@ -13,7 +13,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { Elysia } from 'elysia'
 import { AppError, forbidden } from '../../src/errors'
-import type { Authenticator } from '../auth'
+import type { Authenticator } from '../../src/identity'
 import { rbac } from '../rbac'
 import type { AppMetrics } from './registry'
 

@@ -5,19 +5,9 @@
  */
 import { Elysia } from 'elysia'
 import { forbidden, unauthenticated } from '../../src/errors'
-import type { Actor, Authenticator } from '../auth'
-import { ANONYMOUS } from '../auth'
+import { ANONYMOUS, auditActorOf, type Actor, type AuditActor, type Authenticator } from '../../src/identity'
+import type { RoutePermission } from '../../src/identity/permissions'
 import { requestState } from '../logging'
-import type { RoutePermission } from './matrix'
-
-/** Who acted, under which role, from which request: spread into every audit event of the request. */
-export interface AuditActor {
-  actorId: string | null
-  actor: string
-  role: string
-  requestId: string
-  ip: string | null
-}
 
 /** What services need to know of the request for logs and audit. */
 export interface RequestMeta {
@@ -49,11 +39,7 @@ export const rbac = ({ authenticator }: RbacOptions) =>
           const requestId = state?.requestId ?? 'unknown'
           const ip = authenticator.clientIp({ request, server })
           const who = found ?? ANONYMOUS
-          const meta: RequestMeta = {
-            requestId,
-            ip,
-            audit: { actorId: who.userId || null, actor: who.email, role: who.role, requestId, ip },
-          }
+          const meta: RequestMeta = { requestId, ip, audit: auditActorOf(who, requestId, ip) }
           if (permission === 'public') return { actor: found ?? ANONYMOUS, meta }
           if (!found) throw unauthenticated()
           if (!found.permissions.has(permission))

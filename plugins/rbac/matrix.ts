@@ -3,41 +3,9 @@
  * permission whatever else grants it (deny beats any grant). Every signed-in
  * person holds `user`; other roles come from role bindings or the JWT roles claim.
  * `agents:invoke` is granted to the roles in AGENT_ROLE_ALLOWLIST (see grantsFor).
+ * The permission names themselves are the kernel's vocabulary (src/identity/permissions.ts).
  */
-export const PERMISSIONS = [
-  'me:read',
-  'sessions:create',
-  'sessions:read',
-  'sessions:run',
-  'sessions:delete',
-  'sessions:hard_delete',
-  'jobs:read',
-  'jobs:cancel',
-  'agents:list',
-  'agents:invoke',
-  'palettes:read',
-  'payments:checkout',
-  'roadmap:read',
-  'roadmap:manage',
-  'tickets:read',
-  'tickets:create',
-  'tickets:update',
-  'docs:read',
-  'status:read',
-  'tokens:manage',
-  'admin:view',
-  'metrics:read',
-  'audit:read',
-  'audit:export',
-  'rbac:manage',
-  'limits:manage',
-  'retention:manage',
-  'users:purge',
-] as const
-
-export type Permission = (typeof PERMISSIONS)[number]
-/** `public` is declared by routes anyone may call, signed in or not. */
-export type RoutePermission = Permission | 'public'
+import type { Permission } from '../../src/identity/permissions'
 
 export const BUILT_IN_ROLES = ['user', 'auditor', 'admin'] as const
 
@@ -106,5 +74,3 @@ export function permissionsFor(roles: readonly string[], agentRoleAllowlist: rea
   for (const permission of denied) granted.delete(permission)
   return granted
 }
-
-export const isPermission = (value: string): value is Permission => (PERMISSIONS as readonly string[]).includes(value)

@@ -9,7 +9,8 @@
  * invalid request would answer 422 and hide the decision).
  */
 import { describe, expect, test } from 'bun:test'
-import { isPermission, permissionsFor, type RoutePermission } from '../../plugins/rbac/matrix'
+import { permissionsFor } from '../../plugins/rbac/matrix'
+import { isPermission, type RoutePermission } from '../../src/identity/permissions'
 import { expectErrorShape, useApp } from './support'
 
 /**

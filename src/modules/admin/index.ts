@@ -6,11 +6,12 @@
  */
 import { Elysia, t } from 'elysia'
 import type { Database } from '../../../db/client'
-import type { Actor } from '../../../plugins/auth'
 import type { rbac, RequestMeta } from '../../../plugins/rbac'
 import { AppError, forbidden } from '../../errors'
+import type { Actor } from '../../identity'
 import { pageOf, pageParams } from '../../pagination'
 import type { AuditLog } from '../../../plugins/audit'
+import type { Stores } from '../../stores'
 import type { IdentityService } from '../identity/service'
 import { createAuditTrail, parseAuditFilters } from './audit-trail'
 import { AuditEventView, AuditFilterQuery, AuditQuery, CreateRoleBindingBody, RoleBindingQuery, RoleBindingView, type AuditFilterInput } from './model'
@@ -19,6 +20,7 @@ import { AdminPage, AuditFilterError, AuditPage, AuditResults, AuditRows, Bindin
 
 export interface AdminModuleOptions {
   db: Database
+  stores: Stores
   audit: AuditLog
   identity: IdentityService
   agentRoleAllowlist: string[]
@@ -57,10 +59,10 @@ const pickFilters = (query: AuditFilterInput): AuditFilterInput => {
 
 /**
  * @example
- * app.use(adminModule({ db, audit, identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
+ * app.use(adminModule({ db, stores, audit, identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
  */
-export const adminModule = ({ db, audit, identity, agentRoleAllowlist, guard }: AdminModuleOptions) => {
-  const bindings = createRoleBindingsService({ db, audit, identity, agentRoleAllowlist })
+export const adminModule = ({ db, stores, audit, identity, agentRoleAllowlist, guard }: AdminModuleOptions) => {
+  const bindings = createRoleBindingsService({ stores, audit, identity, agentRoleAllowlist })
   const trail = createAuditTrail({ db })
 
   const viewed = (actor: Actor, meta: RequestMeta, page: string, metadata?: Record<string, unknown>) =>

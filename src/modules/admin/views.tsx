@@ -3,7 +3,7 @@
  * bindings (/admin/rbac: filter, add, remove, with errors shown in place) and
  * the audit trail (/admin/audit: filters, "load more", CSV export).
  */
-import type { Actor } from '../../../plugins/auth'
+import type { Actor } from '../../identity'
 import { LoadMoreRow } from '../../../views/components/load-more'
 import { Layout } from '../../../views/layout'
 import type { Page } from '../../pagination'

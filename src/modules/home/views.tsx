@@ -1,5 +1,5 @@
-/** The home and login pages. */
-import type { Actor } from '../../../plugins/auth'
+/** The home page, and the full-page error that HTML requests get. */
+import type { Actor } from '../../identity'
 import { ErrorNotice, Layout } from '../../../views/layout'
 
 export function HomePage({ actor }: { actor: Actor }) {
@@ -23,28 +23,6 @@ export function HomePage({ actor }: { actor: Actor }) {
           </a>{' '}
           <a href="/sessions">Your sessions</a>
         </p>
-      )}
-    </Layout>
-  )
-}
-
-export function LoginPage({ actor, next, devLogin }: { actor: Actor; next: string; devLogin: boolean }) {
-  return (
-    <Layout title="Log in" actor={actor} path="/login">
-      <h1>Log in</h1>
-      {devLogin ? (
-        <form method="post" action="/auth/dev-login" class="card" id="login-form">
-          <p class="muted small">Development login: any email address signs you in as that user.</p>
-          {actor.csrfToken ? <input type="hidden" name="_csrf" value={actor.csrfToken} /> : ''}
-          <input type="hidden" name="next" value={next} />
-          <div class="field">
-            <label for="email">Email</label>
-            <input id="email" name="email" type="email" required autocomplete="username" placeholder="you@example.com" />
-          </div>
-          <button type="submit">Log in</button>
-        </form>
-      ) : (
-        <p class="card">Sign in through your organisation’s single sign-on, then return to this page.</p>
       )}
     </Layout>
   )

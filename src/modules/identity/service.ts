@@ -1,117 +1,106 @@
 /**
- * Users and their roles. A user is created on first sight; ADMIN_EMAILS are
- * bound to `admin` then. Resolved identities are cached briefly (IDENTITY_CACHE_MS)
- * because every request needs one; role-binding changes clear the cache.
+ * Users and their roles. A user is created on first sight, with ADMIN_EMAILS
+ * bound to `admin` then and a `user.created` event, all in one transaction.
+ * Resolved identities are cached briefly (IDENTITY_CACHE_MS) because every
+ * request needs one; role-binding changes clear the cache.
  */
-import { asc, eq } from 'drizzle-orm'
-import { legacyAuditWithin } from '../../stores'
-import { newId, type Database } from '../../../db/client'
+import { newId } from '../../../db/client'
+import type { UserRow } from '../../../db/schema'
 import type { AuditLog } from '../../../plugins/audit'
+import type { AuditActor, Identity, IdentityResolver } from '../../identity'
+import { auditActorOf, normaliseEmail } from '../../identity'
+import type { Stores, TxStores } from '../../stores'
 
-export interface Identity {
-  userId: string
-  externalId: string
-  email: string
-  /** Roles from role bindings, always including `user`. */
-  roles: string[]
-}
-
-/** Where a request came from, and who acted when it was not the user themself (an admin granting a role). */
-export interface IdentityContext {
-  requestId?: string
-  ip?: string | null
-  by?: { actorId: string; actor: string; role: string }
-}
-
-export interface IdentityService {
-  resolve(externalId: string, email: string, context?: IdentityContext): Promise<Identity>
+export interface IdentityService extends IdentityResolver {
   /**
-   * The id of the user with this email, created on first sight like `resolve` does
-   * (ADMIN_EMAILS included) when nobody with it has signed in yet. Used when an
-   * admin binds a role to someone by email.
+   * The id of the user with this email, created on first sight like `resolve`
+   * does (ADMIN_EMAILS included) when nobody with it has signed in yet; `by` is
+   * who made it happen (an admin binding a role to someone by email). Within
+   * `tx`, the creation commits with the caller's change.
    */
-  ensureUser(email: string, context?: IdentityContext): Promise<string>
-  rolesOf(userId: string): Promise<string[]>
+  ensureUser(email: string, by: AuditActor, tx?: TxStores): Promise<string>
+  /** Forgets cached identities, so a role change applies on the next request. */
   invalidate(): void
 }
 
-export function createIdentityService({
-  db,
-  audit,
-  adminEmails,
-  cacheMs,
-}: {
-  db: Database
+export interface IdentityDeps {
+  stores: Stores
   audit: AuditLog
   adminEmails: string[]
   cacheMs: number
-}): IdentityService {
+}
+
+/**
+ * @example
+ * const identity = createIdentityService({ stores, audit, adminEmails: ['root@example.com'], cacheMs: 5000 })
+ * const { userId, roles } = await identity.resolve('ann@example.com', 'ann@example.com', signIn)
+ */
+export function createIdentityService({ stores, audit, adminEmails, cacheMs }: IdentityDeps): IdentityService {
   const cache = new Map<string, { identity: Identity; expires: number }>()
-  const { users, roleBindings } = db.t
+  const admins = new Set(adminEmails.map(normaliseEmail))
 
-  const rolesOf = async (userId: string): Promise<string[]> => {
-    const rows = await db.orm.select({ role: roleBindings.role }).from(roleBindings).where(eq(roleBindings.userId, userId))
-    return ['user', ...rows.map((row) => row.role).filter((role) => role !== 'user')]
-  }
+  const rolesOf = async (userId: string): Promise<string[]> => [
+    'user',
+    ...(await stores.identity.rolesOf(userId)).filter((role) => role !== 'user'),
+  ]
 
-  const findOrCreate = async (externalId: string, email: string, context: IdentityContext) => {
-    const [existing] = await db.orm.select({ id: users.id }).from(users).where(eq(users.externalId, externalId)).limit(1)
-    if (existing) return existing.id
+  /**
+   * Adds the user unless a concurrent request did first (then returns theirs).
+   * `actor` says who is on the trail for it, given the new user's id and roles.
+   */
+  const create = async (
+    tx: TxStores,
+    externalId: string,
+    email: string,
+    actor: (userId: string, roles: string[]) => AuditActor,
+  ): Promise<string> => {
     const id = newId()
     const now = new Date()
-    await db.orm.transaction(async (tx) => {
-      const inserted = await tx
-        .insert(users)
-        .values({ id, externalId, email, createdAt: now, lastSeenAt: now })
-        .onConflictDoNothing()
-        .returning({ id: users.id })
-      if (inserted.length === 0) return // another request created it first
-      const admin = adminEmails.includes(email.toLowerCase())
-      if (admin)
-        await tx.insert(roleBindings).values({ id: newId(), userId: id, role: 'admin', createdBy: 'ADMIN_EMAILS', createdAt: now })
-      await audit.record(
-        {
-          action: 'user.created',
-          actorId: context.by?.actorId ?? id,
-          actor: context.by?.actor ?? email,
-          role: context.by?.role,
-          target: `user:${id}`,
-          requestId: context.requestId,
-          ip: context.ip,
-          metadata:
-            context.by || admin
-              ? { ...(context.by ? { email } : {}), ...(admin ? { bound_role: 'admin', source: 'ADMIN_EMAILS' } : {}) }
-              : undefined,
-        },
-        legacyAuditWithin(db, tx),
-      )
-    })
-    const [row] = await db.orm.select({ id: users.id }).from(users).where(eq(users.externalId, externalId)).limit(1)
-    return row!.id
+    const user: UserRow = { id, externalId, email, displayName: null, createdAt: now, lastSeenAt: now, deletedAt: null }
+    if (!(await tx.identity.insertUser(user))) return (await tx.identity.userIdByExternalId(externalId))!
+    const admin = admins.has(email.toLowerCase())
+    if (admin) await tx.identity.bind({ id: newId(), userId: id, role: 'admin', createdBy: 'ADMIN_EMAILS', createdAt: now })
+    const by = actor(id, admin ? ['user', 'admin'] : ['user'])
+    // Created by someone else (an admin granting a role): the event names whom, as the actor fields do not.
+    const byOther = by.actorId !== id
+    await audit.record(
+      {
+        ...by,
+        action: 'user.created',
+        target: `user:${id}`,
+        metadata:
+          byOther || admin
+            ? { ...(byOther ? { email } : {}), ...(admin ? { bound_role: 'admin', source: 'ADMIN_EMAILS' } : {}) }
+            : undefined,
+      },
+      tx,
+    )
+    return id
   }
 
   return {
-    async resolve(externalId, email, context = {}) {
+    async resolve(externalId, email, signIn) {
       const hit = cache.get(externalId)
       if (hit && hit.expires > Date.now()) return hit.identity
-      const userId = await findOrCreate(externalId, email, context)
+      const userId =
+        (await stores.identity.userIdByExternalId(externalId)) ??
+        (await stores.transaction((tx) =>
+          create(tx, externalId, email, (id, roles) =>
+            auditActorOf({ userId: id, email, role: signIn.roleOf(roles) }, signIn.requestId, signIn.ip),
+          ),
+        ))
       const identity: Identity = { userId, externalId, email, roles: await rolesOf(userId) }
       if (cacheMs > 0) cache.set(externalId, { identity, expires: Date.now() + cacheMs })
       return identity
     },
-    async ensureUser(email, context = {}) {
-      const normalised = email.trim().toLowerCase()
-      // Any sign-in path may have created them (a JWT user's external id is `jwt:<sub>`); the oldest wins.
-      const [known] = await db.orm
-        .select({ id: users.id })
-        .from(users)
-        .where(eq(users.email, normalised))
-        .orderBy(asc(users.createdAt))
-        .limit(1)
-      // Dev login, X-User-Id and the trusted proxy use the email as the external id, so they find this user.
-      return known?.id ?? findOrCreate(normalised, normalised, context)
+    async ensureUser(email, by, tx) {
+      const normalised = normaliseEmail(email)
+      // A JWT user's external id is `jwt:<sub>`, so look by email; dev login, X-User-Id and the
+      // trusted proxy use the email as the external id, so a user created here is theirs.
+      const find = async (within: TxStores) =>
+        (await within.identity.userIdByEmail(normalised)) ?? create(within, normalised, normalised, () => by)
+      return tx ? find(tx) : stores.transaction(find)
     },
-    rolesOf,
     invalidate() {
       cache.clear()
     },

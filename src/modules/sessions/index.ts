@@ -1,7 +1,7 @@
 /** Sessions: the JSON API under /api/v1/sessions and the pages under /sessions. */
 import { Elysia, t } from 'elysia'
 import type { Database } from '../../../db/client'
-import type { Actor } from '../../../plugins/auth'
+import type { Actor } from '../../identity'
 import type { QuotaPlugin } from '../../../plugins/quota'
 import type { rbac, RequestMeta } from '../../../plugins/rbac'
 import { AppError, forbidden } from '../../errors'

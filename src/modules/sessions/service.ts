@@ -6,7 +6,7 @@
 import { isId, newId } from '../../../db/client'
 import type { SessionRow } from '../../../db/schema'
 import type { AuditLog } from '../../../plugins/audit'
-import type { Actor } from '../../../plugins/auth'
+import type { Actor } from '../../identity'
 import type { RequestMeta } from '../../../plugins/rbac'
 import { notFound, unprocessable } from '../../errors'
 import { toPage, type Page, type PageParams } from '../../pagination'

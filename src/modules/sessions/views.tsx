@@ -1,5 +1,5 @@
 /** Pages and htmx fragments of sessions: the list (with "load more"), the new-session form, one session with live progress and results. */
-import type { Actor } from '../../../plugins/auth'
+import type { Actor } from '../../identity'
 import { LoadMoreRow } from '../../../views/components/load-more'
 import { Layout } from '../../../views/layout'
 import { renderMarkdown } from '../../markdown'

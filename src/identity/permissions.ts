@@ -1,0 +1,41 @@
+/**
+ * The permission names routes declare (`permission: 'sessions:run'`) and actors
+ * hold. The names are ground-floor vocabulary, so an Actor can carry them
+ * typed; which role grants which is policy, in plugins/rbac/matrix.ts.
+ */
+export const PERMISSIONS = [
+  'me:read',
+  'sessions:create',
+  'sessions:read',
+  'sessions:run',
+  'sessions:delete',
+  'sessions:hard_delete',
+  'jobs:read',
+  'jobs:cancel',
+  'agents:list',
+  'agents:invoke',
+  'palettes:read',
+  'payments:checkout',
+  'roadmap:read',
+  'roadmap:manage',
+  'tickets:read',
+  'tickets:create',
+  'tickets:update',
+  'docs:read',
+  'status:read',
+  'tokens:manage',
+  'admin:view',
+  'metrics:read',
+  'audit:read',
+  'audit:export',
+  'rbac:manage',
+  'limits:manage',
+  'retention:manage',
+  'users:purge',
+] as const
+
+export type Permission = (typeof PERMISSIONS)[number]
+/** `public` is declared by routes anyone may call, signed in or not. */
+export type RoutePermission = Permission | 'public'
+
+export const isPermission = (value: string): value is Permission => (PERMISSIONS as readonly string[]).includes(value)

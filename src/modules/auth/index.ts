@@ -1,0 +1,81 @@
+/**
+ * Signing in and out in the browser: the login page, the dev login (development
+ * and test only; production signs in through the proxy or a bearer token) and
+ * logout. Who a request is comes from the authenticator in plugins/auth; this
+ * module only sets and clears its cookie.
+ */
+import { Elysia, t } from 'elysia'
+import type { AuditLog } from '../../../plugins/audit'
+import { SESSION_COOKIE, sessionCookie } from '../../../plugins/auth'
+import type { rbac } from '../../../plugins/rbac'
+import type { Config } from '../../config'
+import { AppError, forbidden } from '../../errors'
+import { isEmail, normaliseEmail } from '../../identity'
+import { LoginPage } from './views'
+
+/** Is the request same-origin? Guards the login form against login CSRF. */
+function sameOrigin(request: Request): boolean {
+  const site = request.headers.get('sec-fetch-site')
+  if (site) return site === 'same-origin' || site === 'none'
+  const origin = request.headers.get('origin')
+  if (!origin) return true
+  return new URL(origin).host === new URL(request.url).host
+}
+
+/** Where to go after logging in: a path on this site, else the session list. */
+const safeNext = (next: unknown): string =>
+  typeof next === 'string' && next.startsWith('/') && !next.startsWith('//') ? next : '/sessions'
+
+export interface AuthModuleOptions {
+  config: Config
+  audit: AuditLog
+  guard: ReturnType<typeof rbac>
+}
+
+/**
+ * @example
+ * app.use(authModule({ config, audit, guard }))
+ */
+export const authModule = ({ config, audit, guard }: AuthModuleOptions) =>
+  new Elysia({ name: 'module/auth' })
+    .use(guard)
+    .get(
+      '/login',
+      ({ actor, query }) => LoginPage({ actor, next: safeNext(query.next), devLogin: config.auth.mode === 'dev' }),
+      { permission: 'public', query: t.Object({ next: t.Optional(t.String({ maxLength: 500 })) }), detail: { hide: true } },
+    )
+    .post(
+      '/auth/dev-login',
+      async ({ body, cookie, request, meta, set }) => {
+        if (config.auth.mode !== 'dev') throw forbidden('Dev login is disabled in this environment.', 'dev_login_disabled')
+        if (!sameOrigin(request)) throw forbidden('Log in from this site’s own login page.', 'csrf_failed')
+        const email = normaliseEmail(body.email)
+        if (!isEmail(email)) throw new AppError(422, 'validation_failed', 'Enter a valid email address.')
+        cookie[SESSION_COOKIE]!.set(sessionCookie(config.auth, email))
+        // The person logging in acts under no role yet: their user and roles are resolved on their next request.
+        await audit.record({ ...meta.audit, actorId: null, actor: email, role: null, action: 'login', metadata: { method: 'dev-login' } })
+        const next = safeNext(body.next)
+        if (request.headers.get('hx-request') === 'true') {
+          set.headers['hx-redirect'] = next
+          return ''
+        }
+        set.status = 303
+        set.headers.location = next
+        return ''
+      },
+      {
+        body: t.Object({ email: t.String({ minLength: 3, maxLength: 254 }), next: t.Optional(t.String({ maxLength: 500 })) }),
+        permission: 'public',
+        detail: { hide: true },
+      },
+    )
+    .post(
+      '/auth/logout',
+      ({ cookie, set }) => {
+        cookie[SESSION_COOKIE]!.remove()
+        set.status = 303
+        set.headers.location = '/login'
+        return ''
+      },
+      { permission: 'public', body: t.Optional(t.Object({ _csrf: t.Optional(t.String()) })), detail: { hide: true } },
+    )

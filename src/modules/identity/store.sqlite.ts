@@ -1,0 +1,92 @@
+/** Users and role bindings on libsql: the simplest correct SQL; the per-request reads prepared once. */
+import { and, asc, count, desc, eq, lt, sql } from 'drizzle-orm'
+import type { SqliteExec } from '../../../db/client'
+import { containsPattern } from '../../../db/like'
+import { roleBindings, users } from '../../../db/schema/sqlite'
+import type { BoundRole, IdentityStore } from './store'
+
+const bound = {
+  id: roleBindings.id,
+  userId: roleBindings.userId,
+  role: roleBindings.role,
+  createdBy: roleBindings.createdBy,
+  createdAt: roleBindings.createdAt,
+  email: users.email,
+}
+
+/**
+ * @example
+ * const identity = createSqliteIdentityStore(db.handle.orm)
+ * await identity.rolesOf(userId)
+ */
+export function createSqliteIdentityStore(db: SqliteExec): IdentityStore {
+  let prepared: ReturnType<typeof prepare> | null = null
+  const prepare = () => ({
+    byExternalId: db
+      .select({ id: users.id })
+      .from(users)
+      .where(eq(users.externalId, sql.placeholder('externalId')))
+      .limit(1)
+      .prepare(),
+    roles: db
+      .select({ role: roleBindings.role })
+      .from(roleBindings)
+      .where(eq(roleBindings.userId, sql.placeholder('userId')))
+      .orderBy(asc(roleBindings.role))
+      .prepare(),
+  })
+  const queries = () => (prepared ??= prepare())
+
+  const findBinding = async (exec: SqliteExec, id: string): Promise<BoundRole | undefined> =>
+    (await exec.select(bound).from(roleBindings).innerJoin(users, eq(users.id, roleBindings.userId)).where(eq(roleBindings.id, id)).limit(1))[0]
+
+  return {
+    async userIdByExternalId(externalId) {
+      return (await queries().byExternalId.all({ externalId }))[0]?.id
+    },
+    async userIdByEmail(email) {
+      const [row] = await db.select({ id: users.id }).from(users).where(eq(users.email, email)).orderBy(asc(users.createdAt), asc(users.id)).limit(1)
+      return row?.id
+    },
+    async insertUser(row) {
+      return (await db.insert(users).values(row).onConflictDoNothing().returning({ id: users.id })).length > 0
+    },
+    async rolesOf(userId) {
+      return (await queries().roles.all({ userId })).map((row) => row.role)
+    },
+    async bind(row) {
+      return (await db.insert(roleBindings).values(row).onConflictDoNothing().returning({ id: roleBindings.id })).length > 0
+    },
+    async listBindings(filters, after, limit) {
+      const user = filters.user?.trim()
+      const role = filters.role?.trim()
+      return db
+        .select(bound)
+        .from(roleBindings)
+        .innerJoin(users, eq(users.id, roleBindings.userId))
+        .where(
+          and(
+            user ? sql`lower(${users.email}) like ${containsPattern(user)} escape '\\'` : undefined,
+            role ? eq(roleBindings.role, role) : undefined,
+            after ? lt(roleBindings.id, after) : undefined,
+          ),
+        )
+        .orderBy(desc(roleBindings.id))
+        .limit(limit)
+    },
+    async unbind(id, keepLast) {
+      // A transaction (a savepoint inside one) holds the process's write turn from the count to the
+      // delete (db/client.ts serialises libsql transactions), so two removals cannot both see a second one.
+      return db.transaction(async (tx) => {
+        const found = await findBinding(tx, id)
+        if (!found) return undefined
+        if (found.role === keepLast) {
+          const [held] = await tx.select({ n: count() }).from(roleBindings).where(eq(roleBindings.role, keepLast))
+          if ((held?.n ?? 0) <= 1) return { refused: found }
+        }
+        const gone = await tx.delete(roleBindings).where(eq(roleBindings.id, id)).returning({ id: roleBindings.id })
+        return gone.length > 0 ? { removed: found } : undefined
+      })
+    },
+  }
+}
