@@ -6,7 +6,7 @@ import type { Settlement } from './settlement'
 import type { BudgetLedger } from './store'
 
 /** Actual use and holds of one user's day. */
-export interface DayFigures {
+interface DayFigures {
   /** Use of settled jobs (the day's row). */
   settled: Amounts
   /** Actual use: settled, plus what open jobs have used so far. */

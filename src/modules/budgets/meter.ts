@@ -22,7 +22,7 @@ import type { BudgetLedger } from './store'
 const RECHECK_MS = 1000
 
 /** A council or agent call stopped because the next call could take the user past a budget. */
-export class BudgetStopped extends PermanentJobError {
+class BudgetStopped extends PermanentJobError {
   override name = 'BudgetStopped'
 }
 

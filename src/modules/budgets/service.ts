@@ -26,8 +26,7 @@ import { createBudgetGate } from './gate'
 import { createBudgetMeter } from './meter'
 import { createSettlement } from './settlement'
 
-export type { BudgetGate, BudgetHold } from './gate'
-export type { UsageView } from './model'
+export type { BudgetGate } from './gate'
 export { secondsUntilReset } from './amounts'
 
 export interface BudgetDeps {

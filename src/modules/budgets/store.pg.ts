@@ -22,26 +22,29 @@ export function createPgBudgetLedger(db: PgExec, { coalesce }: PgBudgetLedgerOpt
 
   return {
     async reserve(r) {
-      await db
-        .insert(budgetUsage)
-        .values({ id: newId(), userId: r.userId, day: r.day, tokensUsed: 0, tokensHeld: 0, costUsedMicroUsd: 0, costHeldMicroUsd: 0, alertsSent: 0, roles: r.roles, updatedAt: r.at })
-        .onConflictDoNothing()
-      const granted = await db
-        .update(budgetUsage)
-        .set({
-          tokensHeld: sql`${budgetUsage.tokensHeld} + ${r.worstCase.tokens}`,
-          costHeldMicroUsd: sql`${budgetUsage.costHeldMicroUsd} + ${r.worstCase.cost}`,
-          roles: r.roles,
-          updatedAt: r.at,
-        })
-        .where(
-          and(
-            dayOf(r.userId, r.day),
-            sql`${budgetUsage.tokensUsed} + ${budgetUsage.tokensHeld} + ${r.worstCase.tokens} <= ${r.limits.tokens}`,
-            sql`${budgetUsage.costUsedMicroUsd} + ${budgetUsage.costHeldMicroUsd} + ${r.worstCase.cost} <= ${r.limits.cost}`,
-          ),
-        )
-        .returning({ id: budgetUsage.id })
+      const { worstCase: worst, limits: limit } = r
+      // One statement holds the worst case: it creates the day's row holding it, or adds it to the
+      // existing row only where it fits (the row is locked while the condition is evaluated).
+      const fitsAlone = worst.tokens <= limit.tokens && worst.cost <= limit.cost
+      const granted = fitsAlone
+        ? await db
+            .insert(budgetUsage)
+            .values({ id: newId(), userId: r.userId, day: r.day, tokensUsed: 0, tokensHeld: worst.tokens, costUsedMicroUsd: 0, costHeldMicroUsd: worst.cost, alertsSent: 0, roles: r.roles, updatedAt: r.at })
+            .onConflictDoUpdate({
+              target: [budgetUsage.userId, budgetUsage.day],
+              set: {
+                tokensHeld: sql`${budgetUsage.tokensHeld} + ${worst.tokens}`,
+                costHeldMicroUsd: sql`${budgetUsage.costHeldMicroUsd} + ${worst.cost}`,
+                roles: r.roles,
+                updatedAt: r.at,
+              },
+              setWhere: and(
+                sql`${budgetUsage.tokensUsed} + ${budgetUsage.tokensHeld} + ${worst.tokens} <= ${limit.tokens}`,
+                sql`${budgetUsage.costUsedMicroUsd} + ${budgetUsage.costHeldMicroUsd} + ${worst.cost} <= ${limit.cost}`,
+              ),
+            })
+            .returning({ id: budgetUsage.id })
+        : []
       if (granted.length === 0) {
         const [day] = await db.select().from(budgetUsage).where(dayOf(r.userId, r.day)).limit(1)
         return { granted: false, day }

@@ -93,5 +93,3 @@ export const alertBit = (budget: BudgetName, threshold: AlertThreshold) => 1 << 
 
 /** Whether a day's row says the alert was sent (a hint; claimAlert decides). */
 export const alertSent = (row: BudgetUsageRow, budget: BudgetName, threshold: AlertThreshold) => (row.alertsSent & alertBit(budget, threshold)) !== 0
-
-export type { BudgetReservationRow, BudgetUsageRow, LimitRow }
