@@ -105,11 +105,12 @@ export function createBudgetAdmin({ stores, audit, readDay, settlement, alerts, 
       const removed = tokens === null && cost === null
       const { subject, label } = await subjectOf(input)
       const at = now()
-      const row = await stores.transaction(async (tx) => {
+      const stored = await stores.transaction(async (tx) => {
         const previous = await tx.budgets.findLimit(input.scope, subject)
         let row: LimitRow
         if (removed) {
           if (previous) await tx.budgets.removeLimit(previous.id)
+          // What the override was, with its budgets cleared: the answer says what now applies.
           row = { ...(previous ?? { id: newId(), scope: input.scope, subject, createdAt: at }), dailyTokens: null, dailyCostMicroUsd: null, updatedBy: actor.email, updatedAt: at }
         } else {
           const { id = newId(), createdAt = at } = previous ?? {}
@@ -133,7 +134,7 @@ export function createBudgetAdmin({ stores, audit, readDay, settlement, alerts, 
         )
         return row
       })
-      return limitView(row, input.scope === 'user' ? label : null)
+      return limitView(stored, input.scope === 'user' ? label : null)
     },
 
     /** Every user's use against their limits on a day (default today), by user row. */
