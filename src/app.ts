@@ -93,7 +93,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
   const llm = overrides.llm ?? createLlmProvider(config)
   const council = createCouncil({ db, llm, config })
   const jobLogs = createJobLogWriter({ db, logger })
-  const budgets = createBudgetService({ db, config, logger, audit })
+  const budgets = createBudgetService({ stores, config, logger, audit })
   const appMetrics = createMetrics()
   const executor = createJobExecutor({ db, council, llm, config, logger, jobLogs, meter: budgets.meter, observe: appMetrics.jobs })
   const queue = createJobQueue(config, executor.process, (jobId, error) =>

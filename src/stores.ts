@@ -46,7 +46,7 @@ type Factories<Exec> = { [K in keyof TxStores]: (exec: Exec, root: boolean) => T
 
 const sqliteFactories: Factories<SqliteExec> = {
   audit: (exec) => createSqliteAuditStore(exec),
-  budgets: (exec) => createSqliteBudgetLedger(exec),
+  budgets: (exec, root) => createSqliteBudgetLedger(exec, { coalesce: root }),
   catalog: (exec) => createSqliteCatalogStore(exec),
   identity: (exec) => createSqliteIdentityStore(exec),
   jobs: (exec) => createSqliteJobStore(exec),
@@ -55,7 +55,7 @@ const sqliteFactories: Factories<SqliteExec> = {
 
 const pgFactories: Factories<PgExec> = {
   audit: (exec) => createPgAuditStore(exec),
-  budgets: (exec) => createPgBudgetLedger(exec),
+  budgets: (exec, root) => createPgBudgetLedger(exec, { coalesce: root }),
   catalog: (exec) => createPgCatalogStore(exec),
   identity: (exec) => createPgIdentityStore(exec),
   jobs: (exec) => createPgJobStore(exec),

@@ -212,7 +212,7 @@ export const budgetUsage = sqliteTable(
     tokensHeld: integer('tokens_held').notNull(),
     costUsedMicroUsd: integer('cost_used_micro_usd').notNull(),
     costHeldMicroUsd: integer('cost_held_micro_usd').notNull(),
-    /** Bit set of the 80 %/95 % alerts already sent today (see budgets/service.ts). */
+    /** Bit set of the 80 %/95 % alerts already sent today (see budgets/store.ts). */
     alertsSent: integer('alerts_sent').notNull(),
     /** The roles the user had at their last reservation (role overrides apply by them). */
     roles: text('roles', { mode: 'json' }).$type<string[]>(),

@@ -1,5 +1,5 @@
 /** TypeBox schemas of the budgets API: the caller's usage, and the admin limits and usage lists. */
-import { t } from 'elysia'
+import { t, type Static } from 'elysia'
 import { pageOf } from '../../pagination'
 
 const Figures = (unit: string) =>
@@ -61,3 +61,9 @@ export const UsageQuery = t.Object({
   cursor: t.Optional(t.String({ maxLength: 200 })),
   day: t.Optional(t.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'UTC day, YYYY-MM-DD; default today' })),
 })
+
+export type UsageView = Static<typeof UsageResponse>
+export type BudgetWarning = UsageView['warnings'][number]
+export type LimitView = Static<typeof LimitResponse>
+export type UserUsageView = Static<typeof UserUsage>
+export type SetLimitInput = Static<typeof SetLimitBody>

@@ -1,5 +1,5 @@
 /** The budget notice on the sessions pages: loaded by htmx after the page, shown from 80 % of a budget. */
-import type { UsageView } from './service'
+import type { UsageView } from './model'
 
 /** The placeholder a page renders; it fetches the notice once loaded, so the page itself needs no budget query. */
 export function BudgetNoticeSlot() {
