@@ -36,7 +36,7 @@ const VARIABLE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?+])([^}]*))?\}|\$(
  * `${VAR:?error}`, `${VAR?error}`, `${VAR:+alt}`, `${VAR+alt}` and `$$` for a literal `$`.
  * Required variables that are missing are collected in `missing` (Compose would refuse to start).
  * @example
- * interpolate('postgres://u:${PW:?set PW}@db/x', { PW: 's3cret' }) // → { value: 'postgres://u:s3cret@db/x', missing: [] }
+ * interpolate('redis://${REDIS_HOST:-redis}:6379', {}) // → { value: 'redis://redis:6379', missing: [] }
  */
 export function interpolate(text: string, env: Record<string, string | undefined>): { value: string; missing: string[] } {
   const missing: string[] = []

@@ -144,22 +144,47 @@ export function lintDockerfile(text: string): DockerfileProblem[] {
   return problems.sort((a, b) => a.line - b.line)
 }
 
-/** Instructions of the final stage, for tests that replay the image layout (COPY sources, ENV). */
-export function finalStage(text: string): { copies: Array<{ from: string | null; sources: string[]; target: string }>; env: Record<string, string>; healthcheck: string[]; cmd: string[] } {
-  const stages = stagesOf(text)
-  const final = stages.at(-1)!
-  const copies = final.instructions
-    .filter((i) => i.getKeyword() === 'COPY')
-    .map((copy) => {
+export interface StageSteps {
+  name: string | null
+  base: string
+  workdir: string | null
+  /** COPY instructions in order: `from` is a stage name, or null for the build context. */
+  copies: Array<{ from: string | null; sources: string[]; target: string }>
+  /** RUN commands (shell form) in order. */
+  runs: string[]
+  env: Record<string, string>
+  /** HEALTHCHECK's command (exec form), or [] when there is none. */
+  healthcheck: string[]
+  cmd: string[]
+}
+
+/**
+ * What each stage does, in the order written: for tests that replay the build outside Docker
+ * (tests/ops/compose-commands.test.ts lays out the image's files this way).
+ * @example
+ * const runtime = describeStages(await Bun.file('Dockerfile').text()).at(-1)!
+ */
+export function describeStages(text: string): StageSteps[] {
+  return stagesOf(text).map((stage) => {
+    const of = (keyword: string) => stage.instructions.filter((i) => i.getKeyword() === keyword)
+    const copies = of('COPY').map((copy) => {
       const paths = copy.getArguments().map((a) => a.getValue())
       return { from: flag(copy, 'from'), sources: paths.slice(0, -1), target: paths.at(-1)! }
     })
-  const env: Record<string, string> = {}
-  for (const instruction of final.instructions.filter((i) => i.getKeyword() === 'ENV'))
-    for (const match of args(instruction).matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S*)/g)) env[match[1]!] = match[2]!.replace(/^"|"$/g, '')
-  const json = (instruction: Instruction | undefined, strip: RegExp) =>
-    instruction ? (JSON.parse(args(instruction).replace(strip, '').trim()) as string[]) : []
-  const healthcheck = json(final.instructions.filter((i) => i.getKeyword() === 'HEALTHCHECK').at(-1), /^[\s\S]*?\bCMD\b/)
-  const cmd = json(final.instructions.filter((i) => i.getKeyword() === 'CMD').at(-1), /^$/)
-  return { copies, env, healthcheck, cmd }
+    const env: Record<string, string> = {}
+    for (const instruction of of('ENV'))
+      for (const match of args(instruction).matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S*)/g)) env[match[1]!] = match[2]!.replace(/^"|"$/g, '')
+    const json = (instruction: Instruction | undefined, strip: RegExp) =>
+      instruction ? (JSON.parse(args(instruction).replace(strip, '').trim()) as string[]) : []
+    return {
+      name: stage.name,
+      base: stage.base,
+      workdir: of('WORKDIR').at(-1) ? args(of('WORKDIR').at(-1)!).trim() : null,
+      copies,
+      runs: of('RUN').map(args),
+      env,
+      healthcheck: json(of('HEALTHCHECK').at(-1), /^[\s\S]*?\bCMD\b/),
+      cmd: json(of('CMD').at(-1), /^$/),
+    }
+  })
 }

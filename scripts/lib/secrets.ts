@@ -114,6 +114,8 @@ export function scanText(file: string, text: string): Finding[] {
   for (const [index, line] of lines.entries()) {
     if (line.length > 5000) continue // minified or generated; nothing a person wrote
     for (const rule of RULES) {
+      // A value a specific rule already named on this line is not reported twice.
+      if (rule.id === 'generic-secret-assignment' && findings.some((f) => f.line === index + 1)) continue
       const global = new RegExp(rule.pattern.source, rule.pattern.flags.includes('g') ? rule.pattern.flags : `${rule.pattern.flags}g`)
       for (const hit of line.matchAll(global)) {
         const secret = hit[rule.group ?? 0] ?? hit[0]
