@@ -2,15 +2,34 @@
  * Fails when db/schema/ changed without a migration. `drizzle-kit check` only
  * catches branched migrations, so this regenerates each dialect into a scratch
  * copy of its migrations folder and fails if drizzle-kit wrote anything new.
+ * It also fails when a migration drops or rewrites a table or column without the
+ * acknowledgement line (scripts/lib/migration-safety.ts).
  */
-import { cpSync, readdirSync, rmSync } from 'node:fs'
+import { cpSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { checkMigration, describeRefusal } from './lib/migration-safety'
 
 const listFiles = (dir: string): string[] =>
   readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((entry) => entry.isFile())
     .map((entry) => join(entry.parentPath, entry.name).slice(dir.length))
     .sort()
+
+let unsafe = false
+for (const dialect of ['sqlite', 'pg'] as const) {
+  const dir = `db/migrations/${dialect}`
+  const files = listFiles(dir).filter((file) => file.endsWith('.sql'))
+  for (const file of files) {
+    const verdict = checkMigration(join(dir, file), readFileSync(join(dir, file), 'utf8'))
+    if (!verdict.ok) {
+      unsafe = true
+      console.error(describeRefusal(verdict))
+    } else if (verdict.destructive.length > 0)
+      console.log(`db:check: ${verdict.file}: ${verdict.destructive.length} destructive statement(s), acknowledged: ${verdict.acknowledged}`)
+  }
+  if (!unsafe) console.log(`db:check: ${dialect} migrations: ${files.length} file(s), none drops or rewrites data unacknowledged.`)
+}
+if (unsafe) process.exit(1)
 
 let drift = false
 for (const dialect of ['sqlite', 'pg'] as const) {

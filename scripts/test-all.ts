@@ -2,8 +2,10 @@
  * `bun run test`: every check and test suite of the project, in order, each in
  * its own subprocess, with one aggregated result. CI (`.ci/run`) runs exactly this.
  *
- *   checks       typecheck (tsc), XSS scan (@kitajs/ts-html-plugin), db:check — one test each
+ *   checks       typecheck (tsc), XSS scan (@kitajs/ts-html-plugin), db:check, licences,
+ *                secret scan, container lint (Dockerfile, compose.yaml) — one test each
  *   unit         bun test ./tests/unit
+ *   ops          bun test ./tests/ops (compose services as processes, SBOM, licence and secret gates; PostgreSQL)
  *   integration  bun test ./tests/integration, on libsql and again on PostgreSQL (TEST_DATABASE_URL)
  *   e2e          bun test ./tests/e2e (real server + Debian chromium)
  *
@@ -73,7 +75,17 @@ const STEPS: Step[] = [
     },
   },
   { name: 'db:check', tags: ['checks', 'db-check', 'db:check'], kind: 'check', cmd: ['bun', 'run', 'db:check'], timeoutMs: 5 * 60_000 },
+  { name: 'licenses', tags: ['checks', 'licenses', 'supply-chain'], kind: 'check', cmd: ['bun', 'run', 'licenses'], timeoutMs: 2 * 60_000 },
+  { name: 'secret-scan', tags: ['checks', 'secret-scan', 'supply-chain'], kind: 'check', cmd: ['bun', 'run', 'secret-scan'], timeoutMs: 2 * 60_000 },
+  {
+    name: 'lint:containers',
+    tags: ['checks', 'lint-containers', 'lint:containers', 'containers'],
+    kind: 'check',
+    cmd: ['bun', 'run', 'lint:containers'],
+    timeoutMs: 2 * 60_000,
+  },
   { name: 'unit', tags: ['unit'], kind: 'suite', dir: 'tests/unit', cmd: [], env: withoutPg(), timeoutMs: 10 * 60_000 },
+  { name: 'ops', tags: ['ops'], kind: 'suite', dir: 'tests/ops', cmd: [], env: withPg(), timeoutMs: 10 * 60_000 },
   {
     name: 'integration (libsql)',
     tags: ['integration', 'integration:libsql', 'libsql'],
