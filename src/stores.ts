@@ -17,6 +17,9 @@ import { createSqliteBudgetLedger } from './modules/budgets/store.sqlite'
 import type { CatalogStore } from './modules/catalog/store'
 import { createPgCatalogStore } from './modules/catalog/store.pg'
 import { createSqliteCatalogStore } from './modules/catalog/store.sqlite'
+import type { StageOutputStore } from './modules/councils/store'
+import { createPgStageOutputStore } from './modules/councils/store.pg'
+import { createSqliteStageOutputStore } from './modules/councils/store.sqlite'
 import type { JobStore } from './modules/jobs/store'
 import { createPgJobStore } from './modules/jobs/store.pg'
 import { createSqliteJobStore } from './modules/jobs/store.sqlite'
@@ -31,6 +34,7 @@ export interface TxStores {
   catalog: CatalogStore
   jobs: JobStore
   sessions: SessionStore
+  stageOutputs: StageOutputStore
 }
 
 export interface Stores extends TxStores {
@@ -46,14 +50,16 @@ const sqliteFactories: Factories<SqliteExec> = {
   catalog: (exec) => createSqliteCatalogStore(exec),
   jobs: (exec) => createSqliteJobStore(exec),
   sessions: (exec) => createSqliteSessionStore(exec),
+  stageOutputs: (exec) => createSqliteStageOutputStore(exec),
 }
 
 const pgFactories: Factories<PgExec> = {
   audit: (exec) => createPgAuditStore(exec),
   budgets: (exec) => createPgBudgetLedger(exec),
   catalog: (exec) => createPgCatalogStore(exec),
-  jobs: (exec) => createPgJobStore(exec),
+  jobs: (exec, root) => createPgJobStore(exec, { coalesce: root }),
   sessions: (exec, root) => createPgSessionStore(exec, { coalesce: root }),
+  stageOutputs: (exec, root) => createPgStageOutputStore(exec, { coalesce: root }),
 }
 
 /**
