@@ -73,7 +73,7 @@ export function transitionFields(change: JobTransition): Partial<JobRow> {
 export const UNFINISHED = ['queued', 'running'] as const
 
 /** Log lines per insert: bounded statements, and far below libsql's 32,766 bound parameters (8 a line). */
-export const LOG_LINES_PER_INSERT = 1000
+const LOG_LINES_PER_INSERT = 1000
 
 /** Writes `lines` in chunks; a chunk that fails loses its own lines only, and the error after all were tried says how many. */
 export async function inChunks(lines: readonly JobLogRow[], insert: (chunk: JobLogRow[]) => Promise<unknown>): Promise<void> {
