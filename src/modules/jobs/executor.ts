@@ -38,8 +38,13 @@ class Interrupted extends Error {
   }
 }
 
-/** How a job moves on; the session follows (a runner that stops leaves it as it is). */
+/**
+ * How a job moves on. The session follows, except where noted: it turns
+ * running when the council's first stage starts (not at the claim), and a
+ * runner that stops leaves it as it is.
+ */
 type Change =
+  | { to: 'running'; attempt: number; firstStart: boolean }
   | { to: 'succeeded'; at: Date; output: Record<string, unknown>; stage?: string; totals?: SessionTotals }
   | { to: 'failed'; error: string }
   | { to: 'cancelled' }
@@ -92,6 +97,8 @@ export function createJobExecutor({ stores, council, logger, jobLogs, cancelPoll
 
   const mirror = (sessionId: string, change: Change) => {
     switch (change.to) {
+      case 'running':
+        return undefined
       case 'succeeded':
         return change.totals ? sessions.succeed(sessionId, change.totals) : undefined
       case 'failed':
@@ -103,18 +110,26 @@ export function createJobExecutor({ stores, council, logger, jobLogs, cancelPoll
     }
   }
   /**
-   * The one way a job changes state, mirrored on its session. Clients poll the
-   * job, so while this process holds the job (it claimed it) the session is
-   * written first: a job seen finished has a finished session. A job it does
-   * not hold (cancelled before it started, given up by the queue) moves only if
-   * it is still queued or running, and its session follows only then.
+   * The one way a job changes state, mirrored on its session; false when the
+   * job did not move (a claim refused, or the job had already finished). Clients
+   * poll the job, so while this process holds the job (it claimed it) the
+   * session is written first: a job seen finished has a finished session. A job
+   * it does not hold (being claimed, cancelled before it started, given up by
+   * the queue) moves only if it is still queued or running, and its session
+   * follows only then.
    */
   const transition = async (job: JobRow, change: Change, held: boolean): Promise<boolean> => {
-    const move = () =>
-      jobs.transition(
-        job.id,
-        change.to === 'succeeded' || change.to === 'queued' ? change : { ...change, at: new Date() },
-      )
+    const move = (): Promise<boolean> => {
+      switch (change.to) {
+        case 'running':
+          return jobs.claim(job.id, change.attempt, change.firstStart)
+        case 'failed':
+        case 'cancelled':
+          return jobs.transition(job.id, { ...change, at: new Date() })
+        default:
+          return jobs.transition(job.id, change)
+      }
+    }
     if (!job.sessionId) return move()
     if (held) {
       await mirror(job.sessionId, change)
@@ -217,7 +232,7 @@ export function createJobExecutor({ stores, council, logger, jobLogs, cancelPoll
 
       const now = new Date()
       // Conditional on the cancel flag: a cancel requested before, or between the read above and this write, is not overwritten.
-      if (!(await jobs.claim(jobId, ctx.attempt, !job.startedAt))) {
+      if (!(await transition(job, { to: 'running', attempt: ctx.attempt, firstStart: !job.startedAt }, false))) {
         await cancelled(job, false, log, track)
         await jobLogs.flush()
         return
