@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { createClient, type Client } from '@libsql/client'
-import { sql, type SQL } from 'drizzle-orm'
+import { sql } from 'drizzle-orm'
 import { drizzle as drizzleLibsql, type LibSQLDatabase } from 'drizzle-orm/libsql'
 import { migrate as migrateLibsql } from 'drizzle-orm/libsql/migrator'
 import { drizzle as drizzlePg, type NodePgDatabase, type NodePgQueryResultHKT } from 'drizzle-orm/node-postgres'
@@ -136,18 +136,6 @@ function createPgDatabase(url: string, poolSize: number, writeBatching: boolean)
       await pool.end()
     },
   }
-}
-
-/**
- * Runs raw SQL on PostgreSQL and returns its rows — for the batch statements
- * (unnest, json_to_recordset) that the query builder cannot express. The Orm
- * is typed as the libsql flavour (see Orm), whose `execute` returns another
- * shape than node-postgres' drizzle, hence the one cast here.
- */
-export async function executePg<Row = Record<string, unknown>>(db: Pick<Database, 'orm' | 'dialect'>, query: SQL): Promise<Row[]> {
-  if (db.dialect !== 'pg') throw new Error('executePg is for PostgreSQL only')
-  const result = await (db.orm as unknown as { execute(query: SQL): Promise<{ rows: Row[] }> }).execute(query)
-  return result.rows
 }
 
 /**

@@ -31,12 +31,12 @@ import { createJobLogWriter, type JobLogWriter } from './modules/jobs/job-log'
 import { createJobsService, type JobsService } from './modules/jobs/service'
 import { createCouncil, type Council } from './council/engine'
 import { ensureCatalog } from './modules/catalog/service'
+import { councilStore } from './modules/councils/service'
 import { createLlmProvider, type LlmProvider } from './llm'
 import { createJobQueue, jobsReadiness, type JobQueue } from '../plugins/jobs'
 import { createQuotaStore, quota, quotaReadiness, type QuotaStore } from '../plugins/quota'
 import { budgetsModule } from './modules/budgets'
 import { createBudgetService, type BudgetService } from './modules/budgets/service'
-import { inArray } from 'drizzle-orm'
 import { createSessionsService, type SessionsService } from './modules/sessions/service'
 import { createStores, type Stores } from './stores'
 import packageJson from '../package.json'
@@ -91,11 +91,11 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
   const authenticator = createAuthenticator({ config, identity })
   const sessions = createSessionsService({ stores, audit, questionMaxChars: config.limits.questionMaxChars })
   const llm = overrides.llm ?? createLlmProvider(config)
-  const council = createCouncil({ db, llm, config })
-  const jobLogs = createJobLogWriter({ db, logger })
+  const council = createCouncil({ store: councilStore(stores), llm, config })
+  const jobLogs = createJobLogWriter({ store: stores.jobs, logger })
   const budgets = createBudgetService({ stores, config, logger, audit })
   const appMetrics = createMetrics()
-  const executor = createJobExecutor({ db, council, llm, config, logger, jobLogs, meter: budgets.meter, observe: appMetrics.jobs })
+  const executor = createJobExecutor({ stores, council, logger, jobLogs, meter: budgets.meter, observe: appMetrics.jobs })
   const queue = createJobQueue(config, executor.process, (jobId, error) =>
     logger.debug('job attempt ended with an error', { job_id: jobId, error: (error as Error).message }),
   )
@@ -151,9 +151,8 @@ export async function prepare(deps: AppDeps, { migrate = true } = {}): Promise<v
   if (migrate) await deps.db.migrate()
   await ensureCatalog(deps.stores.catalog)
   if (deps.queue.backend === 'inline') {
-    const { jobs } = deps.db.t
-    const unfinished = await deps.db.orm.select({ id: jobs.id }).from(jobs).where(inArray(jobs.status, ['queued', 'running']))
-    for (const job of unfinished) await deps.queue.enqueue(job.id)
+    const unfinished = await deps.stores.jobs.unfinished()
+    for (const jobId of unfinished) await deps.queue.enqueue(jobId)
     if (unfinished.length > 0) deps.logger.info('re-enqueued unfinished jobs', { count: unfinished.length })
   }
 }
@@ -198,7 +197,7 @@ export function createApp(config: Config, deps: AppDeps) {
     .use(authModule({ config, audit: deps.audit, guard }))
     .use(homeModule({ guard }))
     .use(meModule({ guard }))
-    .use(sessionsModule({ db: deps.db, sessions: deps.sessions, jobs: deps.jobs, guard, quota: limiter }))
+    .use(sessionsModule({ stores: deps.stores, sessions: deps.sessions, jobs: deps.jobs, guard, quota: limiter }))
     .use(jobsModule({ jobs: deps.jobs, guard, quota: limiter, onCancelled: (sessionId) => `/sessions/${sessionId}` }))
     .use(agentsModule({ catalog: deps.stores.catalog, jobs: deps.jobs, guard, quota: limiter }))
     .use(budgetsModule({ budgets: deps.budgets, guard, quota: limiter }))

@@ -20,6 +20,9 @@ import { createSqliteCatalogStore } from './modules/catalog/store.sqlite'
 import type { IdentityStore } from './modules/identity/store'
 import { createPgIdentityStore } from './modules/identity/store.pg'
 import { createSqliteIdentityStore } from './modules/identity/store.sqlite'
+import type { StageOutputStore } from './modules/councils/store'
+import { createPgStageOutputStore } from './modules/councils/store.pg'
+import { createSqliteStageOutputStore } from './modules/councils/store.sqlite'
 import type { JobStore } from './modules/jobs/store'
 import { createPgJobStore } from './modules/jobs/store.pg'
 import { createSqliteJobStore } from './modules/jobs/store.sqlite'
@@ -35,6 +38,7 @@ export interface TxStores {
   identity: IdentityStore
   jobs: JobStore
   sessions: SessionStore
+  stageOutputs: StageOutputStore
 }
 
 export interface Stores extends TxStores {
@@ -51,6 +55,7 @@ const sqliteFactories: Factories<SqliteExec> = {
   identity: (exec) => createSqliteIdentityStore(exec),
   jobs: (exec) => createSqliteJobStore(exec),
   sessions: (exec) => createSqliteSessionStore(exec),
+  stageOutputs: (exec) => createSqliteStageOutputStore(exec),
 }
 
 const pgFactories: Factories<PgExec> = {
@@ -58,8 +63,9 @@ const pgFactories: Factories<PgExec> = {
   budgets: (exec, root) => createPgBudgetLedger(exec, { coalesce: root }),
   catalog: (exec) => createPgCatalogStore(exec),
   identity: (exec) => createPgIdentityStore(exec),
-  jobs: (exec) => createPgJobStore(exec),
+  jobs: (exec, root) => createPgJobStore(exec, { coalesce: root }),
   sessions: (exec, root) => createPgSessionStore(exec, { coalesce: root }),
+  stageOutputs: (exec, root) => createPgStageOutputStore(exec, { coalesce: root }),
 }
 
 /**

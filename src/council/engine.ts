@@ -5,22 +5,21 @@
  * what is there and calls only the agents that have no finished output, so a
  * retried or restarted job never duplicates a draft.
  */
-import { and, eq, inArray, ne, sql } from 'drizzle-orm'
-import { executePg, newId, type Database } from '../../db/client'
-import { createCoalescer } from '../../db/coalesce'
+import type { AgentRow, PaletteRow, StageOutputRow } from '../../db/schema'
 import type { Config } from '../config'
 import { modelFor } from '../llm'
 import { costMicroUsd } from '../llm/pricing'
 import { LlmError, type ChatMessage, type LlmProvider } from '../llm/types'
 import { aggregateRankings, seededShuffle, type LeaderboardEntry } from './aggregate'
-import { draftPrompt, reviewPrompt, synthesisPrompt, type AgentProfile } from './prompts'
+import { agentPrompt, draftPrompt, reviewPrompt, synthesisPrompt, type AgentProfile } from './prompts'
 import { parseRanking } from './ranking'
+import type { CouncilStore } from './store'
 
 export type Stage = 'draft' | 'review' | 'aggregate' | 'synthesis'
+/** What an LLM call is stored under: a council stage, or "agent" for a direct call through the agent proxy. */
+export type CallStage = Stage | 'agent'
 
-type OutputRow = typeof import('../../db/schema/sqlite').stageOutputs.$inferSelect
-type AgentRow = typeof import('../../db/schema/sqlite').agents.$inferSelect
-type SessionRow = typeof import('../../db/schema/sqlite').sessions.$inferSelect
+type OutputRow = StageOutputRow
 
 /** A failure that retrying cannot fix (deleted session, unknown palette). */
 export class PermanentCouncilError extends Error {
@@ -38,24 +37,39 @@ export interface JobLogger {
   error(msg: string, fields?: Record<string, unknown>): void
 }
 
-export interface CouncilRun {
+/**
+ * Who is calling and what to report to: the hooks see every LLM call before it
+ * starts (they may throw to stop it: budgets) and after it succeeds. The signal
+ * is the job's one cancellation signal; when it aborts, the call path throws
+ * its reason, which says why (cancelled, or the runner stopping).
+ */
+interface CallHooks<S extends CallStage> {
   jobId: string
-  sessionId: string
   signal: AbortSignal
+  log: JobLogger
+  /** Called before every LLM call with its worst case; may throw to stop the council (budgets). */
+  beforeCall?(call: { stage: S; agent: string; model: string; maxTokens: number }): Promise<void>
+  /** Called after every LLM call with what it cost. */
+  afterCall?(call: { stage: S; agent: string; tokensIn: number; tokensOut: number; costMicroUsd: number }): Promise<void>
+}
+
+export interface CouncilRun extends CallHooks<Stage> {
+  sessionId: string
   /** This attempt (1-based) and how many the job has: retryable failures are retried while attempts remain. */
   attempt?: number
   maxAttempts?: number
-  log: JobLogger
   /** Called when a stage starts or advances; progress is 0–100. */
   progress(stage: Stage, progress: number): Promise<void>
-  /** Called before every LLM call with its worst case; may throw to stop the council (budgets). */
-  beforeCall?(call: { stage: Stage; agent: string; model: string; maxTokens: number }): Promise<void>
-  /** Called after every LLM call with what it cost. */
-  afterCall?(call: { stage: Stage; agent: string; tokensIn: number; tokensOut: number; costMicroUsd: number }): Promise<void>
+}
+
+/** A direct call of one agent through the agent proxy, stored under its job. */
+export interface AgentCall extends CallHooks<'agent'> {
+  agent: string
+  input: string
 }
 
 export interface CouncilDeps {
-  db: Database
+  store: CouncilStore
   llm: LlmProvider
   config: Config
 }
@@ -71,6 +85,8 @@ export interface CouncilOutcome {
 
 const LABELS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'
 const CATALOG_TTL_MS = 10_000
+
+const profile = (agent: AgentRow): AgentProfile => ({ name: agent.name, persona: agent.persona })
 
 /**
  * Who dropped out of a council, and why: members whose draft or review failed
@@ -102,80 +118,24 @@ export async function mapWithConcurrency<T, R>(items: readonly T[], limit: numbe
   return results
 }
 
-export function createCouncil({ db, llm, config }: CouncilDeps) {
-  const { sessions, palettes, agents, stageOutputs } = db.t
-
+export function createCouncil({ store, llm, config }: CouncilDeps) {
   /**
-   * Writes an output once: a finished row is never replaced; a failed one is
-   * replaced by a later success. Returns the row as stored.
+   * The one LLM call path, for council members and the agent proxy alike: the
+   * call is recorded whether it succeeds or fails (model, tokens, cost_usd,
+   * duration_ms, as SPEC §5 asks) and stored before it counts. Returns the
+   * stored row with the content, or the failure and whether a retry may help.
    */
-  const insertOutputs = createCoalescer<OutputRow, boolean>(
-    async (rows) => {
-      const ids = new Set((await insertOutputRows(rows)).map((row) => row.id))
-      return rows.map((row) => ids.has(row.id))
-    },
-    { maxBatch: 500 },
-  )
-  /**
-   * On PostgreSQL a batch goes in as one array per column through unnest
-   * (17 parameters however many rows; a 250-row drizzle insert took
-   * milliseconds of the event loop to build). Conflicting rows are skipped and
-   * only the inserted ids come back, as with onConflictDoNothing().returning().
-   */
-  const insertOutputRows = async (rows: OutputRow[]): Promise<Array<{ id: string }>> => {
-    if (db.dialect !== 'pg')
-      return db.orm.insert(stageOutputs).values(rows).onConflictDoNothing().returning({ id: stageOutputs.id })
-    const column = <T>(pick: (row: OutputRow) => T) => sql.param(rows.map(pick))
-    return executePg<{ id: string }>(db, sql`
-      insert into stage_outputs (id, run_id, session_id, job_id, stage, agent, status, content, data, error, model,
-        tokens_in, tokens_out, cost_micro_usd, duration_ms, created_at)
-      select * from unnest(
-        ${column((r) => r.id)}::text[], ${column((r) => r.runId)}::text[], ${column((r) => r.sessionId)}::text[],
-        ${column((r) => r.jobId)}::text[], ${column((r) => r.stage)}::text[], ${column((r) => r.agent)}::text[],
-        ${column((r) => r.status)}::text[], ${column((r) => r.content)}::text[],
-        ${column((r) => (r.data ? JSON.stringify(r.data) : null))}::jsonb[], ${column((r) => r.error)}::text[],
-        ${column((r) => r.model)}::text[], ${column((r) => r.tokensIn)}::int[], ${column((r) => r.tokensOut)}::int[],
-        ${column((r) => r.costMicroUsd)}::bigint[], ${column((r) => r.durationMs)}::int[],
-        ${column((r) => r.createdAt.toISOString())}::timestamptz[]
-      )
-      on conflict do nothing
-      returning id`)
-  }
-
-  const loadSessions = createCoalescer<string, SessionRow | undefined>(async (ids) => {
-    const rows = await db.orm.select().from(sessions).where(inArray(sessions.id, ids))
-    const byId = new Map(rows.map((row) => [row.id, row]))
-    return ids.map((id) => byId.get(id))
-  })
-  const loadStoredOutputs = createCoalescer<string, OutputRow[]>(async (runIds) => {
-    const rows = await db.orm.select().from(stageOutputs).where(inArray(stageOutputs.runId, runIds))
-    return runIds.map((runId) => rows.filter((row) => row.runId === runId))
-  })
-
-  const saveOutput = async (row: Omit<OutputRow, 'id' | 'createdAt'>): Promise<OutputRow> => {
-    const full: OutputRow = { ...row, id: newId(), createdAt: new Date() }
-    if (await insertOutputs.add(full)) return full
-    const key = and(eq(stageOutputs.runId, row.runId), eq(stageOutputs.stage, row.stage), eq(stageOutputs.agent, row.agent))
-    const [updated] = await db.orm
-      .update(stageOutputs)
-      .set({ ...row, createdAt: full.createdAt })
-      .where(and(key, ne(stageOutputs.status, 'ok')))
-      .returning()
-    return updated ?? (await db.orm.select().from(stageOutputs).where(key).limit(1))[0]!
-  }
-
-  /** One LLM call, recorded whether it succeeds or fails. Returns the content, or null on failure. */
-  const call = async (
-    run: CouncilRun & { remember: (row: OutputRow) => void },
-    stage: Stage,
+  const call = async <S extends CallStage>(
+    run: CallHooks<S> & { runId: string; sessionId: string | null; remember?: (row: OutputRow) => void },
+    stage: S,
     agent: AgentRow,
     messages: ChatMessage[],
     data?: (content: string) => Record<string, unknown>,
-  ): Promise<{ content: string; data?: Record<string, unknown> } | { error: string; retryable: boolean }> => {
+  ): Promise<{ row: OutputRow; content: string; data?: Record<string, unknown> } | { error: string; retryable: boolean }> => {
     const model = modelFor(config, agent.model)
-    const base = { runId: run.sessionId, sessionId: run.sessionId, jobId: run.jobId, stage, agent: agent.name }
+    const base = { runId: run.runId, sessionId: run.sessionId, jobId: run.jobId, stage, agent: agent.name }
     await run.beforeCall?.({ stage, agent: agent.name, model, maxTokens: config.council.maxTokens })
-    if (run.signal.aborted) throw new CouncilError('cancelled')
+    run.signal.throwIfAborted()
     const started = performance.now()
     try {
       const result = await llm.complete({
@@ -187,7 +147,7 @@ export function createCouncil({ db, llm, config }: CouncilDeps) {
       })
       const cost = costMicroUsd(config.llm.prices, result.model, result.tokensIn, result.tokensOut)
       const extra = data?.(result.content)
-      const stored = await saveOutput({
+      const stored = await store.saveOutput({
         ...base,
         status: 'ok',
         content: result.content,
@@ -199,9 +159,9 @@ export function createCouncil({ db, llm, config }: CouncilDeps) {
         costMicroUsd: cost,
         durationMs: Math.round(performance.now() - started),
       })
-      run.remember(stored)
+      run.remember?.(stored)
       await run.afterCall?.({ stage, agent: agent.name, tokensIn: result.tokensIn, tokensOut: result.tokensOut, costMicroUsd: cost })
-      run.log.info(`${stage} by ${agent.name} finished`, {
+      run.log.info(stage === 'agent' ? `agent ${agent.name} answered` : `${stage} by ${agent.name} finished`, {
         stage,
         agent: agent.name,
         model: result.model,
@@ -209,11 +169,11 @@ export function createCouncil({ db, llm, config }: CouncilDeps) {
         tokens_out: result.tokensOut,
         duration_ms: Math.round(performance.now() - started),
       })
-      return { content: result.content, data: extra }
+      return { row: stored, content: result.content, data: extra }
     } catch (error) {
-      if (run.signal.aborted) throw new CouncilError('cancelled')
+      run.signal.throwIfAborted()
       const message = error instanceof Error ? error.message : String(error)
-      const stored = await saveOutput({
+      const stored = await store.saveOutput({
         ...base,
         status: 'failed',
         content: null,
@@ -225,21 +185,21 @@ export function createCouncil({ db, llm, config }: CouncilDeps) {
         costMicroUsd: 0,
         durationMs: Math.round(performance.now() - started),
       })
-      run.remember(stored)
+      run.remember?.(stored)
       run.log.warn(`${stage} by ${agent.name} failed`, { stage, agent: agent.name, error: message })
       return { error: message, retryable: error instanceof LlmError ? error.retryable : true }
     }
   }
 
   /** Agents and palettes change rarely (an admin edit); a council reads them from a short-lived cache. */
-  let catalog: { at: number; agents: Map<string, AgentRow>; palettes: Map<string, typeof palettes.$inferSelect> } | null = null
+  let catalog: { at: number; agents: Map<string, AgentRow>; palettes: Map<string, PaletteRow> } | null = null
   const loadCatalog = async () => {
     if (catalog && Date.now() - catalog.at < CATALOG_TTL_MS) return catalog
-    const [agentRows, paletteRows] = await Promise.all([db.orm.select().from(agents), db.orm.select().from(palettes)])
+    const { agents, palettes } = await store.catalog()
     catalog = {
       at: Date.now(),
-      agents: new Map(agentRows.map((agent) => [agent.name, agent])),
-      palettes: new Map(paletteRows.map((palette) => [palette.id, palette])),
+      agents: new Map(agents.map((agent) => [agent.name, agent])),
+      palettes: new Map(palettes.map((palette) => [palette.id, palette])),
     }
     return catalog
   }
@@ -247,16 +207,15 @@ export function createCouncil({ db, llm, config }: CouncilDeps) {
   return {
     async run(run: CouncilRun): Promise<CouncilOutcome> {
       const [session, stored, { agents: byName, palettes: paletteById }] = await Promise.all([
-        loadSessions.add(run.sessionId),
-        loadStoredOutputs.add(run.sessionId),
+        store.liveSession(run.sessionId),
+        store.outputs(run.sessionId),
         loadCatalog(),
       ])
-      if (!session || session.deletedAt) throw new PermanentCouncilError('The session no longer exists.')
+      if (!session) throw new PermanentCouncilError('The session no longer exists.')
       const palette = paletteById.get(session.paletteId)
       if (!palette) throw new PermanentCouncilError(`Palette "${session.paletteId}" does not exist.`)
       const members = palette.agentNames.map((name) => byName.get(name)).filter((agent): agent is AgentRow => !!agent)
       if (members.length === 0) throw new PermanentCouncilError(`Palette "${palette.id}" has no agents.`)
-      const profile = (agent: AgentRow): AgentProfile => ({ name: agent.name, persona: agent.persona })
       const question = session.question
 
       // What is on disk, kept current in memory as each call's row is stored.
@@ -266,7 +225,7 @@ export function createCouncil({ db, llm, config }: CouncilDeps) {
         if (index >= 0) outputs[index] = row
         else outputs.push(row)
       }
-      const tracked = { ...run, remember }
+      const tracked = { ...run, runId: run.sessionId, remember }
       const done = (stage: Stage, agent: string) => outputs.some((o) => o.stage === stage && o.agent === agent && o.status === 'ok')
       const finished = (stage: Stage) => outputs.filter((o) => o.stage === stage && o.status === 'ok')
       if (outputs.length > 0) run.log.info('resuming from stored outputs', { stored: outputs.filter((o) => o.status === 'ok').length })
@@ -332,7 +291,7 @@ export function createCouncil({ db, llm, config }: CouncilDeps) {
         drafts.map((draft) => draft.agent),
       )
       if (!done('aggregate', '*'))
-        remember(await saveOutput({
+        remember(await store.saveOutput({
           runId: run.sessionId,
           sessionId: run.sessionId,
           jobId: run.jobId,
@@ -387,6 +346,23 @@ export function createCouncil({ db, llm, config }: CouncilDeps) {
         { tokensIn: 0, tokensOut: 0, costMicroUsd: 0 },
       )
       return { partial: dropped.length > 0, dropped, synthesisBy: synthesis.agent, ...totals }
+    },
+
+    /**
+     * One agent answers one input (the agent proxy), through the same call path
+     * as a council member, stored under its job as stage "agent". A retried job
+     * whose answer is already stored returns it without calling again.
+     */
+    async callAgent(run: AgentCall): Promise<OutputRow> {
+      const [{ agents: byName }, stored] = await Promise.all([loadCatalog(), store.outputs(run.jobId)])
+      const agent = byName.get(run.agent)
+      if (!agent) throw new PermanentCouncilError(`Agent "${run.agent}" no longer exists.`)
+      const answered = stored.find((row) => row.stage === 'agent' && row.agent === agent.name && row.status === 'ok')
+      if (answered) return answered
+      run.log.info(`calling agent ${agent.name}`, { agent: agent.name, model: modelFor(config, agent.model) })
+      const result = await call({ ...run, runId: run.jobId, sessionId: null }, 'agent', agent, agentPrompt(profile(agent), run.input))
+      if ('error' in result) throw result.retryable ? new CouncilError(result.error) : new PermanentCouncilError(result.error)
+      return result.row
     },
   }
 }

@@ -17,6 +17,11 @@ export function draftPrompt(agent: AgentProfile, question: string, documents: st
   ]
 }
 
+/** A direct call of one agent through the agent proxy: its persona and the caller's input, nothing else. */
+export function agentPrompt(agent: AgentProfile, input: string): ChatMessage[] {
+  return [system(agent), { role: 'user', content: `Question: ${input}` }]
+}
+
 export function reviewPrompt(agent: AgentProfile, question: string, responses: Array<{ label: string; content: string }>): ChatMessage[] {
   const body = responses.map(({ label, content }) => `Response ${label}:\n${content}\n`).join('\n')
   return [

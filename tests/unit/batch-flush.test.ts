@@ -6,37 +6,30 @@
  * The store here is slow on purpose, so a caller that returns early is caught.
  */
 import { describe, expect, test } from 'bun:test'
-import type { Database } from '../../db/client'
-import * as schema from '../../db/schema/sqlite'
 import { createLogger } from '../../plugins/logging/logger'
-import type { AuditEventRow } from '../../db/schema'
+import type { AuditEventRow, JobLogRow } from '../../db/schema'
 import { createAuditLog, type AuditStore } from '../../plugins/audit'
 import { createJobLogWriter } from '../../src/modules/jobs/job-log'
+import type { JobStore } from '../../src/modules/jobs/store'
 
-/** A libsql-flavoured Database whose inserts take `delayMs` and land in `stored`. */
+/** A job store whose log inserts take `delayMs` and land in `stored`. */
 function slowStore(delayMs: number) {
-  const stored: Array<Record<string, unknown>> = []
-  const db = {
-    dialect: 'sqlite',
-    t: schema,
-    orm: {
-      insert: () => ({
-        values: async (rows: Array<Record<string, unknown>>) => {
-          await Bun.sleep(delayMs)
-          stored.push(...rows)
-        },
-      }),
+  const stored: JobLogRow[] = []
+  const store: Pick<JobStore, 'appendLogs'> = {
+    async appendLogs(rows) {
+      await Bun.sleep(delayMs)
+      stored.push(...rows)
     },
-  } as unknown as Database
-  return { db, stored }
+  }
+  return { store, stored }
 }
 
 const quiet = createLogger({ level: 'error', sink: () => undefined })
 
 describe('flush under concurrent callers', () => {
   test('job logs: every caller of flush() finds its own lines stored when it resumes', async () => {
-    const { db, stored } = slowStore(30)
-    const writer = createJobLogWriter({ db, logger: quiet, flushEveryMs: 60_000 })
+    const { store, stored } = slowStore(30)
+    const writer = createJobLogWriter({ store, logger: quiet, flushEveryMs: 60_000 })
     const a = writer.forJob({ id: 'job-a', requestId: 'req-a', sessionId: null })
     const b = writer.forJob({ id: 'job-b', requestId: 'req-b', sessionId: null })
     a.info('first line of a')

@@ -9,6 +9,9 @@ export function createPgCatalogStore(db: PgExec): CatalogStore {
     async agent(name) {
       return (await db.select().from(agents).where(eq(agents.name, name)).limit(1))[0]
     },
+    async palette(id) {
+      return (await db.select().from(palettes).where(eq(palettes.id, id)).limit(1))[0]
+    },
     agentsPage(after, limit) {
       return db
         .select()

@@ -5,6 +5,7 @@ import type { AgentRow, PaletteRow } from '../../../db/schema'
 
 export interface CatalogStore {
   agent(name: string): Promise<AgentRow | undefined>
+  palette(id: string): Promise<PaletteRow | undefined>
   /** Agents by name: `limit` of them after `after` (from the first when null). */
   agentsPage(after: string | null, limit: number): Promise<AgentRow[]>
   /** Every agent and palette (a small table; callers cache it). */

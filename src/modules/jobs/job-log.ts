@@ -4,14 +4,12 @@
  * the request that enqueued a job can be followed into the worker and back.
  * Rows are written in batches off the hot path; `flush` runs at job end.
  */
-import { sql } from 'drizzle-orm'
-import { executePg, newId, type Database } from '../../../db/client'
+import { newId } from '../../../db/client'
+import type { JobLogRow } from '../../../db/schema'
 import type { Logger } from '../../../plugins/logging/logger'
+import type { JobStore } from './store'
 
 type Level = 'info' | 'warn' | 'error'
-type Row = typeof import('../../../db/schema/sqlite').jobLogs.$inferInsert
-
-const MAX_ROWS_PER_INSERT = 1000
 
 export interface JobLog {
   info(msg: string, fields?: Record<string, unknown>): void
@@ -21,25 +19,21 @@ export interface JobLog {
   setStage(stage: string | null): void
 }
 
-export function createJobLogWriter({ db, logger, flushEveryMs = 250 }: { db: Database; logger: Logger; flushEveryMs?: number }) {
-  let buffer: Row[] = []
-  let writing: Promise<void> = Promise.resolve()
+export interface JobLogWriterOptions {
+  store: Pick<JobStore, 'appendLogs'>
+  logger: Logger
+  flushEveryMs?: number
+}
 
-  /** As for audit batches (src/modules/audit/service.ts): on PostgreSQL one array per column through unnest. */
-  const insertChunk = async (chunk: Row[]): Promise<void> => {
-    if (db.dialect !== 'pg') {
-      await db.orm.insert(db.t.jobLogs).values(chunk)
-      return
-    }
-    const column = <T>(pick: (row: Row) => T) => sql.param(chunk.map(pick))
-    await executePg(db, sql`
-      insert into job_logs (id, job_id, ts, level, msg, request_id, stage, data)
-      select * from unnest(
-        ${column((r) => r.id)}::text[], ${column((r) => r.jobId)}::text[], ${column((r) => r.ts.toISOString())}::timestamptz[],
-        ${column((r) => r.level)}::text[], ${column((r) => r.msg)}::text[], ${column((r) => r.requestId ?? null)}::text[],
-        ${column((r) => r.stage ?? null)}::text[], ${column((r) => (r.data ? JSON.stringify(r.data) : null))}::jsonb[]
-      )`)
-  }
+/**
+ * @example
+ * const jobLogs = createJobLogWriter({ store: stores.jobs, logger })
+ * jobLogs.forJob(job).info('job started')
+ * await jobLogs.flush()
+ */
+export function createJobLogWriter({ store, logger, flushEveryMs = 250 }: JobLogWriterOptions) {
+  let buffer: JobLogRow[] = []
+  let writing: Promise<void> = Promise.resolve()
 
   /**
    * Writes are one chain: each flush() appends a step that writes whatever is
@@ -51,11 +45,7 @@ export function createJobLogWriter({ db, logger, flushEveryMs = 250 }: { db: Dat
       if (buffer.length === 0) return
       const batch = buffer
       buffer = []
-      // In chunks: one statement may bind at most 65,535 parameters (PostgreSQL), and a busy worker logs thousands of lines a second.
-      for (let i = 0; i < batch.length; i += MAX_ROWS_PER_INSERT) {
-        const chunk = batch.slice(i, i + MAX_ROWS_PER_INSERT)
-        await insertChunk(chunk).catch((error: Error) => logger.error('job log batch write failed', { error: error.message, lines: chunk.length }))
-      }
+      await store.appendLogs(batch).catch((error: Error) => logger.error('job log batch write failed', { error: error.message, lines: batch.length }))
     })
     return writing
   }

@@ -1,15 +1,133 @@
-/** Jobs on PostgreSQL. */
-import { and, asc, desc, eq, gt, inArray } from 'drizzle-orm'
+/**
+ * Jobs on PostgreSQL. In the worker, many jobs move together (1,000 councils
+ * start, change stage and finish within milliseconds of each other), so the
+ * store at the root shares statements between them (db/coalesce.ts): reads of
+ * job rows, claims, progress and transitions. Coalescing took the jobs
+ * benchmark's (c) from 7.5 to 4.5–5.3 s and its worker's RSS from 377 to
+ * ~265 MB (docs/PERFORMANCE.md).
+ */
+import { and, asc, desc, eq, gt, inArray, sql } from 'drizzle-orm'
 import type { PgExec } from '../../../db/client'
+import { byGroup, createCoalescer, ItemFailure } from '../../../db/coalesce'
+import type { JobLogRow, JobRow } from '../../../db/schema'
 import { jobLogs, jobs } from '../../../db/schema/pg'
-import type { JobStore } from './store'
+import { inChunks, transitionFields, UNFINISHED, type JobStore, type JobTransition } from './store'
 
-const ACTIVE = ['queued', 'running']
+export interface PgJobStoreOptions {
+  /** Share statements between concurrent callers; only on the database itself, never inside a transaction. */
+  coalesce: boolean
+}
 
-export function createPgJobStore(db: PgExec): JobStore {
+export function createPgJobStore(db: PgExec, { coalesce }: PgJobStoreOptions): JobStore {
+  const readJobs = (ids: string[]) => db.select().from(jobs).where(inArray(jobs.id, ids))
+  const claimJobs = async (ids: string[], attempt: number, firstStart: boolean): Promise<Set<string>> => {
+    const now = new Date()
+    const rows = await db
+      .update(jobs)
+      .set({ status: 'running', attempts: attempt, heartbeatAt: now, error: null, ...(firstStart ? { startedAt: now } : {}) })
+      .where(and(inArray(jobs.id, ids), inArray(jobs.status, [...UNFINISHED]), eq(jobs.cancelRequested, false)))
+      .returning({ id: jobs.id })
+    return new Set(rows.map((row) => row.id))
+  }
+  const writeProgress = (ids: string[], fields: { stage?: string; progress: number }) => db.update(jobs).set(fields).where(inArray(jobs.id, ids))
+  const transitionOne = async (id: string, change: JobTransition): Promise<boolean> => {
+    const rows = await db
+      .update(jobs)
+      .set(transitionFields(change))
+      .where(and(eq(jobs.id, id), inArray(jobs.status, [...UNFINISHED])))
+      .returning({ id: jobs.id })
+    return rows.length > 0
+  }
+  /**
+   * Transitions of jobs that finish together as one UPDATE, their rows passed
+   * as one JSON parameter: the councils of the jobs benchmark finish within a
+   * few ms of each other, and a single-row UPDATE each (with their sessions')
+   * was the largest part of the time between the last synthesis and the last
+   * job marked done (+303 ms → +34 ms; (c) 4.25 → 3.83 s, docs/PERFORMANCE.md).
+   * The columns follow transitionFields: a null stage, time or output keeps
+   * the stored one.
+   */
+  const transitionBatch = async (items: Array<{ id: string; change: JobTransition }>): Promise<Set<string>> => {
+    const rows = JSON.stringify(
+      items.map(({ id, change }) => ({
+        id,
+        status: change.to,
+        stage: change.to === 'succeeded' ? (change.stage ?? null) : null,
+        error: change.to === 'failed' || change.to === 'queued' ? change.error : null,
+        at: change.to === 'queued' ? null : change.at.toISOString(),
+        output: change.to === 'succeeded' ? change.output : null,
+      })),
+    )
+    const result = await db.execute<{ id: string }>(sql`
+      update jobs as j set status = r.status, stage = coalesce(r.stage, j.stage),
+        progress = case when r.status = 'succeeded' then 100 else j.progress end,
+        error = r.error, finished_at = coalesce(r.at, j.finished_at), output = coalesce(r.output, j.output)
+      from json_to_recordset(${rows}::json) as r(id text, status text, stage text, error text, at timestamptz, output jsonb)
+      where j.id = r.id and j.status in ('queued', 'running')
+      returning j.id`)
+    return new Set(result.rows.map((row) => row.id))
+  }
+
+  const readTogether = createCoalescer<string, JobRow | undefined>(async (ids) => {
+    const rows = await readJobs([...new Set(ids)])
+    const byId = new Map(rows.map((row) => [row.id, row]))
+    return ids.map((id) => byId.get(id))
+  })
+  /** One statement for all claims with the same attempt number. */
+  const claimTogether = createCoalescer<{ id: string; attempt: number; firstStart: boolean }, boolean>((items) =>
+    byGroup(
+      items,
+      (item) => `${item.attempt}:${item.firstStart}`,
+      async (group) => {
+        const claimed = await claimJobs(group.map((item) => item.id), group[0]!.attempt, group[0]!.firstStart)
+        return group.map((item) => claimed.has(item.id))
+      },
+    ),
+  )
+  /** One UPDATE … WHERE id IN (…) for all jobs that get the same values. */
+  const progressTogether = createCoalescer<{ id: string; fields: { stage?: string; progress: number } }, void>((items) =>
+    byGroup(
+      items,
+      (item) => JSON.stringify(item.fields),
+      async (group) => {
+        await writeProgress(group.map((item) => item.id), group[0]!.fields)
+        return group.map(() => undefined)
+      },
+    ),
+  )
+  /** A failed batch is written row by row, so a bad row (text PostgreSQL refuses, say) fails its own job only. */
+  const transitionTogether = createCoalescer<{ id: string; change: JobTransition }, boolean>(async (items) => {
+    if (items.length > 1) {
+      try {
+        const moved = await transitionBatch(items)
+        return items.map((item) => moved.has(item.id))
+      } catch {
+        // Row by row below.
+      }
+    }
+    const results: Array<boolean | ItemFailure> = []
+    for (const { id, change } of items) results.push(await transitionOne(id, change).catch((error: unknown) => new ItemFailure(error)))
+    return results
+  })
+
+  /** As for audit batches: one array per column through unnest, 8 parameters however many lines. */
+  const insertLogs = (chunk: JobLogRow[]) => {
+    const column = <T>(pick: (row: JobLogRow) => T) => sql.param(chunk.map(pick))
+    return db.execute(sql`
+      insert into job_logs (id, job_id, ts, level, msg, request_id, stage, data)
+      select * from unnest(
+        ${column((r) => r.id)}::text[], ${column((r) => r.jobId)}::text[], ${column((r) => r.ts.toISOString())}::timestamptz[],
+        ${column((r) => r.level)}::text[], ${column((r) => r.msg)}::text[], ${column((r) => r.requestId)}::text[],
+        ${column((r) => r.stage)}::text[], ${column((r) => (r.data ? JSON.stringify(r.data) : null))}::jsonb[]
+      )`)
+  }
+
   return {
     async insert(row) {
       await db.insert(jobs).values(row)
+    },
+    async find(id) {
+      return coalesce ? readTogether.add(id) : (await readJobs([id]))[0]
     },
     async findOwned(id, userId) {
       return (await db.select().from(jobs).where(and(eq(jobs.id, id), eq(jobs.userId, userId))).limit(1))[0]
@@ -21,14 +139,40 @@ export function createPgJobStore(db: PgExec): JobStore {
       return (await db.select().from(jobs).where(eq(jobs.sessionId, sessionId)).orderBy(desc(jobs.id)).limit(1))[0]
     },
     async activeForSession(sessionId) {
-      return (await db.select({ id: jobs.id }).from(jobs).where(and(eq(jobs.sessionId, sessionId), inArray(jobs.status, ACTIVE))).limit(1))[0]
+      return (await db.select({ id: jobs.id }).from(jobs).where(and(eq(jobs.sessionId, sessionId), inArray(jobs.status, [...UNFINISHED]))).limit(1))[0]
+    },
+    async unfinished() {
+      return (await db.select({ id: jobs.id }).from(jobs).where(inArray(jobs.status, [...UNFINISHED]))).map((row) => row.id)
     },
     async update(id, fields) {
       await db.update(jobs).set(fields).where(eq(jobs.id, id))
     },
+    async claim(id, attempt, firstStart) {
+      return coalesce ? claimTogether.add({ id, attempt, firstStart }) : (await claimJobs([id], attempt, firstStart)).has(id)
+    },
+    async progress(id, fields) {
+      if (coalesce) return progressTogether.add({ id, fields })
+      await writeProgress([id], fields)
+    },
+    transition(id, change) {
+      return coalesce ? transitionTogether.add({ id, change }) : transitionOne(id, change)
+    },
+    /** One statement a tick for every job running in the process: stamp, and read the cancel flags back. */
+    async heartbeat(ids, at) {
+      if (ids.length === 0) return []
+      const rows = await db
+        .update(jobs)
+        .set({ heartbeatAt: at })
+        .where(inArray(jobs.id, [...ids]))
+        .returning({ id: jobs.id, cancelRequested: jobs.cancelRequested })
+      return rows.filter((row) => row.cancelRequested).map((row) => row.id)
+    },
     async logs(jobId, after, limit) {
       const where = after ? and(eq(jobLogs.jobId, jobId), gt(jobLogs.id, after)) : eq(jobLogs.jobId, jobId)
       return db.select().from(jobLogs).where(where).orderBy(asc(jobLogs.id)).limit(limit)
+    },
+    appendLogs(lines) {
+      return inChunks(lines, insertLogs)
     },
     async removeForSession(sessionId) {
       await db.delete(jobLogs).where(inArray(jobLogs.jobId, db.select({ id: jobs.id }).from(jobs).where(eq(jobs.sessionId, sessionId))))

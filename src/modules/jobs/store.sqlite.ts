@@ -2,14 +2,17 @@
 import { and, asc, desc, eq, gt, inArray } from 'drizzle-orm'
 import type { SqliteExec } from '../../../db/client'
 import { jobLogs, jobs } from '../../../db/schema/sqlite'
-import type { JobStore } from './store'
+import { inChunks, transitionFields, UNFINISHED, type JobStore } from './store'
 
-const ACTIVE = ['queued', 'running']
+const ACTIVE = [...UNFINISHED]
 
 export function createSqliteJobStore(db: SqliteExec): JobStore {
   return {
     async insert(row) {
       await db.insert(jobs).values(row)
+    },
+    async find(id) {
+      return (await db.select().from(jobs).where(eq(jobs.id, id)).limit(1))[0]
     },
     async findOwned(id, userId) {
       return (await db.select().from(jobs).where(and(eq(jobs.id, id), eq(jobs.userId, userId))).limit(1))[0]
@@ -23,12 +26,47 @@ export function createSqliteJobStore(db: SqliteExec): JobStore {
     async activeForSession(sessionId) {
       return (await db.select({ id: jobs.id }).from(jobs).where(and(eq(jobs.sessionId, sessionId), inArray(jobs.status, ACTIVE))).limit(1))[0]
     },
+    async unfinished() {
+      return (await db.select({ id: jobs.id }).from(jobs).where(inArray(jobs.status, ACTIVE))).map((row) => row.id)
+    },
     async update(id, fields) {
       await db.update(jobs).set(fields).where(eq(jobs.id, id))
+    },
+    async claim(id, attempt, firstStart) {
+      const now = new Date()
+      const rows = await db
+        .update(jobs)
+        .set({ status: 'running', attempts: attempt, heartbeatAt: now, error: null, ...(firstStart ? { startedAt: now } : {}) })
+        .where(and(eq(jobs.id, id), inArray(jobs.status, ACTIVE), eq(jobs.cancelRequested, false)))
+        .returning({ id: jobs.id })
+      return rows.length > 0
+    },
+    async progress(id, fields) {
+      await db.update(jobs).set(fields).where(eq(jobs.id, id))
+    },
+    async transition(id, change) {
+      const rows = await db
+        .update(jobs)
+        .set(transitionFields(change))
+        .where(and(eq(jobs.id, id), inArray(jobs.status, ACTIVE)))
+        .returning({ id: jobs.id })
+      return rows.length > 0
+    },
+    async heartbeat(ids, at) {
+      if (ids.length === 0) return []
+      const rows = await db
+        .update(jobs)
+        .set({ heartbeatAt: at })
+        .where(inArray(jobs.id, [...ids]))
+        .returning({ id: jobs.id, cancelRequested: jobs.cancelRequested })
+      return rows.filter((row) => row.cancelRequested).map((row) => row.id)
     },
     async logs(jobId, after, limit) {
       const where = after ? and(eq(jobLogs.jobId, jobId), gt(jobLogs.id, after)) : eq(jobLogs.jobId, jobId)
       return db.select().from(jobLogs).where(where).orderBy(asc(jobLogs.id)).limit(limit)
+    },
+    appendLogs(lines) {
+      return inChunks(lines, (chunk) => db.insert(jobLogs).values(chunk))
     },
     async removeForSession(sessionId) {
       await db.delete(jobLogs).where(inArray(jobLogs.jobId, db.select({ id: jobs.id }).from(jobs).where(eq(jobs.sessionId, sessionId))))

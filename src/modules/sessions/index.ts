@@ -1,6 +1,5 @@
 /** Sessions: the JSON API under /api/v1/sessions and the pages under /sessions. */
 import { Elysia, t } from 'elysia'
-import type { Database } from '../../../db/client'
 import type { Actor } from '../../identity'
 import type { QuotaPlugin } from '../../../plugins/quota'
 import type { rbac, RequestMeta } from '../../../plugins/rbac'
@@ -11,10 +10,12 @@ import { toJobView, type JobsService } from '../jobs/service'
 import { CreateSessionBody, DeleteSessionQuery, SessionSummary } from './model'
 import { loadResults, SessionResults } from './results'
 import { toSummary, type SessionsService } from './service'
+import type { Stores } from '../../stores'
 import { NewSessionForm, NewSessionPage, SessionPage, SessionProgress, SessionRows, SessionsPage } from './views'
 
 export interface SessionsModuleOptions {
-  db: Database
+  /** The results read stage outputs and the palette's chair. */
+  stores: Pick<Stores, 'catalog' | 'stageOutputs'>
   sessions: SessionsService
   jobs: JobsService
   guard: ReturnType<typeof rbac>
@@ -26,14 +27,14 @@ const RunHeaders = t.Object({ 'idempotency-key': t.Optional(t.String()) })
 
 /**
  * @example
- * app.use(sessionsModule({ db, sessions, jobs, guard, quota }))
+ * app.use(sessionsModule({ stores, sessions, jobs, guard, quota }))
  */
-export const sessionsModule = ({ db, sessions, jobs, guard, quota }: SessionsModuleOptions) => {
+export const sessionsModule = ({ stores, sessions, jobs, guard, quota }: SessionsModuleOptions) => {
   /** Everything the session page shows, in three queries: session, latest job, outputs. */
   const pageData = async (actor: Actor, id: string, meta: RequestMeta) => {
     const session = toSummary(await sessions.get(actor, id, meta))
     const job = await jobs.latestForSession(id)
-    const results = job && (job.status === 'succeeded' || job.status === 'failed' || job.status === 'cancelled') ? await loadResults(db, session) : null
+    const results = job && (job.status === 'succeeded' || job.status === 'failed' || job.status === 'cancelled') ? await loadResults(stores, session) : null
     return { actor, session, job: job ? toJobView(job) : null, results }
   }
 
@@ -91,7 +92,7 @@ export const sessionsModule = ({ db, sessions, jobs, guard, quota }: SessionsMod
         )
         .get(
           '/:id/results',
-          async ({ actor, params, meta }) => loadResults(db, toSummary(await sessions.get(actor, params.id, meta))),
+          async ({ actor, params, meta }) => loadResults(stores, toSummary(await sessions.get(actor, params.id, meta))),
           {
             permission: 'sessions:read',
             params: IdParams,

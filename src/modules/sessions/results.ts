@@ -3,10 +3,11 @@
  * reviews with their parsed rankings and label maps, the leaderboard, the
  * synthesis, who dropped out and why, and tokens and cost per stage.
  */
-import { asc, eq } from 'drizzle-orm'
 import { t, type Static } from 'elysia'
-import type { Database } from '../../../db/client'
+import type { StageOutputRow } from '../../../db/schema'
 import { droppedMembers } from '../../council/engine'
+import type { CatalogStore } from '../catalog/store'
+import type { StageOutputStore } from '../councils/store'
 
 export const CallFigures = t.Object({
   model: t.Nullable(t.String()),
@@ -45,9 +46,7 @@ export const SessionResults = t.Object({
 
 export type SessionResultsView = Static<typeof SessionResults>
 
-type OutputRow = typeof import('../../../db/schema/sqlite').stageOutputs.$inferSelect
-
-const figures = (row: OutputRow) => ({
+const figures = (row: StageOutputRow) => ({
   model: row.model,
   tokens: { input: row.tokensIn, output: row.tokensOut },
   cost_usd: row.costMicroUsd / 1_000_000,
@@ -55,19 +54,10 @@ const figures = (row: OutputRow) => ({
 })
 
 export async function loadResults(
-  db: Database,
+  stores: { catalog: CatalogStore; stageOutputs: StageOutputStore },
   session: { id: string; status: string; palette_id: string },
 ): Promise<SessionResultsView> {
-  const [palette] = await db.orm
-    .select({ chair: db.t.palettes.chair })
-    .from(db.t.palettes)
-    .where(eq(db.t.palettes.id, session.palette_id))
-    .limit(1)
-  const rows = await db.orm
-    .select()
-    .from(db.t.stageOutputs)
-    .where(eq(db.t.stageOutputs.runId, session.id))
-    .orderBy(asc(db.t.stageOutputs.agent))
+  const [palette, rows] = await Promise.all([stores.catalog.palette(session.palette_id), stores.stageOutputs.forRun(session.id)])
   const ok = (stage: string) => rows.filter((row) => row.stage === stage && row.status === 'ok')
   const synthesisRow = ok('synthesis')[0]
   const dropped = droppedMembers(rows, palette?.chair ?? '')

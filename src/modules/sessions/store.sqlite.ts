@@ -41,6 +41,15 @@ export function createSqliteSessionStore(db: SqliteExec): SessionStore {
     async update(id, fields) {
       await db.update(sessions).set({ ...fields, updatedAt: new Date() }).where(eq(sessions.id, id))
     },
+    async liveById(id) {
+      return (await db.select().from(sessions).where(and(eq(sessions.id, id), isNull(sessions.deletedAt))).limit(1))[0]
+    },
+    async setRunning(id, stage) {
+      await db.update(sessions).set({ status: 'running', stage, updatedAt: new Date() }).where(eq(sessions.id, id))
+    },
+    async succeed(id, { at, ...totals }) {
+      await db.update(sessions).set({ status: 'succeeded', stage: 'synthesis', ...totals, updatedAt: at }).where(eq(sessions.id, id))
+    },
     async softDelete(id, userId, at) {
       const rows = await db
         .update(sessions)

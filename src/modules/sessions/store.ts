@@ -1,8 +1,18 @@
 /**
  * How sessions are kept. Reads are the owner's live (not soft-deleted) rows;
- * the contract suite is tests/unit/session-store.contract.ts.
+ * the contract suite is tests/unit/stores/session-store.test.ts.
  */
 import type { SessionRow } from '../../../db/schema'
+
+/** A council's outcome, written on its session when its job succeeds. */
+export interface SessionTotals {
+  partial: boolean
+  tokensIn: number
+  tokensOut: number
+  costMicroUsd: number
+  error: string | null
+  at: Date
+}
 
 export interface SessionStore {
   insert(row: SessionRow): Promise<void>
@@ -14,6 +24,12 @@ export interface SessionStore {
   findOwned(id: string, userId: string): Promise<SessionRow | undefined>
   /** Writes status fields of one session (updated_at is set to now). */
   update(id: string, fields: Partial<Pick<SessionRow, 'status' | 'stage' | 'error'>>): Promise<void>
+  /** A live session whoever owns it (the council reads it to run it), or undefined. */
+  liveById(id: string): Promise<SessionRow | undefined>
+  /** Marks the session running at `stage` (the council started the stage). */
+  setRunning(id: string, stage: string): Promise<void>
+  /** Marks the session succeeded at the synthesis with its council's totals; updated_at is `totals.at`. */
+  succeed(id: string, totals: SessionTotals): Promise<void>
   /** Marks the owner's live session deleted; false when there was none. */
   softDelete(id: string, userId: string, at: Date): Promise<boolean>
   /** Removes the session row whoever owns it; returns its owner, or undefined when there was none. */

@@ -91,4 +91,52 @@ eachDialect('session store', (use) => {
     const wrongOwner = await Promise.all(rows.map((row) => stores.sessions.findLive(row.id, 'nobody')))
     expect(wrongOwner.every((r) => r === undefined)).toBe(true)
   })
+
+  test('liveById reads a live session whoever owns it; a deleted or missing one is undefined', async () => {
+    const { stores } = use()
+    const row = session('anyone')
+    const gone = session('anyone')
+    await stores.sessions.insert(row)
+    await stores.sessions.insert(gone)
+    await stores.sessions.softDelete(gone.id, 'anyone', new Date())
+    const [live, deleted, missing] = await Promise.all([stores.sessions.liveById(row.id), stores.sessions.liveById(gone.id), stores.sessions.liveById(newId())])
+    expect(live).toEqual(row)
+    expect(deleted).toBeUndefined()
+    expect(missing).toBeUndefined()
+  })
+
+  test('setRunning: many sessions at once, each at its own stage, updated_at moved on', async () => {
+    const { stores } = use()
+    const old = new Date(Date.now() - 60_000)
+    const rows = Array.from({ length: 12 }, () => session('runner', { status: 'queued', createdAt: old, updatedAt: old }))
+    for (const row of rows) await stores.sessions.insert(row)
+    const stages = ['draft', 'review', 'synthesis']
+    await Promise.all(rows.map((row, i) => stores.sessions.setRunning(row.id, stages[i % 3]!)))
+    const after = await Promise.all(rows.map((row) => stores.sessions.findLive(row.id, 'runner')))
+    after.forEach((row, i) => {
+      expect(row).toMatchObject({ status: 'running', stage: stages[i % 3] })
+      expect(row!.updatedAt.getTime()).toBeGreaterThan(old.getTime())
+    })
+  })
+
+  test('succeed: many sessions at once (one batch statement on PostgreSQL), each with its own totals and time', async () => {
+    const { stores } = use()
+    const rows = Array.from({ length: 12 }, () => session('finisher', { status: 'running', stage: 'review' }))
+    for (const row of rows) await stores.sessions.insert(row)
+    const base = Date.now()
+    const totals = (i: number) => ({
+      partial: i % 2 === 1,
+      tokensIn: 100 + i,
+      tokensOut: 50 + i,
+      costMicroUsd: 10_000_000_000 + i,
+      error: i % 2 ? `Partial council: skeptic (draft): «rate limited» ${i}` : null,
+      at: new Date(base + i),
+    })
+    await Promise.all(rows.map((row, i) => stores.sessions.succeed(row.id, totals(i))))
+    const after = await Promise.all(rows.map((row) => stores.sessions.findLive(row.id, 'finisher')))
+    after.forEach((row, i) => {
+      const { at, ...rest } = totals(i)
+      expect(row).toEqual({ ...rows[i]!, status: 'succeeded', stage: 'synthesis', ...rest, updatedAt: at })
+    })
+  })
 })

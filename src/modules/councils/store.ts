@@ -1,0 +1,18 @@
+/**
+ * How council stage outputs are kept: one row per (run, stage, agent), written
+ * as each LLM call returns. The contract suite is
+ * tests/unit/stores/stage-output-store.test.ts.
+ */
+import type { StageOutputRow } from '../../../db/schema'
+import type { NewStageOutput } from '../../council/store'
+
+export interface StageOutputStore {
+  /** Every output of a run, ordered by agent. */
+  forRun(runId: string): Promise<StageOutputRow[]>
+  /**
+   * Stores an output and returns the row as stored: a finished row is never
+   * replaced, a failed one is replaced by a later success (also when both
+   * arrive at once).
+   */
+  save(row: NewStageOutput): Promise<StageOutputRow>
+}
