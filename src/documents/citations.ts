@@ -17,7 +17,8 @@
  * A web citation `[web:N]` is verified when result N was given, every quotation
  * occurs in its title or snippet, and the sentence overlaps them as in 4.
  * The citing sentence is the text before the marker back to the previous
- * sentence end (the text after it, when the marker opens the sentence).
+ * sentence end, or the text after the marker up to the next one when the
+ * marker starts a line (or nothing of substance precedes it).
  * An unverified citation is kept and flagged with the first check it failed.
  */
 import type { Snippet, WebSource } from './retrieval'
@@ -101,10 +102,13 @@ export function parseCitations(text: string): Citation[] {
 const withoutMarkers = (text: string) => text.replace(GROUP, (group, inner: string) => (isMarker(inner) ? ' ' : group))
 
 function citingSentence(text: string, start: number, end: number): string {
-  const before = withoutMarkers(text.slice(0, start)).trimEnd().replace(/[.!?:;,]+$/, '')
+  const raw = withoutMarkers(text.slice(0, start))
+  // A marker at the start of a line opens its sentence; after a full stop on the same line it closes one.
+  const opensLine = /(^|\n)[ \t]*$/.test(raw)
+  const before = raw.trimEnd().replace(/[.!?:;,]+$/, '')
   const boundary = Math.max(before.lastIndexOf('. '), before.lastIndexOf('! '), before.lastIndexOf('? '), before.lastIndexOf('\n'))
   const sentence = before.slice(boundary + 1).trim()
-  if (sentence.length >= 3) return sentence
+  if (!opensLine && sentence.length >= 3) return sentence
   const after = withoutMarkers(text.slice(end))
   const stop = after.search(/[.!?](\s|$)|\n/)
   return (stop < 0 ? after : after.slice(0, stop)).trim()

@@ -28,7 +28,7 @@ async function readAll(stream: ReadableStream<Uint8Array>, max: number, filename
     await reader.cancel().catch(() => {})
     throw error
   }
-  return Buffer.concat(chunks)
+  return new Uint8Array(Buffer.concat(chunks))
 }
 
 function extractText(bytes: Uint8Array, kind: 'txt' | 'md' | 'csv', ctx: ExtractContext): ExtractedPage[] {
@@ -55,6 +55,7 @@ export async function extract(
 ): Promise<ExtractResult> {
   const limits: ExtractLimits = { ...DEFAULT_EXTRACT_LIMITS, ...overrides, docx: { ...DEFAULT_EXTRACT_LIMITS.docx, ...overrides?.docx } }
   const name = quoteName(filename)
+  const deadlineAt = performance.now() + limits.timeoutMs
   const deadline = AbortSignal.timeout(limits.timeoutMs)
   const stop = signal ? AbortSignal.any([deadline, signal]) : deadline
   const stopped = (): DocumentError =>
@@ -66,7 +67,8 @@ export async function extract(
     filename,
     limits,
     checkpoint() {
-      if (stop.aborted) throw stopped()
+      // The clock as well as the signal: a timer cannot fire while synchronous work holds the loop.
+      if (stop.aborted || performance.now() > deadlineAt) throw stopped()
     },
     progress(done, total) {
       onProgress?.({ pagesDone: done, pagesTotal: total })

@@ -1,8 +1,9 @@
 /**
  * PDF text through unpdf (PDF.js built for servers, no worker thread, no eval).
  * Pages keep the PDF's own numbers, empty ones included, so `p.P` in a
- * citation is the page a reader opens. The abort signal is checked between
- * pages; the caller's deadline race covers a single slow page.
+ * citation is the page a reader opens. Between pages the event loop gets a
+ * turn and the deadline and signal are checked; the caller's race covers a
+ * single slow page.
  */
 import { getDocumentProxy } from 'unpdf'
 import { DocumentError, quoteName } from './errors'
@@ -26,7 +27,7 @@ export async function extractPdf(bytes: Uint8Array, ctx: ExtractContext): Promis
   let pdf: Awaited<ReturnType<typeof getDocumentProxy>>
   try {
     // PDF.js may take ownership of the buffer it is given; it gets a copy so the caller's stays usable.
-    pdf = await getDocumentProxy(bytes.slice(), { verbosity: 0, useSystemFonts: false, disableFontFace: true })
+    pdf = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0, useSystemFonts: false, disableFontFace: true })
   } catch (error) {
     throw pdfFailure(error, ctx.filename)
   }
@@ -36,6 +37,9 @@ export async function extractPdf(bytes: Uint8Array, ctx: ExtractContext): Promis
       throw new DocumentError('too_many_pages', `${quoteName(ctx.filename)} has ${total} pages; the limit is ${ctx.limits.maxPages}. Split it and upload the parts you need.`)
     const pages: ExtractedPage[] = []
     for (let number = 1; number <= total; number++) {
+      // PDF.js settles page after page in microtasks; without a turn of the event loop no timer
+      // (the deadline, a BullMQ lock renewal, a heartbeat) would run until the whole file is done.
+      await new Promise((resolve) => setImmediate(resolve))
       ctx.checkpoint()
       let text: string
       try {

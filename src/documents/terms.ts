@@ -13,7 +13,7 @@ const STOPWORDS = new Set(
   no nor not now of off on once only or other ought our ours ourselves out over own same shan she should shouldn so some such
   than that the their theirs them themselves then there these they this those through to too under until up upon very was wasn
   we were weren what when where which while who whom why will with won would wouldn you your yours yourself yourselves also
-  may might must shall us per via etc ie eg`.split(/\s+/),
+  may might must shall us per via etc ie eg much many`.split(/\s+/),
 )
 
 /** Drops a doubled final consonant left by -ing/-ed: "running" → "runn" → "run". */

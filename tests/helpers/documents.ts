@@ -8,8 +8,8 @@ import { PDFDocument, PDFHexString, StandardFonts } from 'pdf-lib'
 import { zip, type ZipInput } from './zip'
 
 /**
- * A PDF with one page per entry of `pages`; each page's text is drawn line by
- * line (split on \n), so PDF.js reads it back in the same order.
+ * A PDF with one page per entry of `pages`; each page's text is drawn as lines
+ * (split on \n), so PDF.js reads it back in the same order.
  */
 export async function makePdf(pages: string[], options: { fontSize?: number } = {}): Promise<Uint8Array> {
   const size = options.fontSize ?? 11
@@ -19,12 +19,9 @@ export async function makePdf(pages: string[], options: { fontSize?: number } = 
   doc.setModificationDate(new Date('2024-01-01T00:00:00Z'))
   const font = await doc.embedFont(StandardFonts.Helvetica)
   for (const text of pages) {
-    const page = doc.addPage([595, 842])
-    let y = 800
-    for (const line of text.split('\n')) {
-      if (line) page.drawText(line, { x: 50, y, size, font })
-      y -= size * 1.4
-    }
+    // One multi-line drawText per page: pdf-lib is ~10x slower drawing line by line.
+    if (text) doc.addPage([595, 842]).drawText(text, { x: 50, y: 800, size, font, lineHeight: size * 1.4 })
+    else doc.addPage([595, 842])
   }
   return doc.save()
 }
