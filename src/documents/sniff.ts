@@ -60,7 +60,8 @@ export function textProblem(head: Uint8Array): string | null {
     if (byte === 0) return 'it contains NUL bytes (binary data)'
     if (isControl(byte)) controls++
   }
-  if (head.length > 0 && controls / head.length > 0.01) return 'it contains binary data'
+  // Some control characters are normal (ANSI colours in a log); random binary has about 11 %.
+  if (head.length > 0 && controls / head.length > 0.05) return 'it contains binary data'
   try {
     new TextDecoder('utf-8', { fatal: true }).decode(head, { stream: true })
   } catch {

@@ -119,15 +119,20 @@ export interface DocxOptions {
   mainContentType?: string
 }
 
-/** A real DOCX (WordprocessingML package) with the given paragraphs; mammoth and Word open it. */
-export function makeDocx(paragraphs: string[], options: DocxOptions = {}): Uint8Array {
-  return zip([
+/** The parts of a DOCX, in the usual order; makeDocx zips them, tests may reorder them. */
+export function docxParts(paragraphs: string[], options: DocxOptions = {}): ZipInput[] {
+  return [
     { name: '[Content_Types].xml', data: CONTENT_TYPES(options.mainContentType ?? DOCX_MAIN) },
     { name: '_rels/.rels', data: ROOT_RELS },
     { name: 'word/document.xml', data: documentXml(paragraphs), ...options.document },
     { name: 'word/_rels/document.xml.rels', data: DOCUMENT_RELS },
     ...(options.extra ?? []),
-  ])
+  ]
+}
+
+/** A real DOCX (WordprocessingML package) with the given paragraphs; mammoth and Word open it. */
+export function makeDocx(paragraphs: string[], options: DocxOptions = {}): Uint8Array {
+  return zip(docxParts(paragraphs, options))
 }
 
 /** A DOCX carrying a part of `megabytes` MiB of zeros that deflates about a thousandfold. */

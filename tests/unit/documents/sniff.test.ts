@@ -3,8 +3,8 @@
  * (SPEC §5: 415 unsupported_type / type_mismatch, messages naming the file).
  */
 import { describe, expect, test } from 'bun:test'
-import { DocumentError, sniff, SNIFF_BYTES } from '../../../src/documents'
-import { makeDocx, makeExe, makePdf } from '../../helpers/documents'
+import { DocumentError, extract, sniff, SNIFF_BYTES } from '../../../src/documents'
+import { docxParts, makeDocx, makeExe, makePdf } from '../../helpers/documents'
 import { zip } from '../../helpers/zip'
 
 const text = (value: string) => new TextEncoder().encode(value)
@@ -28,6 +28,14 @@ describe('sniff accepts', () => {
     const docx = makeDocx(['Hello'])
     const result = await sniff(docx.subarray(0, SNIFF_BYTES), 'notes.docx')
     expect(result).toEqual({ kind: 'docx', mime: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document' })
+  })
+
+  test('a DOCX whose [Content_Types].xml comes last, after more than the sniffed head', async () => {
+    const picture = { name: 'word/media/image1.png', data: new Uint8Array(200_000).map((_, i) => (i * 7919) & 0xff), method: 0 as const }
+    const parts = docxParts(['Hello'], { extra: [picture] })
+    const docx = zip([...parts.slice(1), parts[0]!])
+    expect((await sniff(docx.subarray(0, SNIFF_BYTES), 'libreoffice.docx')).kind).toBe('docx')
+    expect((await extract(docx, 'docx', { filename: 'libreoffice.docx' })).pages[0]!.text).toBe('Hello')
   })
 
   test('UTF-8 text, Markdown and CSV (BOM and accents included)', async () => {
@@ -92,6 +100,8 @@ describe('sniff refuses', () => {
 
   test('text with NUL bytes, invalid UTF-8 or binary noise', async () => {
     expect((await refusal(new Uint8Array([104, 105, 0, 104, 105]), 'a.csv')).message).toContain('NUL bytes')
+    const ansiLog = text('\u001b[32mINFO\u001b[0m server started on port 3000, all systems nominal\n'.repeat(5))
+    expect((await sniff(ansiLog, 'server.log.txt')).kind).toBe('txt')
     expect((await refusal(new Uint8Array([0x68, 0xff, 0xfe, 0x69, 0x0a]), 'a.md')).message).toContain('not UTF-8')
     const noisy = text(`ok${'\u0001\u0002\u0003'.repeat(20)}${'x'.repeat(100)}`)
     expect((await refusal(noisy, 'a.txt')).message).toContain('binary data')
