@@ -54,6 +54,11 @@ export type VerifiedCitation = Citation & {
   snippet: string | null
   /** Share of the sentence's terms found in that snippet, 0..1. */
   overlap: number
+  /** From the snippets given for the document (SourceDocument id and filename), for citations[]. */
+  documentId?: string
+  filename?: string
+  /** The cited web result's address. */
+  url?: string
 }
 
 export interface CitationSources {
@@ -137,18 +142,21 @@ function bestOverlap(sentence: string, candidates: string[], minShared: number):
 /** Checks one citation against what the prompt gave (see the module comment for the exact rule). */
 export function verifyCitation(citation: Citation, sources: CitationSources, options: VerifyOptions = {}): VerifiedCitation {
   const { minOverlap = 0.3, minShared = 2 } = options
+  let about: Pick<VerifiedCitation, 'documentId' | 'filename' | 'url'> = {}
   const result = (reason: UnverifiedReason | null, snippet: string | null = null, overlap = 0): VerifiedCitation => ({
     ...citation,
     verified: reason === null,
     reason,
     snippet,
     overlap: Math.round(overlap * 100) / 100,
+    ...about,
   })
   const quotes = quotations(citation.sentence)
 
   if (citation.kind === 'web') {
     const source = sources.web?.find((web) => web.n === citation.n)
     if (!source) return result('unknown_source')
+    about = { url: source.url }
     const haystack = fold(`${source.title} ${source.snippet}`)
     const match = bestOverlap(citation.sentence, [`${source.title} ${source.snippet}`], minShared)
     if (quotes.some((quote) => !haystack.includes(quote))) return result('quote_not_found', source.snippet, match.overlap)
@@ -158,6 +166,11 @@ export function verifyCitation(citation: Citation, sources: CitationSources, opt
   if (citation.page === null) return result('no_page')
   const page = sources.pageText(citation.doc, citation.page)
   if (page === undefined) return result('unknown_source')
+  const fromDoc = sources.snippets.find((snippet) => snippet.doc === citation.doc)
+  about = {
+    ...(fromDoc?.documentId !== undefined && { documentId: fromDoc.documentId }),
+    ...(fromDoc?.filename !== undefined && { filename: fromDoc.filename }),
+  }
   const given = sources.snippets.filter((snippet) => snippet.doc === citation.doc && snippet.page === citation.page)
   if (given.length === 0) return result('not_given')
   const folded = fold(page)

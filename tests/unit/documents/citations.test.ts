@@ -60,7 +60,7 @@ describe('parseCitations', () => {
 describe('verifyCitation', () => {
   test('verified: the snippet for the label is on that page and the sentence draws on it', () => {
     const [citation] = verifyCitations('Revenue grew by 12 percent to 4.1 billion kroner [doc:1 p.2].', sources)
-    expect(citation).toMatchObject({ verified: true, reason: null })
+    expect(citation).toMatchObject({ verified: true, reason: null, documentId: 'd1', filename: 'report.pdf' })
     expect(citation!.snippet).toContain('Revenue grew by 12 percent')
     expect(citation!.overlap).toBeGreaterThanOrEqual(0.3)
   })
@@ -107,7 +107,7 @@ describe('verifyCitation', () => {
   })
 
   test('web: verified against the result given; unknown numbers and unrelated claims are flagged', () => {
-    expect(verifyCitations('Analysts expect Nordic demand to slow in 2024 [web:1].', sources)[0]!.verified).toBe(true)
+    expect(verifyCitations('Analysts expect Nordic demand to slow in 2024 [web:1].', sources)[0]).toMatchObject({ verified: true, url: 'https://news.example/nordic' })
     expect(verifyCitations('Analysts expect Nordic demand to slow [web:4].', sources)[0]!.reason).toBe('unknown_source')
     expect(verifyCitations('Interest rates will fall sharply [web:1].', sources)[0]!.reason).toBe('low_overlap')
     expect(verifyCitations('Interest rates [web:1].', { ...sources, web: undefined })[0]!.reason).toBe('unknown_source')
