@@ -105,6 +105,13 @@ export interface Config {
   }
   limits: { questionMaxChars: number; listMaxLimit: number; listDefaultLimit: number }
   features: { disableUploads: boolean; disableWebSearch: boolean }
+  search: {
+    /** `none` answers every search with web_search_not_configured; DISABLE_WEB_SEARCH overrides both. */
+    provider: 'none' | 'searxng'
+    /** Base URL of a SearXNG instance with the JSON format enabled; required with `searxng`. */
+    searxngUrl: string | null
+    timeoutMs: number
+  }
   readyz: { timeoutMs: number }
   metrics: {
     /** When set, scraping /metrics needs `Authorization: Bearer <token>`; when unset, production allows loopback and TRUSTED_PROXY_IPS only. */
@@ -167,6 +174,20 @@ const list = (raw: string): string[] =>
     .split(',')
     .map((item) => item.trim())
     .filter(Boolean)
+
+/** An http(s) base URL without query or fragment, so paths can be appended to it. */
+const httpBaseUrl = (raw: string): string => {
+  let parsed: URL
+  try {
+    parsed = new URL(raw)
+  } catch {
+    throw new Error(`must be an http(s) URL (got "${raw}")`)
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`must be an http(s) URL (got "${raw}")`)
+  if (parsed.search || parsed.hash) throw new Error(`must be a base URL without ?query or #fragment (got "${raw}")`)
+  if (parsed.username || parsed.password) throw new Error('must not carry credentials in the URL')
+  return raw.replace(/\/+$/, '')
+}
 
 const url = (raw: string): string => {
   try {
@@ -343,6 +364,11 @@ export function loadConfig(env: Env = process.env): Config {
       disableUploads: read(env, 'DISABLE_UPLOADS', false, boolean),
       disableWebSearch: read(env, 'DISABLE_WEB_SEARCH', false, boolean),
     },
+    search: {
+      provider: read(env, 'WEB_SEARCH_PROVIDER', 'none' as const, oneOf('none', 'searxng')),
+      searxngUrl: read(env, 'SEARXNG_URL', null as string | null, httpBaseUrl),
+      timeoutMs: read(env, 'SEARXNG_TIMEOUT_MS', 5000, integer(100, 60_000)),
+    },
     readyz: { timeoutMs: read(env, 'READYZ_TIMEOUT_MS', 2000, integer(10, 60_000)) },
     metrics: {
       token: read(env, 'METRICS_TOKEN', null as string | null, (raw) => {
@@ -371,6 +397,8 @@ function validateCombination(config: Config): void {
     throw new ConfigError('REDIS_URL', 'is required when JOBS_BACKEND=bullmq')
   if (config.storage.backend === 's3' && (!config.storage.s3Endpoint || !config.storage.s3Bucket))
     throw new ConfigError('STORAGE_BACKEND', 's3 needs S3_ENDPOINT and S3_BUCKET')
+  if (config.search.provider === 'searxng' && !config.search.searxngUrl)
+    throw new ConfigError('SEARXNG_URL', 'is required when WEB_SEARCH_PROVIDER=searxng (e.g. http://searxng:8080)')
   if (config.llm.provider === 'openai' && !config.llm.openaiApiKey)
     throw new ConfigError('OPENAI_API_KEY', 'is required when LLM_PROVIDER=openai')
 
