@@ -26,6 +26,10 @@ const args = [
   '--output-reproducible',
   '--mc-type', 'application',
   '--validate',
+  // bun hoists some packages at versions npm's own resolver would not pick (e.g. minimatch 9
+  // beside a dependent asking for 3); `npm ls` calls those "invalid" though the tree is what
+  // bun.lock pins. The components are still read from node_modules as installed.
+  '--ignore-npm-errors',
   ...(values.dev ? [] : ['--omit', 'dev']),
   '--output-file', out,
 ]
