@@ -3,7 +3,8 @@
  * call from the prompt (a draft, a review of "Response A, B, …", or a
  * synthesis) and writes a plausible answer in the voice of the agent's persona,
  * so the whole product runs and can be tested without a model. Token counts
- * follow the text's length; LLM_OFFLINE_LATENCY_MS adds a delay per call.
+ * follow the text's length; LLM_OFFLINE_LATENCY_MS adds a delay per call. Asked
+ * to stream (onDelta), it sends the same text in pieces spread over that delay.
  */
 import { estimateTokens, LlmError, type CompletionRequest, type CompletionResult, type LlmProvider } from './types'
 
@@ -123,14 +124,11 @@ export function createOfflineProvider({ latencyMs, failures = {} }: OfflineOptio
     async complete(request: CompletionRequest): Promise<CompletionResult> {
       provider.calls++
       const started = performance.now()
-      if (latencyMs > 0) await sleep(latencyMs, request.signal)
-      if (request.signal?.aborted) throw new LlmError('offline: the call was cancelled', false)
       const system = request.messages.find((message) => message.role === 'system')?.content ?? ''
       const user = request.messages.filter((message) => message.role === 'user').map((message) => message.content).join('\n\n')
       const voice = voiceOf(system)
       const agent = /^Agent: (\S+)$/m.exec(system)?.[1]
       const failure = agent ? failures[agent] : undefined
-      if (failure) throw new LlmError(`offline: ${failure}`, false, 503)
       const seed = hash(`${system}|${user}`)
       // A synthesis prompt quotes the reviews (and their FINAL RANKING blocks), so it is recognised first.
       const content = user.includes('Leaderboard (mean rank')
@@ -138,6 +136,17 @@ export function createOfflineProvider({ latencyMs, failures = {} }: OfflineOptio
         : user.includes('FINAL RANKING')
           ? review(voice, user, seed)
           : draft(voice, questionOf(user), seed)
+      if (request.onDelta && !failure) {
+        // Streamed: the same text in pieces, the latency spread over them, as a real model's tokens arrive.
+        const pieces = chunks(content)
+        for (const piece of pieces) {
+          if (latencyMs > 0) await sleep(latencyMs / pieces.length, request.signal)
+          if (request.signal?.aborted) throw new LlmError('offline: the call was cancelled', false)
+          request.onDelta(piece)
+        }
+      } else if (latencyMs > 0) await sleep(latencyMs, request.signal)
+      if (request.signal?.aborted) throw new LlmError('offline: the call was cancelled', false)
+      if (failure) throw new LlmError(`offline: ${failure}`, false, 503)
       return {
         content,
         model: request.model,
@@ -148,6 +157,22 @@ export function createOfflineProvider({ latencyMs, failures = {} }: OfflineOptio
     },
   }
   return provider
+}
+
+/** About 60 characters a piece, cut after a space or newline so words arrive whole. */
+export function chunks(text: string, size = 60): string[] {
+  const pieces: string[] = []
+  let start = 0
+  while (start < text.length) {
+    let end = Math.min(text.length, start + size)
+    if (end < text.length) {
+      const cut = Math.max(text.lastIndexOf(' ', end), text.lastIndexOf('\n', end))
+      if (cut > start) end = cut + 1
+    }
+    pieces.push(text.slice(start, end))
+    start = end
+  }
+  return pieces
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

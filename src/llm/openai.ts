@@ -3,6 +3,8 @@
  * vLLM): OPENAI_BASE_URL + /chat/completions. Each attempt has a timeout; 429,
  * 5xx, timeouts and network errors are retried with exponential backoff and
  * jitter, honouring Retry-After; other 4xx and malformed bodies fail at once.
+ * A caller that wants the text as it is generated (onDelta) gets a streamed
+ * request (`stream: true`, usage in the last chunk); everyone else the plain one.
  */
 import { estimateTokens, LlmError, type CompletionRequest, type CompletionResult, type LlmProvider } from './types'
 
@@ -22,6 +24,52 @@ interface ChatCompletion {
   model?: string
   choices?: Array<{ message?: { content?: string | null } }>
   usage?: { prompt_tokens?: number; completion_tokens?: number }
+}
+
+/** One `data:` chunk of a streamed completion; the last one (with stream_options.include_usage) has usage and no choices. */
+interface ChatCompletionChunk {
+  model?: string
+  choices?: Array<{ delta?: { content?: string | null } }>
+  usage?: { prompt_tokens?: number; completion_tokens?: number } | null
+  error?: { message?: string }
+}
+
+/**
+ * Reads a server-sent event stream of chat-completion chunks, calling onChunk
+ * for each JSON `data:` line until `data: [DONE]` or the end of the body.
+ */
+async function readChunks(body: ReadableStream<Uint8Array>, onChunk: (chunk: ChatCompletionChunk) => void): Promise<void> {
+  const reader = body.getReader()
+  const decoder = new TextDecoder()
+  let buffer = ''
+  const line = (text: string): boolean => {
+    if (!text.startsWith('data:')) return false
+    const data = text.slice(5).trim()
+    if (data === '[DONE]') return true
+    if (!data) return false
+    let chunk: ChatCompletionChunk
+    try {
+      chunk = JSON.parse(data) as ChatCompletionChunk
+    } catch {
+      throw new LlmError('openai: a streamed chunk was not JSON', false)
+    }
+    if (chunk.error) throw new LlmError(`openai: the stream failed: ${chunk.error.message ?? 'unknown error'}`, true)
+    onChunk(chunk)
+    return false
+  }
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      buffer += decoder.decode(value, { stream: true })
+      const lines = buffer.split(/\r\n|\r|\n/)
+      buffer = lines.pop() ?? ''
+      for (const text of lines) if (line(text)) return
+    }
+    line(buffer + decoder.decode())
+  } finally {
+    reader.releaseLock()
+  }
 }
 
 /** Retry-After is seconds or an HTTP date. */
@@ -74,6 +122,7 @@ export function createOpenAiProvider({
           messages: request.messages,
           temperature: request.temperature,
           max_tokens: request.maxTokens,
+          ...(request.onDelta ? { stream: true, stream_options: { include_usage: true } } : {}),
         }),
         signal: AbortSignal.any(signals),
       })
@@ -85,8 +134,8 @@ export function createOpenAiProvider({
         true,
       )
     }
-    const text = await response.text()
     if (!response.ok) {
+      const text = await response.text()
       const detail = (() => {
         try {
           return (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? text.slice(0, 200)
@@ -102,6 +151,43 @@ export function createOpenAiProvider({
       Object.assign(error, { retryAfterMs: retryAfterMs(response.headers.get('retry-after')) })
       throw error
     }
+    const estimatedIn = () => estimateTokens(request.messages.map((m) => m.content).join('\n'))
+    if (request.onDelta) {
+      const onDelta = request.onDelta
+      let content = ''
+      let model = request.model
+      let usage: ChatCompletionChunk['usage'] = null
+      try {
+        if (!response.body) throw new LlmError('openai: the streamed response has no body', false)
+        await readChunks(response.body, (chunk) => {
+          if (chunk.model) model = chunk.model
+          if (chunk.usage) usage = chunk.usage
+          const piece = chunk.choices?.[0]?.delta?.content
+          if (typeof piece === 'string' && piece) {
+            content += piece
+            onDelta(piece)
+          }
+        })
+      } catch (error) {
+        if (request.signal?.aborted) throw new LlmError('openai: the call was cancelled', false)
+        if (error instanceof LlmError) throw Object.assign(error, { partial: content.length > 0 })
+        const timedOut = (error as Error).name === 'TimeoutError'
+        throw Object.assign(
+          new LlmError(timedOut ? `openai: the answer did not finish within ${timeoutMs} ms` : `openai: the stream broke (${(error as Error).message})`, true),
+          { partial: content.length > 0 },
+        )
+      }
+      if (!content) throw new LlmError('openai: the stream carried no content', false)
+      const used = usage as ChatCompletionChunk['usage']
+      return {
+        content,
+        model,
+        tokensIn: used?.prompt_tokens ?? estimatedIn(),
+        tokensOut: used?.completion_tokens ?? estimateTokens(content),
+        durationMs: Math.round(performance.now() - started),
+      }
+    }
+    const text = await response.text()
     let body: ChatCompletion
     try {
       body = JSON.parse(text) as ChatCompletion
@@ -110,7 +196,7 @@ export function createOpenAiProvider({
     }
     const content = body.choices?.[0]?.message?.content
     if (typeof content !== 'string') throw new LlmError('openai: the response has no choices[0].message.content', false)
-    const tokensIn = body.usage?.prompt_tokens ?? estimateTokens(request.messages.map((m) => m.content).join('\n'))
+    const tokensIn = body.usage?.prompt_tokens ?? estimatedIn()
     const tokensOut = body.usage?.completion_tokens ?? estimateTokens(content)
     return { content, model: body.model ?? request.model, tokensIn, tokensOut, durationMs: Math.round(performance.now() - started) }
   }
@@ -123,6 +209,9 @@ export function createOpenAiProvider({
           return await attempt(request)
         } catch (error) {
           if (!(error instanceof LlmError) || !error.retryable || retry >= maxRetries) throw error
+          // Text already handed to onDelta cannot be taken back, so a stream that broke part-way is not
+          // retried here: the council's own retry runs the call again from the start.
+          if ((error as LlmError & { partial?: boolean }).partial) throw error
           const hinted = (error as LlmError & { retryAfterMs?: number | null }).retryAfterMs
           if (hinted != null && hinted > maxRetryAfterMs) throw error
           const backoff = backoffMs * 2 ** retry * (0.5 + Math.random() / 2)

@@ -10,6 +10,12 @@ export interface CompletionRequest {
   temperature?: number
   maxTokens?: number
   signal?: AbortSignal
+  /**
+   * Receives the answer's text in pieces while it is generated, when the caller
+   * wants to show it growing. A provider that can stream does so only when this
+   * is set (the plain request is cheaper); the result is the whole answer either way.
+   */
+  onDelta?: (text: string) => void
 }
 
 export interface CompletionResult {
