@@ -34,6 +34,7 @@ import { ensureCatalog } from './modules/catalog/service'
 import { councilStore } from './modules/councils/service'
 import { createLlmProvider, type LlmProvider } from './llm'
 import { createJobQueue, jobsReadiness, type JobQueue } from '../plugins/jobs'
+import { createEventLog, createEventPublisher, eventsReadiness, type JobEventLog, type JobEventSink } from '../plugins/events'
 import { createQuotaStore, quota, quotaReadiness, type QuotaStore } from '../plugins/quota'
 import { budgetsModule } from './modules/budgets'
 import { createBudgetService, type BudgetService } from './modules/budgets/service'
@@ -61,6 +62,11 @@ export interface AppDeps {
   quota: QuotaStore
   /** Daily token and cost budgets; its meter is wired into the executor. */
   budgets: BudgetService
+  /** Jobs' events (EVENTS_BACKEND): the runner publishes through `eventSink`, the event streams read `events`. */
+  events: JobEventLog
+  eventSink: JobEventSink
+  /** Aborted when the server stops: ends every open event stream (clients resume elsewhere with their Last-Event-ID). */
+  streams: AbortController
   /** Prometheus metrics of this instance; the executor reports jobs and LLM calls to it. */
   metrics: AppMetrics
   /** Components /readyz reports on; later plugins add theirs. */
@@ -95,12 +101,23 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
   const jobLogs = createJobLogWriter({ store: stores.jobs, logger })
   const budgets = createBudgetService({ stores, config, logger, audit })
   const appMetrics = createMetrics()
-  const executor = createJobExecutor({ stores, council, logger, jobLogs, meter: budgets.meter, observe: appMetrics.jobs })
+  const events = createEventLog(config)
+  let lastEventWarning = 0
+  const eventSink = createEventPublisher(events, {
+    deltaMs: config.events.deltaMs,
+    // Followers of the job miss this event (the page falls back to polling); said at most every 10 s.
+    onError: (error, jobId) => {
+      if (Date.now() - lastEventWarning < 10_000) return
+      lastEventWarning = Date.now()
+      logger.warn('job event not written', { job_id: jobId, backend: events.backend, error: error.message })
+    },
+  })
+  const executor = createJobExecutor({ stores, council, logger, jobLogs, meter: budgets.meter, observe: appMetrics.jobs, events: eventSink })
   const queue = createJobQueue(config, executor.process, (jobId, error) =>
     logger.debug('job attempt ended with an error', { job_id: jobId, error: (error as Error).message }),
   )
   appMetrics.watchQueue(queue)
-  const jobs = createJobsService({ stores, audit, queue, budgets })
+  const jobs = createJobsService({ stores, audit, queue, budgets, events: eventSink })
   const quotaStore = createQuotaStore(config)
   return {
     config,
@@ -119,6 +136,9 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     jobs,
     quota: quotaStore,
     budgets,
+    events,
+    eventSink,
+    streams: new AbortController(),
     metrics: appMetrics,
     readiness: {
       db: {
@@ -130,9 +150,13 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
       },
       ...jobsReadiness(queue),
       ...quotaReadiness(quotaStore),
+      ...eventsReadiness(events),
     },
     async close() {
+      this.streams.abort()
       await queue.close()
+      await eventSink.flush()
+      await events.close()
       await quotaStore.close()
       await budgets.close()
       await jobLogs.close()
@@ -198,7 +222,17 @@ export function createApp(config: Config, deps: AppDeps) {
     .use(homeModule({ guard }))
     .use(meModule({ guard }))
     .use(sessionsModule({ stores: deps.stores, sessions: deps.sessions, jobs: deps.jobs, guard, quota: limiter }))
-    .use(jobsModule({ jobs: deps.jobs, guard, quota: limiter, onCancelled: (sessionId) => `/sessions/${sessionId}` }))
+    .use(
+      jobsModule({
+        jobs: deps.jobs,
+        events: deps.events,
+        heartbeatMs: config.events.heartbeatMs,
+        closing: deps.streams.signal,
+        guard,
+        quota: limiter,
+        onCancelled: (sessionId) => `/sessions/${sessionId}`,
+      }),
+    )
     .use(agentsModule({ catalog: deps.stores.catalog, jobs: deps.jobs, guard, quota: limiter }))
     .use(budgetsModule({ budgets: deps.budgets, guard, quota: limiter }))
     .use(adminModule({ db: deps.db, stores: deps.stores, audit: deps.audit, identity: deps.identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))

@@ -24,6 +24,8 @@ const shutdown = async (signal: string) => {
   if (stopping) return
   stopping = true
   deps.logger.info('shutting down', { signal })
+  // Open event streams would hold the server open: end them first (their clients resume elsewhere).
+  deps.streams.abort()
   await app.stop()
   await deps.close()
   process.exit(0)

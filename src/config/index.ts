@@ -70,6 +70,9 @@ export interface Config {
     lockMs: number
     shutdownGraceMs: number
   }
+  /** Job events (plugins/events): memory with the in-process runner, redis when BullMQ workers publish; how many and how long
+   *  they are kept (the streams resume from them); heartbeat of idle streams; how often a running call's text is published. */
+  events: { backend: 'memory' | 'redis'; prefix: string; maxEvents: number; retainMs: number; idleMs: number; heartbeatMs: number; deltaMs: number }
   quota: {
     backend: 'memory' | 'redis'
     /** Key prefix in Redis; installs (or test runs) sharing one Redis use different prefixes. */
@@ -189,6 +192,11 @@ const httpBaseUrl = (raw: string): string => {
   return raw.replace(/\/+$/, '')
 }
 
+const keyPrefix = (raw: string): string => {
+  if (!/^[A-Za-z0-9_:-]{1,64}$/.test(raw)) throw new Error('must be 1–64 letters, digits, _, : or -')
+  return raw
+}
+
 const url = (raw: string): string => {
   try {
     new URL(raw)
@@ -262,6 +270,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new Error('must be postgres://… or file:…')
   })
   const port = read(env, 'PORT', 3000, integer(0, 65535))
+  const jobsBackend = read(env, 'JOBS_BACKEND', 'inline' as const, oneOf('inline', 'bullmq'))
   const authMode = read(env, 'AUTH_MODE', production ? ('prod' as const) : ('dev' as const), oneOf('dev', 'prod'))
 
   const config: Config = {
@@ -303,7 +312,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     agentRoleAllowlist: read(env, 'AGENT_ROLE_ALLOWLIST', ['GODMODE', 'SUPER_ADMIN', 'ADMIN_AGENT'], list),
     jobs: {
-      backend: read(env, 'JOBS_BACKEND', 'inline' as const, oneOf('inline', 'bullmq')),
+      backend: jobsBackend,
       redisUrl: read(env, 'REDIS_URL', 'redis://127.0.0.1:6379', url),
       queueName: read(env, 'JOBS_QUEUE', 'council-jobs', (raw) => {
         if (!/^[A-Za-z0-9_-]{1,64}$/.test(raw)) throw new Error('must be 1–64 letters, digits, _ or -')
@@ -314,12 +323,18 @@ export function loadConfig(env: Env = process.env): Config {
       lockMs: read(env, 'JOBS_LOCK_MS', 30_000, integer(1000, 600_000)),
       shutdownGraceMs: read(env, 'JOBS_SHUTDOWN_GRACE_MS', 25_000, integer(0, 600_000)),
     },
+    events: {
+      backend: read(env, 'EVENTS_BACKEND', jobsBackend === 'bullmq' ? ('redis' as const) : ('memory' as const), oneOf('memory', 'redis')),
+      prefix: read(env, 'EVENTS_PREFIX', 'events', keyPrefix),
+      maxEvents: read(env, 'EVENTS_MAX_PER_JOB', 5000, integer(10, 1_000_000)),
+      retainMs: read(env, 'EVENTS_RETAIN_MS', 3_600_000, integer(1000, 7 * 86_400_000)),
+      idleMs: read(env, 'EVENTS_IDLE_MS', 6 * 3_600_000, integer(1000, 7 * 86_400_000)),
+      heartbeatMs: read(env, 'EVENTS_HEARTBEAT_MS', 15_000, integer(50, 120_000)),
+      deltaMs: read(env, 'EVENTS_DELTA_MS', 100, integer(0, 10_000)),
+    },
     quota: {
       backend: read(env, 'QUOTA_BACKEND', 'memory' as const, oneOf('memory', 'redis')),
-      prefix: read(env, 'QUOTA_PREFIX', 'quota', (raw) => {
-        if (!/^[A-Za-z0-9_:-]{1,64}$/.test(raw)) throw new Error('must be 1–64 letters, digits, _, : or -')
-        return raw
-      }),
+      prefix: read(env, 'QUOTA_PREFIX', 'quota', keyPrefix),
       limits: read(env, 'RATE_LIMITS', DEFAULT_RATE_LIMITS, rateLimits),
     },
     budgets: {
@@ -395,6 +410,8 @@ function validateCombination(config: Config): void {
     )
   if (config.jobs.backend === 'bullmq' && !config.jobs.redisUrl)
     throw new ConfigError('REDIS_URL', 'is required when JOBS_BACKEND=bullmq')
+  if (config.jobs.backend === 'bullmq' && config.events.backend === 'memory')
+    throw new ConfigError('EVENTS_BACKEND', 'memory cannot carry events from a BullMQ worker to the server; use redis (the default with bullmq)')
   if (config.storage.backend === 's3' && (!config.storage.s3Endpoint || !config.storage.s3Bucket))
     throw new ConfigError('STORAGE_BACKEND', 's3 needs S3_ENDPOINT and S3_BUCKET')
   if (config.search.provider === 'searxng' && !config.search.searxngUrl)

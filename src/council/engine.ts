@@ -50,7 +50,11 @@ interface CallHooks<S extends CallStage> {
   /** Called before every LLM call with its worst case; may throw to stop the council (budgets). */
   beforeCall?(call: { stage: S; agent: string; model: string; maxTokens: number }): Promise<void>
   /** Called after every LLM call with what it cost. */
-  afterCall?(call: { stage: S; agent: string; tokensIn: number; tokensOut: number; costMicroUsd: number }): Promise<void>
+  afterCall?(call: { stage: S; agent: string; model: string; tokensIn: number; tokensOut: number; costMicroUsd: number; durationMs: number }): Promise<void>
+  /** Called when an LLM call fails (not when the job was cancelled or stopped), after the failure is stored. */
+  callFailed?(call: { stage: S; agent: string; error: string; durationMs: number }): void
+  /** Receives a call's text as it is written, when the provider streams; without it the call is not streamed. */
+  onDelta?(call: { stage: S; agent: string }, text: string): void
 }
 
 export interface CouncilRun extends CallHooks<Stage> {
@@ -144,6 +148,7 @@ export function createCouncil({ store, llm, config }: CouncilDeps) {
         temperature: agent.temperature,
         maxTokens: config.council.maxTokens,
         signal: run.signal,
+        onDelta: run.onDelta ? (text) => run.onDelta!({ stage, agent: agent.name }, text) : undefined,
       })
       const cost = costMicroUsd(config.llm.prices, result.model, result.tokensIn, result.tokensOut)
       const extra = data?.(result.content)
@@ -160,7 +165,15 @@ export function createCouncil({ store, llm, config }: CouncilDeps) {
         durationMs: Math.round(performance.now() - started),
       })
       run.remember?.(stored)
-      await run.afterCall?.({ stage, agent: agent.name, tokensIn: result.tokensIn, tokensOut: result.tokensOut, costMicroUsd: cost })
+      await run.afterCall?.({
+        stage,
+        agent: agent.name,
+        model: result.model,
+        tokensIn: result.tokensIn,
+        tokensOut: result.tokensOut,
+        costMicroUsd: cost,
+        durationMs: stored.durationMs,
+      })
       run.log.info(stage === 'agent' ? `agent ${agent.name} answered` : `${stage} by ${agent.name} finished`, {
         stage,
         agent: agent.name,
@@ -186,6 +199,7 @@ export function createCouncil({ store, llm, config }: CouncilDeps) {
         durationMs: Math.round(performance.now() - started),
       })
       run.remember?.(stored)
+      run.callFailed?.({ stage, agent: agent.name, error: message, durationMs: stored.durationMs })
       run.log.warn(`${stage} by ${agent.name} failed`, { stage, agent: agent.name, error: message })
       return { error: message, retryable: error instanceof LlmError ? error.retryable : true }
     }

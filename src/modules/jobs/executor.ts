@@ -6,6 +6,7 @@
  * decides between retry and final failure.
  */
 import type { JobRow } from '../../../db/schema'
+import type { JobEventSink } from '../../../plugins/events'
 import { JobCancelled, PermanentJobError, type ProcessContext } from '../../../plugins/jobs'
 import type { Logger } from '../../../plugins/logging/logger'
 import { trackJob, type JobObserver, type JobTracker } from '../../../plugins/metrics/jobs'
@@ -29,6 +30,8 @@ export interface ExecutorDeps {
   }
   /** Hooks the metrics plugin uses to count LLM calls and job outcomes; separate from the meter, and never throws. */
   observe?: JobObserver
+  /** Where the job's events go (plugins/events): stages, members' calls, progress, text as it is written, the end. */
+  events?: JobEventSink
 }
 
 /** The abort reason of a job whose runner stops (shutdown) rather than cancels it: the job goes back to the queue. */
@@ -39,6 +42,14 @@ class Interrupted extends Error {
 }
 
 /**
+ * What kind of failure ended a job, kept in its output so the page can say whether running it again can help:
+ * `permanent` (it cannot run as it is: its palette or session is gone, or every provider refused for good),
+ * `budget` (stopped by the daily budget: it can run after the reset), `retryable` (providers or the queue failed
+ * on every attempt: a later run may well succeed).
+ */
+export type FailureKind = 'permanent' | 'budget' | 'retryable'
+
+/**
  * How a job moves on. The session follows, except where noted: it turns
  * running when the council's first stage starts (not at the claim), and a
  * runner that stops leaves it as it is.
@@ -46,12 +57,35 @@ class Interrupted extends Error {
 type Change =
   | { to: 'running'; attempt: number; firstStart: boolean }
   | { to: 'succeeded'; at: Date; output: Record<string, unknown>; stage?: string; totals?: SessionTotals }
-  | { to: 'failed'; error: string }
+  | { to: 'failed'; error: string; failure?: FailureKind }
   | { to: 'cancelled' }
   | { to: 'queued'; error: string; interrupted?: boolean }
 
-export function createJobExecutor({ stores, council, logger, jobLogs, cancelPollMs = 1000, meter, observe }: ExecutorDeps) {
+export function createJobExecutor({ stores, council, logger, jobLogs, cancelPollMs = 1000, meter, observe, events }: ExecutorDeps) {
   const { jobs, sessions } = stores
+  const publish = (job: JobRow, type: Parameters<JobEventSink['publish']>[1], data: Record<string, unknown>) => events?.publish(job.id, type, data)
+  /** The call hooks that tell a job's followers about each member's calls (and their text, when the provider streams). */
+  const memberEvents = (job: JobRow) =>
+    events
+      ? {
+          started: (call: { stage: string; agent: string; model: string }) =>
+            publish(job, 'member', { agent: call.agent, stage: call.stage, state: 'started', model: call.model }),
+          succeeded: (call: { stage: string; agent: string; model: string; tokensIn: number; tokensOut: number; costMicroUsd: number; durationMs: number }) =>
+            publish(job, 'member', {
+              agent: call.agent,
+              stage: call.stage,
+              state: 'succeeded',
+              model: call.model,
+              tokens_in: call.tokensIn,
+              tokens_out: call.tokensOut,
+              cost_usd: call.costMicroUsd / 1_000_000,
+              duration_ms: call.durationMs,
+            }),
+          callFailed: (call: { stage: string; agent: string; error: string; durationMs: number }) =>
+            publish(job, 'member', { agent: call.agent, stage: call.stage, state: 'failed', error: call.error, duration_ms: call.durationMs }),
+          onDelta: (call: { stage: string; agent: string }, text: string) => events.delta(job.id, call, text),
+        }
+      : undefined
 
   /**
    * Each running job has one AbortSignal, and its reason says why it stopped:
@@ -124,6 +158,7 @@ export function createJobExecutor({ stores, council, logger, jobLogs, cancelPoll
         case 'running':
           return jobs.claim(job.id, change.attempt, change.firstStart)
         case 'failed':
+          return jobs.transition(job.id, { to: 'failed', error: change.error, at: new Date(), output: { failure: change.failure ?? 'retryable' } })
         case 'cancelled':
           return jobs.transition(job.id, { ...change, at: new Date() })
         default:
@@ -142,6 +177,7 @@ export function createJobExecutor({ stores, council, logger, jobLogs, cancelPoll
   /** Ends a job as cancelled: before it started (not held), or while it ran (held). */
   const cancelled = async (job: JobRow, held: boolean, log: JobLog, track: JobTracker | undefined) => {
     if (!(await transition(job, { to: 'cancelled' }, held))) return
+    publish(job, 'done', { status: 'cancelled', error: null })
     if (held) log.warn('job cancelled')
     else log.info('cancelled before it started')
     track?.finished('cancelled')
@@ -152,6 +188,8 @@ export function createJobExecutor({ stores, council, logger, jobLogs, cancelPoll
     let lastStage: string | null = null
     let lastWrite = 0
     const progress = async (stage: Stage, pct: number) => {
+      if (stage !== lastStage) publish(job, 'stage', { stage })
+      publish(job, 'progress', { status: 'running', stage, progress: pct })
       if (stage !== lastStage) {
         lastStage = stage
         log.setStage(stage)
@@ -163,6 +201,7 @@ export function createJobExecutor({ stores, council, logger, jobLogs, cancelPoll
         await jobs.progress(job.id, { progress: pct })
       }
     }
+    const member = memberEvents(job)
     return council.run({
       jobId: job.id,
       sessionId: job.sessionId!,
@@ -171,21 +210,25 @@ export function createJobExecutor({ stores, council, logger, jobLogs, cancelPoll
       maxAttempts: ctx.maxAttempts,
       log,
       progress,
-      // The budget meter's hooks, with the metrics tracker's beside them (a call refused by the meter is not started).
+      // The budget meter's hooks, with the metrics tracker's and the events' beside them (a call refused by the meter is not started).
       beforeCall:
-        meter?.beforeCall || track
+        meter?.beforeCall || track || member
           ? async (call) => {
               await meter?.beforeCall?.(job, call)
               track?.callStarted(call)
+              member?.started(call)
             }
           : undefined,
       afterCall:
-        meter?.afterCall || track
+        meter?.afterCall || track || member
           ? async (call) => {
               track?.callFinished(call)
+              member?.succeeded(call)
               await meter?.afterCall?.(job, call)
             }
           : undefined,
+      callFailed: member?.callFailed,
+      onDelta: member?.onDelta,
     })
   }
 
@@ -193,14 +236,17 @@ export function createJobExecutor({ stores, council, logger, jobLogs, cancelPoll
   const runAgent = async (job: JobRow, signal: AbortSignal, log: JobLog, track?: JobTracker) => {
     const { agent, input } = job.input as { agent: string; input: string }
     log.setStage('agent')
+    const member = memberEvents(job)
     const row = await council.callAgent({
       jobId: job.id,
       agent,
       input,
       signal,
       log,
-      beforeCall: track ? async (call) => track.callStarted(call) : undefined,
-      afterCall: track ? async (call) => track.callFinished(call) : undefined,
+      beforeCall: track || member ? async (call) => (track?.callStarted(call), member?.started(call)) : undefined,
+      afterCall: track || member ? async (call) => (track?.callFinished(call), member?.succeeded(call)) : undefined,
+      callFailed: member?.callFailed,
+      onDelta: member?.onDelta,
     })
     return {
       agent: row.agent,
@@ -218,6 +264,7 @@ export function createJobExecutor({ stores, council, logger, jobLogs, cancelPoll
       if (!job) return
       const error = `The queue gave up on this job: ${reason}. Run the session again to resume from its last stored stage.`
       if (!(await transition(job, { to: 'failed', error }, false))) return
+      publish(job, 'done', { status: 'failed', error, failure: 'retryable' })
       if (observe) trackJob(observe, job).finished('failed')
       jobLogs.forJob(job).error('job abandoned by the queue', { reason })
       await jobLogs.flush()
@@ -237,6 +284,7 @@ export function createJobExecutor({ stores, council, logger, jobLogs, cancelPoll
         await jobLogs.flush()
         return
       }
+      publish(job, 'progress', { status: 'running', stage: job.stage, progress: job.progress, attempt: ctx.attempt, max_attempts: ctx.maxAttempts })
       log.info(ctx.attempt > 1 ? `attempt ${ctx.attempt} of ${ctx.maxAttempts} started` : 'job started', { attempt: ctx.attempt, kind: job.kind })
       track?.started(now)
       const { signal, stop } = watch(jobId, ctx.signal)
@@ -253,6 +301,7 @@ export function createJobExecutor({ stores, council, logger, jobLogs, cancelPoll
             output: { partial: outcome.partial, dropped: outcome.dropped, synthesis_by: outcome.synthesisBy },
             totals: { partial: outcome.partial, tokensIn: outcome.tokensIn, tokensOut: outcome.tokensOut, costMicroUsd: outcome.costMicroUsd, error, at },
           }, true)
+          publish(job, 'done', { status: 'succeeded', error, partial: outcome.partial, dropped: outcome.dropped, synthesis_by: outcome.synthesisBy })
           track?.finished('succeeded')
           log.info(outcome.partial ? 'council finished (partial)' : 'council finished', {
             tokens_in: outcome.tokensIn,
@@ -264,6 +313,7 @@ export function createJobExecutor({ stores, council, logger, jobLogs, cancelPoll
           const output = await runAgent(job, signal, log, track)
           if (signal.reason instanceof JobCancelled) throw signal.reason
           await transition(job, { to: 'succeeded', at: new Date(), output, stage: 'agent' }, true)
+          publish(job, 'done', { status: 'succeeded', error: null })
           track?.finished('succeeded')
           log.info('job finished')
         }
@@ -277,6 +327,7 @@ export function createJobExecutor({ stores, council, logger, jobLogs, cancelPoll
         if (signal.reason instanceof Interrupted) {
           // The runner is shutting down: leave the job to be taken up again, not failed.
           await transition(job, { to: 'queued', error: signal.reason.message, interrupted: true }, true)
+          publish(job, 'progress', { status: 'queued', error: signal.reason.message, attempt: ctx.attempt })
           log.warn('interrupted by shutdown; the job will resume from its last finished stage')
           track?.finished('interrupted')
           throw error
@@ -284,12 +335,15 @@ export function createJobExecutor({ stores, council, logger, jobLogs, cancelPoll
         const message = error instanceof Error ? error.message : String(error)
         const permanent = error instanceof PermanentCouncilError || error instanceof PermanentJobError
         if (permanent || ctx.attempt >= ctx.maxAttempts) {
-          await transition(job, { to: 'failed', error: message }, true)
+          const failure: FailureKind = (error as Error).name === 'BudgetStopped' ? 'budget' : permanent ? 'permanent' : 'retryable'
+          await transition(job, { to: 'failed', error: message, failure }, true)
+          publish(job, 'done', { status: 'failed', error: message, failure })
           log.error('job failed', { error: message, attempt: ctx.attempt })
           track?.finished('failed')
           throw new PermanentJobError(message)
         }
         await transition(job, { to: 'queued', error: message }, true)
+        publish(job, 'progress', { status: 'queued', error: message, attempt: ctx.attempt, max_attempts: ctx.maxAttempts, retrying: true })
         log.warn('attempt failed; will retry', { error: message, attempt: ctx.attempt })
         track?.finished('retrying')
         if (!(error instanceof CouncilError)) logger.error('unexpected job error', { job_id: jobId, stack: (error as Error).stack })

@@ -1,21 +1,33 @@
-/** Jobs: status, logs and cancellation under /api/v1/jobs, and the logs page /jobs/:id/logs. */
+/** Jobs: status, events, logs and cancellation under /api/v1/jobs, and the logs page /jobs/:id/logs. */
 import { Elysia, t } from 'elysia'
+import type { JobEventLog } from '../../../plugins/events'
 import type { QuotaPlugin } from '../../../plugins/quota'
 import type { rbac } from '../../../plugins/rbac'
 import { pageOf, pageParams, PageQuery } from '../../pagination'
 import { JobLogLine, JobView } from './model'
 import { toJobView, type JobsService } from './service'
+import { checkLastEventId, jobEventStream } from './stream'
 import { JobLogsPage } from './views'
 
 const IdParams = t.Object({ id: t.String({ maxLength: 64 }) })
+export const EventStreamHeaders = t.Object({ 'last-event-id': t.Optional(t.String({ maxLength: 64 })) })
 
 export const jobsModule = ({
   jobs,
+  events,
+  heartbeatMs,
+  closing,
   guard,
   quota,
   onCancelled,
 }: {
   jobs: JobsService
+  /** Where the runner's events are read from (plugins/events). */
+  events: JobEventLog
+  /** An idle stream sends a comment this often (EVENTS_HEARTBEAT_MS). */
+  heartbeatMs: number
+  /** Aborted when the server stops; ends the open streams. */
+  closing?: AbortSignal
   guard: ReturnType<typeof rbac>
   quota: QuotaPlugin
   onCancelled?: (sessionId: string) => string
@@ -31,6 +43,34 @@ export const jobsModule = ({
           response: JobView,
           detail: { summary: 'A job: status, stage, progress, role, request_id' },
         })
+        .get(
+          '/:id/events',
+          async ({ actor, params, headers, request, server }) => {
+            const job = await jobs.get(actor, params.id)
+            const lastEventId = checkLastEventId(events, headers['last-event-id'])
+            // A stream outlives Bun's idle timeout between heartbeats.
+            server?.timeout(request, 0)
+            return jobEventStream({
+              log: events,
+              job,
+              lastEventId,
+              heartbeatMs,
+              signal: closing ? AbortSignal.any([request.signal, closing]) : request.signal,
+              reload: () => jobs.get(actor, job.id).catch(() => undefined),
+            })
+          },
+          {
+            permission: 'jobs:read',
+            params: IdParams,
+            headers: EventStreamHeaders,
+            detail: {
+              summary: "The job's events as they happen (server-sent events)",
+              description:
+                'text/event-stream of `stage`, `member` (an agent started, succeeded or failed, with tokens, cost and duration), `progress`, `delta` (text of a running call) and `done` (the final status; the stream ends). Every event has an `id:`; reconnecting with `Last-Event-ID` resumes after it without loss or repeats. An idle stream sends a comment heartbeat every 15 s.',
+              responses: { 200: { description: 'The event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } } },
+            },
+          },
+        )
         .get('/:id/logs', ({ actor, params, query }) => jobs.logs(actor, params.id, pageParams(query)), {
           permission: 'jobs:read',
           params: IdParams,

@@ -6,6 +6,7 @@
 import { isId, newId } from '../../../db/client'
 import type { JobRow } from '../../../db/schema'
 import type { Actor } from '../../../plugins/auth'
+import type { JobEventSink } from '../../../plugins/events'
 import type { JobQueue } from '../../../plugins/jobs'
 import type { RequestMeta } from '../../../plugins/rbac'
 import type { AuditEvent, AuditLog } from '../../../plugins/audit'
@@ -44,9 +45,11 @@ export interface JobsDeps {
   queue: JobQueue
   /** Reserves a run's worst case against the caller's daily budgets before its job is created. */
   budgets?: BudgetGate
+  /** A job that ends here, without running (cancelled while queued, or never enqueued), tells its followers. */
+  events?: JobEventSink
 }
 
-export function createJobsService({ stores, audit, queue, budgets }: JobsDeps) {
+export function createJobsService({ stores, audit, queue, budgets, events }: JobsDeps) {
   /** A job's audit event, written in the transaction that changes the job: who, from where, and what of the job. */
   const auditJob = (
     tx: TxStores,
@@ -84,8 +87,10 @@ export function createJobsService({ stores, audit, queue, budgets }: JobsDeps) {
     try {
       await queue.enqueue(row.id)
     } catch (error) {
-      await stores.jobs.update(row.id, { status: 'failed', error: `Could not enqueue: ${(error as Error).message}`, finishedAt: new Date() })
+      const message = `Could not enqueue: ${(error as Error).message}`
+      await stores.jobs.update(row.id, { status: 'failed', error: message, output: { failure: 'retryable' }, finishedAt: new Date() })
       if (row.sessionId) await stores.sessions.update(row.sessionId, { status: 'failed' })
+      events?.publish(row.id, 'done', { status: 'failed', error: message, failure: 'retryable' })
       throw new AppError(503, 'queue_unavailable', 'The job queue is unavailable; try again shortly. Operators: check /readyz.')
     }
   }
@@ -184,6 +189,7 @@ export function createJobsService({ stores, audit, queue, budgets }: JobsDeps) {
         await auditJob(tx, actor, meta, { action: 'job.cancel', role: job.role, target: `job:${id}`, sessionId: job.sessionId, jobId: id })
       })
       await queue.cancel(id)
+      if (queued) events?.publish(id, 'done', { status: 'cancelled', error: null })
       return { ...job, cancelRequested: true, ...(queued ? { status: 'cancelled', finishedAt: now } : {}) }
     },
 

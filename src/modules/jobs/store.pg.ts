@@ -55,7 +55,7 @@ export function createPgJobStore(db: PgExec, { coalesce }: PgJobStoreOptions): J
         stage: change.to === 'succeeded' ? (change.stage ?? null) : null,
         error: change.to === 'failed' || change.to === 'queued' ? change.error : null,
         at: change.to === 'queued' ? null : change.at.toISOString(),
-        output: change.to === 'succeeded' ? change.output : null,
+        output: change.to === 'succeeded' || change.to === 'failed' ? (change.output ?? null) : null,
       })),
     )
     const result = await db.execute<{ id: string }>(sql`

@@ -9,13 +9,13 @@ import type { JobLogRow, JobRow } from '../../../db/schema'
  * a finished one (succeeded, failed, cancelled) never changes again.
  * - succeeded: progress 100, finished at `at`, the output stored, error cleared;
  *   `stage` replaces the stage when given.
- * - failed: finished at `at` with the error.
+ * - failed: finished at `at` with the error (and the output when given: what kind of failure).
  * - cancelled: finished at `at`, error cleared.
  * - queued: back in the queue (a retry, or a runner that stopped), with the reason as error.
  */
 export type JobTransition =
   | { to: 'succeeded'; at: Date; output: Record<string, unknown>; stage?: string }
-  | { to: 'failed'; at: Date; error: string }
+  | { to: 'failed'; at: Date; error: string; output?: Record<string, unknown> }
   | { to: 'cancelled'; at: Date }
   | { to: 'queued'; error: string }
 
@@ -61,7 +61,7 @@ export function transitionFields(change: JobTransition): Partial<JobRow> {
     case 'succeeded':
       return { status: 'succeeded', progress: 100, finishedAt: change.at, output: change.output, error: null, ...(change.stage ? { stage: change.stage } : {}) }
     case 'failed':
-      return { status: 'failed', finishedAt: change.at, error: change.error }
+      return { status: 'failed', finishedAt: change.at, error: change.error, ...(change.output ? { output: change.output } : {}) }
     case 'cancelled':
       return { status: 'cancelled', finishedAt: change.at, error: null }
     case 'queued':
