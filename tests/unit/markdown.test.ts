@@ -90,3 +90,22 @@ describe('renderMarkdown: what is kept', () => {
     }
   })
 })
+
+describe('renderMarkdown: text quoted verbatim', () => {
+  test('the user’s question inside a synthesis is shown as written, escaped, while the rest is markdown', () => {
+    const question = '# Should we <b>ship</b> **now**?\n- really'
+    const html = renderMarkdown(`## Answer\n\n**Question:** ${question}\n\nWe *should*.`, { verbatim: [question] })
+    expect(html).toContain('<h2>Answer</h2>')
+    expect(html).toContain('<strong>Question:</strong> # Should we &lt;b&gt;ship&lt;/b&gt; **now**?<br />- really')
+    expect(html).toContain('<em>should</em>')
+    expect(html).not.toContain('<b>')
+    expect(html).not.toContain('<h1')
+    expect(html).not.toContain('verbatim')
+  })
+
+  test('absent or empty quotes change nothing, and every occurrence is kept', () => {
+    expect(renderMarkdown('**a**', { verbatim: ['', 'zzz'] })).toBe(renderMarkdown('**a**'))
+    const html = renderMarkdown('*x* and *x*', { verbatim: ['*x*'] })
+    expect(html).toBe('<p>*x* and *x*</p>\n')
+  })
+})
