@@ -4,7 +4,8 @@
  * synthesis, who dropped out and why, and tokens and cost per stage.
  */
 import { t, type Static } from 'elysia'
-import type { StageOutputRow } from '../../../db/schema'
+import type { PaletteRow, StageOutputRow } from '../../../db/schema'
+import { kendallW } from '../../council/aggregate'
 import { droppedMembers } from '../../council/engine'
 import type { CatalogStore } from '../catalog/store'
 import type { StageOutputStore } from '../councils/store'
@@ -39,6 +40,12 @@ export const SessionResults = t.Object({
   leaderboard: t.Array(
     t.Object({ position: t.Integer(), agent: t.String(), mean_rank: t.Nullable(t.Number()), borda: t.Integer(), votes: t.Integer() }),
   ),
+  agreement: t.Nullable(
+    t.Object(
+      { w: t.Number({ minimum: 0, maximum: 1 }), reviewers: t.Integer(), items: t.Integer() },
+      { description: "Kendall's W over the reviewers' rankings: 1 = all ranked alike, 0 = no agreement; null with fewer than two rankings" },
+    ),
+  ),
   synthesis: t.Nullable(t.Composite([t.Object({ agent: t.String(), content: t.String() }), CallFigures])),
   stages: t.Record(t.String(), t.Object({ calls: t.Integer(), tokens: t.Integer(), cost_usd: t.Number() })),
   totals: t.Object({ tokens: t.Object({ input: t.Integer(), output: t.Integer(), total: t.Integer() }), cost_usd: t.Number() }),
@@ -53,11 +60,26 @@ const figures = (row: StageOutputRow) => ({
   duration_ms: row.durationMs,
 })
 
-export async function loadResults(
-  stores: { catalog: CatalogStore; stageOutputs: StageOutputStore },
-  session: { id: string; status: string; palette_id: string },
-): Promise<SessionResultsView> {
+type ResultStores = { catalog: CatalogStore; stageOutputs: StageOutputStore }
+type ResultSession = { id: string; status: string; palette_id: string }
+
+export async function loadResults(stores: ResultStores, session: ResultSession): Promise<SessionResultsView> {
+  return (await loadCouncil(stores, session)).results
+}
+
+/**
+ * The results with what the session page also shows: the palette (its members'
+ * cards; undefined when it was deleted) and every stored output, failed ones too.
+ */
+export async function loadCouncil(
+  stores: ResultStores,
+  session: ResultSession,
+): Promise<{ palette: PaletteRow | undefined; rows: StageOutputRow[]; results: SessionResultsView }> {
   const [palette, rows] = await Promise.all([stores.catalog.palette(session.palette_id), stores.stageOutputs.forRun(session.id)])
+  return { palette, rows, results: toResults(session, palette, rows) }
+}
+
+function toResults(session: ResultSession, palette: PaletteRow | undefined, rows: StageOutputRow[]): SessionResultsView {
   const ok = (stage: string) => rows.filter((row) => row.stage === stage && row.status === 'ok')
   const synthesisRow = ok('synthesis')[0]
   const dropped = droppedMembers(rows, palette?.chair ?? '')
@@ -77,26 +99,32 @@ export async function loadResults(
     cost += row.costMicroUsd
   }
 
+  const reviews = ok('review').map((row) => {
+    const data = (row.data ?? {}) as Record<string, unknown>
+    return {
+      reviewer: row.agent,
+      critique: row.content ?? '',
+      label_map: (data.label_map as Record<string, string>) ?? {},
+      ranking: (data.ranking as string[]) ?? [],
+      ranking_labels: (data.ranking_labels as string[]) ?? [],
+      parse_status: (data.parse_status as 'parsed' | 'partial' | 'unparsed') ?? 'unparsed',
+      problems: (data.problems as string[]) ?? [],
+      ...figures(row),
+    }
+  })
+  const drafts = ok('draft').map((row) => ({ agent: row.agent, content: row.content ?? '', ...figures(row) }))
   return {
     session_id: session.id,
     status: session.status,
     partial: dropped.length > 0,
     dropped,
-    drafts: ok('draft').map((row) => ({ agent: row.agent, content: row.content ?? '', ...figures(row) })),
-    reviews: ok('review').map((row) => {
-      const data = (row.data ?? {}) as Record<string, unknown>
-      return {
-        reviewer: row.agent,
-        critique: row.content ?? '',
-        label_map: (data.label_map as Record<string, string>) ?? {},
-        ranking: (data.ranking as string[]) ?? [],
-        ranking_labels: (data.ranking_labels as string[]) ?? [],
-        parse_status: (data.parse_status as 'parsed' | 'partial' | 'unparsed') ?? 'unparsed',
-        problems: (data.problems as string[]) ?? [],
-        ...figures(row),
-      }
-    }),
+    drafts,
+    reviews,
     leaderboard: ((ok('aggregate')[0]?.data?.leaderboard as SessionResultsView['leaderboard']) ?? []),
+    agreement: kendallW(
+      reviews.filter((review) => review.parse_status !== 'unparsed').map((review) => ({ reviewer: review.reviewer, ranking: review.ranking })),
+      drafts.map((draft) => draft.agent),
+    ),
     synthesis: synthesisRow ? { agent: synthesisRow.agent, content: synthesisRow.content ?? '', ...figures(synthesisRow) } : null,
     stages,
     totals: { tokens: { input: tokensIn, output: tokensOut, total: tokensIn + tokensOut }, cost_usd: cost / 1_000_000 },

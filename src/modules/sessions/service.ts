@@ -11,6 +11,7 @@ import type { RequestMeta } from '../../../plugins/rbac'
 import { notFound, unprocessable } from '../../errors'
 import { toPage, type Page, type PageParams } from '../../pagination'
 import type { Stores } from '../../stores'
+import type { SessionFilter } from './store'
 import type { CreateSessionInput, SessionStatus, SessionSummaryView } from './model'
 
 export interface SessionsDeps {
@@ -93,11 +94,32 @@ export function createSessionsService({ stores, audit, questionMaxChars }: Sessi
 
     /** The caller's live session, or 404. Reads are audited in batches (they are the hot path). */
     async get(actor: Actor, id: string, meta: RequestMeta): Promise<SessionRow> {
+      const row = await this.find(actor, id)
+      audit.recordLater({ ...meta.audit, action: 'session.read', target: `session:${id}`, sessionId: id })
+      return row
+    },
+
+    /**
+     * The caller's live session, or 404, without an audit event: for what an open
+     * page fetches on its own (progress, its event stream, fragments), which is
+     * part of the one viewing its page load recorded (SPEC §5).
+     */
+    async find(actor: Actor, id: string): Promise<SessionRow> {
       if (!isId(id)) throw notFound('Session')
       const row = await stores.sessions.findLive(id, actor.userId)
       if (!row) throw notFound('Session')
-      audit.recordLater({ ...meta.audit, action: 'session.read', target: `session:${id}`, sessionId: id })
       return row
+    },
+
+    /** The caller's sessions matching a search in the question and a status, newest first. */
+    async search(actor: Actor, filter: SessionFilter, params: PageParams): Promise<Page<SessionSummaryView>> {
+      return toPage(await stores.sessions.search(actor.userId, filter, params.after, params.limit + 1), params, toSummary)
+    },
+
+    /** The caller's live sessions among `ids` (the list page's status refresh); others' and unknown ids are left out. */
+    async many(actor: Actor, ids: readonly string[]): Promise<SessionSummaryView[]> {
+      const valid = ids.filter(isId)
+      return valid.length === 0 ? [] : (await stores.sessions.manyLive(actor.userId, valid)).map(toSummary)
     },
 
     async softDelete(actor: Actor, id: string, meta: RequestMeta): Promise<void> {

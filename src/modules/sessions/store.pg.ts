@@ -4,7 +4,7 @@ import type { PgExec } from '../../../db/client'
 import { byGroup, createCoalescer, ItemFailure } from '../../../db/coalesce'
 import type { SessionRow } from '../../../db/schema'
 import { sessions } from '../../../db/schema/pg'
-import type { SessionStore, SessionTotals } from './store'
+import { containsPattern, type SessionStore, type SessionTotals } from './store'
 
 export interface PgSessionStoreOptions {
   /** Share statements between concurrent callers; only on the database itself, never inside a transaction. */
@@ -138,6 +138,25 @@ export function createPgSessionStore(db: PgExec, { coalesce }: PgSessionStoreOpt
     },
     page(userId, after, limit) {
       return coalesce ? readPages.add({ userId, after, limit }) : readPage(userId, after, limit)
+    },
+    search(userId, { q, status }, after, limit) {
+      return db
+        .select()
+        .from(sessions)
+        .where(
+          and(
+            eq(sessions.userId, userId),
+            isNull(sessions.deletedAt),
+            q ? sql`${sessions.question} ilike ${containsPattern(q)} escape '\\'` : undefined,
+            status ? eq(sessions.status, status) : undefined,
+            after ? lt(sessions.id, after) : undefined,
+          ),
+        )
+        .orderBy(desc(sessions.id))
+        .limit(limit)
+    },
+    manyLive(userId, ids) {
+      return db.select().from(sessions).where(and(eq(sessions.userId, userId), inArray(sessions.id, [...ids]), isNull(sessions.deletedAt)))
     },
     async findOwned(id, userId) {
       return (await db.select().from(sessions).where(and(eq(sessions.id, id), eq(sessions.userId, userId))).limit(1))[0]

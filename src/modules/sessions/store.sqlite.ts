@@ -1,8 +1,8 @@
 /** Sessions on libsql: the simplest correct SQL; hot reads prepared once. */
-import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm'
+import { and, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm'
 import type { SqliteExec } from '../../../db/client'
 import { sessions } from '../../../db/schema/sqlite'
-import type { SessionStore } from './store'
+import { containsPattern, type SessionStore } from './store'
 
 export function createSqliteSessionStore(db: SqliteExec): SessionStore {
   let prepared: ReturnType<typeof prepare> | null = null
@@ -34,6 +34,26 @@ export function createSqliteSessionStore(db: SqliteExec): SessionStore {
     },
     async page(userId, after, limit) {
       return after ? queries().nextPage.all({ userId, after, limit }) : queries().firstPage.all({ userId, limit })
+    },
+    search(userId, { q, status }, after, limit) {
+      // LIKE is case-insensitive for ASCII letters on SQLite.
+      return db
+        .select()
+        .from(sessions)
+        .where(
+          and(
+            eq(sessions.userId, userId),
+            isNull(sessions.deletedAt),
+            q ? sql`${sessions.question} like ${containsPattern(q)} escape '\\'` : undefined,
+            status ? eq(sessions.status, status) : undefined,
+            after ? lt(sessions.id, after) : undefined,
+          ),
+        )
+        .orderBy(desc(sessions.id))
+        .limit(limit)
+    },
+    manyLive(userId, ids) {
+      return db.select().from(sessions).where(and(eq(sessions.userId, userId), inArray(sessions.id, [...ids]), isNull(sessions.deletedAt)))
     },
     async findOwned(id, userId) {
       return (await db.select().from(sessions).where(and(eq(sessions.id, id), eq(sessions.userId, userId))).limit(1))[0]

@@ -14,12 +14,25 @@ export interface SessionTotals {
   at: Date
 }
 
+/** What the session list filters on: words in the question (matched literally, any case) and a status. */
+export interface SessionFilter {
+  q?: string
+  status?: string
+}
+
+/** The LIKE pattern for "contains `text`": %, _ and the escape character itself match only themselves. */
+export const containsPattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+
 export interface SessionStore {
   insert(row: SessionRow): Promise<void>
   /** The owner's live session, or undefined (missing, another owner's, or soft-deleted). */
   findLive(id: string, userId: string): Promise<SessionRow | undefined>
   /** The owner's live sessions, newest first: `limit` rows with ids below `after` (all from the newest when null). */
   page(userId: string, after: string | null, limit: number): Promise<SessionRow[]>
+  /** Like `page`, with only the sessions whose question contains `filter.q` (case-insensitive) and whose status is `filter.status`. */
+  search(userId: string, filter: SessionFilter, after: string | null, limit: number): Promise<SessionRow[]>
+  /** The owner's live sessions among `ids`, in no particular order. */
+  manyLive(userId: string, ids: readonly string[]): Promise<SessionRow[]>
   /** The owner's session whether deleted or not, or undefined. */
   findOwned(id: string, userId: string): Promise<SessionRow | undefined>
   /** Writes status fields of one session (updated_at is set to now). */

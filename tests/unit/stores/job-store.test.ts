@@ -160,6 +160,19 @@ eachDialect('job store', (use, dialect) => {
     expect((await read(finished.id)).output).toEqual({ first: true })
   })
 
+  test('a failure may carry an output (what kind of failure), alone or in a batch', async () => {
+    const { stores } = use()
+    const rows = await Promise.all(Array.from({ length: 4 }, () => inserted({ status: 'running' })))
+    await Promise.all(
+      rows.map((row, i) => stores.jobs.transition(row.id, { to: 'failed', at: new Date(), error: `e${i}`, output: i % 2 ? { failure: 'permanent' } : undefined })),
+    )
+    const after = await Promise.all(rows.map((row) => read(row.id)))
+    expect(after.map((row) => row.output)).toEqual([null, { failure: 'permanent' }, null, { failure: 'permanent' }])
+    const single = await inserted({ status: 'running' })
+    await stores.jobs.transition(single.id, { to: 'failed', at: new Date(), error: 'x', output: { failure: 'budget' } })
+    expect((await read(single.id)).output).toEqual({ failure: 'budget' })
+  })
+
   test('a transition the database refuses fails its own job only; the others that went together still move', async () => {
     const { stores } = use()
     const rows = await Promise.all(Array.from({ length: 8 }, () => inserted({ status: 'running' })))

@@ -139,4 +139,44 @@ eachDialect('session store', (use) => {
       expect(row).toEqual({ ...rows[i]!, status: 'succeeded', stage: 'synthesis', ...rest, updatedAt: at })
     })
   })
+
+  test('search: words anywhere in the question, any case; %, _ and \\ match only themselves; status filter; keyset pages', async () => {
+    const { stores } = use()
+    const owner = `searcher-${newId()}`
+    const questions = ['Ship on FRIDAYS?', 'Why do we ship late?', '100% sure_thing', '1000 sure things', 'back\\slash path', 'Nothing here']
+    const rows: SessionRow[] = []
+    for (const [i, question] of questions.entries()) {
+      const row = session(owner, { question, status: i % 2 ? 'succeeded' : 'failed' })
+      rows.push(row)
+      await stores.sessions.insert(row)
+    }
+    await stores.sessions.insert(session(`other-${newId()}`, { question: 'ship it' }))
+    const found = async (filter: { q?: string; status?: string }, after: string | null = null, limit = 10) =>
+      (await stores.sessions.search(owner, filter, after, limit)).map((row) => row.question)
+    expect(await found({ q: 'ship' })).toEqual(['Why do we ship late?', 'Ship on FRIDAYS?'])
+    expect(await found({ q: 'fridays' })).toEqual(['Ship on FRIDAYS?'])
+    expect(await found({ q: '%' })).toEqual(['100% sure_thing'])
+    expect(await found({ q: '0_s' })).toEqual([])
+    expect(await found({ q: 'e_t' })).toEqual(['100% sure_thing'])
+    expect(await found({ q: 'k\\s' })).toEqual(['back\\slash path'])
+    expect(await found({ status: 'succeeded' })).toEqual(['Nothing here', '1000 sure things', 'Why do we ship late?'])
+    expect(await found({ q: 'ship', status: 'failed' })).toEqual(['Ship on FRIDAYS?'])
+    expect(await found({})).toHaveLength(6)
+    const first = await stores.sessions.search(owner, { q: 'sure' }, null, 1)
+    expect(first.map((row) => row.question)).toEqual(['1000 sure things'])
+    expect(await found({ q: 'sure' }, first[0]!.id)).toEqual(['100% sure_thing'])
+    await stores.sessions.softDelete(rows[0]!.id, owner, new Date())
+    expect(await found({ q: 'fridays' })).toEqual([])
+  })
+
+  test('manyLive: the owner’s live sessions among the ids only', async () => {
+    const { stores } = use()
+    const owner = `many-${newId()}`
+    const mine = [session(owner), session(owner), session(owner)]
+    const theirs = session(`other-${newId()}`)
+    for (const row of [...mine, theirs]) await stores.sessions.insert(row)
+    await stores.sessions.softDelete(mine[2]!.id, owner, new Date())
+    const got = await stores.sessions.manyLive(owner, [mine[0]!.id, mine[1]!.id, mine[2]!.id, theirs.id, newId()])
+    expect(got.map((row) => row.id).sort()).toEqual([mine[0]!.id, mine[1]!.id].sort())
+  })
 })
