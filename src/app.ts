@@ -14,7 +14,7 @@ import { createLogger, type Logger } from '../plugins/logging/logger'
 import { rbac } from '../plugins/rbac'
 import { securityHeaders } from '../plugins/security'
 import type { Config } from './config'
-import { ANONYMOUS, type Authenticator } from './identity'
+import type { Authenticator } from './identity'
 import { apiDocsModule } from './modules/apidocs'
 import { authModule } from './modules/auth'
 import { homeModule } from './modules/home'
@@ -22,7 +22,8 @@ import { ErrorNotice } from '../views/layout'
 import { ErrorPage } from './modules/home/views'
 import { createIdentityService, type IdentityService } from './modules/identity/service'
 import { meModule } from './modules/me'
-import { sessionsModule } from './modules/sessions'
+import { newSessionFormRefusal, runRefusal, sessionsModule } from './modules/sessions'
+import { createViewer } from './viewer'
 import { agentsModule } from './modules/agents'
 import { adminModule } from './modules/admin'
 import { jobsModule } from './modules/jobs'
@@ -189,16 +190,23 @@ export async function prepare(deps: AppDeps, { migrate = true } = {}): Promise<v
 export function createApp(config: Config, deps: AppDeps) {
   const guard = rbac({ authenticator: deps.authenticator })
   const limiter = quota({ store: deps.quota, limits: config.quota.limits, logger: deps.logger })
+  // Error pages and refused forms show the person their own navigation, whatever went wrong.
+  const viewer = createViewer(deps.authenticator)
+  const pages = { stores: deps.stores, sessions: deps.sessions, jobs: deps.jobs }
   return new Elysia({ name: 'agent-council', encodeSchema: false })
     .use(logging({ logger: deps.logger }))
     .use(securityHeaders({ hsts: config.env === 'production' }))
     .use(
       errors({
         logger: deps.logger,
-        renderHtml: ({ status, message, requestId, fragment }) =>
+        renderHtml: async ({ status, message, requestId, fragment, request, cookie }) =>
           fragment
             ? (ErrorNotice({ message, requestId }) as string)
-            : (ErrorPage({ actor: ANONYMOUS, status, message, requestId }) as string),
+            : (ErrorPage({ actor: await viewer(request, cookie), status, message, requestId }) as string),
+        forms: {
+          'POST /sessions': newSessionFormRefusal({ viewer, questionMaxChars: config.limits.questionMaxChars }),
+          'POST /sessions/:id/run': runRefusal({ ...pages, viewer }),
+        },
       }),
     )
     // Pages and fragments are JSX strings; mark them as HTML. (@elysiajs/html was tried: its
@@ -221,7 +229,17 @@ export function createApp(config: Config, deps: AppDeps) {
     .use(authModule({ config, audit: deps.audit, guard }))
     .use(homeModule({ guard }))
     .use(meModule({ guard }))
-    .use(sessionsModule({ stores: deps.stores, sessions: deps.sessions, jobs: deps.jobs, guard, quota: limiter }))
+    .use(
+      sessionsModule({
+        ...pages,
+        guard,
+        quota: limiter,
+        events: deps.events,
+        heartbeatMs: config.events.heartbeatMs,
+        closing: deps.streams.signal,
+        questionMaxChars: config.limits.questionMaxChars,
+      }),
+    )
     .use(
       jobsModule({
         jobs: deps.jobs,

@@ -1,6 +1,9 @@
 /**
- * The page shell: head with the app's own CSS and htmx (no CDN), navigation,
- * and the CSRF token that htmx sends with every request from the page.
+ * The page shell: head with the app's own CSS, htmx and small scripts (no CDN,
+ * nothing inline: the CSP allows only the app's own files), the navigation of
+ * whoever is signed in (error pages too), and the CSRF token that htmx sends
+ * with every request from the page. It fits a 390 px phone: the bar wraps, and
+ * wide content scrolls inside its own box, never the page.
  */
 import type { PropsWithChildren } from '@kitajs/html'
 import type { Actor } from '../src/identity'
@@ -10,6 +13,8 @@ export interface LayoutProps {
   actor: Actor
   /** The current path, to mark the active nav link. */
   path?: string
+  /** Page-specific scripts from /assets, loaded deferred after htmx. */
+  scripts?: string[]
 }
 
 const NAV: Array<{ href: string; label: string; permission?: string }> = [
@@ -19,7 +24,7 @@ const NAV: Array<{ href: string; label: string; permission?: string }> = [
   { href: '/swagger', label: 'API' },
 ]
 
-export function Layout({ title, actor, path = '', children }: PropsWithChildren<LayoutProps>) {
+export function Layout({ title, actor, path = '', scripts = [], children }: PropsWithChildren<LayoutProps>) {
   const signedIn = actor.via !== 'anonymous'
   const headers = actor.csrfToken ? JSON.stringify({ 'X-CSRF-Token': actor.csrfToken }) : undefined
   return (
@@ -34,6 +39,10 @@ export function Layout({ title, actor, path = '', children }: PropsWithChildren<
           <link rel="icon" href="data:," />
           <link rel="stylesheet" href="/assets/app.css" />
           <script src="/assets/htmx.min.js" defer></script>
+          <script src="/assets/app.js" defer></script>
+          {scripts.map((src) => (
+            <script src={src} defer></script>
+          ))}
         </head>
         <body hx-headers:inherited={headers}>
           <header class="topbar">
@@ -50,7 +59,7 @@ export function Layout({ title, actor, path = '', children }: PropsWithChildren<
             <div class="who">
               {signedIn ? (
                 <form method="post" action="/auth/logout" class="inline">
-                  <span class="muted" safe>
+                  <span class="muted email" title={actor.email} safe>
                     {actor.email}
                   </span>
                   {actor.csrfToken ? <input type="hidden" name="_csrf" value={actor.csrfToken} /> : ''}

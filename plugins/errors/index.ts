@@ -15,10 +15,29 @@ export interface ErrorBody {
 
 export interface ErrorsOptions {
   logger: Logger
-  /** Renders an error for a browser: a whole page, or a fragment when `fragment` is true. */
-  renderHtml?: (error: { status: number; code: string; message: string; requestId: string; fragment: boolean }) => string
+  /** Renders an error for a browser: a whole page, or a fragment when `fragment` is true; `request` and `cookie` say who is looking. */
+  renderHtml?: (error: HtmlError) => string | Promise<string>
+  /**
+   * Forms that answer their own refusals: keyed by "METHOD /route", each re-renders its
+   * form with what was typed and the message beside the field, instead of an error page.
+   */
+  forms?: Record<string, (error: HtmlError & { body: unknown; context: Record<string, unknown> }) => string | Promise<string>>
   /** Reports an unexpected error to an error tracker (Sentry), if configured. */
   report?: (error: unknown, context: Record<string, unknown>) => void
+}
+
+export interface HtmlError {
+  status: number
+  code: string
+  message: string
+  requestId: string
+  fragment: boolean
+  /** Retry-After and the like, already set on the response. */
+  headers?: Record<string, string>
+  /** Validation details, when there are some. */
+  details?: unknown
+  request: Request
+  cookie?: Record<string, { value?: unknown }>
 }
 
 interface Normalised {
@@ -95,9 +114,10 @@ export const wantsHtml = (request: Request, path: string): boolean =>
  * @example
  * new Elysia().use(errors({ logger })).get('/', () => { throw notFound('Session') })
  */
-export const errors = ({ logger, renderHtml, report }: ErrorsOptions) =>
+export const errors = ({ logger, renderHtml, report, forms = {} }: ErrorsOptions) =>
   new Elysia({ name: 'plugin/errors' })
-    .onError({ as: 'global' }, ({ code, error, request, set, path }) => {
+    .onError({ as: 'global' }, async (context) => {
+      const { code, error, request, set, path } = context
       const requestId = requestIdOf(request)
       let normalised = normalise(code, error)
       if (!normalised) {
@@ -128,7 +148,11 @@ export const errors = ({ logger, renderHtml, report }: ErrorsOptions) =>
           return ''
         }
         if (normalised.status === 401 && fragment) set.headers['hx-redirect'] = '/login'
-        return respond(set, renderHtml({ ...normalised, requestId, fragment }), 'text/html; charset=utf-8')
+        const cookie = (context as { cookie?: HtmlError['cookie'] }).cookie
+        const html: HtmlError = { ...normalised, requestId, fragment, request, cookie }
+        const form = normalised.status !== 401 ? forms[`${request.method} ${(context as { route?: string }).route ?? ''}`] : undefined
+        if (form) return respond(set, await form({ ...html, body: (context as { body?: unknown }).body, context: context as unknown as Record<string, unknown> }), 'text/html; charset=utf-8')
+        return respond(set, await renderHtml(html), 'text/html; charset=utf-8')
       }
       const body: ErrorBody = { error: { code: normalised.code, message: normalised.message, request_id: requestId } }
       if (normalised.details !== undefined) body.error.details = normalised.details

@@ -6,6 +6,8 @@ import { HomePage } from './views'
 const ASSETS: Record<string, { path: string; type: string }> = {
   'htmx.min.js': { path: require.resolve('htmx.org/dist/htmx.min.js'), type: 'text/javascript; charset=utf-8' },
   'app.css': { path: `${import.meta.dir}/../../../views/assets/app.css`, type: 'text/css; charset=utf-8' },
+  'app.js': { path: `${import.meta.dir}/../../../views/assets/app.js`, type: 'text/javascript; charset=utf-8' },
+  'live.js': { path: `${import.meta.dir}/../../../views/assets/live.js`, type: 'text/javascript; charset=utf-8' },
 }
 
 export const homeModule = ({ guard }: { guard: ReturnType<typeof rbac> }) =>

@@ -24,6 +24,7 @@ export function JobLogsPage({ actor, job, page }: { actor: Actor; job: JobViewTy
         ''
       )}
       <h1>Job logs</h1>
+      <p class="muted small">Times are in UTC.</p>
       <p class="card small" id="job-summary">
         <span safe>{`Job ${job.id} · ${job.kind} · `}</span>
         <span class={`badge ${job.status}`} safe>
@@ -41,10 +42,11 @@ export function JobLogsPage({ actor, job, page }: { actor: Actor; job: JobViewTy
       ) : (
         ''
       )}
-      <table id="job-logs">
+      <div class="table-card">
+      <table id="job-logs" class="stack">
         <thead>
           <tr>
-            <th>Time</th>
+            <th>Time (UTC)</th>
             <th>Level</th>
             <th>Stage</th>
             <th>Message</th>
@@ -53,12 +55,18 @@ export function JobLogsPage({ actor, job, page }: { actor: Actor; job: JobViewTy
         <tbody>
           {page.items.map((line) => (
             <tr class={`log-line ${line.level}`}>
-              <td class="small" safe>
-                {line.ts.slice(11, 23)}
+              <td class="small" data-label="Time (UTC)">
+                <time datetime={line.ts} safe>
+                  {line.ts.slice(11, 23)}
+                </time>
               </td>
-              <td safe>{line.level}</td>
-              <td safe>{line.stage ?? ''}</td>
-              <td>
+              <td data-label="Level" safe>
+                {line.level}
+              </td>
+              <td data-label="Stage" safe>
+                {line.stage ?? ''}
+              </td>
+              <td data-label="Message">
                 <span safe>{line.msg}</span>
                 {line.data ? (
                   <code class="muted small" safe>
@@ -72,6 +80,7 @@ export function JobLogsPage({ actor, job, page }: { actor: Actor; job: JobViewTy
           ))}
         </tbody>
       </table>
+      </div>
       {page.next_cursor ? (
         <p>
           <a href={`/jobs/${job.id}/logs?cursor=${encodeURIComponent(page.next_cursor)}`}>Next page</a>

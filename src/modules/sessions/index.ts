@@ -1,17 +1,24 @@
 /** Sessions: the JSON API under /api/v1/sessions and the pages under /sessions. */
 import { Elysia, t } from 'elysia'
-import type { Actor } from '../../identity'
+import type { SessionRow } from '../../../db/schema'
+import type { JobEvent, JobEventLog } from '../../../plugins/events'
+import type { HtmlError } from '../../../plugins/errors'
 import type { QuotaPlugin } from '../../../plugins/quota'
 import type { rbac, RequestMeta } from '../../../plugins/rbac'
-import { AppError, forbidden } from '../../errors'
+import type { Actor } from '../../identity'
+import { AppError, forbidden, notFound } from '../../errors'
 import { pageOf, pageParams, PageQuery } from '../../pagination'
+import type { Stores } from '../../stores'
+import type { Viewer } from '../../viewer'
+import { EventStreamHeaders } from '../jobs'
 import { RunAccepted } from '../jobs/model'
 import { toJobView, type JobsService } from '../jobs/service'
-import { CreateSessionBody, DeleteSessionQuery, SessionSummary } from './model'
-import { loadResults, SessionResults } from './results'
+import { checkLastEventId, jobEventStream } from '../jobs/stream'
+import { DraftBody, ReviewNote } from './live-views'
+import { CreateSessionBody, DeleteSessionQuery, SESSION_STATUSES, SessionSummary } from './model'
+import { loadCouncil, loadResults, SessionResults } from './results'
 import { toSummary, type SessionsService } from './service'
-import type { Stores } from '../../stores'
-import { NewSessionForm, NewSessionPage, SessionPage, SessionProgress, SessionRows, SessionsPage } from './views'
+import { fieldOf, NewSessionForm, NewSessionPage, SessionPage, SessionProgress, SessionRows, SessionsPage, StatusUpdates, type ListFilter } from './views'
 
 export interface SessionsModuleOptions {
   /** The results read stage outputs and the palette's chair. */
@@ -20,22 +27,108 @@ export interface SessionsModuleOptions {
   jobs: JobsService
   guard: ReturnType<typeof rbac>
   quota: QuotaPlugin
+  /** The live page follows its job's events (plugins/events). */
+  events: JobEventLog
+  heartbeatMs: number
+  /** Aborted when the server stops; ends the open streams. */
+  closing?: AbortSignal
+  questionMaxChars: number
 }
 
 const IdParams = t.Object({ id: t.String({ maxLength: 64 }) })
 const RunHeaders = t.Object({ 'idempotency-key': t.Optional(t.String()) })
+const ListQuery = t.Composite([
+  PageQuery,
+  t.Object({ q: t.Optional(t.String({ maxLength: 200 })), status: t.Optional(t.UnionEnum(['', ...SESSION_STATUSES])) }),
+])
+const FormBody = t.Composite([CreateSessionBody, t.Object({ run: t.Optional(t.String()), reuse: t.Optional(t.String({ maxLength: 64 })) })])
+type FormFields = { question?: unknown; run?: unknown; reuse?: unknown }
+
+/** The new-session form again, with what was sent and the message beside its field (a fragment for htmx, else the page). */
+function refusedForm(actor: Actor, body: FormFields | undefined, error: { code: string; message: string }, fragment: boolean, maxChars: number) {
+  const props = {
+    actor,
+    error: error.message,
+    errorField: fieldOf(error.code),
+    question: typeof body?.question === 'string' ? body.question : '',
+    run: body?.run === 'true',
+    reuse: typeof body?.reuse === 'string' ? body.reuse : undefined,
+    maxChars,
+  }
+  return (fragment ? NewSessionForm(props) : NewSessionPage(props)) as string
+}
+
+/**
+ * What the errors plugin shows for a refused new-session form (validation,
+ * rate limits, a bad CSRF token…): the form with the user's text intact and the
+ * message beside the field, instead of an error page.
+ * @example
+ * errors({ logger, forms: { 'POST /sessions': newSessionFormRefusal({ viewer, questionMaxChars }) } })
+ */
+export const newSessionFormRefusal =
+  ({ viewer, questionMaxChars }: { viewer: Viewer; questionMaxChars: number }) =>
+  async (error: HtmlError & { body: unknown; context: Record<string, unknown> }) => {
+    const actor = (error.context.actor as Actor | undefined) ?? (await viewer(error.request, error.cookie))
+    return refusedForm(actor, error.body as FormFields, error, error.fragment, questionMaxChars)
+  }
+
+type PageDeps = Pick<SessionsModuleOptions, 'stores' | 'sessions' | 'jobs'>
+
+/**
+ * Everything the session page shows, in four reads: session, latest job, palette and outputs.
+ * Only the page itself is an audited read (with `meta`); its own refreshes and stream are not (SPEC §5).
+ */
+async function loadPage({ stores, sessions, jobs }: PageDeps, actor: Actor, id: string, meta: RequestMeta | null) {
+  const row = meta ? await sessions.get(actor, id, meta) : await sessions.find(actor, id)
+  const session = toSummary(row)
+  const [job, council] = await Promise.all([jobs.latestForSession(id), loadCouncil(stores, session)])
+  return { actor, session, job: job ? toJobView(job) : null, council }
+}
+
+/**
+ * A run refused before it reached the handler (the council-run rate limit): the
+ * live section again, with the message, instead of an error box in its place.
+ * @example
+ * errors({ logger, forms: { 'POST /sessions/:id/run': runRefusal({ viewer, stores, sessions, jobs }) } })
+ */
+export const runRefusal =
+  (deps: PageDeps & { viewer: Viewer }) =>
+  async (error: HtmlError & { body: unknown; context: Record<string, unknown> }) => {
+    const actor = (error.context.actor as Actor | undefined) ?? (await deps.viewer(error.request, error.cookie))
+    const id = (error.context.params as { id?: string } | undefined)?.id ?? ''
+    const page = await loadPage(deps, actor, id, null).catch(() => null)
+    return page ? (SessionProgress({ ...page, error: error.message }) as string) : `<div class="notice error" role="alert">${Bun.escapeHTML(error.message)}</div>`
+  }
 
 /**
  * @example
- * app.use(sessionsModule({ stores, sessions, jobs, guard, quota }))
+ * app.use(sessionsModule({ stores, sessions, jobs, guard, quota, events, heartbeatMs: 15_000, questionMaxChars: 8000 }))
  */
-export const sessionsModule = ({ stores, sessions, jobs, guard, quota }: SessionsModuleOptions) => {
-  /** Everything the session page shows, in three queries: session, latest job, outputs. */
-  const pageData = async (actor: Actor, id: string, meta: RequestMeta) => {
-    const session = toSummary(await sessions.get(actor, id, meta))
-    const job = await jobs.latestForSession(id)
-    const results = job && (job.status === 'succeeded' || job.status === 'failed' || job.status === 'cancelled') ? await loadResults(stores, session) : null
-    return { actor, session, job: job ? toJobView(job) : null, results }
+export const sessionsModule = ({ stores, sessions, jobs, guard, quota, events, heartbeatMs, closing, questionMaxChars }: SessionsModuleOptions) => {
+  const pageData = (actor: Actor, id: string, meta: RequestMeta | null) => loadPage({ stores, sessions, jobs }, actor, id, meta)
+
+  /** The HTML the live page's stream adds to an event, rendered once per event on this instance however many tabs follow it. */
+  const rendered = new Map<string, Promise<string | null>>()
+  const once = (key: string, render: () => Promise<string | null>) => {
+    let html = rendered.get(key)
+    if (!html) {
+      html = render().catch(() => null)
+      rendered.set(key, html)
+      if (rendered.size > 2000) rendered.delete(rendered.keys().next().value!)
+    }
+    return html
+  }
+  const withHtml = (actor: Actor, session: SessionRow) => async (event: JobEvent): Promise<JobEvent> => {
+    const { type, data } = event
+    let html: string | null = null
+    if (type === 'member' && data.state === 'succeeded' && (data.stage === 'draft' || data.stage === 'review'))
+      html = await once(`${session.id}:${event.id}`, async () => {
+        const row = (await stores.stageOutputs.forRun(session.id)).find((o) => o.stage === data.stage && o.agent === data.agent && o.status === 'ok')
+        if (!row) return null
+        return (data.stage === 'draft' ? DraftBody({ row, question: session.question, open: true }) : ReviewNote({ row })) as string
+      })
+    else if (type === 'done') html = await once(`${session.id}:${event.id}:${actor.userId}`, async () => SessionProgress(await pageData(actor, session.id, null)) as string)
+    return html ? { ...event, data: { ...data, html } } : event
   }
 
   return new Elysia({ name: 'module/sessions' })
@@ -97,7 +190,7 @@ export const sessionsModule = ({ stores, sessions, jobs, guard, quota }: Session
             permission: 'sessions:read',
             params: IdParams,
             response: SessionResults,
-            detail: { summary: 'Drafts, reviews with parsed rankings, leaderboard, synthesis' },
+            detail: { summary: 'Drafts, reviews with parsed rankings, leaderboard, reviewer agreement, synthesis' },
           },
         )
         .delete(
@@ -123,63 +216,113 @@ export const sessionsModule = ({ stores, sessions, jobs, guard, quota }: Session
     .get(
       '/sessions',
       async ({ actor, query, request }) => {
-        const page = await sessions.list(actor, pageParams(query))
-        if (request.headers.get('hx-request') === 'true') return SessionRows({ page })
-        return SessionsPage({ actor, page })
+        const filter: ListFilter = { q: query.q?.trim() || undefined, status: query.status || undefined }
+        const params = pageParams(query)
+        const page = filter.q || filter.status ? await sessions.search(actor, filter, params) : await sessions.list(actor, params)
+        if (request.headers.get('hx-request') === 'true') return SessionRows({ actor, page, filter })
+        return SessionsPage({ actor, page, filter })
       },
-      { permission: 'sessions:read', query: PageQuery, detail: { hide: true } },
+      { permission: 'sessions:read', query: ListQuery, detail: { hide: true } },
     )
-    .get('/sessions/new', ({ actor }) => NewSessionPage({ actor }), { permission: 'sessions:create', detail: { hide: true } })
+    .get(
+      '/sessions/statuses',
+      async ({ actor, query }) => StatusUpdates({ sessions: await sessions.many(actor, query.ids.split(',').slice(0, 100)) }),
+      { permission: 'sessions:read', query: t.Object({ ids: t.String({ maxLength: 6600 }) }), detail: { hide: true } },
+    )
+    .get('/sessions/new', ({ actor }) => NewSessionPage({ actor, maxChars: questionMaxChars }), { permission: 'sessions:create', detail: { hide: true } })
     .post(
       '/sessions',
       async ({ actor, body, meta, set, request }) => {
         const htmx = request.headers.get('hx-request') === 'true'
-        try {
-          const row = await sessions.create(actor, body, meta)
-          if (body.run === 'true' && actor.permissions.has('sessions:run')) await jobs.runSession(actor, row.id, undefined, meta)
-          if (htmx) {
-            set.headers['hx-location'] = `/sessions/${row.id}`
-            return ''
+        // A session this form created before, whose run was refused, is run now rather than created again.
+        const prior = body.reuse ? await sessions.find(actor, body.reuse).catch(() => undefined) : undefined
+        const row = prior && prior.status === 'created' && prior.question === body.question.trim() ? prior : await sessions.create(actor, body, meta)
+        if (body.run === 'true' && actor.permissions.has('sessions:run')) {
+          try {
+            await jobs.runSession(actor, row.id, undefined, meta)
+          } catch (error) {
+            if (!(error instanceof AppError) || error.status >= 500) throw error
+            set.status = error.status
+            for (const [name, value] of Object.entries(error.headers ?? {})) set.headers[name] = value
+            const message = `${error.message} Your question is saved: send the form again to run it, or open it later from your sessions.`
+            return refusedForm(actor, { ...body, reuse: row.id }, { code: error.code, message }, htmx, questionMaxChars)
           }
-          set.status = 303
-          set.headers.location = `/sessions/${row.id}`
-          return ''
-        } catch (error) {
-          // Re-render the form with the message and the user's text, so nothing typed is lost.
-          if (!(error instanceof AppError) || error.status !== 422) throw error
-          set.status = 422
-          return NewSessionForm({ actor, error: error.message, question: body.question })
         }
+        if (htmx) {
+          set.headers['hx-location'] = `/sessions/${row.id}`
+          return ''
+        }
+        set.status = 303
+        set.headers.location = `/sessions/${row.id}`
+        return ''
       },
       {
         permission: 'sessions:create',
         // The form runs the council at once when "run" is ticked: that spends a council run too.
         quota: ({ body }: { body: unknown }) => ((body as { run?: string }).run === 'true' ? ['write', 'council-run'] : 'write'),
-        body: t.Composite([CreateSessionBody, t.Object({ run: t.Optional(t.String()) })]),
+        body: FormBody,
         detail: { hide: true },
       },
+    )
+    .post(
+      '/sessions/:id/delete',
+      async ({ actor, params, meta, set, request }) => {
+        await sessions.softDelete(actor, params.id, meta)
+        if (request.headers.get('hx-request') === 'true') return ''
+        set.status = 303
+        set.headers.location = '/sessions'
+        return ''
+      },
+      { permission: 'sessions:delete', quota: 'write', params: IdParams, body: t.Optional(t.Object({ _csrf: t.Optional(t.String()) })), detail: { hide: true } },
     )
     .get('/sessions/:id', async ({ actor, params, meta }) => SessionPage(await pageData(actor, params.id, meta)), {
       permission: 'sessions:read',
       params: IdParams,
       detail: { hide: true },
     })
-    .get('/sessions/:id/progress', async ({ actor, params, meta }) => SessionProgress(await pageData(actor, params.id, meta)), {
-      permission: 'sessions:read',
-      params: IdParams,
-      detail: { hide: true },
-    })
+    .get(
+      '/sessions/:id/progress',
+      async ({ actor, params, query }) => SessionProgress({ ...(await pageData(actor, params.id, null)), poll: query.poll === '1' }),
+      { permission: 'sessions:read', params: IdParams, query: t.Object({ poll: t.Optional(t.String({ maxLength: 1 })) }), detail: { hide: true } },
+    )
+    .get(
+      '/sessions/:id/events',
+      async ({ actor, params, query, headers, request, server }) => {
+        const session = await sessions.find(actor, params.id)
+        const job = await jobs.get(actor, query.job)
+        if (job.sessionId !== session.id) throw notFound('Job')
+        const lastEventId = checkLastEventId(events, headers['last-event-id'])
+        server?.timeout(request, 0)
+        return jobEventStream({
+          log: events,
+          job,
+          lastEventId,
+          heartbeatMs,
+          signal: closing ? AbortSignal.any([request.signal, closing]) : request.signal,
+          reload: () => jobs.get(actor, job.id).catch(() => undefined),
+          transform: withHtml(actor, session),
+        })
+      },
+      {
+        permission: 'sessions:read',
+        params: IdParams,
+        query: t.Object({ job: t.String({ maxLength: 64 }) }),
+        headers: EventStreamHeaders,
+        detail: { hide: true },
+      },
+    )
     .post(
       '/sessions/:id/run',
       async ({ actor, params, meta, set }) => {
         try {
           await jobs.runSession(actor, params.id, undefined, meta)
         } catch (error) {
-          if (!(error instanceof AppError) || error.status !== 409) throw error
-          set.status = 409
-          return SessionProgress({ ...(await pageData(actor, params.id, meta)), error: error.message })
+          if (!(error instanceof AppError) || (error.status !== 409 && error.status !== 429)) throw error
+          set.status = error.status
+          for (const [name, value] of Object.entries(error.headers ?? {})) set.headers[name] = value
+          return SessionProgress({ ...(await pageData(actor, params.id, null)), error: error.message })
         }
-        return SessionProgress(await pageData(actor, params.id, meta))
+        return SessionProgress(await pageData(actor, params.id, null))
       },
       { permission: 'sessions:run', quota: 'council-run', params: IdParams, detail: { hide: true } },
     )

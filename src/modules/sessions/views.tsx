@@ -1,48 +1,142 @@
-/** Pages and htmx fragments of sessions: the list (with "load more"), the new-session form, one session with live progress and results. */
+/**
+ * Pages and htmx fragments of sessions: the list (search, status filter,
+ * tokens and cost, delete with confirmation, live status badges refreshed by
+ * one request for all running rows, "load more"), the new-session form (which
+ * keeps what was typed through every refusal, with the message beside the
+ * field), and the session page around its live part (live-views.tsx).
+ */
 import type { Actor } from '../../identity'
 import { LoadMoreRow } from '../../../views/components/load-more'
+import { Time } from '../../../views/components/time'
 import { Layout } from '../../../views/layout'
-import { renderMarkdown } from '../../markdown'
 import type { Page } from '../../pagination'
 import { BudgetNoticeSlot } from '../budgets/views'
-import type { JobViewType } from '../jobs/model'
-import type { SessionSummaryView } from './model'
-import type { SessionResultsView } from './results'
+import { SessionProgress, type ProgressProps } from './live-views'
+import { SESSION_STATUSES, type SessionSummaryView } from './model'
+import { usd } from './results-views'
 
-const when = (iso: string) => iso.replace('T', ' ').slice(0, 16)
-const usd = (value: number) => `$${value.toFixed(4)}`
+export { SessionProgress } from './live-views'
 
-export function SessionRows({ page }: { page: Page<SessionSummaryView> }) {
+const ACTIVE = new Set(['queued', 'running'])
+
+/** The list's filter, as the query string carries it. */
+export interface ListFilter {
+  q?: string
+  status?: string
+}
+
+const listQuery = (filter: ListFilter, cursor?: string | null) => {
+  const params = new URLSearchParams()
+  if (filter.q) params.set('q', filter.q)
+  if (filter.status) params.set('status', filter.status)
+  if (cursor) params.set('cursor', cursor)
+  const query = params.toString()
+  return query ? `?${query}` : ''
+}
+
+function StatusBadge({ session, oob }: { session: SessionSummaryView; oob?: boolean }) {
+  return (
+    <span id={`status-${session.id}`} hx-swap-oob={oob ? 'true' : undefined} class="status-cell">
+      <span class={`badge ${session.status}`} safe>
+        {session.status}
+      </span>
+      {session.partial ? <span class="badge failed">partial</span> : ''}
+    </span>
+  )
+}
+
+function Figures({ session, oob }: { session: SessionSummaryView; oob?: boolean }) {
   return (
     <>
-      {page.items.map((session) => (
-        <tr>
-          <td>
-            <a href={`/sessions/${session.id}`} class="question" safe>
-              {session.question.length > 140 ? `${session.question.slice(0, 140)}…` : session.question}
-            </a>
-          </td>
-          <td>
-            <span class={`badge ${session.status}`} safe>
-              {session.status}
-            </span>
-            {session.partial ? <span class="badge failed">partial</span> : ''}
-          </td>
-          <td class="muted small" safe>
-            {when(session.created_at)}
-          </td>
-        </tr>
-      ))}
-      <LoadMoreRow
-        id="load-more-row"
-        columns={3}
-        href={page.next_cursor ? `/sessions?cursor=${encodeURIComponent(page.next_cursor)}` : null}
-      />
+      <span id={`tokens-${session.id}`} hx-swap-oob={oob ? 'true' : undefined} safe>
+        {session.tokens.total.toLocaleString('en-US')}
+      </span>
+      <span id={`cost-${session.id}`} hx-swap-oob={oob ? 'true' : undefined} safe>
+        {usd(session.cost_usd)}
+      </span>
     </>
   )
 }
 
-export function SessionsPage({ actor, page }: { actor: Actor; page: Page<SessionSummaryView> }) {
+/**
+ * One request every 3 s for all the running sessions on the page (not one per
+ * row); it stops once none is running.
+ */
+export function LiveStatuses({ ids }: { ids: string[] }) {
+  if (ids.length === 0) return <div id="live-statuses" />
+  return <div id="live-statuses" hx-get={`/sessions/statuses?ids=${ids.join(',')}`} hx-trigger="every 3s" hx-swap="outerHTML" />
+}
+
+/** The refresh's answer: the badges and figures of the sessions asked about (swapped in by id), and the next refresh. */
+export function StatusUpdates({ sessions }: { sessions: SessionSummaryView[] }) {
+  return (
+    <>
+      <LiveStatuses ids={sessions.filter((session) => ACTIVE.has(session.status)).map((session) => session.id)} />
+      {sessions.map((session) => (
+        <>
+          <StatusBadge session={session} oob />
+          <Figures session={session} oob />
+        </>
+      ))}
+    </>
+  )
+}
+
+export function SessionRows({ actor, page, filter }: { actor: Actor; page: Page<SessionSummaryView>; filter: ListFilter }) {
+  return (
+    <>
+      {page.items.map((session) => (
+        <tr id={`session-row-${session.id}`}>
+          <td data-label="Question" class="question-cell">
+            <a href={`/sessions/${session.id}`} class="question" safe>
+              {session.question.length > 140 ? `${session.question.slice(0, 140)}…` : session.question}
+            </a>
+          </td>
+          <td data-label="Status">
+            <StatusBadge session={session} />
+          </td>
+          <td data-label="Tokens" class="num">
+            <span id={`tokens-${session.id}`} safe>
+              {session.tokens.total.toLocaleString('en-US')}
+            </span>
+          </td>
+          <td data-label="Cost" class="num">
+            <span id={`cost-${session.id}`} safe>
+              {usd(session.cost_usd)}
+            </span>
+          </td>
+          <td data-label="Created" class="muted small">
+            <Time iso={session.created_at} />
+          </td>
+          <td data-label="" class="row-actions">
+            {actor.permissions.has('sessions:delete') ? (
+              <form
+                method="post"
+                action={`/sessions/${session.id}/delete`}
+                class="inline"
+                hx-post={`/sessions/${session.id}/delete`}
+                hx-confirm="Delete this session? It disappears from your list; this cannot be undone here."
+                hx-target="closest tr"
+                hx-swap="outerHTML"
+              >
+                {actor.csrfToken ? <input type="hidden" name="_csrf" value={actor.csrfToken} /> : ''}
+                <button type="submit" class="link danger-link">
+                  Delete
+                </button>
+              </form>
+            ) : (
+              ''
+            )}
+          </td>
+        </tr>
+      ))}
+      <LoadMoreRow id="load-more-row" columns={6} href={page.next_cursor ? `/sessions${listQuery(filter, page.next_cursor)}` : null} />
+    </>
+  )
+}
+
+export function SessionsPage({ actor, page, filter }: { actor: Actor; page: Page<SessionSummaryView>; filter: ListFilter }) {
+  const filtered = !!(filter.q || filter.status)
   return (
     <Layout title="Sessions" actor={actor} path="/sessions">
       <h1>Your sessions</h1>
@@ -52,277 +146,139 @@ export function SessionsPage({ actor, page }: { actor: Actor; page: Page<Session
           Ask the council
         </a>
       </p>
+      <form class="filters card" method="get" action="/sessions" role="search" id="session-filters">
+        <div class="field grow">
+          <label for="q">Search questions</label>
+          <input type="search" id="q" name="q" value={filter.q ?? ''} maxlength="200" placeholder="Words in the question" />
+        </div>
+        <div class="field">
+          <label for="status">Status</label>
+          <select id="status" name="status">
+            <option value="">Any</option>
+            {SESSION_STATUSES.map((status) => (
+              <option value={status} selected={filter.status === status} safe>
+                {status}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field actions">
+          <button type="submit">Search</button> {filtered ? <a href="/sessions">Clear</a> : ''}
+        </div>
+      </form>
       {page.items.length === 0 ? (
         <p class="card muted" id="empty-sessions">
-          No sessions yet. Ask the council a question to start one.
+          {filtered ? 'No session matches this search.' : 'No sessions yet. Ask the council a question to start one.'}
         </p>
       ) : (
-        <table id="sessions-table">
-          <thead>
-            <tr>
-              <th>Question</th>
-              <th>Status</th>
-              <th>Created</th>
-            </tr>
-          </thead>
-          <tbody id="session-rows">
-            <SessionRows page={page} />
-          </tbody>
-        </table>
+        <div class="table-card">
+          <table id="sessions-table" class="stack">
+            <thead>
+              <tr>
+                <th>Question</th>
+                <th>Status</th>
+                <th class="num">Tokens</th>
+                <th class="num">Cost</th>
+                <th>Created</th>
+                <th>
+                  <span class="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody id="session-rows">
+              <SessionRows actor={actor} page={page} filter={filter} />
+            </tbody>
+          </table>
+        </div>
       )}
+      <LiveStatuses ids={page.items.filter((session) => ACTIVE.has(session.status)).map((session) => session.id)} />
     </Layout>
   )
 }
 
-export function NewSessionForm({ actor, error, question = '' }: { actor: Actor; error?: string; question?: string }) {
+/** Which field a refusal belongs beside; anything else is said at the top of the form. */
+export function fieldOf(code: string): 'question' | 'palette_id' | 'files' | null {
+  if (code.startsWith('question') || code === 'invalid_characters' || code === 'validation_failed') return 'question'
+  if (code.startsWith('palette')) return 'palette_id'
+  if (['file_too_large', 'too_many_files', 'session_too_large', 'unsupported_type', 'type_mismatch', 'uploads_disabled'].includes(code)) return 'files'
+  return null
+}
+
+export interface NewSessionFormProps {
+  actor: Actor
+  /** What to say: beside `errorField` when given, else at the top of the form. */
+  error?: string
+  errorField?: string | null
+  question?: string
+  /** Whether "run right away" is ticked (it is by default). */
+  run?: boolean
+  /** A session already created from this form whose run was refused: sending the form again runs it instead of creating another. */
+  reuse?: string
+  maxChars: number
+}
+
+export function NewSessionForm({ actor, error, errorField, question = '', run = true, reuse, maxChars }: NewSessionFormProps) {
+  const questionError = error && errorField === 'question' ? error : undefined
+  const formError = error && errorField !== 'question' ? error : undefined
+  const length = question.length
   return (
     <form id="new-session" method="post" action="/sessions" hx-post="/sessions" hx-target="this" hx-swap="outerHTML" class="card">
       {actor.csrfToken ? <input type="hidden" name="_csrf" value={actor.csrfToken} /> : ''}
-      {error ? (
-        <div class="notice error" role="alert" safe>
-          {error}
+      {reuse ? <input type="hidden" name="reuse" value={reuse} /> : ''}
+      {formError ? (
+        <div class="notice error" role="alert" id="form-error" safe>
+          {formError}
         </div>
       ) : (
         ''
       )}
-      <div class="field">
+      <div class={questionError ? 'field invalid' : 'field'}>
         <label for="question">Question</label>
-        <textarea id="question" name="question" required placeholder="What should the council deliberate on?" safe>
+        <textarea
+          id="question"
+          name="question"
+          required
+          data-max-chars={String(maxChars)}
+          aria-describedby={questionError ? 'question-count question-error' : 'question-count'}
+          aria-invalid={questionError ? 'true' : undefined}
+          placeholder="What should the council deliberate on?"
+          safe
+        >
           {question}
         </textarea>
+        <p class={`field-help small ${length > maxChars ? 'over' : length > maxChars * 0.9 ? 'near' : 'muted'}`} id="question-count" data-counter-for="question" aria-live="polite" safe>
+          {`${length.toLocaleString('en-US')} / ${maxChars.toLocaleString('en-US')} characters`}
+        </p>
+        {questionError ? (
+          <p class="field-error" id="question-error" role="alert" safe>
+            {questionError}
+          </p>
+        ) : (
+          ''
+        )}
       </div>
       <label class="inline small">
-        <input type="checkbox" name="run" value="true" checked /> Run the council right away
+        <input type="checkbox" name="run" value="true" checked={run} /> Run the council right away
       </label>
       <p>
-        <button type="submit">Create session</button>
+        <button type="submit">{reuse ? 'Run it' : 'Create session'}</button>
       </p>
     </form>
   )
 }
 
-export function NewSessionPage({ actor }: { actor: Actor }) {
+export function NewSessionPage(props: NewSessionFormProps) {
   return (
-    <Layout title="Ask the council" actor={actor} path="/sessions/new">
+    <Layout title="Ask the council" actor={props.actor} path="/sessions/new">
       <h1>Ask the council</h1>
-      <NewSessionForm actor={actor} />
+      <NewSessionForm {...props} />
     </Layout>
   )
 }
 
-const ACTIVE = new Set(['queued', 'running'])
-
-/** The live part of a session page. While its job is active it polls itself; when the job ends it shows the results and stops. */
-export function SessionProgress({
-  actor,
-  session,
-  job,
-  results,
-  error,
-}: {
-  actor: Actor
-  session: SessionSummaryView
-  job: JobViewType | null
-  results: SessionResultsView | null
-  error?: string
-}) {
-  const active = job ? ACTIVE.has(job.status) : false
+export function SessionPage(props: ProgressProps) {
   return (
-    <section
-      id="progress"
-      hx-get={active ? `/sessions/${session.id}/progress` : undefined}
-      hx-trigger={active ? 'load delay:1s' : undefined}
-      hx-swap={active ? 'outerHTML' : undefined}
-      aria-live="polite"
-    >
-      <p>
-        <span class={`badge ${session.status}`} id="session-status" safe>
-          {session.status}
-        </span>{' '}
-        {session.partial ? <span class="badge failed">partial council</span> : ''}{' '}
-        <span class="muted small" safe>
-          {`palette ${session.palette_id} · tokens ${session.tokens.total} · cost ${usd(session.cost_usd)}`}
-        </span>
-      </p>
-      {error ? (
-        <div class="notice error" role="alert" safe>
-          {error}
-        </div>
-      ) : (
-        ''
-      )}
-      {job ? (
-        <div class="card" id="job">
-          <p>
-            <strong>Job</strong>{' '}
-            <span class={`badge ${job.status}`} id="job-status" safe>
-              {job.status}
-            </span>{' '}
-            <span class="muted small" safe>
-              {job.stage ? `stage ${job.stage}` : 'waiting for a worker'}
-            </span>
-          </p>
-          <progress max="100" value={String(job.progress)} id="job-progress" safe>
-            {`${job.progress}%`}
-          </progress>{' '}
-          <a href={`/jobs/${job.id}/logs`} id="job-logs-link">
-            Job logs
-          </a>{' '}
-          {job.error && !active ? (
-            <p class="notice error" safe>
-              {job.error}
-            </p>
-          ) : (
-            ''
-          )}
-          {active ? (
-            <button class="link" hx-post={`/jobs/${job.id}/cancel`} hx-target="#progress" hx-swap="outerHTML">
-              Cancel
-            </button>
-          ) : (
-            ''
-          )}
-        </div>
-      ) : (
-        ''
-      )}
-      {!active && session.status !== 'succeeded' && actor.permissions.has('sessions:run') ? (
-        <button hx-post={`/sessions/${session.id}/run`} hx-target="#progress" hx-swap="outerHTML" id="run-button">
-          {session.status === 'created' ? 'Run the council' : 'Run again (resumes from the last finished stage)'}
-        </button>
-      ) : (
-        ''
-      )}
-      {results && !active ? <Results results={results} /> : ''}
-    </section>
-  )
-}
-
-function Results({ results }: { results: SessionResultsView }) {
-  const safeSynthesis = results.synthesis ? renderMarkdown(results.synthesis.content) : ''
-  return (
-    <div id="results">
-      {results.partial ? (
-        <div class="notice error" id="partial-notice">
-          <strong>Partial council.</strong> Some members dropped out:
-          <ul>
-            {results.dropped.map((d) => (
-              <li safe>{`${d.agent} (${d.stage}): ${d.error}`}</li>
-            ))}
-          </ul>
-        </div>
-      ) : (
-        ''
-      )}
-      {results.synthesis ? (
-        <article class="card" id="synthesis">
-          <h2>Synthesis</h2>
-          <p class="muted small" safe>
-            {`by ${results.synthesis.agent} · ${results.synthesis.model ?? ''}`}
-          </p>
-          <div class="markdown">{safeSynthesis}</div>
-        </article>
-      ) : (
-        ''
-      )}
-      {results.leaderboard.length > 0 ? (
-        <section class="card" id="leaderboard">
-          <h2>Leaderboard</h2>
-          <table>
-            <thead>
-              <tr>
-                <th>#</th>
-                <th>Agent</th>
-                <th>Mean rank</th>
-                <th>Borda</th>
-                <th>Votes</th>
-              </tr>
-            </thead>
-            <tbody>
-              {results.leaderboard.map((entry) => (
-                <tr>
-                  <td safe>{String(entry.position)}</td>
-                  <td safe>{entry.agent}</td>
-                  <td safe>{entry.mean_rank === null ? '—' : String(entry.mean_rank)}</td>
-                  <td safe>{String(entry.borda)}</td>
-                  <td safe>{String(entry.votes)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </section>
-      ) : (
-        ''
-      )}
-      <section class="card" id="drafts">
-        <h2>Drafts</h2>
-        {results.drafts.map((draft) => {
-          const safeDraft = renderMarkdown(draft.content)
-          return (
-            <details>
-              <summary safe>{`${draft.agent} · ${draft.tokens.output} tokens · ${draft.duration_ms} ms`}</summary>
-              <div class="markdown">{safeDraft}</div>
-            </details>
-          )
-        })}
-      </section>
-      <section class="card" id="reviews">
-        <h2>Reviews</h2>
-        {results.reviews.map((review) => (
-          <details>
-            <summary safe>{`${review.reviewer} ranked: ${review.ranking.join(' > ') || '—'} (${review.parse_status})`}</summary>
-            <p class="muted small" safe>
-              {`Labels seen: ${Object.entries(review.label_map)
-                .map(([label, agent]) => `${label}=${agent}`)
-                .join(', ')}`}
-            </p>
-            <pre class="critique" safe>
-              {review.critique}
-            </pre>
-          </details>
-        ))}
-      </section>
-      <section class="card" id="costs">
-        <h2>Tokens and cost</h2>
-        <table>
-          <thead>
-            <tr>
-              <th>Stage</th>
-              <th>Calls</th>
-              <th>Tokens</th>
-              <th>Cost</th>
-            </tr>
-          </thead>
-          <tbody>
-            {Object.entries(results.stages).map(([stage, figures]) => (
-              <tr>
-                <td safe>{stage}</td>
-                <td safe>{String(figures.calls)}</td>
-                <td safe>{String(figures.tokens)}</td>
-                <td safe>{usd(figures.cost_usd)}</td>
-              </tr>
-            ))}
-            <tr>
-              <th>Total</th>
-              <th />
-              <th safe>{String(results.totals.tokens.total)}</th>
-              <th safe>{usd(results.totals.cost_usd)}</th>
-            </tr>
-          </tbody>
-        </table>
-      </section>
-    </div>
-  )
-}
-
-export function SessionPage(props: {
-  actor: Actor
-  session: SessionSummaryView
-  job: JobViewType | null
-  results: SessionResultsView | null
-}) {
-  return (
-    <Layout title="Session" actor={props.actor}>
+    <Layout title="Session" actor={props.actor} scripts={['/assets/live.js']}>
       <p>
         <a href="/sessions">← Sessions</a>
       </p>
@@ -331,7 +287,9 @@ export function SessionPage(props: {
         <h1 class="question" safe>
           {props.session.question}
         </h1>
-        <p class="muted small" safe>{`created ${when(props.session.created_at)}`}</p>
+        <p class="muted small">
+          created <Time iso={props.session.created_at} />
+        </p>
       </article>
       <SessionProgress {...props} />
     </Layout>
