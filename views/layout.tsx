@@ -13,8 +13,6 @@ export interface LayoutProps {
   actor: Actor
   /** The current path, to mark the active nav link. */
   path?: string
-  /** Page-specific scripts from /assets, loaded deferred after htmx. */
-  scripts?: string[]
 }
 
 const NAV: Array<{ href: string; label: string; permission?: string }> = [
@@ -24,7 +22,7 @@ const NAV: Array<{ href: string; label: string; permission?: string }> = [
   { href: '/swagger', label: 'API' },
 ]
 
-export function Layout({ title, actor, path = '', scripts = [], children }: PropsWithChildren<LayoutProps>) {
+export function Layout({ title, actor, path = '', children }: PropsWithChildren<LayoutProps>) {
   const signedIn = actor.via !== 'anonymous'
   const headers = actor.csrfToken ? JSON.stringify({ 'X-CSRF-Token': actor.csrfToken }) : undefined
   return (
@@ -40,9 +38,8 @@ export function Layout({ title, actor, path = '', scripts = [], children }: Prop
           <link rel="stylesheet" href="/assets/app.css" />
           <script src="/assets/htmx.min.js" defer></script>
           <script src="/assets/app.js" defer></script>
-          {scripts.map((src) => (
-            <script src={src} defer></script>
-          ))}
+          {/* On every page: htmx may bring a session page in without loading a new document (HX-Location). */}
+          <script src="/assets/live.js" defer></script>
         </head>
         <body hx-headers:inherited={headers}>
           <header class="topbar">

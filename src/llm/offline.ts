@@ -4,7 +4,8 @@
  * synthesis) and writes a plausible answer in the voice of the agent's persona,
  * so the whole product runs and can be tested without a model. Token counts
  * follow the text's length; LLM_OFFLINE_LATENCY_MS adds a delay per call. Asked
- * to stream (onDelta), it sends the same text in pieces spread over that delay.
+ * to stream (onDelta), it sends the same text in pieces spread over that delay
+ * (give or take 20 %, the same for the same prompt).
  */
 import { estimateTokens, LlmError, type CompletionRequest, type CompletionResult, type LlmProvider } from './types'
 
@@ -137,10 +138,12 @@ export function createOfflineProvider({ latencyMs, failures = {} }: OfflineOptio
           ? review(voice, user, seed)
           : draft(voice, questionOf(user), seed)
       if (request.onDelta && !failure) {
-        // Streamed: the same text in pieces, the latency spread over them, as a real model's tokens arrive.
+        // Streamed: the same text in pieces, the latency spread over them, as a real model's tokens arrive; like real
+        // calls, streamed ones take more or less time (±20 %, fixed per prompt), so parallel drafts land one by one.
         const pieces = chunks(content)
+        const total = latencyMs * (0.8 + (0.4 * (seed % 1000)) / 1000)
         for (const piece of pieces) {
-          if (latencyMs > 0) await sleep(latencyMs / pieces.length, request.signal)
+          if (latencyMs > 0) await sleep(total / pieces.length, request.signal)
           if (request.signal?.aborted) throw new LlmError('offline: the call was cancelled', false)
           request.onDelta(piece)
         }

@@ -3,7 +3,7 @@
  *
  * 1. Embedded defaults (libsql, in-process jobs, offline LLM with a little latency so
  *    progress is visible): a member asks with "run right away" ticked, watches the job go
- *    from queued/running to succeeded in place (htmx polling, no reload; polling stops),
+ *    from queued/running to succeeded in place (its event stream, no reload, no polling),
  *    reads the rendered synthesis, the leaderboard, drafts, reviews and costs, and follows
  *    the job logs link to the log lines and the request id of the request that enqueued it.
  *    A session created without running offers "Run the council", which runs it in place.
@@ -148,13 +148,16 @@ async function recordJobStatuses(page: Page): Promise<void> {
 const recordedStatuses = (page: Page) =>
   page.evaluate(() => (window as unknown as { councilStatuses?: string[] }).councilStatuses ?? null)
 
-/** Counts the progress polls the page makes (any session: there is one per page). */
-function countPolls(page: Page): { count: () => number } {
+/** Counts the progress polls the page makes (any session: there is one per page), and the event streams it opens. */
+function countPolls(page: Page): { count: () => number; streams: () => number } {
   let polls = 0
+  let streams = 0
   page.on('request', (request) => {
-    if (/^\/sessions\/[^/]+\/progress$/.test(new URL(request.url()).pathname)) polls++
+    const path = new URL(request.url()).pathname
+    if (/^\/sessions\/[^/]+\/progress$/.test(path)) polls++
+    if (/^\/sessions\/[^/]+\/events$/.test(path)) streams++
   })
-  return { count: () => polls }
+  return { count: () => polls, streams: () => streams }
 }
 
 /** The results a finished council shows on its session page. */
@@ -224,18 +227,21 @@ describe('a council run in the browser (embedded defaults: libsql, in-process jo
         await recordJobStatuses(page)
         const first = (await page.locator('#job-status').textContent())?.trim()
         expect(['queued', 'running']).toContain(first!)
-        expect(await page.locator('#progress').getAttribute('hx-get')).toBe(`/sessions/${sessionId}/progress`)
+        // The section follows the job's event stream rather than polling.
+        expect(await page.locator('#progress').getAttribute('data-stream')).toStartWith(`/sessions/${sessionId}/events?job=`)
+        expect(await page.locator('#progress').getAttribute('hx-get')).toBeNull()
         expect(await page.locator('#run-button').count()).toBe(0) // no second run while one is active
         await page.screenshot({ path: join(SCREENSHOT_DIR, 'council-running.png'), fullPage: true })
 
-        // htmx polls the progress section until the job ends; nothing reloads the page.
+        // The event stream updates the section until the job ends; nothing reloads the page, nothing polls.
         await page.locator('#job-status', { hasText: 'succeeded' }).waitFor({ timeout: 30_000 })
         const statuses = await recordedStatuses(page)
         expect(statuses).not.toBeNull() // the page (and its window) is the one we started with
         expect(statuses![0]).toBe(first!)
         expect(statuses!.at(-1)).toBe('succeeded')
         expect(statuses!.every((status) => ['queued', 'running', 'succeeded'].includes(status))).toBe(true)
-        expect(polls.count()).toBeGreaterThanOrEqual(1)
+        expect(polls.streams()).toBe(1)
+        expect(polls.count()).toBe(0)
         expect(pathOf(page)).toBe(`/sessions/${sessionId}`)
         expect((await page.locator('#session-status').textContent())?.trim()).toBe('succeeded')
         expect(await page.locator('#job-progress').getAttribute('value')).toBe('100')
@@ -310,14 +316,15 @@ describe('a council run in the browser (embedded defaults: libsql, in-process jo
         await expectStatus(run, 200)
         expect(run.request().headers()['hx-request']).toBe('true')
 
-        // The section is swapped in place with the job, which then polls until it ends.
+        // The section is swapped in place with the job, which then follows its event stream until it ends.
         await page.locator('#job-status').waitFor()
         await page.locator('#job-status', { hasText: 'succeeded' }).waitFor({ timeout: 30_000 })
         const statuses = await recordedStatuses(page)
         expect(statuses).not.toBeNull()
         expect(['queued', 'running']).toContain(statuses![0]!)
         expect(statuses!.at(-1)).toBe('succeeded')
-        expect(polls.count()).toBeGreaterThanOrEqual(1)
+        expect(polls.streams()).toBe(1)
+        expect(polls.count()).toBe(0)
         expect(pathOf(page)).toBe(`/sessions/${sessionId}`)
 
         await expectCouncilResults(page, question)

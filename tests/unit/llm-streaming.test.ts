@@ -27,7 +27,7 @@ describe('offline provider: streaming', () => {
     expect(pieces.join('')).toBe(plain.content)
   })
 
-  test('the latency is spread over the pieces: the first arrives well before the end', async () => {
+  test('the latency (±20 %) is spread over the pieces: the first arrives well before the end', async () => {
     const stamps: number[] = []
     const started = performance.now()
     await createOfflineProvider({ latencyMs: 400 }).complete({
@@ -36,7 +36,7 @@ describe('offline provider: streaming', () => {
       onDelta: () => stamps.push(performance.now() - started),
     })
     const total = performance.now() - started
-    expect(total).toBeGreaterThanOrEqual(380)
+    expect(total).toBeGreaterThanOrEqual(0.8 * 400 - 5)
     expect(stamps[0]!).toBeLessThan(total / 2)
     // In order, and spread out rather than bunched at the end.
     expect(stamps).toEqual([...stamps].sort((a, b) => a - b))

@@ -35,6 +35,7 @@
       let cost = 0
       let elapsed = 0
       let error = ''
+      let running = false
       for (const stage of STAGES) {
         const call = stages.get(stage)
         if (!call) continue
@@ -43,16 +44,33 @@
         tokens += call.tokens
         cost += call.cost
         if (call.duration !== null) elapsed += call.duration
-        else if (call.startedAt !== null) elapsed += Math.max(0, serverNow() - call.startedAt)
+        else if (call.startedAt !== null) {
+          elapsed += Math.max(0, serverNow() - call.startedAt)
+          running = true
+        }
       }
       element.dataset.state = state
       const badge = part(element, 'state')
       badge.textContent = state
       badge.className = `badge state-${state}`
-      part(element, 'elapsed').textContent = elapsed > 0 ? secondsText(elapsed) : '—'
+      part(element, 'elapsed').textContent = elapsed > 0 || running ? secondsText(elapsed) : '—'
       part(element, 'tokens').textContent = tokensText(tokens)
       part(element, 'cost').textContent = usdText(cost)
       part(element, 'error').textContent = error
+    }
+
+    /** The session's running totals, over every call so far. */
+    function totals() {
+      const figures = root.querySelector('#session-figures')
+      if (!figures) return
+      let tokens = 0
+      let cost = 0
+      for (const stages of calls.values())
+        for (const call of stages.values()) {
+          tokens += call.tokens
+          cost += call.cost
+        }
+      figures.textContent = `palette ${figures.dataset.palette} · tokens ${tokens} · cost ${usdText(cost)}`
     }
 
     function stop() {
@@ -137,6 +155,7 @@
       if (element && data.html && data.stage === 'review') part(element, 'review').innerHTML = data.html
       if (data.stage === 'synthesis' && started) root.querySelector('#synthesis-live')?.removeAttribute('hidden')
       render(data.agent)
+      totals()
     })
 
     on('delta', (data) => {

@@ -69,7 +69,12 @@ export const newSessionFormRefusal =
   ({ viewer, questionMaxChars }: { viewer: Viewer; questionMaxChars: number }) =>
   async (error: HtmlError & { body: unknown; context: Record<string, unknown> }) => {
     const actor = (error.context.actor as Actor | undefined) ?? (await viewer(error.request, error.cookie))
-    return refusedForm(actor, error.body as FormFields, error, error.fragment, questionMaxChars)
+    const body = error.body as FormFields | undefined
+    const hint =
+      error.code === 'rate_limited' && body?.run === 'true'
+        ? ' To keep the question now, untick “Run the council right away” and send it: you can run it from its page later.'
+        : ''
+    return refusedForm(actor, body, { code: error.code, message: `${error.message}${hint}` }, error.fragment, questionMaxChars)
   }
 
 type PageDeps = Pick<SessionsModuleOptions, 'stores' | 'sessions' | 'jobs'>

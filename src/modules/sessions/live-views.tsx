@@ -188,7 +188,7 @@ export function SessionProgress({ actor, session, job, council, error, poll }: P
           {session.status}
         </span>{' '}
         {session.partial ? <span class="badge failed">partial council</span> : ''}{' '}
-        <span class="muted small" id="session-figures" safe>
+        <span class="muted small" id="session-figures" data-palette={session.palette_id} safe>
           {`palette ${session.palette_id} · tokens ${session.tokens.total} · cost ${usd(session.cost_usd)}`}
         </span>
       </p>

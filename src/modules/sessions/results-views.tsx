@@ -49,7 +49,7 @@ export function LeaderboardChart({ leaderboard }: { leaderboard: SessionResultsV
             </text>
             <rect x="120" y={String(y + 2)} width={String(width)} height="16" rx="3" />
             <text x={String(126 + width)} y={String(y + 14)} class="value" safe>
-              {`${entry.borda} pts`}
+              {entry.borda === 1 ? '1 pt' : `${entry.borda} pts`}
             </text>
             <text x="120" y={String(y + 30)} class="note" safe>
               {`mean rank ${entry.mean_rank ?? '—'} · ${plural(entry.votes, 'vote')}`}
@@ -115,7 +115,7 @@ export function ResultsSummary({ results, question }: { results: SessionResultsV
             )}
           </p>
           <div class="table-scroll">
-            <table class="stack">
+            <table>
               <thead>
                 <tr>
                   <th>#</th>

@@ -278,7 +278,7 @@ export function NewSessionPage(props: NewSessionFormProps) {
 
 export function SessionPage(props: ProgressProps) {
   return (
-    <Layout title="Session" actor={props.actor} scripts={['/assets/live.js']}>
+    <Layout title="Session" actor={props.actor}>
       <p>
         <a href="/sessions">← Sessions</a>
       </p>

@@ -1,0 +1,135 @@
+/**
+ * End to end: every page of SPEC §4 that exists, at 390 px and at 1440 px, on
+ * the real server: no horizontal scroll, the signed-in person's navigation on
+ * every page they see (403 and 404 pages too), no console error or CSP
+ * violation. Pages of SPEC §4 that are not built yet are listed in PENDING and
+ * checked to answer 404 today, so none is skipped silently: once one exists,
+ * this test fails until it moves into PAGES. Screenshots: layout-<page>-<width>.png.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Browser, Page } from 'playwright-core'
+import { launchBrowser, watchPage } from '../helpers/browser'
+import { pageTools } from '../helpers/e2e'
+import { startServer, type RunningServer } from '../helpers/server'
+
+const TEST_TIMEOUT_MS = 180_000
+const SCREENSHOT_DIR = process.env.E2E_SCREENSHOT_DIR ?? mkdtempSync(join(tmpdir(), 'council-e2e-shots-'))
+const suffix = crypto.randomUUID().slice(0, 8)
+const MEMBER = `layout-member-${suffix}@example.com`
+const ADMIN = `layout-admin-${suffix}@example.com`
+
+type Who = 'anonymous' | 'member' | 'admin'
+interface Checked {
+  name: string
+  path: (ids: { session: string; job: string }) => string
+  who: Who
+  status: number
+}
+
+/** The pages of SPEC §4 that exist, and the error pages, each as the person who would see it. */
+const PAGES: Checked[] = [
+  { name: 'home-anonymous', path: () => '/', who: 'anonymous', status: 200 },
+  { name: 'login', path: () => '/login', who: 'anonymous', status: 200 },
+  { name: 'home', path: () => '/', who: 'member', status: 200 },
+  { name: 'login-signed-in', path: () => '/login', who: 'member', status: 200 },
+  { name: 'sessions', path: () => '/sessions', who: 'member', status: 200 },
+  { name: 'sessions-search', path: () => '/sessions?q=four-day&status=succeeded', who: 'member', status: 200 },
+  { name: 'sessions-new', path: () => '/sessions/new', who: 'member', status: 200 },
+  { name: 'session', path: (ids) => `/sessions/${ids.session}`, who: 'member', status: 200 },
+  { name: 'job-logs', path: (ids) => `/jobs/${ids.job}/logs`, who: 'member', status: 200 },
+  { name: 'admin', path: () => '/admin', who: 'admin', status: 200 },
+  { name: 'admin-rbac', path: () => '/admin/rbac', who: 'admin', status: 200 },
+  { name: 'admin-audit', path: () => '/admin/audit', who: 'admin', status: 200 },
+  { name: 'forbidden', path: () => '/admin', who: 'member', status: 403 },
+  { name: 'not-found', path: () => `/sessions/${crypto.randomUUID()}`, who: 'member', status: 404 },
+  { name: 'no-such-page', path: () => '/no/such/page', who: 'member', status: 404 },
+]
+
+/** SPEC §4 pages other work packages are building: they answer 404 until they land; then they belong in PAGES. */
+const PENDING = ['/palettes', '/roadmap', '/tickets', '/tickets/1', '/docs/getting-started', '/status', '/me', '/admin/limits', '/admin/jobs', '/admin/quality', '/admin/incidents']
+
+let server: RunningServer
+let browser: Browser
+const tools = pageTools(() => server, () => browser)
+const ids = { session: '', job: '' }
+
+beforeAll(async () => {
+  ;[server, browser] = await Promise.all([startServer({ env: { ADMIN_EMAILS: ADMIN }, echo: process.env.E2E_ECHO === 'true' }), launchBrowser()])
+  // A finished council of the member's, with a long question, for the session and logs pages.
+  const headers = { 'x-user-id': MEMBER, 'content-type': 'application/json' }
+  const question = `Should the support team move to a four-day week? ${'Consider the rota, the customers in other time zones and the hand-over between shifts. '.repeat(3)}averyveryverylongwordwithoutanyspacesthatcouldpushthepagesideways${'x'.repeat(60)}`
+  const created = await (await fetch(`${server.url}/api/v1/sessions`, { method: 'POST', headers, body: JSON.stringify({ question }) })).json()
+  ids.session = (created as { id: string }).id
+  const run = await (await fetch(`${server.url}/api/v1/sessions/${ids.session}/run`, { method: 'POST', headers })).json()
+  ids.job = (run as { job_id: string }).job_id
+  for (let i = 0; i < 200; i++) {
+    const job = (await (await fetch(`${server.url}/api/v1/jobs/${ids.job}`, { headers })).json()) as { status: string }
+    if (job.status === 'succeeded') break
+    await Bun.sleep(100)
+  }
+}, TEST_TIMEOUT_MS)
+
+afterAll(async () => {
+  await tools.closeContexts()
+  await browser?.close()
+  expect(await server?.stop()).toBe(0)
+}, TEST_TIMEOUT_MS)
+
+async function signedIn(width: number, who: Who): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width, height: 900 } })
+  tools.contexts.push(context)
+  const page = await context.newPage()
+  page.setDefaultTimeout(15_000)
+  if (who !== 'anonymous') await tools.logIn(page, who === 'admin' ? ADMIN : MEMBER)
+  return page
+}
+
+describe('layout of every page', () => {
+  for (const width of [390, 1440])
+    test(
+      `at ${width} px: no page scrolls sideways, and signed-in pages (error pages too) show the person’s navigation`,
+      () =>
+        tools.withServerLog(async () => {
+          const pages = { anonymous: await signedIn(width, 'anonymous'), member: await signedIn(width, 'member'), admin: await signedIn(width, 'admin') }
+          const problems = new Map<Page, Awaited<ReturnType<typeof watchPage>>>()
+          for (const page of Object.values(pages)) problems.set(page, await watchPage(page))
+          const failures: string[] = []
+          for (const check of PAGES) {
+            const page = pages[check.who]
+            const response = await page.goto(`${server.url}${check.path(ids)}`)
+            if (response?.status() !== check.status) failures.push(`${check.name}: status ${response?.status()}, expected ${check.status}`)
+            await page.waitForLoadState('networkidle')
+            const [scroll, client] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth])
+            if (scroll > client) failures.push(`${check.name}: ${scroll} px wide in a ${client} px window`)
+            const header = (await page.locator('header.topbar').textContent()) ?? ''
+            const email = check.who === 'admin' ? ADMIN : MEMBER
+            const named = check.who === 'anonymous' ? null : await page.locator('header.topbar .who .email').getAttribute('title', { timeout: 2000 }).catch(() => null)
+            if (check.who !== 'anonymous' && named !== email) failures.push(`${check.name}: the header does not name ${email}: ${header.trim()}`)
+            if (check.who !== 'anonymous' && !header.includes('Sessions')) failures.push(`${check.name}: no signed-in navigation: ${header.trim()}`)
+            await page.screenshot({ path: join(SCREENSHOT_DIR, `layout-${check.name}-${width}.png`), fullPage: true })
+          }
+          // Times say their zone.
+          await pages.member.goto(`${server.url}/sessions`)
+          expect(await pages.member.locator('time[datetime]').first().textContent()).toMatch(/\d{4}-\d\d-\d\d \d\d:\d\d \S+/)
+          // A signed-in person on /login sees who they are.
+          await pages.member.goto(`${server.url}/login`)
+          expect(await pages.member.locator('#signed-in').textContent()).toContain(MEMBER)
+          expect(failures).toEqual([])
+          for (const [page, seen] of problems)
+            expect(seen.all().filter((line) => !line.includes('/favicon.ico') && !/status of (403|404)/.test(line)), page.url()).toEqual([])
+        }),
+      TEST_TIMEOUT_MS,
+    )
+
+  test('SPEC §4 pages not built yet still answer 404 (move each into PAGES once it exists)', async () => {
+    const built: string[] = []
+    for (const path of PENDING) {
+      const res = await fetch(`${server.url}${path}`, { headers: { 'x-user-id': ADMIN, accept: 'text/html' } })
+      if (res.status !== 404) built.push(`${path} answers ${res.status}`)
+    }
+    expect(built).toEqual([])
+  })
+})
