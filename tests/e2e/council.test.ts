@@ -364,6 +364,7 @@ describe('a council run in the browser, executed by a separate worker (BullMQ on
       DATABASE_URL: url.toString(),
       JOBS_BACKEND: 'bullmq',
       JOBS_QUEUE: queue,
+      EVENTS_PREFIX: queue,
       REDIS_URL,
       LLM_OFFLINE_LATENCY_MS: LLM_LATENCY_MS,
     }
@@ -383,7 +384,7 @@ describe('a council run in the browser, executed by a separate worker (BullMQ on
     // The queue's keys and the workers' heartbeat set are this run's alone.
     const redis = new IORedis(REDIS_URL, { maxRetriesPerRequest: 1 })
     try {
-      const keys = [...(await redis.keys(`bull:${queue}:*`)), `${queue}:workers`]
+      const keys = [...(await redis.keys(`bull:${queue}:*`)), ...(await redis.keys(`${queue}:job:*`)), `${queue}:workers`]
       await redis.del(...keys)
     } finally {
       redis.disconnect()

@@ -24,12 +24,13 @@ afterEach(async () => {
 
 async function setup(workerEnv: Record<string, string> = {}) {
   const queue = `test-${crypto.randomUUID().slice(0, 8)}`
-  app = await buildTestApp({ DATABASE_URL: PG, JOBS_BACKEND: 'bullmq', REDIS_URL: REDIS, JOBS_QUEUE: queue })
+  app = await buildTestApp({ DATABASE_URL: PG, JOBS_BACKEND: 'bullmq', REDIS_URL: REDIS, JOBS_QUEUE: queue, EVENTS_PREFIX: queue })
   const spawn = () => {
     const worker = startWorker({
       DATABASE_URL: app!.config.db.url,
       REDIS_URL: REDIS,
       JOBS_QUEUE: queue,
+      EVENTS_PREFIX: queue,
       JOBS_LOCK_MS: '2000',
       JOBS_CONCURRENCY: '10',
       ...workerEnv,
