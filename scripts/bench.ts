@@ -1,4 +1,4 @@
-/** `bun run bench <name>` runs tests/load/<name>.bench.ts (jobs, http). */
+/** `bun run bench <name>` runs tests/load/<name>.bench.ts (jobs, http, live). */
 import { existsSync, readdirSync } from 'node:fs'
 
 const name = process.argv[2]
