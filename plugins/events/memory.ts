@@ -22,10 +22,7 @@ const ID = /^\d{1,16}$/
  * const log = createMemoryEventLog({ maxEvents: 5000, retainMs: 3_600_000, idleMs: 21_600_000 })
  * await log.publish(jobId, { type: 'stage', data: { stage: 'draft' } })
  */
-export function createMemoryEventLog({ maxEvents, retainMs, idleMs, now = Date.now }: EventLogLimits & { now?: () => number }): JobEventLog & {
-  /** Jobs with a log in memory (tests). */
-  size(): number
-} {
+export function createMemoryEventLog({ maxEvents, retainMs, idleMs, now = Date.now }: EventLogLimits & { now?: () => number }): JobEventLog {
   const jobs = new Map<string, JobLog>()
   let counter = now() * 1000
   const logOf = (jobId: string) => {
@@ -77,7 +74,6 @@ export function createMemoryEventLog({ maxEvents, retainMs, idleMs, now = Date.n
     async health() {
       return { backend: 'memory', jobs: jobs.size }
     },
-    size: () => jobs.size,
     async close() {
       clearInterval(timer)
       jobs.clear()

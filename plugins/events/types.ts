@@ -8,7 +8,7 @@
  */
 
 /** `stage` a council stage started; `member` an agent started, succeeded or failed a call; `progress` status and percent; `delta` text of a call as it is written; `done` the job ended. */
-export const JOB_EVENT_TYPES = ['stage', 'member', 'progress', 'delta', 'done'] as const
+const JOB_EVENT_TYPES = ['stage', 'member', 'progress', 'delta', 'done'] as const
 export type JobEventType = (typeof JOB_EVENT_TYPES)[number]
 
 /** An event before it is stored: its type and JSON data (the publisher stamps `at`, the time of publication). */

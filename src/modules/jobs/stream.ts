@@ -49,14 +49,24 @@ export function checkLastEventId(log: JobEventLog, value: string | null | undefi
   return value
 }
 
-const frame = (event: JobEvent) => `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`
+const encoder = new TextEncoder()
+/**
+ * An event's bytes on the wire. A log hands the same event object to every
+ * follower of the job on this instance, so it is serialised once, not once per
+ * client (five tabs on one council send one JSON.stringify, not five).
+ */
+const frames = new WeakMap<JobEvent, Uint8Array>()
+const frame = (event: JobEvent): Uint8Array => {
+  let bytes = frames.get(event)
+  if (!bytes) frames.set(event, (bytes = encoder.encode(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`)))
+  return bytes
+}
 
 /**
  * @example
  * return jobEventStream({ log, job, lastEventId: headers['last-event-id'] ?? null, heartbeatMs: 15_000, signal: request.signal, reload })
  */
 export function jobEventStream({ log, job, lastEventId, heartbeatMs, signal, reload, transform }: JobStreamOptions): Response {
-  const encoder = new TextEncoder()
   const stop = new AbortController()
   const onAbort = () => stop.abort()
   signal.addEventListener('abort', onAbort, { once: true })
@@ -71,8 +81,8 @@ export function jobEventStream({ log, job, lastEventId, heartbeatMs, signal, rel
 
   const body = new ReadableStream<Uint8Array>({
     async start(controller) {
-      const send = (text: string) => {
-        if (!stop.signal.aborted) controller.enqueue(encoder.encode(text))
+      const send = (chunk: string | Uint8Array) => {
+        if (!stop.signal.aborted) controller.enqueue(typeof chunk === 'string' ? encoder.encode(chunk) : chunk)
       }
       try {
         // Clients reconnect after 2 s when the connection drops (EventSource then sends Last-Event-ID by itself).

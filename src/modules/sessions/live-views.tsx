@@ -142,7 +142,7 @@ function MemberCard({ card, question, finished }: { card: Card; question: string
 }
 
 /** What ended a job, in words, and whether running the session again can help. */
-export function outcome(session: SessionSummaryView, job: JobViewType | null, palette: PaletteRow | undefined, known: boolean) {
+function outcome(session: SessionSummaryView, job: JobViewType | null, palette: PaletteRow | undefined, known: boolean) {
   if (session.status === 'succeeded') return { rerun: false, text: null }
   if (known && (!palette || palette.agentNames.length === 0))
     return {

@@ -11,7 +11,7 @@ export const usd = (value: number) => `$${value.toFixed(4)}`
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
 
 /** What Kendall's W says, in words. */
-export function agreementWords(w: number): string {
+function agreementWords(w: number): string {
   if (w >= 0.7) return 'strong agreement: the reviewers ranked the drafts much alike'
   if (w >= 0.4) return 'moderate agreement: the reviewers agreed on some of the order'
   if (w >= 0.15) return 'weak agreement: the reviewers mostly ranked the drafts differently'
@@ -25,7 +25,7 @@ const droppedWhy: Record<string, string> = {
 }
 
 /** The leaderboard as horizontal bars of Borda points, each labelled with its place, mean rank and votes. */
-export function LeaderboardChart({ leaderboard }: { leaderboard: SessionResultsView['leaderboard'] }) {
+function LeaderboardChart({ leaderboard }: { leaderboard: SessionResultsView['leaderboard'] }) {
   const rowHeight = 34
   const height = leaderboard.length * rowHeight + 4
   const most = Math.max(1, ...leaderboard.map((entry) => entry.borda))

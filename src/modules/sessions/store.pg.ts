@@ -4,7 +4,8 @@ import type { PgExec } from '../../../db/client'
 import { byGroup, createCoalescer, ItemFailure } from '../../../db/coalesce'
 import type { SessionRow } from '../../../db/schema'
 import { sessions } from '../../../db/schema/pg'
-import { containsPattern, type SessionStore, type SessionTotals } from './store'
+import { containsPattern } from '../../../db/like'
+import type { SessionStore, SessionTotals } from './store'
 
 export interface PgSessionStoreOptions {
   /** Share statements between concurrent callers; only on the database itself, never inside a transaction. */
@@ -147,7 +148,7 @@ export function createPgSessionStore(db: PgExec, { coalesce }: PgSessionStoreOpt
           and(
             eq(sessions.userId, userId),
             isNull(sessions.deletedAt),
-            q ? sql`${sessions.question} ilike ${containsPattern(q)} escape '\\'` : undefined,
+            q ? sql`lower(${sessions.question}) like ${containsPattern(q)} escape '\\'` : undefined,
             status ? eq(sessions.status, status) : undefined,
             after ? lt(sessions.id, after) : undefined,
           ),

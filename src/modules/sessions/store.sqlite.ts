@@ -2,7 +2,8 @@
 import { and, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm'
 import type { SqliteExec } from '../../../db/client'
 import { sessions } from '../../../db/schema/sqlite'
-import { containsPattern, type SessionStore } from './store'
+import { containsPattern } from '../../../db/like'
+import type { SessionStore } from './store'
 
 export function createSqliteSessionStore(db: SqliteExec): SessionStore {
   let prepared: ReturnType<typeof prepare> | null = null
@@ -36,7 +37,6 @@ export function createSqliteSessionStore(db: SqliteExec): SessionStore {
       return after ? queries().nextPage.all({ userId, after, limit }) : queries().firstPage.all({ userId, limit })
     },
     search(userId, { q, status }, after, limit) {
-      // LIKE is case-insensitive for ASCII letters on SQLite.
       return db
         .select()
         .from(sessions)
@@ -44,7 +44,7 @@ export function createSqliteSessionStore(db: SqliteExec): SessionStore {
           and(
             eq(sessions.userId, userId),
             isNull(sessions.deletedAt),
-            q ? sql`${sessions.question} like ${containsPattern(q)} escape '\\'` : undefined,
+            q ? sql`lower(${sessions.question}) like ${containsPattern(q)} escape '\\'` : undefined,
             status ? eq(sessions.status, status) : undefined,
             after ? lt(sessions.id, after) : undefined,
           ),

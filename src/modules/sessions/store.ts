@@ -14,14 +14,11 @@ export interface SessionTotals {
   at: Date
 }
 
-/** What the session list filters on: words in the question (matched literally, any case) and a status. */
+/** What the session list filters on: words in the question (matched literally, any case: db/like.ts) and a status. */
 export interface SessionFilter {
   q?: string
   status?: string
 }
-
-/** The LIKE pattern for "contains `text`": %, _ and the escape character itself match only themselves. */
-export const containsPattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
 
 export interface SessionStore {
   insert(row: SessionRow): Promise<void>
