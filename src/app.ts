@@ -22,7 +22,7 @@ import { ErrorNotice } from '../views/layout'
 import { ErrorPage } from './modules/home/views'
 import { createIdentityService, type IdentityService } from './modules/identity/service'
 import { meModule } from './modules/me'
-import { newSessionFormRefusal, runRefusal, sessionsModule } from './modules/sessions'
+import { newSessionFormRefusal, progressRefusal, sessionsModule } from './modules/sessions'
 import { createViewer } from './viewer'
 import { agentsModule } from './modules/agents'
 import { adminModule } from './modules/admin'
@@ -205,7 +205,8 @@ export function createApp(config: Config, deps: AppDeps) {
             : (ErrorPage({ actor: await viewer(request, cookie), status, message, requestId }) as string),
         forms: {
           'POST /sessions': newSessionFormRefusal({ viewer, questionMaxChars: config.limits.questionMaxChars }),
-          'POST /sessions/:id/run': runRefusal({ ...pages, viewer }),
+          'POST /sessions/:id/run': progressRefusal({ ...pages, viewer }, async (_, params) => params.id ?? null),
+          'POST /jobs/:id/cancel': progressRefusal({ ...pages, viewer }, async (actor, params) => (await deps.jobs.get(actor, params.id ?? '')).sessionId),
         },
       }),
     )

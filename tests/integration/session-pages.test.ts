@@ -98,6 +98,25 @@ describe('session pages', () => {
     }
   })
 
+  test('a refused run or cancel from the live section answers with the section and the message, not an error box', async () => {
+    const limited = await buildDialectApp('sqlite', { RATE_LIMITS: 'council-run=1/1m' })
+    try {
+      const user = freshUser('runner')
+      const { sessionId, jobId } = await startCouncil(limited, user)
+      await idle(limited)
+      const run = await post(limited, `/sessions/${sessionId}/run`, user, {})
+      expect(run.status).toBe(429)
+      expect(run.html).toStartWith('<section id="progress"')
+      expect(run.html).toContain('Rate limit')
+      const cancel = await post(limited, `/jobs/${jobId}/cancel`, user, {})
+      expect(cancel.status).toBe(409)
+      expect(cancel.html).toStartWith('<section id="progress"')
+      expect(cancel.html).toContain('already')
+    } finally {
+      await limited.close()
+    }
+  })
+
   test('error pages and /login show the signed-in person, their nav and a logout', async () => {
     const user = freshUser('nav')
     for (const [path, status] of [

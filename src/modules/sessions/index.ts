@@ -10,6 +10,7 @@ import { AppError, forbidden, notFound } from '../../errors'
 import { pageOf, pageParams, PageQuery } from '../../pagination'
 import type { Stores } from '../../stores'
 import type { Viewer } from '../../viewer'
+import { ErrorNotice } from '../../../views/layout'
 import { EventStreamHeaders } from '../jobs'
 import { RunAccepted } from '../jobs/model'
 import { toJobView, type JobsService } from '../jobs/service'
@@ -91,18 +92,21 @@ async function loadPage({ stores, sessions, jobs }: PageDeps, actor: Actor, id: 
 }
 
 /**
- * A run refused before it reached the handler (the council-run rate limit): the
- * live section again, with the message, instead of an error box in its place.
+ * A refusal of something the live section asked for (running: the council-run
+ * rate limit; cancelling: a job that had just finished): the section again with
+ * the message, instead of an error box in its place. `sessionOf` names the
+ * session from the route's params.
  * @example
- * errors({ logger, forms: { 'POST /sessions/:id/run': runRefusal({ viewer, stores, sessions, jobs }) } })
+ * errors({ logger, forms: { 'POST /sessions/:id/run': progressRefusal({ viewer, stores, sessions, jobs }, async (_, params) => params.id) } })
  */
-export const runRefusal =
-  (deps: PageDeps & { viewer: Viewer }) =>
+export const progressRefusal =
+  (deps: PageDeps & { viewer: Viewer }, sessionOf: (actor: Actor, params: Record<string, string>) => Promise<string | null>) =>
   async (error: HtmlError & { body: unknown; context: Record<string, unknown> }) => {
     const actor = (error.context.actor as Actor | undefined) ?? (await deps.viewer(error.request, error.cookie))
-    const id = (error.context.params as { id?: string } | undefined)?.id ?? ''
-    const page = await loadPage(deps, actor, id, null).catch(() => null)
-    return page ? (SessionProgress({ ...page, error: error.message }) as string) : `<div class="notice error" role="alert">${Bun.escapeHTML(error.message)}</div>`
+    const params = (error.context.params as Record<string, string> | undefined) ?? {}
+    const id = await sessionOf(actor, params).catch(() => null)
+    const page = id ? await loadPage(deps, actor, id, null).catch(() => null) : null
+    return page ? (SessionProgress({ ...page, error: error.message }) as string) : (ErrorNotice({ message: error.message, requestId: error.requestId }) as string)
   }
 
 /**
