@@ -9,10 +9,10 @@
  */
 import type { PaletteRow, StageOutputRow } from '../../../db/schema'
 import type { Actor } from '../../identity'
-import { renderMarkdown } from '../../markdown'
 import type { JobViewType } from '../jobs/model'
 import type { SessionSummaryView } from './model'
 import type { SessionResultsView } from './results'
+import { renderOutput } from './rendered'
 import { ResultsDetails, ResultsSummary, usd } from './results-views'
 
 const ACTIVE = new Set(['queued', 'running'])
@@ -87,7 +87,7 @@ const seconds = (ms: number) => (ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `
 
 /** A landed draft, rendered from markdown (the question it quotes stays as written). */
 export function DraftBody({ row, question, open }: { row: StageOutputRow; question: string; open: boolean }) {
-  const safeDraft = renderMarkdown(row.content ?? '', { verbatim: [question, question.slice(0, 400).trim()] })
+  const safeDraft = renderOutput(row.id, row.content ?? '', question)
   return (
     <details class="draft" open={open}>
       <summary safe>{`Draft · ${row.tokensOut} tokens · ${seconds(row.durationMs)}`}</summary>

@@ -4,7 +4,7 @@
  * its figures mean, how much the reviewers agreed (Kendall's W), who dropped
  * out and why, the reviews and the cost per stage.
  */
-import { renderMarkdown } from '../../markdown'
+import { renderOutput } from './rendered'
 import type { SessionResultsView } from './results'
 
 export const usd = (value: number) => `$${value.toFixed(4)}`
@@ -63,8 +63,7 @@ function LeaderboardChart({ leaderboard }: { leaderboard: SessionResultsView['le
 
 /** The outcome first: who dropped out, the synthesis, the leaderboard and the reviewers' agreement. */
 export function ResultsSummary({ results, question }: { results: SessionResultsView; question: string }) {
-  // The chair quotes the question; it is shown as the user wrote it, not read as markdown (nor its first 400 characters, which offline answers quote).
-  const safeSynthesis = results.synthesis ? renderMarkdown(results.synthesis.content, { verbatim: [question, question.slice(0, 400).trim()] }) : ''
+  const safeSynthesis = results.synthesis ? renderOutput(`${results.session_id}:synthesis:${results.synthesis.agent}`, results.synthesis.content, question) : ''
   const agreement = results.agreement
   return (
     <div id="results">
