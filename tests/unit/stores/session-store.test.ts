@@ -52,6 +52,16 @@ eachDialect('session store', (use) => {
     expect(next.map((r) => r.id)).toEqual([rows[1]!.id, rows[0]!.id])
   })
 
+  test('insertMany stores any number of rows, over several statements, each reading back equal', async () => {
+    const { stores } = use()
+    const owner = `many-${newId()}`
+    const rows = Array.from({ length: 1002 }, (_, i) => session(owner, { question: `Question ${i}?` }))
+    await stores.sessions.insertMany(rows)
+    await stores.sessions.insertMany([])
+    for (const row of [rows[0]!, rows[999]!, rows[1000]!, rows[1001]!]) expect(await stores.sessions.findOwned(row.id, owner)).toEqual(row)
+    expect(await stores.sessions.page(owner, null, 200)).toHaveLength(200)
+  })
+
   test('soft delete: only the owner, only once; the row then reads as missing', async () => {
     const { stores } = use()
     const row = session('deleter')
