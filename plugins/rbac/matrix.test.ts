@@ -3,7 +3,7 @@
  * any grant, AGENT_ROLE_ALLOWLIST grants agents:invoke and nothing else.
  */
 import { describe, expect, test } from 'bun:test'
-import { BUILT_IN_ROLES, MATRIX, permissionsFor } from '../../plugins/rbac/matrix'
+import { BUILT_IN_ROLES, MATRIX, permissionsFor } from './matrix'
 import { isPermission, PERMISSIONS } from '../../src/identity/permissions'
 
 const ALLOWLIST = ['GODMODE', 'SUPER_ADMIN', 'ADMIN_AGENT']
