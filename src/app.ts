@@ -32,6 +32,7 @@ import { ensureCatalog } from './modules/catalog/service'
 import { createLlmProvider, type LlmProvider } from './llm'
 import { createJobQueue, jobsReadiness, type JobQueue } from '../plugins/jobs'
 import { createQuotaStore, quota, quotaReadiness, type QuotaStore } from '../plugins/quota'
+import { createObjectStorage, storageReadiness, type ObjectStorage } from '../plugins/storage'
 import { budgetsModule } from './modules/budgets'
 import { createBudgetService, type BudgetService } from './modules/budgets/service'
 import { inArray } from 'drizzle-orm'
@@ -57,6 +58,8 @@ export interface AppDeps {
   jobs: JobsService
   /** Rate-limit counters (QUOTA_BACKEND). */
   quota: QuotaStore
+  /** Object bytes: uploaded documents, extracted text (STORAGE_BACKEND). */
+  storage: ObjectStorage
   /** Daily token and cost budgets; its meter is wired into the executor. */
   budgets: BudgetService
   /** Prometheus metrics of this instance; the executor reports jobs and LLM calls to it. */
@@ -73,7 +76,7 @@ export interface AppDeps {
  * const deps = createDeps(loadConfig())
  * await deps.db.migrate()
  */
-export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'logger' | 'db' | 'llm'>> = {}): AppDeps {
+export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'logger' | 'db' | 'llm' | 'storage'>> = {}): AppDeps {
   const logger =
     overrides.logger ??
     createLogger({ level: config.logLevel, file: config.logFile, hashUsers: config.env === 'production' })
@@ -100,6 +103,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
   appMetrics.watchQueue(queue)
   const jobs = createJobsService({ stores, audit, queue, budgets })
   const quotaStore = createQuotaStore(config)
+  const storage = overrides.storage ?? createObjectStorage(config)
   return {
     config,
     logger,
@@ -116,6 +120,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     queue,
     jobs,
     quota: quotaStore,
+    storage,
     budgets,
     metrics: appMetrics,
     readiness: {
@@ -128,10 +133,12 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
       },
       ...jobsReadiness(queue),
       ...quotaReadiness(quotaStore),
+      ...storageReadiness(storage),
     },
     async close() {
       await queue.close()
       await quotaStore.close()
+      await storage.close()
       await budgets.close()
       await jobLogs.close()
       await audit.close()
