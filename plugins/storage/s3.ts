@@ -100,6 +100,7 @@ export function createS3Storage(options: S3StorageOptions): ObjectStorage {
     },
 
     async get(key, { range } = {}) {
+      // HEAD first: not-found, size and type are known before the body starts, so a route can still answer 404 or 416.
       const info = await statOf(key)
       if (!info) throw new ObjectNotFoundError(key)
       const span = range ? resolveRange(range, info.size) : null
