@@ -35,6 +35,7 @@ import { councilStore } from './modules/councils/service'
 import { createLlmProvider, type LlmProvider } from './llm'
 import { createJobQueue, jobsReadiness, type JobQueue } from '../plugins/jobs'
 import { createQuotaStore, quota, quotaReadiness, type QuotaStore } from '../plugins/quota'
+import { createObjectStorage, storageReadiness, type ObjectStorage } from '../plugins/storage'
 import { budgetsModule } from './modules/budgets'
 import { createBudgetService, type BudgetService } from './modules/budgets/service'
 import { createSessionsService, type SessionsService } from './modules/sessions/service'
@@ -59,6 +60,8 @@ export interface AppDeps {
   jobs: JobsService
   /** Rate-limit counters (QUOTA_BACKEND). */
   quota: QuotaStore
+  /** Object bytes: uploaded documents, extracted text (STORAGE_BACKEND). */
+  storage: ObjectStorage
   /** Daily token and cost budgets; its meter is wired into the executor. */
   budgets: BudgetService
   /** Prometheus metrics of this instance; the executor reports jobs and LLM calls to it. */
@@ -75,7 +78,7 @@ export interface AppDeps {
  * const deps = createDeps(loadConfig())
  * await deps.db.migrate()
  */
-export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'logger' | 'db' | 'llm'>> = {}): AppDeps {
+export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'logger' | 'db' | 'llm' | 'storage'>> = {}): AppDeps {
   const logger =
     overrides.logger ??
     createLogger({ level: config.logLevel, file: config.logFile, hashUsers: config.env === 'production' })
@@ -102,6 +105,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
   appMetrics.watchQueue(queue)
   const jobs = createJobsService({ stores, audit, queue, budgets })
   const quotaStore = createQuotaStore(config)
+  const storage = overrides.storage ?? createObjectStorage(config)
   return {
     config,
     logger,
@@ -118,6 +122,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     queue,
     jobs,
     quota: quotaStore,
+    storage,
     budgets,
     metrics: appMetrics,
     readiness: {
@@ -130,10 +135,12 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
       },
       ...jobsReadiness(queue),
       ...quotaReadiness(quotaStore),
+      ...storageReadiness(storage),
     },
     async close() {
       await queue.close()
       await quotaStore.close()
+      await storage.close()
       await budgets.close()
       await jobLogs.close()
       await audit.close()
