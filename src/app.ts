@@ -4,7 +4,7 @@
  */
 import { Elysia } from 'elysia'
 import { createDatabase, type Database } from '../db/client'
-import { createAuditLog, type AuditLog } from '../plugins/audit'
+import { auditStreamReadiness, createAuditLog, createAuditStream, type AuditLog, type AuditStream } from '../plugins/audit'
 import { ANONYMOUS, authRoutes, createAuthenticator, type Authenticator } from '../plugins/auth'
 import { errors } from '../plugins/errors'
 import { health, type ComponentCheck } from '../plugins/health'
@@ -46,6 +46,8 @@ export interface AppDeps {
   /** Every table, reached through its store (src/stores.ts). */
   stores: Stores
   audit: AuditLog
+  /** Delivers the audit trail to the SIEM (AUDIT_STREAM_URL); null when not configured. */
+  auditStream: AuditStream | null
   identity: IdentityService
   authenticator: Authenticator
   sessions: SessionsService
@@ -79,7 +81,9 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     createLogger({ level: config.logLevel, file: config.logFile, hashUsers: config.env === 'production' })
   const db = overrides.db ?? createDatabase({ url: config.db.url, poolSize: config.db.poolSize })
   const stores = createStores(db)
-  const audit = createAuditLog({ store: stores.audit, logger })
+  const audit = createAuditLog({ store: stores.audit, logger, stream: config.auditStream !== null })
+  const auditStream = config.auditStream ? createAuditStream({ ...config.auditStream, outbox: stores.audit.outbox, logger }) : null
+  auditStream?.start()
   const identity = createIdentityService({
     db,
     audit,
@@ -106,6 +110,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     db,
     stores,
     audit,
+    auditStream,
     identity,
     authenticator,
     sessions,
@@ -128,6 +133,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
       },
       ...jobsReadiness(queue),
       ...quotaReadiness(quotaStore),
+      ...(auditStream ? auditStreamReadiness(auditStream) : {}),
     },
     async close() {
       await queue.close()
@@ -135,6 +141,8 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
       await budgets.close()
       await jobLogs.close()
       await audit.close()
+      // After the audit queue's last batch reached the outbox, so the grace can deliver it too.
+      await auditStream?.stop(config.auditStream?.shutdownGraceMs)
       await db.close()
     },
   }
@@ -200,7 +208,7 @@ export function createApp(config: Config, deps: AppDeps) {
     .use(jobsModule({ jobs: deps.jobs, guard, quota: limiter, onCancelled: (sessionId) => `/sessions/${sessionId}` }))
     .use(agentsModule({ catalog: deps.stores.catalog, jobs: deps.jobs, guard, quota: limiter }))
     .use(budgetsModule({ budgets: deps.budgets, guard, quota: limiter }))
-    .use(adminModule({ db: deps.db, audit: deps.audit, identity: deps.identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
+    .use(adminModule({ db: deps.db, audit: deps.audit, auditEvents: deps.stores.audit, identity: deps.identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
 }
 
 export type App = ReturnType<typeof createApp>

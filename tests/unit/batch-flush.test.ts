@@ -10,7 +10,7 @@ import type { Database } from '../../db/client'
 import * as schema from '../../db/schema/sqlite'
 import { createLogger } from '../../plugins/logging/logger'
 import type { AuditEventRow } from '../../db/schema'
-import { createAuditLog, type AuditStore } from '../../plugins/audit'
+import { createAuditLog, type AuditWriter } from '../../plugins/audit'
 import { createJobLogWriter } from '../../src/modules/jobs/job-log'
 
 /** A libsql-flavoured Database whose inserts take `delayMs` and land in `stored`. */
@@ -55,7 +55,7 @@ describe('flush under concurrent callers', () => {
 
   test('audit: every caller of flush() finds the events queued before it stored when it resumes', async () => {
     const stored: AuditEventRow[] = []
-    const store: AuditStore = {
+    const store: AuditWriter = {
       async append(rows) {
         await Bun.sleep(30)
         stored.push(...rows)

@@ -10,7 +10,7 @@ import type { Actor } from '../../../plugins/auth'
 import type { rbac, RequestMeta } from '../../../plugins/rbac'
 import { AppError, forbidden } from '../../errors'
 import { pageOf, pageParams } from '../../pagination'
-import type { AuditLog } from '../../../plugins/audit'
+import type { AuditLog, AuditStore } from '../../../plugins/audit'
 import type { IdentityService } from '../identity/service'
 import { createAuditTrail, parseAuditFilters } from './audit-trail'
 import { AuditEventView, AuditFilterQuery, AuditQuery, CreateRoleBindingBody, RoleBindingQuery, RoleBindingView, type AuditFilterInput } from './model'
@@ -20,6 +20,8 @@ import { AdminPage, AuditFilterError, AuditPage, AuditResults, AuditRows, Bindin
 export interface AdminModuleOptions {
   db: Database
   audit: AuditLog
+  /** Where the audit trail is read from (the audit log only writes). */
+  auditEvents: Pick<AuditStore, 'list'>
   identity: IdentityService
   agentRoleAllowlist: string[]
   guard: ReturnType<typeof rbac>
@@ -57,11 +59,11 @@ const pickFilters = (query: AuditFilterInput): AuditFilterInput => {
 
 /**
  * @example
- * app.use(adminModule({ db, audit, identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
+ * app.use(adminModule({ db, audit, auditEvents: stores.audit, identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
  */
-export const adminModule = ({ db, audit, identity, agentRoleAllowlist, guard }: AdminModuleOptions) => {
+export const adminModule = ({ db, audit, auditEvents, identity, agentRoleAllowlist, guard }: AdminModuleOptions) => {
   const bindings = createRoleBindingsService({ db, audit, identity, agentRoleAllowlist })
-  const trail = createAuditTrail({ db })
+  const trail = createAuditTrail({ store: auditEvents })
 
   const viewed = (actor: Actor, meta: RequestMeta, page: string, metadata?: Record<string, unknown>) =>
     audit.recordLater({ ...meta.audit, action: 'admin.view', target: `page:${page}`, metadata })
