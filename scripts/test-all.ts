@@ -3,6 +3,7 @@
  * its own subprocess, with one aggregated result. CI (`.ci/run`) runs exactly this.
  *
  *   checks       typecheck (tsc), XSS scan (@kitajs/ts-html-plugin), db:check — one test each
+ *   plugins      bun test ./plugins: every *.test.ts beside a plugin (no services needed)
  *   unit         bun test ./tests/unit
  *   integration  bun test ./tests/integration, on libsql and again on PostgreSQL (TEST_DATABASE_URL)
  *   e2e          bun test ./tests/e2e (real server + Debian chromium)
@@ -73,6 +74,7 @@ const STEPS: Step[] = [
     },
   },
   { name: 'db:check', tags: ['checks', 'db-check', 'db:check'], kind: 'check', cmd: ['bun', 'run', 'db:check'], timeoutMs: 5 * 60_000 },
+  { name: 'plugins', tags: ['plugins'], kind: 'suite', dir: 'plugins', cmd: [], env: withoutPg(), timeoutMs: 5 * 60_000 },
   { name: 'unit', tags: ['unit'], kind: 'suite', dir: 'tests/unit', cmd: [], env: withoutPg(), timeoutMs: 10 * 60_000 },
   {
     name: 'integration (libsql)',
