@@ -82,8 +82,6 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
   const db = overrides.db ?? createDatabase({ url: config.db.url, poolSize: config.db.poolSize })
   const stores = createStores(db)
   const audit = createAuditLog({ store: stores.audit, logger, stream: config.auditStream !== null })
-  const auditStream = config.auditStream ? createAuditStream({ ...config.auditStream, outbox: stores.audit.outbox, logger }) : null
-  auditStream?.start()
   const identity = createIdentityService({
     db,
     audit,
@@ -97,6 +95,10 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
   const jobLogs = createJobLogWriter({ db, logger })
   const budgets = createBudgetService({ db, config, logger, audit })
   const appMetrics = createMetrics()
+  const auditStream = config.auditStream
+    ? createAuditStream({ ...config.auditStream, outbox: stores.audit.outbox, logger, observe: appMetrics.auditStream })
+    : null
+  auditStream?.start()
   const executor = createJobExecutor({ db, council, llm, config, logger, jobLogs, meter: budgets.meter, observe: appMetrics.jobs })
   const queue = createJobQueue(config, executor.process, (jobId, error) =>
     logger.debug('job attempt ended with an error', { job_id: jobId, error: (error as Error).message }),

@@ -142,6 +142,11 @@ for (const dialect of ['sqlite', 'pg'] as Dialect[]) {
         expect(viewed()).toHaveLength(1)
         expect(viewed()[0]).toMatchObject({ actor: ADMIN, role: 'admin' })
 
+        const metrics = await t.deps.metrics.render()
+        expect(Number(/^audit_stream_events_delivered_total (\d+)/m.exec(metrics)?.[1])).toBe(sink.accepted.length)
+        // 4 answered 500, and at least one refused connection before the sink listened.
+        expect(Number(/^audit_stream_failures_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(5)
+
         const after = await t.json('GET', '/readyz')
         expect(after.body.status).toBe('ok')
         expect(after.body.components.audit_stream).toMatchObject({ status: 'ok', backlog: 0, oldest_age_ms: null, draining_here: true, last_error: null })
