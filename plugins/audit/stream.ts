@@ -222,6 +222,8 @@ export function createAuditStream(options: AuditStreamOptions): AuditStream {
  * The `audit_stream` readiness component: optional, so a SIEM that is down (or
  * an outbox whose oldest event is older than AUDIT_STREAM_MAX_LAG_MS) makes
  * /readyz "degraded", never "fail".
+ * @example
+ * readiness: { ...(auditStream ? auditStreamReadiness(auditStream) : {}) }
  */
 export function auditStreamReadiness(stream: AuditStream): Record<string, ComponentCheck> {
   return {
