@@ -7,11 +7,13 @@ import { auditLine } from './json'
 import { auditWhere } from './query'
 import type { AuditStore } from './types'
 
-/** The rows as one JSON parameter for json_to_recordset; `n` keeps their order, `payload` is the outbox line. */
+/**
+ * The rows as one JSON parameter for json_to_recordset; with `stream`, `n` keeps
+ * their order and `payload` is the outbox line (absent keys read as null).
+ */
 const recordset = (rows: readonly AuditEventRow[], stream: boolean) =>
   JSON.stringify(
     rows.map((r, n) => ({
-      n,
       id: r.id,
       at: r.at.toISOString(),
       actor_id: r.actorId,
@@ -24,7 +26,7 @@ const recordset = (rows: readonly AuditEventRow[], stream: boolean) =>
       request_id: r.requestId,
       ip: r.ip,
       metadata: r.metadata,
-      payload: stream ? auditLine(r) : null,
+      ...(stream ? { n, payload: auditLine(r) } : {}),
     })),
   )
 

@@ -7,6 +7,8 @@
 import type { AuditEventJson } from '../../plugins/audit'
 
 export interface SinkRequest {
+  /** Date.now() when it was answered. */
+  at: number
   status: number
   contentType: string | null
   authorization: string | null
@@ -65,6 +67,7 @@ export async function createSiemSink({ delayMs = 2 }: { delayMs?: number } = {})
             else if (!fail && sink.acceptOnly !== null) sink.acceptOnly--
             const lines = body.split('\n').filter(Boolean)
             sink.requests.push({
+              at: Date.now(),
               status: fail ? 500 : 200,
               contentType: request.headers.get('content-type'),
               authorization: request.headers.get('authorization'),

@@ -9,10 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
+import { createDatabase } from '../../db/client'
 import { createAuditStream } from '../../plugins/audit'
 import { createLogger } from '../../plugins/logging/logger'
 import { createDeps, prepare, type AppDeps } from '../../src/app'
 import { testConfig } from '../../src/config'
+import { createStores } from '../../src/stores'
 import { createSiemSink, waitFor, type SiemSink } from '../helpers/siem-sink'
 import { buildDialectApp, PG_URL, UUID, type Dialect } from './support'
 
@@ -199,21 +201,31 @@ for (const dialect of ['sqlite', 'pg'] as Dialect[]) {
     test('a drainer that died without giving up its lease is replaced once the lease runs out', async () => {
       const sink = await createSiemSink()
       sink.listen()
-      const t = await buildDialectApp(dialect, streamEnv(sink))
+      const database = await sharedDatabase(dialect)
       try {
-        const family = uniqueFamily('dead')
-        // A holder that crashed: its lease row stays until it expires ('siem' is the stream's lease).
-        expect(await t.deps.stores.audit.outbox.acquireLease('siem', 'crashed-instance', 600)).toBe(true)
-        for (const target of ['e0', 'e1', 'e2', 'e3']) await t.deps.audit.record({ action: family, target })
-        await Bun.sleep(300)
-        expect(arrived(sink, family)).toEqual([])
-        await waitFor('every event at the sink', () => arrived(sink, family).length >= 4)
-        await Bun.sleep(100)
-        expect(arrived(sink, family)).toEqual(['e0', 'e1', 'e2', 'e3'])
-        expect((await t.deps.auditStream!.status()).draining).toBe(true)
+        // A holder that crashed: its lease row ('siem', the stream's) stays until it expires.
+        const ttlMs = 1000
+        const setup = createDatabase({ url: database.url })
+        await setup.migrate()
+        const crashedAt = Date.now()
+        expect(await createStores(setup).audit.outbox.acquireLease('siem', 'crashed-instance', ttlMs)).toBe(true)
+        await setup.close()
+        const deps = await startInstance(database, streamEnv(sink))
+        try {
+          const family = uniqueFamily('dead')
+          for (const target of ['e0', 'e1', 'e2', 'e3']) await deps.audit.record({ action: family, target })
+          await waitFor('every event at the sink', () => arrived(sink, family).length >= 4)
+          await Bun.sleep(100)
+          expect(arrived(sink, family)).toEqual(['e0', 'e1', 'e2', 'e3'])
+          // Nothing went out while the dead holder's lease was still valid.
+          expect(sink.requests[0]!.at).toBeGreaterThanOrEqual(crashedAt + ttlMs - 20)
+          expect((await deps.auditStream!.status()).draining).toBe(true)
+        } finally {
+          await deps.close()
+        }
       } finally {
-        await t.close()
         sink.close()
+        await database.drop()
       }
     })
 
