@@ -4,6 +4,7 @@
  *
  *   checks       typecheck (tsc), XSS scan (@kitajs/ts-html-plugin), db:check, licences,
  *                secret scan, container lint (Dockerfile, compose.yaml) — one test each
+ *   plugins      bun test ./plugins: every *.test.ts beside a plugin (no services needed)
  *   unit         bun test ./tests/unit
  *   ops          bun test ./tests/ops (compose services as processes, SBOM, licence and secret gates; PostgreSQL)
  *   integration  bun test ./tests/integration, on libsql and again on PostgreSQL (TEST_DATABASE_URL)
@@ -84,6 +85,7 @@ const STEPS: Step[] = [
     cmd: ['bun', 'run', 'lint:containers'],
     timeoutMs: 2 * 60_000,
   },
+  { name: 'plugins', tags: ['plugins'], kind: 'suite', dir: 'plugins', cmd: [], env: withoutPg(), timeoutMs: 5 * 60_000 },
   { name: 'unit', tags: ['unit'], kind: 'suite', dir: 'tests/unit', cmd: [], env: withoutPg(), timeoutMs: 10 * 60_000 },
   { name: 'ops', tags: ['ops'], kind: 'suite', dir: 'tests/ops', cmd: [], env: withPg(), timeoutMs: 10 * 60_000 },
   {

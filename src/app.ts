@@ -4,7 +4,7 @@
  */
 import { Elysia } from 'elysia'
 import { createDatabase, type Database } from '../db/client'
-import { createAuditLog, type AuditLog } from '../plugins/audit'
+import { auditStreamReadiness, createAuditLog, createAuditStream, type AuditLog, type AuditStream } from '../plugins/audit'
 import { createAuthenticator } from '../plugins/auth'
 import { errors } from '../plugins/errors'
 import { health, type ComponentCheck } from '../plugins/health'
@@ -49,6 +49,8 @@ export interface AppDeps {
   /** Every table, reached through its store (src/stores.ts). */
   stores: Stores
   audit: AuditLog
+  /** Delivers the audit trail to the SIEM (AUDIT_STREAM_URL); null when not configured. */
+  auditStream: AuditStream | null
   identity: IdentityService
   authenticator: Authenticator
   sessions: SessionsService
@@ -84,7 +86,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     createLogger({ level: config.logLevel, file: config.logFile, hashUsers: config.env === 'production' })
   const db = overrides.db ?? createDatabase({ url: config.db.url, poolSize: config.db.poolSize, pgWriteBatching: config.db.pgWriteBatching })
   const stores = createStores(db)
-  const audit = createAuditLog({ store: stores.audit, logger })
+  const audit = createAuditLog({ store: stores.audit, logger, stream: config.auditStream !== null })
   const identity = createIdentityService({
     stores,
     audit,
@@ -98,6 +100,10 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
   const jobLogs = createJobLogWriter({ store: stores.jobs, logger })
   const budgets = createBudgetService({ stores, config, logger, audit })
   const appMetrics = createMetrics()
+  const auditStream = config.auditStream
+    ? createAuditStream({ ...config.auditStream, outbox: stores.audit.outbox, logger, observe: appMetrics.auditStream })
+    : null
+  auditStream?.start()
   const executor = createJobExecutor({ stores, council, logger, jobLogs, meter: budgets.meter, observe: appMetrics.jobs })
   const queue = createJobQueue(config, executor.process, (jobId, error) =>
     logger.debug('job attempt ended with an error', { job_id: jobId, error: (error as Error).message }),
@@ -112,6 +118,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     db,
     stores,
     audit,
+    auditStream,
     identity,
     authenticator,
     sessions,
@@ -136,6 +143,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
       ...jobsReadiness(queue),
       ...quotaReadiness(quotaStore),
       ...storageReadiness(storage),
+      ...(auditStream ? auditStreamReadiness(auditStream) : {}),
     },
     async close() {
       await queue.close()
@@ -144,6 +152,8 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
       await budgets.close()
       await jobLogs.close()
       await audit.close()
+      // After the audit queue's last batch reached the outbox, so the grace can deliver it too.
+      await auditStream?.stop(config.auditStream?.shutdownGraceMs)
       await db.close()
     },
   }
@@ -208,7 +218,7 @@ export function createApp(config: Config, deps: AppDeps) {
     .use(jobsModule({ jobs: deps.jobs, guard, quota: limiter, onCancelled: (sessionId) => `/sessions/${sessionId}` }))
     .use(agentsModule({ catalog: deps.stores.catalog, jobs: deps.jobs, guard, quota: limiter }))
     .use(budgetsModule({ budgets: deps.budgets, guard, quota: limiter }))
-    .use(adminModule({ db: deps.db, stores: deps.stores, audit: deps.audit, identity: deps.identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
+    .use(adminModule({ db: deps.db, stores: deps.stores, audit: deps.audit, auditEvents: deps.stores.audit, identity: deps.identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
 }
 
 export type App = ReturnType<typeof createApp>

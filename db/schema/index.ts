@@ -13,6 +13,7 @@ export type SessionRow = typeof sqlite.sessions.$inferSelect
 export type JobRow = typeof sqlite.jobs.$inferSelect
 export type JobLogRow = typeof sqlite.jobLogs.$inferSelect
 export type AuditEventRow = typeof sqlite.auditEvents.$inferSelect
+export type AuditOutboxRow = typeof sqlite.auditOutbox.$inferSelect
 export type AgentRow = typeof sqlite.agents.$inferSelect
 export type PaletteRow = typeof sqlite.palettes.$inferSelect
 export type StageOutputRow = typeof sqlite.stageOutputs.$inferSelect

@@ -122,6 +122,20 @@ export const auditEvents = pgTable(
   ],
 )
 
+/** See ./sqlite.ts. */
+export const auditOutbox = pgTable('audit_outbox', {
+  seq: bigint('seq', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  eventId: text('event_id').notNull(),
+  payload: text('payload').notNull(),
+  createdAt: createdAt(),
+})
+
+export const auditOutboxLease = pgTable('audit_outbox_lease', {
+  name: text('name').primaryKey(),
+  holder: text('holder').notNull(),
+  expiresAt: time('expires_at').notNull(),
+})
+
 export const agents = pgTable('agents', {
   name: text('name').primaryKey(),
   description: text('description').notNull(),

@@ -122,6 +122,25 @@ export const auditEvents = sqliteTable(
   ],
 )
 
+/**
+ * Audit events waiting for the SIEM (AUDIT_STREAM_URL): written in the same
+ * transaction as the event, deleted once the SIEM answered 2xx. `seq` gives the
+ * delivery order; `payload` is the JSON line exactly as it will be sent.
+ */
+export const auditOutbox = sqliteTable('audit_outbox', {
+  seq: integer('seq').primaryKey({ autoIncrement: true }),
+  eventId: text('event_id').notNull(),
+  payload: text('payload').notNull(),
+  createdAt: createdAt(),
+})
+
+/** Who drains the outbox: one row per stream, held by one process until `expires_at`. */
+export const auditOutboxLease = sqliteTable('audit_outbox_lease', {
+  name: text('name').primaryKey(),
+  holder: text('holder').notNull(),
+  expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
+})
+
 
 export const agents = sqliteTable('agents', {
   name: text('name').primaryKey(),

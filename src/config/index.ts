@@ -135,7 +135,23 @@ export interface Config {
   }
   /** How long data is kept; 0 keeps it forever. The scheduled purge job comes with the retention issue. */
   retention: { auditDays: number }
+  /** Every audit event also goes to this SIEM (plugins/audit/stream.ts); null when AUDIT_STREAM_URL is unset. */
+  auditStream: AuditStreamConfig | null
   sentryDsn: string | null
+}
+
+export interface AuditStreamConfig {
+  url: string
+  authorization: string | null
+  batchSize: number
+  timeoutMs: number
+  backoffMs: number
+  backoffMaxMs: number
+  pollMs: number
+  /** /readyz says degraded once the oldest undelivered event is older than this. */
+  maxLagMs: number
+  /** On shutdown, how long to keep delivering what waits. */
+  shutdownGraceMs: number
 }
 
 type Env = Record<string, string | undefined>
@@ -260,6 +276,31 @@ const prices = (raw: string): PriceTable => {
       throw new Error(`model "${model}" needs numeric input and output prices per 1k tokens`)
   }
   return { ...DEFAULT_PRICES, ...parsed }
+}
+
+const httpUrl = (raw: string): string => {
+  if (!/^https?:$/.test(new URL(url(raw)).protocol)) throw new Error(`must be an http:// or https:// URL (got "${raw}")`)
+  return raw
+}
+
+/** The AUDIT_STREAM_* knobs, checked even without a URL so a typo fails at boot rather than when streaming is switched on. */
+function auditStream(env: Env): AuditStreamConfig | null {
+  const knobs = {
+    authorization: read(env, 'AUDIT_STREAM_AUTHORIZATION', null as string | null, (raw) => {
+      if (!/^[\x20-\x7e]+$/.test(raw)) throw new Error('must be printable ASCII on one line (it is sent as the Authorization header)')
+      return raw
+    }),
+    batchSize: read(env, 'AUDIT_STREAM_BATCH', 500, integer(1, 10_000)),
+    timeoutMs: read(env, 'AUDIT_STREAM_TIMEOUT_MS', 10_000, integer(100, 120_000)),
+    backoffMs: read(env, 'AUDIT_STREAM_BACKOFF_MS', 1000, integer(10, 600_000)),
+    backoffMaxMs: read(env, 'AUDIT_STREAM_BACKOFF_MAX_MS', 60_000, integer(10, 3_600_000)),
+    pollMs: read(env, 'AUDIT_STREAM_POLL_MS', 1000, integer(10, 60_000)),
+    maxLagMs: read(env, 'AUDIT_STREAM_MAX_LAG_MS', 300_000, integer(1000, 86_400_000)),
+    shutdownGraceMs: read(env, 'AUDIT_STREAM_SHUTDOWN_GRACE_MS', 5000, integer(0, 600_000)),
+  }
+  if (knobs.backoffMaxMs < knobs.backoffMs) throw new ConfigError('AUDIT_STREAM_BACKOFF_MAX_MS', `must be at least AUDIT_STREAM_BACKOFF_MS (${knobs.backoffMs})`)
+  const target = read(env, 'AUDIT_STREAM_URL', null as string | null, httpUrl)
+  return target ? { url: target, ...knobs } : null
 }
 
 /**
@@ -408,6 +449,7 @@ export function loadConfig(env: Env = process.env): Config {
       port: read(env, 'METRICS_PORT', null as number | null, integer(1, 65535)),
     },
     retention: { auditDays: read(env, 'AUDIT_RETENTION_DAYS', 365, integer(0, 36_500)) },
+    auditStream: auditStream(env),
     sentryDsn: read(env, 'SENTRY_DSN', null as string | null, url),
   }
 

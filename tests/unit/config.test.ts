@@ -288,3 +288,46 @@ describe('storage settings', () => {
     expect(loadConfig({ ...SAFE_PRODUCTION, ...S3 }).storage.backend).toBe('s3')
   })
 })
+
+describe('AUDIT_STREAM_*', () => {
+  test('off unless AUDIT_STREAM_URL is set; then the knobs have their defaults', () => {
+    expect(loadConfig({ APP_ENV: 'test' }).auditStream).toBeNull()
+    expect(loadConfig({ APP_ENV: 'test', AUDIT_STREAM_URL: 'https://siem.example.com/ingest' }).auditStream).toEqual({
+      url: 'https://siem.example.com/ingest',
+      authorization: null,
+      batchSize: 500,
+      timeoutMs: 10_000,
+      backoffMs: 1000,
+      backoffMaxMs: 60_000,
+      pollMs: 1000,
+      maxLagMs: 300_000,
+      shutdownGraceMs: 5000,
+    })
+    const tuned = loadConfig({
+      APP_ENV: 'test',
+      AUDIT_STREAM_URL: 'http://10.0.0.5:8088/services/collector/raw',
+      AUDIT_STREAM_AUTHORIZATION: 'Splunk 0000-1111',
+      AUDIT_STREAM_BATCH: '50',
+      AUDIT_STREAM_TIMEOUT_MS: '2000',
+    }).auditStream
+    expect(tuned).toMatchObject({ authorization: 'Splunk 0000-1111', batchSize: 50, timeoutMs: 2000 })
+  })
+
+  test('a bad value stops start-up naming the variable, even while streaming is off', () => {
+    for (const [variable, value] of [
+      ['AUDIT_STREAM_URL', 'not a url'],
+      ['AUDIT_STREAM_URL', 'ftp://siem.example.com/'],
+      ['AUDIT_STREAM_BATCH', '0'],
+      ['AUDIT_STREAM_BATCH', '10001'],
+      ['AUDIT_STREAM_TIMEOUT_MS', 'soon'],
+      ['AUDIT_STREAM_BACKOFF_MS', '-5'],
+      ['AUDIT_STREAM_POLL_MS', '1.5'],
+      ['AUDIT_STREAM_MAX_LAG_MS', '10'],
+      ['AUDIT_STREAM_SHUTDOWN_GRACE_MS', 'x'],
+      ['AUDIT_STREAM_AUTHORIZATION', 'Bearer a\u0007b'],
+    ])
+      expectRefused({ APP_ENV: 'test', [variable]: value }, variable)
+    const error = expectRefused({ APP_ENV: 'test', AUDIT_STREAM_BACKOFF_MS: '5000', AUDIT_STREAM_BACKOFF_MAX_MS: '1000' }, 'AUDIT_STREAM_BACKOFF_MAX_MS')
+    expect(error.message).toContain('AUDIT_STREAM_BACKOFF_MS')
+  })
+})
