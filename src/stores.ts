@@ -20,9 +20,15 @@ import { createSqliteCatalogStore } from './modules/catalog/store.sqlite'
 import type { JobStore } from './modules/jobs/store'
 import { createPgJobStore } from './modules/jobs/store.pg'
 import { createSqliteJobStore } from './modules/jobs/store.sqlite'
+import type { RoadmapStore } from './modules/roadmap/store'
+import { createPgRoadmapStore } from './modules/roadmap/store.pg'
+import { createSqliteRoadmapStore } from './modules/roadmap/store.sqlite'
 import type { SessionStore } from './modules/sessions/store'
 import { createPgSessionStore } from './modules/sessions/store.pg'
 import { createSqliteSessionStore } from './modules/sessions/store.sqlite'
+import type { TicketStore } from './modules/tickets/store'
+import { createPgTicketStore } from './modules/tickets/store.pg'
+import { createSqliteTicketStore } from './modules/tickets/store.sqlite'
 
 /** The stores of one transaction: every write through them commits or rolls back together. */
 export interface TxStores {
@@ -30,7 +36,9 @@ export interface TxStores {
   budgets: BudgetLedger
   catalog: CatalogStore
   jobs: JobStore
+  roadmap: RoadmapStore
   sessions: SessionStore
+  tickets: TicketStore
 }
 
 export interface Stores extends TxStores {
@@ -45,7 +53,9 @@ const sqliteFactories: Factories<SqliteExec> = {
   budgets: (exec) => createSqliteBudgetLedger(exec),
   catalog: (exec) => createSqliteCatalogStore(exec),
   jobs: (exec) => createSqliteJobStore(exec),
+  roadmap: (exec) => createSqliteRoadmapStore(exec),
   sessions: (exec) => createSqliteSessionStore(exec),
+  tickets: (exec) => createSqliteTicketStore(exec),
 }
 
 const pgFactories: Factories<PgExec> = {
@@ -53,7 +63,9 @@ const pgFactories: Factories<PgExec> = {
   budgets: (exec) => createPgBudgetLedger(exec),
   catalog: (exec) => createPgCatalogStore(exec),
   jobs: (exec) => createPgJobStore(exec),
+  roadmap: (exec) => createPgRoadmapStore(exec),
   sessions: (exec, root) => createPgSessionStore(exec, { coalesce: root }),
+  tickets: (exec) => createPgTicketStore(exec),
 }
 
 /**
