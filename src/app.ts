@@ -33,6 +33,8 @@ import { createLlmProvider, type LlmProvider } from './llm'
 import { createJobQueue, jobsReadiness, type JobQueue } from '../plugins/jobs'
 import { createQuotaStore, quota, quotaReadiness, type QuotaStore } from '../plugins/quota'
 import { budgetsModule } from './modules/budgets'
+import { roadmapModule } from './modules/roadmap'
+import { ensureRoadmap } from './modules/roadmap/seed'
 import { createBudgetService, type BudgetService } from './modules/budgets/service'
 import { inArray } from 'drizzle-orm'
 import { createSessionsService, type SessionsService } from './modules/sessions/service'
@@ -148,6 +150,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
 export async function prepare(deps: AppDeps, { migrate = true } = {}): Promise<void> {
   if (migrate) await deps.db.migrate()
   await ensureCatalog(deps.stores.catalog)
+  await ensureRoadmap(deps.stores)
   if (deps.queue.backend === 'inline') {
     const { jobs } = deps.db.t
     const unfinished = await deps.db.orm.select({ id: jobs.id }).from(jobs).where(inArray(jobs.status, ['queued', 'running']))
@@ -200,6 +203,7 @@ export function createApp(config: Config, deps: AppDeps) {
     .use(jobsModule({ jobs: deps.jobs, guard, quota: limiter, onCancelled: (sessionId) => `/sessions/${sessionId}` }))
     .use(agentsModule({ catalog: deps.stores.catalog, jobs: deps.jobs, guard, quota: limiter }))
     .use(budgetsModule({ budgets: deps.budgets, guard, quota: limiter }))
+    .use(roadmapModule({ stores: deps.stores, audit: deps.audit, guard, quota: limiter }))
     .use(adminModule({ db: deps.db, audit: deps.audit, identity: deps.identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
 }
 
