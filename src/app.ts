@@ -35,6 +35,8 @@ import { createQuotaStore, quota, quotaReadiness, type QuotaStore } from '../plu
 import { budgetsModule } from './modules/budgets'
 import { roadmapModule } from './modules/roadmap'
 import { ensureRoadmap } from './modules/roadmap/seed'
+import { ticketsModule } from './modules/tickets'
+import { docsModule } from './modules/docs'
 import { createBudgetService, type BudgetService } from './modules/budgets/service'
 import { inArray } from 'drizzle-orm'
 import { createSessionsService, type SessionsService } from './modules/sessions/service'
@@ -204,6 +206,8 @@ export function createApp(config: Config, deps: AppDeps) {
     .use(agentsModule({ catalog: deps.stores.catalog, jobs: deps.jobs, guard, quota: limiter }))
     .use(budgetsModule({ budgets: deps.budgets, guard, quota: limiter }))
     .use(roadmapModule({ stores: deps.stores, audit: deps.audit, guard, quota: limiter }))
+    .use(ticketsModule({ stores: deps.stores, audit: deps.audit, guard, quota: limiter }))
+    .use(docsModule({ guard }))
     .use(adminModule({ db: deps.db, audit: deps.audit, identity: deps.identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
 }
 
