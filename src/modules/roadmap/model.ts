@@ -9,9 +9,9 @@ export const MOVES = ['up', 'down', 'top', 'bottom'] as const
 export type Move = (typeof MOVES)[number]
 
 /**
- * One of the values, for optional request fields. (Not t.UnionEnum: Elysia fills
- * a missing optional UnionEnum with its first value, which would turn a PATCH of
- * the title into a move to "now".)
+ * One of the values, for request fields. (Not t.UnionEnum: Elysia fills a missing
+ * UnionEnum with its first value, which would turn a PATCH of the title into a
+ * move to "now", or accept a create without a phase.)
  */
 export const oneOf = <V extends string>(values: readonly V[], options: { description?: string } = {}) =>
   t.Union(
@@ -54,7 +54,7 @@ export const RoadmapQuery = t.Object({
 export const CreateRoadmapBody = t.Object({
   title: t.String({ maxLength: TITLE_MAX }),
   description: t.Optional(t.String({ maxLength: DESCRIPTION_MAX, description: 'Markdown' })),
-  phase: t.UnionEnum(PHASES),
+  phase: oneOf(PHASES),
   status: t.Optional(oneOf(ROADMAP_STATUSES, { description: 'Default planned' })),
   position: t.Optional(t.Integer({ minimum: 0, description: 'Place within the phase; default last' })),
 })

@@ -141,6 +141,7 @@ function AdminControls({ actor, item, first, last, query, draft }: { actor: Acto
 
 function ItemCard(props: { actor: Actor; item: RoadmapItemViewType; first: boolean; last: boolean; query: string; draft?: ItemDraft }) {
   const { actor, item } = props
+  const safeDescription = item.description_html
   return (
     <li class="card roadmap-item" id={`item-${item.id}`} data-item-id={item.id} data-status={item.status}>
       <h3 safe>{item.title}</h3>
@@ -149,7 +150,7 @@ function ItemCard(props: { actor: Actor; item: RoadmapItemViewType; first: boole
           {STATUS_LABELS[item.status] ?? item.status}
         </span>
       </p>
-      {item.description_html ? <div class="markdown">{item.description_html}</div> : ''}
+      {safeDescription ? <div class="markdown">{safeDescription}</div> : ''}
       {item.tickets.length > 0 ? (
         <div class="linked">
           <p class="small muted">Tickets</p>
