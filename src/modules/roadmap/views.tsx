@@ -7,6 +7,7 @@
  */
 import type { Actor } from '../../../plugins/auth'
 import { Layout } from '../../../views/layout'
+import { STATUS_LABELS as TICKET_STATUS_LABELS } from '../tickets/views'
 import { MOVES, ROADMAP_STATUSES, type RoadmapItemViewType } from './model'
 import { PHASES, type RoadmapFilters } from './store'
 
@@ -161,7 +162,7 @@ function ItemCard(props: { actor: Actor; item: RoadmapItemViewType; first: boole
                   {ticket.title}
                 </a>{' '}
                 <span class={`badge status-${ticket.status}`} safe>
-                  {ticket.status.replace('_', ' ')}
+                  {TICKET_STATUS_LABELS[ticket.status] ?? ticket.status}
                 </span>
               </li>
             ))}
