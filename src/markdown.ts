@@ -21,7 +21,7 @@ import { Marked, type Tokens } from 'marked'
 import sanitizeHtml from 'sanitize-html'
 
 /** Heading ids are namespaced so they never collide with the page's own element ids. */
-export const HEADING_ID_PREFIX = 'doc-'
+const HEADING_ID_PREFIX = 'doc-'
 const HEADING_ID = /^doc-[a-z0-9]+(?:-[a-z0-9]+)*$/
 const HEADINGS = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'] as const
 

@@ -10,7 +10,7 @@ import { badRequest, notFound } from '../../errors'
 import { renderDocument, type TocEntry } from '../../markdown'
 import type { Page } from '../../pagination'
 
-export const DOCS_DIR = resolve(import.meta.dir, '../../../docs/user')
+const DOCS_DIR = resolve(import.meta.dir, '../../../docs/user')
 
 /** The reading order; files not listed follow, alphabetically. */
 export const DOC_ORDER = [
@@ -23,7 +23,7 @@ export const DOC_ORDER = [
   'for-admins',
 ] as const
 
-export const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/
+const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/
 
 export interface DocSummary {
   slug: string

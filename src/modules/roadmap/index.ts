@@ -169,7 +169,7 @@ export const roadmapModule = ({ stores, audit, guard, quota }: RoadmapModuleOpti
         mutate(actor, query, request, set, draftOf(body), async () => {
           const item = await roadmap.create(
             actor,
-            { title: body.title ?? '', description: body.description, phase: (body.phase ?? '') as Phase, status: body.status as never },
+            { title: body.title ?? '', description: body.description, phase: body.phase ?? '', status: body.status },
             meta,
           )
           return `Added “${item.title}” to ${item.phase}.`
@@ -183,7 +183,7 @@ export const roadmapModule = ({ stores, audit, guard, quota }: RoadmapModuleOpti
           const item = await roadmap.update(
             actor,
             params.id,
-            { title: body.title, description: body.description, phase: body.phase as Phase, status: body.status as never },
+            { title: body.title, description: body.description, phase: body.phase, status: body.status },
             meta,
           )
           return `Saved “${item.title}”.`

@@ -22,7 +22,7 @@ export const oneOf = <V extends string>(values: readonly V[], options: { descrip
 export const TITLE_MAX = 200
 export const DESCRIPTION_MAX = 20_000
 
-export const LinkedTicketView = t.Object({
+const LinkedTicketView = t.Object({
   id: t.String(),
   title: t.String(),
   status: t.String(),
@@ -69,5 +69,3 @@ export const UpdateRoadmapBody = t.Object({
 })
 
 export type RoadmapItemViewType = Static<typeof RoadmapItemView>
-export type CreateRoadmapInput = Static<typeof CreateRoadmapBody>
-export type UpdateRoadmapInput = Static<typeof UpdateRoadmapBody>

@@ -19,17 +19,33 @@ import {
   DESCRIPTION_MAX,
   ROADMAP_STATUSES,
   TITLE_MAX,
-  type CreateRoadmapInput,
   type Move,
   type RoadmapItemViewType,
   type RoadmapStatus,
-  type UpdateRoadmapInput,
 } from './model'
 import { PHASES, phaseRank, type BoardKey, type Phase, type RoadmapFilters } from './store'
 
 export interface RoadmapDeps {
   stores: Stores
   audit: AuditLog
+}
+
+/** What create accepts: the API's typed body, or a page form's strings (checked here either way). */
+export interface NewItemInput {
+  title: string
+  description?: string
+  phase: string
+  status?: string
+  position?: number
+}
+
+export interface ItemChanges {
+  title?: string
+  description?: string
+  phase?: string
+  status?: string
+  move?: Move
+  position?: number
 }
 
 export interface BoardParams {
@@ -40,7 +56,7 @@ export interface BoardParams {
 const CURSOR = /^([0-9]+)\.([0-9]{1,9})\.([0-9a-f-]{36})$/
 
 /** The board's cursor: the last row's sort key, opaque to clients. */
-export const boardCursor = (row: Pick<RoadmapItemRow, 'phase' | 'position' | 'id'>) =>
+const boardCursor = (row: Pick<RoadmapItemRow, 'phase' | 'position' | 'id'>) =>
   Buffer.from(`${phaseRank(row.phase)}.${row.position}.${row.id}`).toString('base64url')
 
 export function parseBoardCursor(cursor: string | undefined): BoardKey | null {
@@ -75,7 +91,7 @@ function checkDescription(raw: string): string {
 }
 
 /** `ids` with `id` placed at `index` (clamped to the ends). */
-export function placeAt(ids: readonly string[], id: string, index: number): string[] {
+function placeAt(ids: readonly string[], id: string, index: number): string[] {
   const rest = ids.filter((other) => other !== id)
   const at = Math.max(0, Math.min(index, rest.length))
   return [...rest.slice(0, at), id, ...rest.slice(at)]
@@ -148,7 +164,7 @@ export function createRoadmapService({ stores, audit }: RoadmapDeps) {
     /** Every item's id, title and phase in board order, for the triage form's choice of item. */
     outline: () => stores.roadmap.outline(),
 
-    async create(actor: Actor, input: CreateRoadmapInput, meta: RequestMeta): Promise<RoadmapItemViewType> {
+    async create(actor: Actor, input: NewItemInput, meta: RequestMeta): Promise<RoadmapItemViewType> {
       const title = checkTitle(input.title)
       const description = checkDescription(input.description ?? '')
       if (!isPhase(input.phase)) throw invalid('phase', `one of ${PHASES.join(', ')}`)
@@ -186,7 +202,7 @@ export function createRoadmapService({ stores, audit }: RoadmapDeps) {
       return view(actor, row.id)
     },
 
-    async update(actor: Actor, id: string, input: UpdateRoadmapInput, meta: RequestMeta): Promise<RoadmapItemViewType> {
+    async update(actor: Actor, id: string, input: ItemChanges, meta: RequestMeta): Promise<RoadmapItemViewType> {
       if (!isId(id)) throw notFound('Roadmap item')
       if (input.move !== undefined && input.position !== undefined) throw invalid('move', 'give either move or position, not both')
       const fields: Partial<RoadmapItemRow> = {}

@@ -41,7 +41,7 @@ export interface BoardProps {
   draft?: ItemDraft
 }
 
-export const filterQuery = (filters: RoadmapFilters): string => {
+const filterQuery = (filters: RoadmapFilters): string => {
   const params = new URLSearchParams()
   if (filters.phase) params.set('phase', filters.phase)
   if (filters.status) params.set('status', filters.status)

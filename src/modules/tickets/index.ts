@@ -13,7 +13,7 @@ import { AppError } from '../../errors'
 import { pageOf, pageParams, PageQuery } from '../../pagination'
 import type { Stores } from '../../stores'
 import { createRoadmapService } from '../roadmap/service'
-import { CommentBody, CommentsPage, CommentView, CreateTicketBody, KINDS, PRIORITIES, STATUSES, TicketDetail, TicketsQuery, TicketSummary, UpdateTicketBody, type Kind } from './model'
+import { CommentBody, CommentsPage, CommentView, CreateTicketBody, KINDS, PRIORITIES, STATUSES, TicketDetail, TicketsQuery, TicketSummary, UpdateTicketBody } from './model'
 import { createTicketsService } from './service'
 import { CommentItems, Thread, TicketMain, TicketPage, type TicketMainProps } from './ticket-views'
 import { NewTicketForm, TicketResults, TicketRows, TicketsPage, type TicketListFilters } from './views'
@@ -182,7 +182,7 @@ export const ticketsModule = ({ stores, audit, guard, quota }: TicketsModuleOpti
       async ({ actor, body, meta, request, set }) => {
         const draft = { title: body.title, body: body.body, kind: body.kind }
         try {
-          const ticket = await tickets.create(actor, { title: body.title ?? '', body: body.body ?? '', kind: (body.kind ?? '') as Kind }, meta)
+          const ticket = await tickets.create(actor, { title: body.title ?? '', body: body.body ?? '', kind: body.kind ?? '' }, meta)
           if (isHtmx(request)) set.headers['hx-location'] = `/tickets/${ticket.id}`
           else {
             set.status = 303

@@ -82,5 +82,4 @@ export const CommentBody = t.Object({ body: t.String({ maxLength: COMMENT_MAX, d
 export type TicketSummaryView = Static<typeof TicketSummary>
 export type TicketDetailView = Static<typeof TicketDetail>
 export type CommentViewType = Static<typeof CommentView>
-export type CreateTicketInput = Static<typeof CreateTicketBody>
 export type UpdateTicketInput = Static<typeof UpdateTicketBody>

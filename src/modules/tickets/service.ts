@@ -23,7 +23,6 @@ import {
   KINDS,
   TITLE_MAX,
   type CommentViewType,
-  type CreateTicketInput,
   type Kind,
   type Priority,
   type Status,
@@ -33,13 +32,20 @@ import {
 } from './model'
 import type { CommentWithAuthor, TicketFilters, TicketWithAuthor } from './store'
 
+/** What create accepts: the API's typed body, or the page form's strings (checked here either way). */
+export interface NewTicketInput {
+  title: string
+  body: string
+  kind: string
+}
+
 export interface TicketsDeps {
   stores: Stores
   audit: AuditLog
 }
 
 /** How many comments the ticket itself carries; the rest are paged. */
-export const FIRST_COMMENTS = 100
+const FIRST_COMMENTS = 100
 
 const invalid = (field: string, message: string) =>
   unprocessable('validation_failed', `Invalid field "${field}": ${message}.`, [{ field, message }])
@@ -87,7 +93,7 @@ const toComment = (row: CommentWithAuthor): CommentViewType => ({
 })
 
 /** May the actor edit the title and body now? Triagers always; the author while the ticket is open. */
-export const canEdit = (actor: Actor, row: Pick<TicketRow, 'createdBy' | 'status'>) =>
+const canEdit = (actor: Actor, row: Pick<TicketRow, 'createdBy' | 'status'>) =>
   actor.permissions.has('tickets:update') || (row.createdBy === actor.userId && row.status === 'open' && actor.permissions.has('tickets:create'))
 
 /**
@@ -123,7 +129,7 @@ export function createTicketsService({ stores, audit }: TicketsDeps) {
   }
 
   return {
-    async create(actor: Actor, input: CreateTicketInput, meta: RequestMeta): Promise<TicketDetailView> {
+    async create(actor: Actor, input: NewTicketInput, meta: RequestMeta): Promise<TicketDetailView> {
       const title = checkTitle(input.title)
       const body = checkText('body', input.body, BODY_MAX, 'describe the bug, feature or question')
       if (!(KINDS as readonly string[]).includes(input.kind)) throw invalid('kind', `one of ${KINDS.join(', ')}`)

@@ -29,7 +29,7 @@ export interface TicketListFilters {
   roadmapItemId?: string
 }
 
-export const listQuery = (filters: TicketListFilters, cursor?: string): string => {
+const listQuery = (filters: TicketListFilters, cursor?: string): string => {
   const params = new URLSearchParams()
   if (filters.status) params.set('status', filters.status)
   if (filters.kind) params.set('kind', filters.kind)
