@@ -103,6 +103,14 @@ describe('roadmap and tickets in the browser', () => {
         expect(new URL(page.url()).searchParams.get('phase')).toBe('next')
         expect(await windowKept(page)).toBe(true)
 
+        // Back and forward through the pushed filter restore whole boards, not a fragment in place of the page.
+        await page.goBack()
+        await page.waitForFunction(() => document.querySelectorAll('#roadmap-board section[data-phase]').length === 3)
+        expect(await page.locator('header nav a[href="/roadmap"]').count()).toBe(1)
+        await page.goForward()
+        await page.waitForFunction(() => document.querySelectorAll('#roadmap-board section[data-phase]').length === 1)
+        expect(await page.locator('#roadmap-filter').count()).toBe(1)
+
         const card = page.locator(`#item-${item.id}`)
         await card.waitFor()
         const link = card.locator(`a[href="/tickets/${ticket.id}"]`)
