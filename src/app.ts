@@ -37,6 +37,10 @@ import { createJobQueue, jobsReadiness, type JobQueue } from '../plugins/jobs'
 import { createQuotaStore, quota, quotaReadiness, type QuotaStore } from '../plugins/quota'
 import { createObjectStorage, storageReadiness, type ObjectStorage } from '../plugins/storage'
 import { budgetsModule } from './modules/budgets'
+import { roadmapModule } from './modules/roadmap'
+import { ensureRoadmap } from './modules/roadmap/seed'
+import { ticketsModule } from './modules/tickets'
+import { docsModule } from './modules/docs'
 import { createBudgetService, type BudgetService } from './modules/budgets/service'
 import { createSessionsService, type SessionsService } from './modules/sessions/service'
 import { createStores, type Stores } from './stores'
@@ -167,6 +171,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
 export async function prepare(deps: AppDeps, { migrate = true } = {}): Promise<void> {
   if (migrate) await deps.db.migrate()
   await ensureCatalog(deps.stores.catalog)
+  await ensureRoadmap(deps.stores)
   if (deps.queue.backend === 'inline') {
     const unfinished = await deps.stores.jobs.unfinished()
     for (const jobId of unfinished) await deps.queue.enqueue(jobId)
@@ -218,6 +223,9 @@ export function createApp(config: Config, deps: AppDeps) {
     .use(jobsModule({ jobs: deps.jobs, guard, quota: limiter, onCancelled: (sessionId) => `/sessions/${sessionId}` }))
     .use(agentsModule({ catalog: deps.stores.catalog, jobs: deps.jobs, guard, quota: limiter }))
     .use(budgetsModule({ budgets: deps.budgets, guard, quota: limiter }))
+    .use(roadmapModule({ stores: deps.stores, audit: deps.audit, guard, quota: limiter }))
+    .use(ticketsModule({ stores: deps.stores, audit: deps.audit, guard, quota: limiter }))
+    .use(docsModule({ guard }))
     .use(adminModule({ db: deps.db, stores: deps.stores, audit: deps.audit, auditEvents: deps.stores.audit, identity: deps.identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
 }
 

@@ -259,3 +259,62 @@ export const budgetReservations = sqliteTable(
   },
   (t) => [index('budget_reservations_user_idx').on(t.userId, t.day)],
 )
+
+/**
+ * The public roadmap: curated by admins, shown as Now / Next / Later columns.
+ * `position` orders items within a phase; moves renumber the phase under one
+ * lock (src/modules/roadmap/service.ts), so ties only happen between rows
+ * written before a renumber and are broken by id.
+ */
+export const roadmapItems = sqliteTable(
+  'roadmap_items',
+  {
+    id: text('id').primaryKey(),
+    title: text('title').notNull(),
+    description: text('description').notNull(),
+    phase: text('phase').notNull(),
+    status: text('status').notNull(),
+    position: integer('position').notNull(),
+    createdBy: text('created_by'),
+    createdAt: createdAt(),
+    updatedBy: text('updated_by'),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [index('roadmap_items_phase_position_idx').on(t.phase, t.position, t.id), index('roadmap_items_status_idx').on(t.status)],
+)
+
+/** Work items filed by members; private to their author (and admins) until an admin makes them public. */
+export const tickets = sqliteTable(
+  'tickets',
+  {
+    id: text('id').primaryKey(),
+    title: text('title').notNull(),
+    body: text('body').notNull(),
+    kind: text('kind').notNull(),
+    status: text('status').notNull(),
+    priority: text('priority').notNull(),
+    public: integer('public', { mode: 'boolean' }).notNull(),
+    roadmapItemId: text('roadmap_item_id'),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+    updatedBy: text('updated_by'),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [
+    index('tickets_created_by_idx').on(t.createdBy, t.id),
+    index('tickets_public_idx').on(t.public, t.id),
+    index('tickets_roadmap_item_idx').on(t.roadmapItemId),
+  ],
+)
+
+export const ticketComments = sqliteTable(
+  'ticket_comments',
+  {
+    id: text('id').primaryKey(),
+    ticketId: text('ticket_id').notNull(),
+    authorId: text('author_id').notNull(),
+    body: text('body').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('ticket_comments_ticket_idx').on(t.ticketId, t.id)],
+)
