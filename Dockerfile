@@ -7,7 +7,9 @@
 # scripts stay off: the native packages (libsql, msgpackr) ship prebuilt binaries.
 FROM oven/bun:1.4.5 AS deps
 WORKDIR /app
+# patches/: bun checks every patchedDependencies entry at install, dev-only ones included.
 COPY package.json bun.lock ./
+COPY patches ./patches
 RUN bun install --frozen-lockfile --production --ignore-scripts
 
 # Stage 2: the runtime. Bun runs the TypeScript sources directly, so there is no

@@ -4,7 +4,7 @@
  */
 import { Elysia } from 'elysia'
 import { createDatabase, type Database } from '../db/client'
-import { createAuditLog, type AuditLog } from '../plugins/audit'
+import { auditStreamReadiness, createAuditLog, createAuditStream, type AuditLog, type AuditStream } from '../plugins/audit'
 import { createAuthenticator } from '../plugins/auth'
 import { errors } from '../plugins/errors'
 import { health, type ComponentCheck } from '../plugins/health'
@@ -35,7 +35,12 @@ import { councilStore } from './modules/councils/service'
 import { createLlmProvider, type LlmProvider } from './llm'
 import { createJobQueue, jobsReadiness, type JobQueue } from '../plugins/jobs'
 import { createQuotaStore, quota, quotaReadiness, type QuotaStore } from '../plugins/quota'
+import { createObjectStorage, storageReadiness, type ObjectStorage } from '../plugins/storage'
 import { budgetsModule } from './modules/budgets'
+import { roadmapModule } from './modules/roadmap'
+import { ensureRoadmap } from './modules/roadmap/seed'
+import { ticketsModule } from './modules/tickets'
+import { docsModule } from './modules/docs'
 import { createBudgetService, type BudgetService } from './modules/budgets/service'
 import { createSessionsService, type SessionsService } from './modules/sessions/service'
 import { createStores, type Stores } from './stores'
@@ -48,6 +53,8 @@ export interface AppDeps {
   /** Every table, reached through its store (src/stores.ts). */
   stores: Stores
   audit: AuditLog
+  /** Delivers the audit trail to the SIEM (AUDIT_STREAM_URL); null when not configured. */
+  auditStream: AuditStream | null
   identity: IdentityService
   authenticator: Authenticator
   sessions: SessionsService
@@ -59,6 +66,8 @@ export interface AppDeps {
   jobs: JobsService
   /** Rate-limit counters (QUOTA_BACKEND). */
   quota: QuotaStore
+  /** Object bytes: uploaded documents, extracted text (STORAGE_BACKEND). */
+  storage: ObjectStorage
   /** Daily token and cost budgets; its meter is wired into the executor. */
   budgets: BudgetService
   /** Prometheus metrics of this instance; the executor reports jobs and LLM calls to it. */
@@ -75,13 +84,13 @@ export interface AppDeps {
  * const deps = createDeps(loadConfig())
  * await deps.db.migrate()
  */
-export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'logger' | 'db' | 'llm'>> = {}): AppDeps {
+export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'logger' | 'db' | 'llm' | 'storage'>> = {}): AppDeps {
   const logger =
     overrides.logger ??
     createLogger({ level: config.logLevel, file: config.logFile, hashUsers: config.env === 'production' })
   const db = overrides.db ?? createDatabase({ url: config.db.url, poolSize: config.db.poolSize, pgWriteBatching: config.db.pgWriteBatching })
   const stores = createStores(db)
-  const audit = createAuditLog({ store: stores.audit, logger })
+  const audit = createAuditLog({ store: stores.audit, logger, stream: config.auditStream !== null })
   const identity = createIdentityService({
     stores,
     audit,
@@ -95,6 +104,10 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
   const jobLogs = createJobLogWriter({ store: stores.jobs, logger })
   const budgets = createBudgetService({ stores, config, logger, audit })
   const appMetrics = createMetrics()
+  const auditStream = config.auditStream
+    ? createAuditStream({ ...config.auditStream, outbox: stores.audit.outbox, logger, observe: appMetrics.auditStream })
+    : null
+  auditStream?.start()
   const executor = createJobExecutor({ stores, council, logger, jobLogs, meter: budgets.meter, observe: appMetrics.jobs })
   const queue = createJobQueue(config, executor.process, (jobId, error) =>
     logger.debug('job attempt ended with an error', { job_id: jobId, error: (error as Error).message }),
@@ -102,12 +115,14 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
   appMetrics.watchQueue(queue)
   const jobs = createJobsService({ stores, audit, queue, budgets })
   const quotaStore = createQuotaStore(config)
+  const storage = overrides.storage ?? createObjectStorage(config)
   return {
     config,
     logger,
     db,
     stores,
     audit,
+    auditStream,
     identity,
     authenticator,
     sessions,
@@ -118,6 +133,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     queue,
     jobs,
     quota: quotaStore,
+    storage,
     budgets,
     metrics: appMetrics,
     readiness: {
@@ -130,13 +146,18 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
       },
       ...jobsReadiness(queue),
       ...quotaReadiness(quotaStore),
+      ...storageReadiness(storage),
+      ...(auditStream ? auditStreamReadiness(auditStream) : {}),
     },
     async close() {
       await queue.close()
       await quotaStore.close()
+      await storage.close()
       await budgets.close()
       await jobLogs.close()
       await audit.close()
+      // After the audit queue's last batch reached the outbox, so the grace can deliver it too.
+      await auditStream?.stop(config.auditStream?.shutdownGraceMs)
       await db.close()
     },
   }
@@ -150,6 +171,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
 export async function prepare(deps: AppDeps, { migrate = true } = {}): Promise<void> {
   if (migrate) await deps.db.migrate()
   await ensureCatalog(deps.stores.catalog)
+  await ensureRoadmap(deps.stores)
   if (deps.queue.backend === 'inline') {
     const unfinished = await deps.stores.jobs.unfinished()
     for (const jobId of unfinished) await deps.queue.enqueue(jobId)
@@ -201,7 +223,10 @@ export function createApp(config: Config, deps: AppDeps) {
     .use(jobsModule({ jobs: deps.jobs, guard, quota: limiter, onCancelled: (sessionId) => `/sessions/${sessionId}` }))
     .use(agentsModule({ catalog: deps.stores.catalog, jobs: deps.jobs, guard, quota: limiter }))
     .use(budgetsModule({ budgets: deps.budgets, guard, quota: limiter }))
-    .use(adminModule({ db: deps.db, stores: deps.stores, audit: deps.audit, identity: deps.identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
+    .use(roadmapModule({ stores: deps.stores, audit: deps.audit, guard, quota: limiter }))
+    .use(ticketsModule({ stores: deps.stores, audit: deps.audit, guard, quota: limiter }))
+    .use(docsModule({ guard }))
+    .use(adminModule({ db: deps.db, stores: deps.stores, audit: deps.audit, auditEvents: deps.stores.audit, identity: deps.identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
 }
 
 export type App = ReturnType<typeof createApp>

@@ -26,9 +26,15 @@ import { createSqliteStageOutputStore } from './modules/councils/store.sqlite'
 import type { JobStore } from './modules/jobs/store'
 import { createPgJobStore } from './modules/jobs/store.pg'
 import { createSqliteJobStore } from './modules/jobs/store.sqlite'
+import type { RoadmapStore } from './modules/roadmap/store'
+import { createPgRoadmapStore } from './modules/roadmap/store.pg'
+import { createSqliteRoadmapStore } from './modules/roadmap/store.sqlite'
 import type { SessionStore } from './modules/sessions/store'
 import { createPgSessionStore } from './modules/sessions/store.pg'
 import { createSqliteSessionStore } from './modules/sessions/store.sqlite'
+import type { TicketStore } from './modules/tickets/store'
+import { createPgTicketStore } from './modules/tickets/store.pg'
+import { createSqliteTicketStore } from './modules/tickets/store.sqlite'
 
 /** The stores of one transaction: every write through them commits or rolls back together. */
 export interface TxStores {
@@ -37,8 +43,10 @@ export interface TxStores {
   catalog: CatalogStore
   identity: IdentityStore
   jobs: JobStore
+  roadmap: RoadmapStore
   sessions: SessionStore
   stageOutputs: StageOutputStore
+  tickets: TicketStore
 }
 
 export interface Stores extends TxStores {
@@ -54,8 +62,10 @@ const sqliteFactories: Factories<SqliteExec> = {
   catalog: (exec) => createSqliteCatalogStore(exec),
   identity: (exec) => createSqliteIdentityStore(exec),
   jobs: (exec) => createSqliteJobStore(exec),
+  roadmap: (exec) => createSqliteRoadmapStore(exec),
   sessions: (exec) => createSqliteSessionStore(exec),
   stageOutputs: (exec) => createSqliteStageOutputStore(exec),
+  tickets: (exec) => createSqliteTicketStore(exec),
 }
 
 const pgFactories: Factories<PgExec> = {
@@ -64,8 +74,10 @@ const pgFactories: Factories<PgExec> = {
   catalog: (exec) => createPgCatalogStore(exec),
   identity: (exec) => createPgIdentityStore(exec),
   jobs: (exec, root) => createPgJobStore(exec, { coalesce: root }),
+  roadmap: (exec) => createPgRoadmapStore(exec),
   sessions: (exec, root) => createPgSessionStore(exec, { coalesce: root }),
   stageOutputs: (exec, root) => createPgStageOutputStore(exec, { coalesce: root }),
+  tickets: (exec) => createPgTicketStore(exec),
 }
 
 /**

@@ -15,6 +15,9 @@ export interface LayoutProps {
 const NAV: Array<{ href: string; label: string; permission?: string }> = [
   { href: '/sessions', label: 'Sessions', permission: 'sessions:read' },
   { href: '/sessions/new', label: 'Ask the council', permission: 'sessions:create' },
+  { href: '/roadmap', label: 'Roadmap', permission: 'roadmap:read' },
+  { href: '/tickets', label: 'Tickets', permission: 'tickets:read' },
+  { href: '/docs', label: 'Docs', permission: 'docs:read' },
   { href: '/admin', label: 'Admin', permission: 'admin:view' },
   { href: '/swagger', label: 'API' },
 ]

@@ -122,6 +122,20 @@ export const auditEvents = pgTable(
   ],
 )
 
+/** See ./sqlite.ts. */
+export const auditOutbox = pgTable('audit_outbox', {
+  seq: bigint('seq', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  eventId: text('event_id').notNull(),
+  payload: text('payload').notNull(),
+  createdAt: createdAt(),
+})
+
+export const auditOutboxLease = pgTable('audit_outbox_lease', {
+  name: text('name').primaryKey(),
+  holder: text('holder').notNull(),
+  expiresAt: time('expires_at').notNull(),
+})
+
 export const agents = pgTable('agents', {
   name: text('name').primaryKey(),
   description: text('description').notNull(),
@@ -221,4 +235,58 @@ export const budgetReservations = pgTable(
     settledAt: time('settled_at'),
   },
   (t) => [index('budget_reservations_user_idx').on(t.userId, t.day)],
+)
+
+/** See ./sqlite.ts roadmapItems. */
+export const roadmapItems = pgTable(
+  'roadmap_items',
+  {
+    id: text('id').primaryKey(),
+    title: text('title').notNull(),
+    description: text('description').notNull(),
+    phase: text('phase').notNull(),
+    status: text('status').notNull(),
+    position: integer('position').notNull(),
+    createdBy: text('created_by'),
+    createdAt: createdAt(),
+    updatedBy: text('updated_by'),
+    updatedAt: time('updated_at').notNull(),
+  },
+  (t) => [index('roadmap_items_phase_position_idx').on(t.phase, t.position, t.id), index('roadmap_items_status_idx').on(t.status)],
+)
+
+/** See ./sqlite.ts tickets. */
+export const tickets = pgTable(
+  'tickets',
+  {
+    id: text('id').primaryKey(),
+    title: text('title').notNull(),
+    body: text('body').notNull(),
+    kind: text('kind').notNull(),
+    status: text('status').notNull(),
+    priority: text('priority').notNull(),
+    public: boolean('public').notNull(),
+    roadmapItemId: text('roadmap_item_id'),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+    updatedBy: text('updated_by'),
+    updatedAt: time('updated_at').notNull(),
+  },
+  (t) => [
+    index('tickets_created_by_idx').on(t.createdBy, t.id),
+    index('tickets_public_idx').on(t.public, t.id),
+    index('tickets_roadmap_item_idx').on(t.roadmapItemId),
+  ],
+)
+
+export const ticketComments = pgTable(
+  'ticket_comments',
+  {
+    id: text('id').primaryKey(),
+    ticketId: text('ticket_id').notNull(),
+    authorId: text('author_id').notNull(),
+    body: text('body').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('ticket_comments_ticket_idx').on(t.ticketId, t.id)],
 )

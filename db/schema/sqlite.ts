@@ -122,6 +122,25 @@ export const auditEvents = sqliteTable(
   ],
 )
 
+/**
+ * Audit events waiting for the SIEM (AUDIT_STREAM_URL): written in the same
+ * transaction as the event, deleted once the SIEM answered 2xx. `seq` gives the
+ * delivery order; `payload` is the JSON line exactly as it will be sent.
+ */
+export const auditOutbox = sqliteTable('audit_outbox', {
+  seq: integer('seq').primaryKey({ autoIncrement: true }),
+  eventId: text('event_id').notNull(),
+  payload: text('payload').notNull(),
+  createdAt: createdAt(),
+})
+
+/** Who drains the outbox: one row per stream, held by one process until `expires_at`. */
+export const auditOutboxLease = sqliteTable('audit_outbox_lease', {
+  name: text('name').primaryKey(),
+  holder: text('holder').notNull(),
+  expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
+})
+
 
 export const agents = sqliteTable('agents', {
   name: text('name').primaryKey(),
@@ -239,4 +258,63 @@ export const budgetReservations = sqliteTable(
     settledAt: integer('settled_at', { mode: 'timestamp_ms' }),
   },
   (t) => [index('budget_reservations_user_idx').on(t.userId, t.day)],
+)
+
+/**
+ * The public roadmap: curated by admins, shown as Now / Next / Later columns.
+ * `position` orders items within a phase; moves renumber the phase under one
+ * lock (src/modules/roadmap/service.ts), so ties only happen between rows
+ * written before a renumber and are broken by id.
+ */
+export const roadmapItems = sqliteTable(
+  'roadmap_items',
+  {
+    id: text('id').primaryKey(),
+    title: text('title').notNull(),
+    description: text('description').notNull(),
+    phase: text('phase').notNull(),
+    status: text('status').notNull(),
+    position: integer('position').notNull(),
+    createdBy: text('created_by'),
+    createdAt: createdAt(),
+    updatedBy: text('updated_by'),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [index('roadmap_items_phase_position_idx').on(t.phase, t.position, t.id), index('roadmap_items_status_idx').on(t.status)],
+)
+
+/** Work items filed by members; private to their author (and admins) until an admin makes them public. */
+export const tickets = sqliteTable(
+  'tickets',
+  {
+    id: text('id').primaryKey(),
+    title: text('title').notNull(),
+    body: text('body').notNull(),
+    kind: text('kind').notNull(),
+    status: text('status').notNull(),
+    priority: text('priority').notNull(),
+    public: integer('public', { mode: 'boolean' }).notNull(),
+    roadmapItemId: text('roadmap_item_id'),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+    updatedBy: text('updated_by'),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [
+    index('tickets_created_by_idx').on(t.createdBy, t.id),
+    index('tickets_public_idx').on(t.public, t.id),
+    index('tickets_roadmap_item_idx').on(t.roadmapItemId),
+  ],
+)
+
+export const ticketComments = sqliteTable(
+  'ticket_comments',
+  {
+    id: text('id').primaryKey(),
+    ticketId: text('ticket_id').notNull(),
+    authorId: text('author_id').notNull(),
+    body: text('body').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('ticket_comments_ticket_idx').on(t.ticketId, t.id)],
 )

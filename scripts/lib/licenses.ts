@@ -147,6 +147,9 @@ export function judgeLicense(license: string | null): Verdict {
 }
 
 /** Checks the allow-list file's own shape: every entry names a package, version, licence and a real reason. */
+/** How an allow-list entry names a package that declares no licence at all. */
+export const NO_LICENSE = '(none)'
+
 export function parseAllowList(text: string, source = 'allow-list'): AllowEntry[] {
   const parsed = JSON.parse(text) as { exceptions?: unknown }
   if (!Array.isArray(parsed.exceptions)) throw new Error(`${source}: expected { "exceptions": [...] }`)
@@ -172,7 +175,7 @@ export function checkLicenses(packages: InstalledPackage[], allowList: AllowEntr
     const verdict = judgeLicense(pkg.license)
     if (verdict.ok) continue
     const entry = allowList.find(
-      (e) => e.package === pkg.name && (e.version === '*' || e.version === pkg.version) && e.license === (pkg.license ?? ''),
+      (e) => e.package === pkg.name && (e.version === '*' || e.version === pkg.version) && e.license === (pkg.license ?? NO_LICENSE),
     )
     if (entry) {
       used.add(entry)

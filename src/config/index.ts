@@ -85,7 +85,21 @@ export interface Config {
     alertWebhookUrl: string | null
     alertWebhookTimeoutMs: number
   }
-  storage: { backend: 'local' | 's3'; s3Endpoint: string | null; s3Bucket: string | null }
+  storage: {
+    backend: 'local' | 's3'
+    /** The local backend's root: DATA_DIR/objects. */
+    localDir: string
+    s3: {
+      endpoint: string | null
+      bucket: string | null
+      region: string
+      /** Both set, or neither (then Bun's S3 client reads AWS_ACCESS_KEY_ID/… from the environment). */
+      accessKeyId: string | null
+      secretAccessKey: string | null
+      /** true: https://endpoint/bucket/key (MinIO, most S3-compatible servers); false: virtual-hosted https://bucket.endpoint/key. */
+      forcePathStyle: boolean
+    }
+  }
   llm: {
     provider: 'offline' | 'openai'
     offlineLatencyMs: number
@@ -121,7 +135,23 @@ export interface Config {
   }
   /** How long data is kept; 0 keeps it forever. The scheduled purge job comes with the retention issue. */
   retention: { auditDays: number }
+  /** Every audit event also goes to this SIEM (plugins/audit/stream.ts); null when AUDIT_STREAM_URL is unset. */
+  auditStream: AuditStreamConfig | null
   sentryDsn: string | null
+}
+
+export interface AuditStreamConfig {
+  url: string
+  authorization: string | null
+  batchSize: number
+  timeoutMs: number
+  backoffMs: number
+  backoffMaxMs: number
+  pollMs: number
+  /** /readyz says degraded once the oldest undelivered event is older than this. */
+  maxLagMs: number
+  /** On shutdown, how long to keep delivering what waits. */
+  shutdownGraceMs: number
 }
 
 type Env = Record<string, string | undefined>
@@ -248,6 +278,31 @@ const prices = (raw: string): PriceTable => {
   return { ...DEFAULT_PRICES, ...parsed }
 }
 
+const httpUrl = (raw: string): string => {
+  if (!/^https?:$/.test(new URL(url(raw)).protocol)) throw new Error(`must be an http:// or https:// URL (got "${raw}")`)
+  return raw
+}
+
+/** The AUDIT_STREAM_* knobs, checked even without a URL so a typo fails at boot rather than when streaming is switched on. */
+function auditStream(env: Env): AuditStreamConfig | null {
+  const knobs = {
+    authorization: read(env, 'AUDIT_STREAM_AUTHORIZATION', null as string | null, (raw) => {
+      if (!/^[\x20-\x7e]+$/.test(raw)) throw new Error('must be printable ASCII on one line (it is sent as the Authorization header)')
+      return raw
+    }),
+    batchSize: read(env, 'AUDIT_STREAM_BATCH', 500, integer(1, 10_000)),
+    timeoutMs: read(env, 'AUDIT_STREAM_TIMEOUT_MS', 10_000, integer(100, 120_000)),
+    backoffMs: read(env, 'AUDIT_STREAM_BACKOFF_MS', 1000, integer(10, 600_000)),
+    backoffMaxMs: read(env, 'AUDIT_STREAM_BACKOFF_MAX_MS', 60_000, integer(10, 3_600_000)),
+    pollMs: read(env, 'AUDIT_STREAM_POLL_MS', 1000, integer(10, 60_000)),
+    maxLagMs: read(env, 'AUDIT_STREAM_MAX_LAG_MS', 300_000, integer(1000, 86_400_000)),
+    shutdownGraceMs: read(env, 'AUDIT_STREAM_SHUTDOWN_GRACE_MS', 5000, integer(0, 600_000)),
+  }
+  if (knobs.backoffMaxMs < knobs.backoffMs) throw new ConfigError('AUDIT_STREAM_BACKOFF_MAX_MS', `must be at least AUDIT_STREAM_BACKOFF_MS (${knobs.backoffMs})`)
+  const target = read(env, 'AUDIT_STREAM_URL', null as string | null, httpUrl)
+  return target ? { url: target, ...knobs } : null
+}
+
 /**
  * Builds and validates the configuration from an environment.
  * @example
@@ -330,8 +385,24 @@ export function loadConfig(env: Env = process.env): Config {
     },
     storage: {
       backend: read(env, 'STORAGE_BACKEND', 'local' as const, oneOf('local', 's3')),
-      s3Endpoint: read(env, 'S3_ENDPOINT', null as string | null, url),
-      s3Bucket: read(env, 'S3_BUCKET', null as string | null, String),
+      localDir: `${dataDir}/objects`,
+      s3: {
+        endpoint: read(env, 'S3_ENDPOINT', null as string | null, (raw) => {
+          if (!/^https?:$/.test(new URL(url(raw)).protocol)) throw new Error(`must be an http:// or https:// URL (got "${raw}")`)
+          return raw
+        }),
+        bucket: read(env, 'S3_BUCKET', null as string | null, (raw) => {
+          if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(raw)) throw new Error(`must be an S3 bucket name: 3–63 lowercase letters, digits, . or - (got "${raw}")`)
+          return raw
+        }),
+        region: read(env, 'S3_REGION', 'us-east-1', (raw) => {
+          if (!/^[a-z0-9-]{1,64}$/.test(raw)) throw new Error(`must be a region name such as us-east-1 or auto (got "${raw}")`)
+          return raw
+        }),
+        accessKeyId: read(env, 'S3_ACCESS_KEY_ID', null as string | null, String),
+        secretAccessKey: read(env, 'S3_SECRET_ACCESS_KEY', null as string | null, String),
+        forcePathStyle: read(env, 'S3_FORCE_PATH_STYLE', true, boolean),
+      },
     },
     llm: {
       provider: read(env, 'LLM_PROVIDER', 'offline' as const, oneOf('offline', 'openai')),
@@ -378,6 +449,7 @@ export function loadConfig(env: Env = process.env): Config {
       port: read(env, 'METRICS_PORT', null as number | null, integer(1, 65535)),
     },
     retention: { auditDays: read(env, 'AUDIT_RETENTION_DAYS', 365, integer(0, 36_500)) },
+    auditStream: auditStream(env),
     sentryDsn: read(env, 'SENTRY_DSN', null as string | null, url),
   }
 
@@ -395,8 +467,7 @@ function validateCombination(config: Config): void {
     )
   if (config.jobs.backend === 'bullmq' && !config.jobs.redisUrl)
     throw new ConfigError('REDIS_URL', 'is required when JOBS_BACKEND=bullmq')
-  if (config.storage.backend === 's3' && (!config.storage.s3Endpoint || !config.storage.s3Bucket))
-    throw new ConfigError('STORAGE_BACKEND', 's3 needs S3_ENDPOINT and S3_BUCKET')
+  validateStorage(config)
   if (config.search.provider === 'searxng' && !config.search.searxngUrl)
     throw new ConfigError('SEARXNG_URL', 'is required when WEB_SEARCH_PROVIDER=searxng (e.g. http://searxng:8080)')
   if (config.llm.provider === 'openai' && !config.llm.openaiApiKey)
@@ -411,6 +482,17 @@ function validateCombination(config: Config): void {
     throw new ConfigError('SESSION_SECRET', 'production refuses the default secret; set a random value of 32+ characters')
   if (!auth.cookieSecure)
     throw new ConfigError('COOKIE_SECURE', 'production requires secure cookies')
+}
+
+function validateStorage({ storage, env }: Config): void {
+  const { s3 } = storage
+  if (s3.accessKeyId && !s3.secretAccessKey) throw new ConfigError('S3_SECRET_ACCESS_KEY', 'is required when S3_ACCESS_KEY_ID is set')
+  if (s3.secretAccessKey && !s3.accessKeyId) throw new ConfigError('S3_ACCESS_KEY_ID', 'is required when S3_SECRET_ACCESS_KEY is set')
+  if (storage.backend !== 's3') return
+  const missing = [!s3.endpoint && 'S3_ENDPOINT', !s3.bucket && 'S3_BUCKET'].filter(Boolean)
+  if (missing.length > 0) throw new ConfigError('STORAGE_BACKEND', `s3 needs S3_ENDPOINT and S3_BUCKET (missing: ${missing.join(', ')})`)
+  if (env === 'production' && !s3.accessKeyId)
+    throw new ConfigError('S3_ACCESS_KEY_ID', 'production with STORAGE_BACKEND=s3 requires S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY')
 }
 
 /**

