@@ -114,11 +114,3 @@ export function createStores(db: Database): Stores {
   stores.transaction = (work) => orm.transaction((tx) => work(lazyStores(sqliteFactories, tx, false)))
   return stores
 }
-
-/**
- * @deprecated Transitional, removed before issue 8 closes: the audit store bound to a
- * transaction opened on the legacy `db.orm` by code not yet moved behind a store.
- */
-export function legacyAuditWithin(db: Database, tx: unknown): { audit: AuditStore } {
-  return { audit: db.handle.dialect === 'pg' ? createPgAuditStore(tx as PgExec) : createSqliteAuditStore(tx as SqliteExec) }
-}
