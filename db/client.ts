@@ -20,20 +20,20 @@ import * as pgSchema from './schema/pg'
 import * as sqliteSchema from './schema/sqlite'
 
 /** The libsql database with its own types: what store.sqlite.ts files are written against. */
-export interface SqliteHandle {
+interface SqliteHandle {
   dialect: 'sqlite'
   orm: LibSQLDatabase<typeof sqliteSchema>
   t: typeof sqliteSchema
 }
 /** The PostgreSQL database with its own types: what store.pg.ts files are written against. */
-export interface PgHandle {
+interface PgHandle {
   dialect: 'pg'
   orm: NodePgDatabase<typeof pgSchema>
   t: typeof pgSchema
   pool: pg.Pool
 }
 /** Either dialect, told apart by `dialect`; only src/stores.ts looks at it. */
-export type DbHandle = SqliteHandle | PgHandle
+type DbHandle = SqliteHandle | PgHandle
 /** The database or a transaction of it, per dialect: store methods run on either. */
 export type SqliteExec = BaseSQLiteDatabase<'async', ResultSet, typeof sqliteSchema>
 export type PgExec = PgDatabase<NodePgQueryResultHKT, typeof pgSchema>
@@ -49,7 +49,7 @@ export interface Database {
   close(): Promise<void>
 }
 
-export const migrationsFolder = (dialect: 'sqlite' | 'pg') => join(import.meta.dir, 'migrations', dialect)
+const migrationsFolder = (dialect: 'sqlite' | 'pg') => join(import.meta.dir, 'migrations', dialect)
 
 export interface DatabaseOptions {
   url: string

@@ -229,4 +229,4 @@ export function createApp(config: Config, deps: AppDeps) {
     .use(adminModule({ db: deps.db, stores: deps.stores, audit: deps.audit, auditEvents: deps.stores.audit, identity: deps.identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
 }
 
-export type App = ReturnType<typeof createApp>
+type App = ReturnType<typeof createApp>

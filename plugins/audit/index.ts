@@ -12,9 +12,9 @@ import type { AuditEventRow } from '../../db/schema'
 import type { Logger } from '../logging/logger'
 import type { AuditEvent, AuditWriter } from './types'
 
-export type { AuditEvent, AuditOutbox, AuditQuery, AuditStore, AuditWriter, TextMatch } from './types'
+export type { AuditEvent, AuditQuery, AuditStore, AuditWriter, TextMatch } from './types'
 export { toAuditJson, type AuditEventJson } from './json'
-export { auditStreamReadiness, createAuditStream, type AuditStream, type AuditStreamOptions, type AuditStreamStatus } from './stream'
+export { auditStreamReadiness, createAuditStream, type AuditStream, type AuditStreamOptions } from './stream'
 
 /** Metadata keys whose values never reach the trail. */
 const REDACTED_KEY = /(pass(word)?|secret|token|authorization|cookie|api[_-]?key|proof|signature|content|text)$/i

@@ -56,7 +56,7 @@ export interface AuditStreamOptions {
   observe?: { delivered(events: number): void; failed(): void }
 }
 
-export interface AuditStreamStatus {
+interface AuditStreamStatus {
   /** Events waiting in the outbox (all processes'). */
   backlog: number
   oldestAgeMs: number | null

@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from 'bun:test'
 import { BUILT_IN_ROLES, MATRIX, permissionsFor } from './matrix'
-import { isPermission, PERMISSIONS } from '../../src/identity/permissions'
+import { AWAITING_ROUTES, isPermission, PERMISSIONS } from '../../src/identity/permissions'
 
 const ALLOWLIST = ['GODMODE', 'SUPER_ADMIN', 'ADMIN_AGENT']
 const ADMIN_ONLY = ['rbac:manage', 'limits:manage', 'retention:manage', 'sessions:hard_delete', 'users:purge', 'roadmap:manage'] as const
@@ -91,6 +91,17 @@ describe('the matrix itself', () => {
   test('every permission is reachable by some role or the allowlist', () => {
     const reachable = permissionsFor([...Object.keys(MATRIX).filter((role) => role !== 'readonly'), 'GODMODE'], ALLOWLIST)
     for (const permission of PERMISSIONS) expect({ permission, reachable: reachable.has(permission) }).toEqual({ permission, reachable: true })
+  })
+
+  test('no dead permission: each is declared or checked by a route, or awaits the routes of issues 11–13', async () => {
+    const root = `${import.meta.dir}/../..`
+    const vocabulary = new Set(['src/identity/permissions.ts', 'plugins/rbac/matrix.ts'])
+    let code = ''
+    for (const pattern of ['src/**/*.{ts,tsx}', 'plugins/**/*.ts', 'views/**/*.tsx'])
+      for await (const file of new Bun.Glob(pattern).scan(root))
+        if (!file.endsWith('.test.ts') && !vocabulary.has(file)) code += await Bun.file(`${root}/${file}`).text()
+    const unused = PERMISSIONS.filter((permission) => !code.includes(`'${permission}'`) && !AWAITING_ROUTES.includes(permission))
+    expect(unused).toEqual([])
   })
 
   test('isPermission rejects look-alikes', () => {

@@ -19,7 +19,7 @@ export interface PutOptions {
   signal?: AbortSignal
 }
 
-export interface PutResult {
+interface PutResult {
   key: StorageKey
   bytes: number
   /** Hex SHA-256 of the bytes stored, computed while they streamed through. */
@@ -32,7 +32,7 @@ export interface ByteRange {
   end?: number
 }
 
-export interface GetOptions {
+interface GetOptions {
   range?: ByteRange
 }
 
@@ -49,7 +49,7 @@ export interface ObjectStat extends ObjectInfo {
   contentType: string
 }
 
-export interface StoredObject extends ObjectStat {
+interface StoredObject extends ObjectStat {
   /** The requested bytes (the whole object without a range). The caller must consume or cancel it. */
   body: ReadableStream<Uint8Array>
   /** The bytes in `body`, inclusive; present when a range was asked for. */

@@ -26,7 +26,7 @@ export interface AllowEntry {
   reason: string
 }
 
-export interface LicenseProblem {
+interface LicenseProblem {
   pkg: InstalledPackage
   problem: 'disallowed' | 'unknown'
   detail: string
@@ -45,7 +45,7 @@ export interface LicenseReport {
  * Identifiers that fail the gate: AGPL, GPL and SSPL in every version and form (`GPL-3.0-only`,
  * `GPL-2.0+`, the legacy `GPLv3`). LGPL is not among them: linking to it binds nothing here.
  */
-export const DISALLOWED = /^(AGPL|GPL|SSPL)/i
+const DISALLOWED = /^(AGPL|GPL|SSPL)/i
 
 /** Values that say there is no usable licence: proprietary, or a pointer the gate cannot judge. */
 const UNKNOWN = /^(UNKNOWN|UNLICENSED|NONE|SEE LICENSE IN\b.*|CUSTOM)$/i

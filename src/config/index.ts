@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path'
 
-export type AppEnv = 'development' | 'test' | 'production'
+type AppEnv = 'development' | 'test' | 'production'
 
 export class ConfigError extends Error {
   constructor(
@@ -31,8 +31,10 @@ export interface Config {
   port: number
   host: string
   dataDir: string
+  /** Where users reach the app; read by the hardening work in flight (issue 14: the origin of cookie-authenticated requests). */
   publicUrl: string
   logLevel: 'debug' | 'info' | 'warn' | 'error'
+  /** SPEC §5: raw prompts and answers are logged only when set. Nothing logs them yet, so off holds by construction. */
   logPrompts: boolean
   logFile: string | null
   db: {
@@ -117,7 +119,8 @@ export interface Config {
     reviewExcludeSelf: boolean
     maxTokens: number
   }
-  limits: { questionMaxChars: number; listMaxLimit: number; listDefaultLimit: number }
+  limits: { questionMaxChars: number }
+  /** disableUploads is read by the documents work in flight (issue 9: 403 uploads_disabled). */
   features: { disableUploads: boolean; disableWebSearch: boolean }
   search: {
     /** `none` answers every search with web_search_not_configured; DISABLE_WEB_SEARCH overrides both. */
@@ -133,14 +136,15 @@ export interface Config {
     /** The worker serves /metrics on this port when set (the server always serves it on PORT). */
     port: number | null
   }
-  /** How long data is kept; 0 keeps it forever. The scheduled purge job comes with the retention issue. */
+  /** How long data is kept; 0 keeps it forever. Read by the scheduled purge job of the retention work (issue 13). */
   retention: { auditDays: number }
   /** Every audit event also goes to this SIEM (plugins/audit/stream.ts); null when AUDIT_STREAM_URL is unset. */
   auditStream: AuditStreamConfig | null
+  /** Error reporting to Sentry (SPEC §3); read by the errors work of issue 11. */
   sentryDsn: string | null
 }
 
-export interface AuditStreamConfig {
+interface AuditStreamConfig {
   url: string
   authorization: string | null
   batchSize: number
@@ -428,8 +432,6 @@ export function loadConfig(env: Env = process.env): Config {
     },
     limits: {
       questionMaxChars: read(env, 'QUESTION_MAX_CHARS', 8000, integer(10, 200_000)),
-      listMaxLimit: 200,
-      listDefaultLimit: 25,
     },
     features: {
       disableUploads: read(env, 'DISABLE_UPLOADS', false, boolean),

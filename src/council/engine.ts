@@ -31,7 +31,7 @@ export class CouncilError extends Error {
   override name = 'CouncilError'
 }
 
-export interface JobLogger {
+interface JobLogger {
   info(msg: string, fields?: Record<string, unknown>): void
   warn(msg: string, fields?: Record<string, unknown>): void
   error(msg: string, fields?: Record<string, unknown>): void
@@ -105,7 +105,7 @@ export function droppedMembers(
 }
 
 /** Runs `fn` over items with at most `limit` in flight. */
-export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length)
   let next = 0
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {

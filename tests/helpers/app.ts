@@ -30,7 +30,7 @@ export interface TestApp {
   close(): Promise<void>
 }
 
-export interface CallOptions {
+interface CallOptions {
   user?: string
   role?: string
   body?: unknown

@@ -58,7 +58,7 @@ export interface TestDatabase {
 }
 
 /** A migrated database of the dialect, private to the caller. */
-export async function openTestDatabase(dialect: Dialect): Promise<TestDatabase> {
+async function openTestDatabase(dialect: Dialect): Promise<TestDatabase> {
   if (dialect === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'council-store-'))
     const db = createDatabase({ url: `file:${dir}/council.db` })

@@ -6,7 +6,7 @@
  */
 import type { AuditEventJson } from '../../plugins/audit'
 
-export interface SinkRequest {
+interface SinkRequest {
   /** Date.now() when it was answered. */
   at: number
   status: number

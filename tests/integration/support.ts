@@ -12,8 +12,6 @@ import type { AuditEventRow } from '../../db/schema'
 import { buildTestApp, RUN_DIALECT, type TestApp, type TestAppOptions } from '../helpers/app'
 import { pgUnreachable } from '../helpers/databases'
 
-export { PG_URL, type Dialect } from '../helpers/databases'
-
 /** The dialect of this run. */
 export const DIALECT = RUN_DIALECT
 

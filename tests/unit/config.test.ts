@@ -55,7 +55,7 @@ describe('loadConfig defaults', () => {
     expect(config.quota.backend).toBe('memory')
     expect(config.storage.backend).toBe('local')
     expect(config.llm.provider).toBe('offline')
-    expect(config.limits).toEqual({ questionMaxChars: 8000, listMaxLimit: 200, listDefaultLimit: 25 })
+    expect(config.limits).toEqual({ questionMaxChars: 8000 })
     expect(config.agentRoleAllowlist).toEqual(['GODMODE', 'SUPER_ADMIN', 'ADMIN_AGENT'])
     expect(config.features).toEqual({ disableUploads: false, disableWebSearch: false })
   })

@@ -11,7 +11,7 @@ import { toPage, type Page, type PageParams } from '../../pagination'
 import type { AuditEventViewType, AuditFilterInput } from './model'
 
 /** At most this many rows per CSV export; X-Export-Truncated says when more matched. */
-export const EXPORT_MAX_ROWS = 10_000
+const EXPORT_MAX_ROWS = 10_000
 
 export interface AuditFilters {
   since?: Date
@@ -28,7 +28,7 @@ const invalid = (field: string, message: string) =>
 const INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i
 
 /** An ISO 8601 date or date-time; without an offset it is read as UTC (the trail's timestamps are UTC). */
-export function parseInstant(field: string, raw: string): Date {
+function parseInstant(field: string, raw: string): Date {
   const value = raw.trim()
   const match = INSTANT.exec(value)
   if (!match) throw invalid(field, `expected an ISO 8601 date or date-time such as 2025-01-31 or 2025-01-31T09:30:00Z (got "${value.slice(0, 40)}")`)
@@ -65,13 +65,13 @@ export function filterQueryString(filters: AuditFilterInput, extra: Record<strin
 }
 
 /** RFC 4180 quoting, and a leading quote on cells a spreadsheet would run as a formula (CSV injection). */
-export function csvCell(value: unknown): string {
+function csvCell(value: unknown): string {
   let text = value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value)
   if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
 }
 
-export const CSV_COLUMNS = ['id', 'at', 'actor', 'actor_id', 'role', 'action', 'target', 'session_id', 'job_id', 'request_id', 'ip', 'metadata'] as const
+const CSV_COLUMNS = ['id', 'at', 'actor', 'actor_id', 'role', 'action', 'target', 'session_id', 'job_id', 'request_id', 'ip', 'metadata'] as const
 
 /** `value*` is a prefix, anything else an exact value. */
 const textMatch = (value: string): TextMatch => (value.endsWith('*') ? { prefix: value.slice(0, -1) } : { equals: value })
@@ -116,4 +116,4 @@ export function createAuditTrail({ store }: { store: Pick<AuditStore, 'list'> })
   }
 }
 
-export type AuditTrail = ReturnType<typeof createAuditTrail>
+type AuditTrail = ReturnType<typeof createAuditTrail>

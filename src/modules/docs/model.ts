@@ -7,7 +7,7 @@ export const DocSummaryView = t.Object({
   summary: t.String({ description: 'The first paragraph, as plain text' }),
 })
 
-export const TocEntryView = t.Object({
+const TocEntryView = t.Object({
   level: t.Integer({ minimum: 1, maximum: 6 }),
   id: t.String({ description: 'The heading’s element id, for #anchors' }),
   text: t.String(),

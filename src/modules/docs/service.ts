@@ -107,4 +107,4 @@ export function createDocsService(dir = DOCS_DIR) {
   }
 }
 
-export type DocsService = ReturnType<typeof createDocsService>
+type DocsService = ReturnType<typeof createDocsService>

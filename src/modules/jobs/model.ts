@@ -1,7 +1,7 @@
 /** Schemas of the jobs API. */
 import { t, type Static } from 'elysia'
 
-export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const
+const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const
 export type JobStatus = (typeof JOB_STATUSES)[number]
 
 export const JobView = t.Object({

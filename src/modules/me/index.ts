@@ -2,7 +2,7 @@
 import { Elysia, t } from 'elysia'
 import type { rbac } from '../../../plugins/rbac'
 
-export const MeResponse = t.Object({
+const MeResponse = t.Object({
   id: t.String(),
   external_id: t.String(),
   email: t.String(),

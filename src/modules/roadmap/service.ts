@@ -286,4 +286,4 @@ export function createRoadmapService({ stores, audit }: RoadmapDeps) {
   }
 }
 
-export type RoadmapService = ReturnType<typeof createRoadmapService>
+type RoadmapService = ReturnType<typeof createRoadmapService>

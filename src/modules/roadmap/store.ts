@@ -29,7 +29,7 @@ export const phaseRank = (phase: string): number => {
   return rank === -1 ? PHASES.length - 1 : rank
 }
 
-export type RoadmapFields = Partial<Pick<RoadmapItemRow, 'title' | 'description' | 'phase' | 'status' | 'updatedBy' | 'updatedAt'>>
+type RoadmapFields = Partial<Pick<RoadmapItemRow, 'title' | 'description' | 'phase' | 'status' | 'updatedBy' | 'updatedAt'>>
 
 export interface RoadmapStore {
   insert(row: RoadmapItemRow): Promise<void>

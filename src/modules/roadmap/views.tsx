@@ -12,7 +12,7 @@ import { MOVES, ROADMAP_STATUSES, type RoadmapItemViewType } from './model'
 import { PHASES, type RoadmapFilters } from './store'
 
 export const PHASE_LABELS: Record<string, string> = { now: 'Now', next: 'Next', later: 'Later' }
-export const STATUS_LABELS: Record<string, string> = { planned: 'Planned', in_progress: 'In progress', shipped: 'Shipped', dropped: 'Dropped' }
+const STATUS_LABELS: Record<string, string> = { planned: 'Planned', in_progress: 'In progress', shipped: 'Shipped', dropped: 'Dropped' }
 const MOVE_LABELS: Record<string, { symbol: string; word: string }> = {
   up: { symbol: '↑', word: 'up' },
   down: { symbol: '↓', word: 'down' },

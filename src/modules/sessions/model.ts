@@ -1,7 +1,7 @@
 /** Request and response schemas of the sessions API; types are derived from them. */
 import { t, type Static } from 'elysia'
 
-export const SESSION_STATUSES = ['created', 'queued', 'running', 'succeeded', 'failed', 'cancelled'] as const
+const SESSION_STATUSES = ['created', 'queued', 'running', 'succeeded', 'failed', 'cancelled'] as const
 
 export const CreateSessionBody = t.Object({
   question: t.String({ description: 'What to ask the council', maxLength: 200_000 }),

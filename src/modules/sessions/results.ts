@@ -9,7 +9,7 @@ import { droppedMembers } from '../../council/engine'
 import type { CatalogStore } from '../catalog/store'
 import type { StageOutputStore } from '../councils/store'
 
-export const CallFigures = t.Object({
+const CallFigures = t.Object({
   model: t.Nullable(t.String()),
   tokens: t.Object({ input: t.Integer(), output: t.Integer() }),
   cost_usd: t.Number(),

@@ -19,7 +19,7 @@ export interface SessionsDeps {
   questionMaxChars: number
 }
 
-export const DEFAULT_PALETTE = 'default'
+const DEFAULT_PALETTE = 'default'
 
 export function toSummary(row: SessionRow): SessionSummaryView {
   return {

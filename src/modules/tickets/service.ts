@@ -68,7 +68,7 @@ function checkText(field: string, raw: string, max: number, empty: string): stri
   return text
 }
 
-export const toSummary = (row: TicketWithAuthor): TicketSummaryView => ({
+const toSummary = (row: TicketWithAuthor): TicketSummaryView => ({
   id: row.id,
   title: row.title,
   kind: row.kind as Kind,
@@ -248,4 +248,4 @@ export function createTicketsService({ stores, audit }: TicketsDeps) {
   }
 }
 
-export type TicketsService = ReturnType<typeof createTicketsService>
+type TicketsService = ReturnType<typeof createTicketsService>

@@ -24,7 +24,7 @@ export type TicketWithAuthor = TicketRow & { authorEmail: string | null }
 export type CommentWithAuthor = TicketCommentRow & { authorEmail: string | null }
 export type LinkedTicket = Pick<TicketRow, 'id' | 'title' | 'status' | 'kind' | 'roadmapItemId'>
 
-export type TicketFields = Partial<
+type TicketFields = Partial<
   Pick<TicketRow, 'title' | 'body' | 'status' | 'priority' | 'public' | 'roadmapItemId' | 'updatedBy' | 'updatedAt'>
 >
 

@@ -12,7 +12,7 @@ import { PHASE_LABELS } from '../roadmap/views'
 import { PRIORITIES, STATUSES, type CommentViewType, type TicketDetailView } from './model'
 import { Csrf, KIND_LABELS, Options, PRIORITY_LABELS, STATUS_LABELS, TicketBadges, utc } from './views'
 
-export interface RoadmapChoice {
+interface RoadmapChoice {
   id: string
   title: string
   phase: string
