@@ -23,9 +23,15 @@ import { createSqliteIdentityStore } from './modules/identity/store.sqlite'
 import type { JobStore } from './modules/jobs/store'
 import { createPgJobStore } from './modules/jobs/store.pg'
 import { createSqliteJobStore } from './modules/jobs/store.sqlite'
+import type { PaymentStore } from './modules/payments/store'
+import { createPgPaymentStore } from './modules/payments/store.pg'
+import { createSqlitePaymentStore } from './modules/payments/store.sqlite'
 import type { SessionStore } from './modules/sessions/store'
 import { createPgSessionStore } from './modules/sessions/store.pg'
 import { createSqliteSessionStore } from './modules/sessions/store.sqlite'
+import type { TokenStore } from './modules/tokens/store'
+import { createPgTokenStore } from './modules/tokens/store.pg'
+import { createSqliteTokenStore } from './modules/tokens/store.sqlite'
 
 /** The stores of one transaction: every write through them commits or rolls back together. */
 export interface TxStores {
@@ -34,7 +40,9 @@ export interface TxStores {
   catalog: CatalogStore
   identity: IdentityStore
   jobs: JobStore
+  payments: PaymentStore
   sessions: SessionStore
+  tokens: TokenStore
 }
 
 export interface Stores extends TxStores {
@@ -50,7 +58,9 @@ const sqliteFactories: Factories<SqliteExec> = {
   catalog: (exec) => createSqliteCatalogStore(exec),
   identity: (exec) => createSqliteIdentityStore(exec),
   jobs: (exec) => createSqliteJobStore(exec),
+  payments: (exec) => createSqlitePaymentStore(exec),
   sessions: (exec) => createSqliteSessionStore(exec),
+  tokens: (exec) => createSqliteTokenStore(exec),
 }
 
 const pgFactories: Factories<PgExec> = {
@@ -59,7 +69,9 @@ const pgFactories: Factories<PgExec> = {
   catalog: (exec) => createPgCatalogStore(exec),
   identity: (exec) => createPgIdentityStore(exec),
   jobs: (exec) => createPgJobStore(exec),
+  payments: (exec) => createPgPaymentStore(exec),
   sessions: (exec, root) => createPgSessionStore(exec, { coalesce: root }),
+  tokens: (exec, root) => createPgTokenStore(exec, { coalesce: root }),
 }
 
 /**

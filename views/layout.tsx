@@ -15,6 +15,7 @@ export interface LayoutProps {
 const NAV: Array<{ href: string; label: string; permission?: string }> = [
   { href: '/sessions', label: 'Sessions', permission: 'sessions:read' },
   { href: '/sessions/new', label: 'Ask the council', permission: 'sessions:create' },
+  { href: '/palettes', label: 'Palettes', permission: 'palettes:read' },
   { href: '/admin', label: 'Admin', permission: 'admin:view' },
   { href: '/swagger', label: 'API' },
 ]
@@ -50,9 +51,9 @@ export function Layout({ title, actor, path = '', children }: PropsWithChildren<
             <div class="who">
               {signedIn ? (
                 <form method="post" action="/auth/logout" class="inline">
-                  <span class="muted" safe>
+                  <a href="/me" class="muted" title="Your account and access tokens" safe>
                     {actor.email}
-                  </span>
+                  </a>
                   {actor.csrfToken ? <input type="hidden" name="_csrf" value={actor.csrfToken} /> : ''}
                   <button type="submit" class="link">
                     Log out

@@ -19,6 +19,10 @@ export type StageOutputRow = typeof sqlite.stageOutputs.$inferSelect
 export type LimitRow = typeof sqlite.limits.$inferSelect
 export type BudgetUsageRow = typeof sqlite.budgetUsage.$inferSelect
 export type BudgetReservationRow = typeof sqlite.budgetReservations.$inferSelect
+export type PaymentRow = typeof sqlite.payments.$inferSelect
+export type PaymentEventRow = typeof sqlite.paymentEvents.$inferSelect
+export type EntitlementRow = typeof sqlite.entitlements.$inferSelect
+export type AccessTokenRow = typeof sqlite.accessTokens.$inferSelect
 
 /** True only when A and B are the same type (both directions, no `any` leaking through). */
 type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false
