@@ -16,6 +16,7 @@ const NAV: Array<{ href: string; label: string; permission?: string }> = [
   { href: '/sessions', label: 'Sessions', permission: 'sessions:read' },
   { href: '/sessions/new', label: 'Ask the council', permission: 'sessions:create' },
   { href: '/palettes', label: 'Palettes', permission: 'palettes:read' },
+  { href: '/agents', label: 'Agents', permission: 'agents:invoke' },
   { href: '/admin', label: 'Admin', permission: 'admin:view' },
   { href: '/swagger', label: 'API' },
 ]

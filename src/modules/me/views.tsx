@@ -25,9 +25,7 @@ export function MePage({ actor, tokens }: { actor: Actor; tokens: Omit<TokensPan
           <summary>What your roles allow</summary>
           <p class="chips">
             {[...actor.permissions].sort().map((permission) => (
-              <code class="chip" safe>
-                {permission}
-              </code>
+              <code class="chip">{permission}</code>
             ))}
           </p>
         </details>

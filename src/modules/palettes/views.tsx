@@ -119,7 +119,9 @@ export function PaletteCard({ actor, palette, agents, pending, error, unlockedNo
         </span>
       </header>
       {palette.description ? <p safe>{palette.description}</p> : ''}
-      <p class="small label">{`Members (${palette.agents.length})`}</p>
+      <p class="small label" safe>
+        {`Members (${palette.agents.length})`}
+      </p>
       <ul class="members">
         {palette.agents.map((name) => (
           <Member name={name} agents={agents} />

@@ -97,7 +97,7 @@ function PaletteSelect({ palettes, selected }: { palettes: PaletteChoice[]; sele
       </select>
       {locked.length > 0 ? (
         <p class="muted small" id="locked-palettes">
-          {`${locked.length} locked: `}
+          <span safe>{`${locked.length} locked: `}</span>
           <a href="/palettes">unlock palettes</a>
         </p>
       ) : (
