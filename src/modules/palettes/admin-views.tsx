@@ -126,7 +126,7 @@ export function AdminPalettesPanel({ actor, palettes, agents, done, refused }: A
       ) : (
         ''
       )}
-      <h2>Palettes</h2>
+      <h2>Existing palettes</h2>
       {palettes.map((palette) => (
         <EditPalette actor={actor} palette={palette} agents={agents} refused={refused} />
       ))}

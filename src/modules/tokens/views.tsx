@@ -86,7 +86,7 @@ export function TokensPanel({ actor, page, created, error, done, form = {} }: To
     <section class="card" id="tokens-panel" aria-labelledby="tokens-heading">
       <h2 id="tokens-heading">Personal access tokens</h2>
       <p class="muted small">
-        For scripts and integrations: send a token as <code>Authorization: Bearer &lt;token&gt;</code> to the{' '}
+        For scripts and integrations: send a token as <code safe>{'Authorization: Bearer <token>'}</code> to the{' '}
         <a href="/swagger">JSON API</a>. It acts as you, with the roles you hold when it is used.
       </p>
       {created ? <CreatedNotice created={created} /> : ''}
@@ -129,6 +129,7 @@ export function TokensPanel({ actor, page, created, error, done, form = {} }: To
           </tbody>
         </table>
       )}
+      <h3 class="subhead">New token</h3>
       <form method="post" action="/me/tokens" hx-post="/me/tokens" hx-target="#tokens-panel" hx-swap="outerHTML" id="new-token-form" class="form-row">
         <Csrf actor={actor} />
         <div class="field grow">
