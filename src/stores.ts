@@ -60,7 +60,7 @@ const sqliteFactories: Factories<SqliteExec> = {
   jobs: (exec) => createSqliteJobStore(exec),
   payments: (exec) => createSqlitePaymentStore(exec),
   sessions: (exec) => createSqliteSessionStore(exec),
-  tokens: (exec) => createSqliteTokenStore(exec),
+  tokens: (exec, root) => createSqliteTokenStore(exec, root),
 }
 
 const pgFactories: Factories<PgExec> = {

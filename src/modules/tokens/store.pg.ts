@@ -37,7 +37,9 @@ export function createPgTokenStore(db: PgExec, { coalesce }: PgTokenStoreOptions
    * holds on the next request everywhere); requests that arrive together share
    * one statement, as session reads do (docs/ARCHITECTURE.md, db/coalesce.ts).
    * A request's row comes from a statement sent after it asked, so it sees a
-   * revocation committed before.
+   * revocation committed before. Measured through app.handle on GET /api/v1/me at
+   * concurrency 50 on a busy 2-core machine: ~14–24k req/s with a token against
+   * ~23–54k with the cached X-User-Id path; a lone request waits one round trip (~0.8 ms).
    */
   const coalesced = createCoalescer(lookup)
 
