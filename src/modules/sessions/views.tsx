@@ -83,8 +83,10 @@ export interface PaletteChoice {
   unlocked: boolean
 }
 
-function PaletteSelect({ palettes, selected }: { palettes: PaletteChoice[]; selected: string }) {
+function PaletteSelect({ palettes, selected: asked }: { palettes: PaletteChoice[]; selected: string }) {
   const locked = palettes.filter((palette) => !palette.unlocked)
+  // A locked or unknown choice (from a link) cannot be selected: a disabled option would not be sent.
+  const selected = palettes.some((palette) => palette.id === asked && palette.unlocked) ? asked : 'default'
   return (
     <div class="field">
       <label for="palette">Palette</label>
