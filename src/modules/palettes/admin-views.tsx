@@ -102,7 +102,7 @@ function EditPalette({ actor, palette, agents, refused }: { actor: Actor; palett
           {price(palette.price_cents)}
         </span>{' '}
         <span class="muted small" safe>
-          {`${palette.agents.length} members · chair ${palette.chair}`}
+          {`${palette.agents.length} members · chaired by ${palette.chair}`}
         </span>
       </summary>
       <Refusal refused={refused} form={palette.id} />
