@@ -22,6 +22,12 @@ import { ErrorNotice } from '../views/layout'
 import { ErrorPage } from './modules/home/views'
 import { createIdentityService, type IdentityService } from './modules/identity/service'
 import { meModule } from './modules/me'
+import { palettesModule } from './modules/palettes'
+import { createPalettesService, type PalettesService } from './modules/palettes/service'
+import { paymentsModule } from './modules/payments'
+import { createPaymentsService, type PaymentsService } from './modules/payments/service'
+import { tokensModule } from './modules/tokens'
+import { createTokensService, type TokensService } from './modules/tokens/service'
 import { sessionsModule } from './modules/sessions'
 import { agentsModule } from './modules/agents'
 import { adminModule } from './modules/admin'
@@ -57,6 +63,10 @@ export interface AppDeps {
   auditStream: AuditStream | null
   identity: IdentityService
   authenticator: Authenticator
+  /** Personal access tokens; the authenticator resolves bearer tokens through it. */
+  tokens: TokensService
+  palettes: PalettesService
+  payments: PaymentsService
   sessions: SessionsService
   llm: LlmProvider
   council: Council
@@ -97,8 +107,11 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     adminEmails: config.auth.adminEmails,
     cacheMs: config.auth.identityCacheMs,
   })
-  const authenticator = createAuthenticator({ config, identity })
-  const sessions = createSessionsService({ stores, audit, questionMaxChars: config.limits.questionMaxChars })
+  const tokens = createTokensService({ stores, audit, logger })
+  const authenticator = createAuthenticator({ config, identity, accessTokens: tokens })
+  const palettes = createPalettesService({ stores, audit })
+  const payments = createPaymentsService({ stores, audit, config })
+  const sessions = createSessionsService({ stores, audit, questionMaxChars: config.limits.questionMaxChars, palettes })
   const llm = overrides.llm ?? createLlmProvider(config)
   const council = createCouncil({ store: councilStore(stores), llm, config })
   const jobLogs = createJobLogWriter({ store: stores.jobs, logger })
@@ -113,7 +126,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     logger.debug('job attempt ended with an error', { job_id: jobId, error: (error as Error).message }),
   )
   appMetrics.watchQueue(queue)
-  const jobs = createJobsService({ stores, audit, queue, budgets })
+  const jobs = createJobsService({ stores, audit, queue, budgets, palettes })
   const quotaStore = createQuotaStore(config)
   const storage = overrides.storage ?? createObjectStorage(config)
   return {
@@ -125,6 +138,9 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     auditStream,
     identity,
     authenticator,
+    tokens,
+    palettes,
+    payments,
     sessions,
     llm,
     council,
@@ -218,8 +234,11 @@ export function createApp(config: Config, deps: AppDeps) {
     .use(health({ checks: deps.readiness, timeoutMs: config.readyz.timeoutMs, guard }))
     .use(authModule({ config, audit: deps.audit, guard }))
     .use(homeModule({ guard }))
-    .use(meModule({ guard }))
-    .use(sessionsModule({ stores: deps.stores, sessions: deps.sessions, jobs: deps.jobs, guard, quota: limiter }))
+    .use(meModule({ guard, quota: limiter, tokens: deps.tokens }))
+    .use(tokensModule({ tokens: deps.tokens, guard, quota: limiter }))
+    .use(palettesModule({ palettes: deps.palettes, payments: deps.payments, stores: deps.stores, audit: deps.audit, guard, quota: limiter }))
+    .use(paymentsModule({ payments: deps.payments, guard, quota: limiter }))
+    .use(sessionsModule({ stores: deps.stores, sessions: deps.sessions, palettes: deps.palettes, jobs: deps.jobs, guard, quota: limiter }))
     .use(jobsModule({ jobs: deps.jobs, guard, quota: limiter, onCancelled: (sessionId) => `/sessions/${sessionId}` }))
     .use(agentsModule({ catalog: deps.stores.catalog, jobs: deps.jobs, guard, quota: limiter }))
     .use(budgetsModule({ budgets: deps.budgets, guard, quota: limiter }))

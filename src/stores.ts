@@ -35,6 +35,12 @@ import { createSqliteSessionStore } from './modules/sessions/store.sqlite'
 import type { TicketStore } from './modules/tickets/store'
 import { createPgTicketStore } from './modules/tickets/store.pg'
 import { createSqliteTicketStore } from './modules/tickets/store.sqlite'
+import type { PaymentStore } from './modules/payments/store'
+import { createPgPaymentStore } from './modules/payments/store.pg'
+import { createSqlitePaymentStore } from './modules/payments/store.sqlite'
+import type { TokenStore } from './modules/tokens/store'
+import { createPgTokenStore } from './modules/tokens/store.pg'
+import { createSqliteTokenStore } from './modules/tokens/store.sqlite'
 
 /** The stores of one transaction: every write through them commits or rolls back together. */
 export interface TxStores {
@@ -47,6 +53,8 @@ export interface TxStores {
   sessions: SessionStore
   stageOutputs: StageOutputStore
   tickets: TicketStore
+  payments: PaymentStore
+  tokens: TokenStore
 }
 
 export interface Stores extends TxStores {
@@ -66,6 +74,8 @@ const sqliteFactories: Factories<SqliteExec> = {
   sessions: (exec) => createSqliteSessionStore(exec),
   stageOutputs: (exec) => createSqliteStageOutputStore(exec),
   tickets: (exec) => createSqliteTicketStore(exec),
+  payments: (exec) => createSqlitePaymentStore(exec),
+  tokens: (exec, root) => createSqliteTokenStore(exec, root),
 }
 
 const pgFactories: Factories<PgExec> = {
@@ -78,6 +88,8 @@ const pgFactories: Factories<PgExec> = {
   sessions: (exec, root) => createPgSessionStore(exec, { coalesce: root }),
   stageOutputs: (exec, root) => createPgStageOutputStore(exec, { coalesce: root }),
   tickets: (exec) => createPgTicketStore(exec),
+  payments: (exec) => createPgPaymentStore(exec),
+  tokens: (exec, root) => createPgTokenStore(exec, { coalesce: root }),
 }
 
 /**

@@ -18,6 +18,8 @@ const NAV: Array<{ href: string; label: string; permission?: string }> = [
   { href: '/roadmap', label: 'Roadmap', permission: 'roadmap:read' },
   { href: '/tickets', label: 'Tickets', permission: 'tickets:read' },
   { href: '/docs', label: 'Docs', permission: 'docs:read' },
+  { href: '/palettes', label: 'Palettes', permission: 'palettes:read' },
+  { href: '/agents', label: 'Agents', permission: 'agents:invoke' },
   { href: '/admin', label: 'Admin', permission: 'admin:view' },
   { href: '/swagger', label: 'API' },
 ]
@@ -53,9 +55,9 @@ export function Layout({ title, actor, path = '', children }: PropsWithChildren<
             <div class="who">
               {signedIn ? (
                 <form method="post" action="/auth/logout" class="inline">
-                  <span class="muted" safe>
+                  <a href="/me" class="muted" title="Your account and access tokens" safe>
                     {actor.email}
-                  </span>
+                  </a>
                   {actor.csrfToken ? <input type="hidden" name="_csrf" value={actor.csrfToken} /> : ''}
                   <button type="submit" class="link">
                     Log out

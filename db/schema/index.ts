@@ -23,6 +23,10 @@ export type BudgetReservationRow = typeof sqlite.budgetReservations.$inferSelect
 export type RoadmapItemRow = typeof sqlite.roadmapItems.$inferSelect
 export type TicketRow = typeof sqlite.tickets.$inferSelect
 export type TicketCommentRow = typeof sqlite.ticketComments.$inferSelect
+export type PaymentRow = typeof sqlite.payments.$inferSelect
+export type PaymentEventRow = typeof sqlite.paymentEvents.$inferSelect
+export type EntitlementRow = typeof sqlite.entitlements.$inferSelect
+export type AccessTokenRow = typeof sqlite.accessTokens.$inferSelect
 
 /** True only when A and B are the same type (both directions, no `any` leaking through). */
 type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false

@@ -290,3 +290,58 @@ export const ticketComments = pgTable(
   },
   (t) => [index('ticket_comments_ticket_idx').on(t.ticketId, t.id)],
 )
+
+/** See ./sqlite.ts for the meaning of the payment, entitlement and token tables. */
+export const payments = pgTable(
+  'payments',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    paletteId: text('palette_id').notNull(),
+    amountCents: integer('amount_cents').notNull(),
+    status: text('status').notNull(),
+    providerRef: text('provider_ref'),
+    createdAt: createdAt(),
+    updatedAt: time('updated_at').notNull(),
+  },
+  (t) => [index('payments_user_idx').on(t.userId, t.id)],
+)
+
+export const paymentEvents = pgTable(
+  'payment_events',
+  {
+    id: text('id').primaryKey(),
+    paymentId: text('payment_id').notNull(),
+    type: text('type').notNull(),
+    receivedAt: time('received_at').notNull(),
+  },
+  (t) => [index('payment_events_payment_idx').on(t.paymentId)],
+)
+
+export const entitlements = pgTable(
+  'entitlements',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    paletteId: text('palette_id').notNull(),
+    paymentId: text('payment_id'),
+    grantedAt: time('granted_at').notNull(),
+  },
+  (t) => [uniqueIndex('entitlements_user_palette_uq').on(t.userId, t.paletteId)],
+)
+
+export const accessTokens = pgTable(
+  'access_tokens',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    name: text('name').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    prefix: text('prefix').notNull(),
+    createdAt: createdAt(),
+    expiresAt: time('expires_at').notNull(),
+    lastUsedAt: time('last_used_at'),
+    revokedAt: time('revoked_at'),
+  },
+  (t) => [uniqueIndex('access_tokens_hash_uq').on(t.tokenHash), index('access_tokens_user_idx').on(t.userId, t.id)],
+)

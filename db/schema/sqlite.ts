@@ -318,3 +318,69 @@ export const ticketComments = sqliteTable(
   },
   (t) => [index('ticket_comments_ticket_idx').on(t.ticketId, t.id)],
 )
+
+/**
+ * One checkout of a priced palette: `pending` until the provider's webhook (or,
+ * outside production, the dev proof) settles it. `succeeded` is final: a late
+ * `payment.failed` never moves it back (see modules/payments/service.ts).
+ */
+export const payments = sqliteTable(
+  'payments',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    paletteId: text('palette_id').notNull(),
+    amountCents: integer('amount_cents').notNull(),
+    status: text('status').notNull(),
+    providerRef: text('provider_ref'),
+    createdAt: createdAt(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [index('payments_user_idx').on(t.userId, t.id)],
+)
+
+/** Provider events already processed, by the provider's event id: a replayed or duplicated event finds its row and changes nothing. */
+export const paymentEvents = sqliteTable(
+  'payment_events',
+  {
+    id: text('id').primaryKey(),
+    paymentId: text('payment_id').notNull(),
+    type: text('type').notNull(),
+    receivedAt: integer('received_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [index('payment_events_payment_idx').on(t.paymentId)],
+)
+
+/** A palette unlocked for a user (one row per user and palette, whatever paid for it). */
+export const entitlements = sqliteTable(
+  'entitlements',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    paletteId: text('palette_id').notNull(),
+    paymentId: text('payment_id'),
+    grantedAt: integer('granted_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [uniqueIndex('entitlements_user_palette_uq').on(t.userId, t.paletteId)],
+)
+
+/**
+ * Personal access tokens. Only the SHA-256 of the token is kept (`token_hash`);
+ * `prefix` is its first characters, so a person can tell their tokens apart.
+ * Revoked tokens keep their row (the audit trail names them) and never match.
+ */
+export const accessTokens = sqliteTable(
+  'access_tokens',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    name: text('name').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    prefix: text('prefix').notNull(),
+    createdAt: createdAt(),
+    expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
+    lastUsedAt: integer('last_used_at', { mode: 'timestamp_ms' }),
+    revokedAt: integer('revoked_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [uniqueIndex('access_tokens_hash_uq').on(t.tokenHash), index('access_tokens_user_idx').on(t.userId, t.id)],
+)

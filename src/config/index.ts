@@ -136,6 +136,14 @@ export interface Config {
     /** The worker serves /metrics on this port when set (the server always serves it on PORT). */
     port: number | null
   }
+  payments: {
+    /** HMAC-SHA256 key of provider webhooks (`X-Signature`); null in production when unset: webhooks and checkout are then refused. */
+    webhookSecret: string | null
+    /** Key of the dev proof (an HMAC of the payment id) that confirm accepts; null in production when unset. */
+    proofSecret: string | null
+    /** How old a webhook's signed timestamp may be, either way. */
+    webhookToleranceSeconds: number
+  }
   /** How long data is kept; 0 keeps it forever. Read by the scheduled purge job of the retention work (issue 13). */
   retention: { auditDays: number }
   /** Every audit event also goes to this SIEM (plugins/audit/stream.ts); null when AUDIT_STREAM_URL is unset. */
@@ -161,6 +169,15 @@ interface AuditStreamConfig {
 type Env = Record<string, string | undefined>
 
 const DEV_SECRET = 'dev-insecure-session-secret-change-me'
+const DEV_WEBHOOK_SECRET = 'dev-insecure-payments-webhook-secret-change-me'
+const DEV_PROOF_SECRET = 'dev-insecure-payments-proof-secret-change-me'
+
+/** A signing key: long enough to resist guessing, and never a built-in dev value in production. */
+const secret = (production: boolean, devValue: string) => (raw: string): string => {
+  if (raw.length < 32) throw new Error('must be at least 32 characters')
+  if (production && raw === devValue) throw new Error('production refuses the built-in development value; set a random value of 32+ characters')
+  return raw
+}
 
 const DEFAULT_PRICES: PriceTable = {
   default: { input: 0.0005, output: 0.0015 },
@@ -449,6 +466,12 @@ export function loadConfig(env: Env = process.env): Config {
         return raw
       }),
       port: read(env, 'METRICS_PORT', null as number | null, integer(1, 65535)),
+    },
+    payments: {
+      // Outside production a built-in key lets payments work out of the box; production has none unless set.
+      webhookSecret: read(env, 'PAYMENTS_WEBHOOK_SECRET', production ? null : DEV_WEBHOOK_SECRET, secret(production, DEV_WEBHOOK_SECRET)),
+      proofSecret: read(env, 'PAYMENTS_PROOF_SECRET', production ? null : DEV_PROOF_SECRET, secret(production, DEV_PROOF_SECRET)),
+      webhookToleranceSeconds: read(env, 'PAYMENTS_WEBHOOK_TOLERANCE_S', 300, integer(1, 3600)),
     },
     retention: { auditDays: read(env, 'AUDIT_RETENTION_DAYS', 365, integer(0, 36_500)) },
     auditStream: auditStream(env),

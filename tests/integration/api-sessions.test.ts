@@ -54,6 +54,9 @@ describe(`session API on ${DIALECT}`, () => {
     })
 
     test('an explicit palette_id is kept', async () => {
+      // Palettes must exist now (an unknown one is 422 unknown_palette): an admin makes this one first.
+      const palette = { id: 'fast-2', name: 'Fast pair', agents: ['analyst', 'skeptic'], chair: 'chair', price_cents: 0 }
+      await app().json('POST', '/api/admin/palettes', { user: 'palette-admin@example.com', role: 'admin', body: palette })
       const session = await createSession(app(), freshUser(), 'Which palette?', { palette_id: 'fast-2' })
       expect(session.palette_id).toBe('fast-2')
     })

@@ -12,6 +12,7 @@ import type { AuditEvent, AuditLog } from '../../../plugins/audit'
 import { AppError, conflict, notFound } from '../../errors'
 import { toPage, type PageParams } from '../../pagination'
 import type { BudgetGate } from '../budgets/service'
+import type { PaletteAccess } from '../palettes/service'
 import type { Stores, TxStores } from '../../stores'
 import type { JobStatus, JobViewType } from './model'
 
@@ -44,9 +45,11 @@ export interface JobsDeps {
   queue: JobQueue
   /** Reserves a run's worst case against the caller's daily budgets before its job is created. */
   budgets?: BudgetGate
+  /** Refuses a council whose palette is locked for the caller (403 palette_locked) before anything is queued. */
+  palettes?: PaletteAccess
 }
 
-export function createJobsService({ stores, audit, queue, budgets }: JobsDeps) {
+export function createJobsService({ stores, audit, queue, budgets, palettes }: JobsDeps) {
   /** A job's audit event, written in the transaction that changes the job: who, from where, and what of the job. */
   const auditJob = (
     tx: TxStores,
@@ -115,6 +118,7 @@ export function createJobsService({ stores, audit, queue, budgets }: JobsDeps) {
       const active = await stores.jobs.activeForSession(sessionId)
       if (active) throw conflict('run_in_progress', `This session is already running as job ${active.id}.`)
 
+      await palettes?.requireRunnable(actor, session.paletteId)
       const row = newJobRow(actor, { kind: 'council', sessionId }, meta, key)
       const hold = await budgets?.prepareRun(actor, { kind: 'council', paletteId: session.paletteId })
       try {

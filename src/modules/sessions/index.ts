@@ -9,14 +9,17 @@ import { RunAccepted } from '../jobs/model'
 import { toJobView, type JobsService } from '../jobs/service'
 import { CreateSessionBody, DeleteSessionQuery, SessionSummary } from './model'
 import { loadResults, SessionResults } from './results'
-import { toSummary, type SessionsService } from './service'
 import type { Stores } from '../../stores'
+import type { PalettesService } from '../palettes/service'
+import { DEFAULT_PALETTE, toSummary, type SessionsService } from './service'
 import { NewSessionForm, NewSessionPage, SessionPage, SessionProgress, SessionRows, SessionsPage } from './views'
 
 export interface SessionsModuleOptions {
   /** The results read stage outputs and the palette's chair. */
   stores: Pick<Stores, 'catalog' | 'stageOutputs'>
   sessions: SessionsService
+  /** The palettes the new-session form offers (locked ones shown, not selectable). */
+  palettes: PalettesService
   jobs: JobsService
   guard: ReturnType<typeof rbac>
   quota: QuotaPlugin
@@ -27,9 +30,9 @@ const RunHeaders = t.Object({ 'idempotency-key': t.Optional(t.String()) })
 
 /**
  * @example
- * app.use(sessionsModule({ stores, sessions, jobs, guard, quota }))
+ * app.use(sessionsModule({ stores, sessions, palettes, jobs, guard, quota }))
  */
-export const sessionsModule = ({ stores, sessions, jobs, guard, quota }: SessionsModuleOptions) => {
+export const sessionsModule = ({ stores, sessions, palettes, jobs, guard, quota }: SessionsModuleOptions) => {
   /** Everything the session page shows, in three queries: session, latest job, outputs. */
   const pageData = async (actor: Actor, id: string, meta: RequestMeta) => {
     const session = toSummary(await sessions.get(actor, id, meta))
@@ -129,7 +132,11 @@ export const sessionsModule = ({ stores, sessions, jobs, guard, quota }: Session
       },
       { permission: 'sessions:read', query: PageQuery, detail: { hide: true } },
     )
-    .get('/sessions/new', ({ actor }) => NewSessionPage({ actor }), { permission: 'sessions:create', detail: { hide: true } })
+    .get(
+      '/sessions/new',
+      async ({ actor, query }) => NewSessionPage({ actor, palettes: (await palettes.list(actor)).items, paletteId: query.palette ?? DEFAULT_PALETTE }),
+      { permission: 'sessions:create', query: t.Object({ palette: t.Optional(t.String({ maxLength: 64 })) }), detail: { hide: true } },
+    )
     .post(
       '/sessions',
       async ({ actor, body, meta, set, request }) => {
@@ -146,9 +153,10 @@ export const sessionsModule = ({ stores, sessions, jobs, guard, quota }: Session
           return ''
         } catch (error) {
           // Re-render the form with the message and the user's text, so nothing typed is lost.
-          if (!(error instanceof AppError) || error.status !== 422) throw error
-          set.status = 422
-          return NewSessionForm({ actor, error: error.message, question: body.question })
+          if (!(error instanceof AppError) || (error.status !== 422 && error.code !== 'palette_locked')) throw error
+          set.status = error.status
+          const choices = (await palettes.list(actor)).items
+          return NewSessionForm({ actor, error: error.message, question: body.question, palettes: choices, paletteId: body.palette_id })
         }
       },
       {

@@ -11,15 +11,18 @@ import type { RequestMeta } from '../../../plugins/rbac'
 import { notFound, unprocessable } from '../../errors'
 import { toPage, type Page, type PageParams } from '../../pagination'
 import type { Stores } from '../../stores'
+import type { PaletteAccess } from '../palettes/service'
 import type { CreateSessionInput, SessionStatus, SessionSummaryView } from './model'
 
 export interface SessionsDeps {
   stores: Stores
   audit: AuditLog
   questionMaxChars: number
+  /** Refuses a palette that does not exist (422) or is locked for the caller (403) before the session is created. */
+  palettes: PaletteAccess
 }
 
-const DEFAULT_PALETTE = 'default'
+export const DEFAULT_PALETTE = 'default'
 
 export function toSummary(row: SessionRow): SessionSummaryView {
   return {
@@ -40,10 +43,10 @@ export function toSummary(row: SessionRow): SessionSummaryView {
 
 /**
  * @example
- * const sessions = createSessionsService({ stores, audit, questionMaxChars: 8000 })
+ * const sessions = createSessionsService({ stores, audit, questionMaxChars: 8000, palettes })
  * const row = await sessions.create(actor, { question: 'Why?' }, meta)
  */
-export function createSessionsService({ stores, audit, questionMaxChars }: SessionsDeps) {
+export function createSessionsService({ stores, audit, questionMaxChars, palettes }: SessionsDeps) {
   return {
     async create(actor: Actor, input: CreateSessionInput, meta: RequestMeta): Promise<SessionRow> {
       const question = input.question.trim()
@@ -54,12 +57,14 @@ export function createSessionsService({ stores, audit, questionMaxChars }: Sessi
           'question_too_long',
           `The question has ${question.length} characters; the limit is ${questionMaxChars}. Shorten it or attach a document.`,
         )
+      const paletteId = input.palette_id ?? DEFAULT_PALETTE
+      await palettes.requireRunnable(actor, paletteId)
       const now = new Date()
       const row: SessionRow = {
         id: newId(),
         userId: actor.userId,
         question,
-        paletteId: input.palette_id ?? DEFAULT_PALETTE,
+        paletteId,
         status: 'created',
         stage: null,
         partial: false,

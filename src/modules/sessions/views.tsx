@@ -74,7 +74,54 @@ export function SessionsPage({ actor, page }: { actor: Actor; page: Page<Session
   )
 }
 
-export function NewSessionForm({ actor, error, question = '' }: { actor: Actor; error?: string; question?: string }) {
+/** A palette as the form offers it: locked ones are shown, not selectable, with the way to unlock them. */
+export interface PaletteChoice {
+  id: string
+  name: string
+  agents: string[]
+  price_cents: number
+  unlocked: boolean
+}
+
+function PaletteSelect({ palettes, selected: asked }: { palettes: PaletteChoice[]; selected: string }) {
+  const locked = palettes.filter((palette) => !palette.unlocked)
+  // A locked or unknown choice (from a link) cannot be selected: a disabled option would not be sent.
+  const selected = palettes.some((palette) => palette.id === asked && palette.unlocked) ? asked : 'default'
+  return (
+    <div class="field">
+      <label for="palette">Palette</label>
+      <select id="palette" name="palette_id">
+        {palettes.map((palette) => (
+          <option value={palette.id} selected={palette.id === selected} disabled={!palette.unlocked} safe>
+            {`${palette.name} — ${palette.agents.length} agents${palette.unlocked ? '' : ` · locked ($${(palette.price_cents / 100).toFixed(2)})`}`}
+          </option>
+        ))}
+      </select>
+      {locked.length > 0 ? (
+        <p class="muted small" id="locked-palettes">
+          <span safe>{`${locked.length} locked: `}</span>
+          <a href="/palettes">unlock palettes</a>
+        </p>
+      ) : (
+        ''
+      )}
+    </div>
+  )
+}
+
+export function NewSessionForm({
+  actor,
+  error,
+  question = '',
+  palettes = [],
+  paletteId = 'default',
+}: {
+  actor: Actor
+  error?: string
+  question?: string
+  palettes?: PaletteChoice[]
+  paletteId?: string
+}) {
   return (
     <form id="new-session" method="post" action="/sessions" hx-post="/sessions" hx-target="this" hx-swap="outerHTML" class="card">
       {actor.csrfToken ? <input type="hidden" name="_csrf" value={actor.csrfToken} /> : ''}
@@ -91,6 +138,7 @@ export function NewSessionForm({ actor, error, question = '' }: { actor: Actor; 
           {question}
         </textarea>
       </div>
+      {palettes.length > 0 ? <PaletteSelect palettes={palettes} selected={paletteId} /> : ''}
       <label class="inline small">
         <input type="checkbox" name="run" value="true" checked /> Run the council right away
       </label>
@@ -101,11 +149,11 @@ export function NewSessionForm({ actor, error, question = '' }: { actor: Actor; 
   )
 }
 
-export function NewSessionPage({ actor }: { actor: Actor }) {
+export function NewSessionPage({ actor, palettes, paletteId }: { actor: Actor; palettes?: PaletteChoice[]; paletteId?: string }) {
   return (
     <Layout title="Ask the council" actor={actor} path="/sessions/new">
       <h1>Ask the council</h1>
-      <NewSessionForm actor={actor} />
+      <NewSessionForm actor={actor} palettes={palettes} paletteId={paletteId} />
     </Layout>
   )
 }
