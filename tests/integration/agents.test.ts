@@ -83,9 +83,12 @@ describe('POST /api/v1/agents/:name/run (default AGENT_ROLE_ALLOWLIST)', () => {
   test('a plain member → 403 forbidden, and no job is created', async () => {
     const t = app()
     const user = freshUser('member')
+    const before = await t.deps.stores.jobs.statusCounts()
     const res = await t.json('POST', '/api/v1/agents/analyst/run', { user, body: { input: 'Summarise our options.' } })
     expectErrorShape(expect, res, 403, 'forbidden')
     expect(await jobsOf(t, user)).toEqual([])
+    // No job of anyone's was created by the refused call (other tests share this app, so compare counts).
+    expect(await t.deps.stores.jobs.statusCounts()).toEqual(before)
   })
 
   test('an auditor or admin that is not on the allowlist → 403 too', async () => {
