@@ -19,6 +19,7 @@ export type StageOutputRow = typeof sqlite.stageOutputs.$inferSelect
 export type LimitRow = typeof sqlite.limits.$inferSelect
 export type BudgetUsageRow = typeof sqlite.budgetUsage.$inferSelect
 export type BudgetReservationRow = typeof sqlite.budgetReservations.$inferSelect
+export type DocumentRow = typeof sqlite.documents.$inferSelect
 
 /** True only when A and B are the same type (both directions, no `any` leaking through). */
 type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false

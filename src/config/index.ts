@@ -4,6 +4,7 @@
  * a ConfigError naming the variable, and production refuses unsafe settings.
  */
 import { resolve } from 'node:path'
+import { readUploadConfig, type UploadConfig } from './uploads'
 
 export type AppEnv = 'development' | 'test' | 'production'
 
@@ -119,6 +120,8 @@ export interface Config {
   }
   limits: { questionMaxChars: number; listMaxLimit: number; listDefaultLimit: number }
   features: { disableUploads: boolean; disableWebSearch: boolean }
+  /** Document uploads and their extraction (src/config/uploads.ts). */
+  uploads: UploadConfig
   search: {
     /** `none` answers every search with web_search_not_configured; DISABLE_WEB_SEARCH overrides both. */
     provider: 'none' | 'searxng'
@@ -394,6 +397,7 @@ export function loadConfig(env: Env = process.env): Config {
       disableUploads: read(env, 'DISABLE_UPLOADS', false, boolean),
       disableWebSearch: read(env, 'DISABLE_WEB_SEARCH', false, boolean),
     },
+    uploads: readUploadConfig((name, fallback, parse) => read(env, name, fallback, parse)),
     search: {
       provider: read(env, 'WEB_SEARCH_PROVIDER', 'none' as const, oneOf('none', 'searxng')),
       searxngUrl: read(env, 'SEARXNG_URL', null as string | null, httpBaseUrl),

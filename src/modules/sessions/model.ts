@@ -6,6 +6,11 @@ export const SESSION_STATUSES = ['created', 'queued', 'running', 'succeeded', 'f
 export const CreateSessionBody = t.Object({
   question: t.String({ description: 'What to ask the council', maxLength: 200_000 }),
   palette_id: t.Optional(t.String({ pattern: '^[a-z0-9][a-z0-9-]{0,63}$', description: 'Palette; default "default"' })),
+  web_search: t.Optional(
+    t.Union([t.Boolean(), t.UnionEnum(['true', 'false', 'on', ''])], {
+      description: 'Search the web once for the question before drafting (403 web_search_disabled when the server forbids it)',
+    }),
+  ),
   _csrf: t.Optional(t.String()),
 })
 

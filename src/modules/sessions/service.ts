@@ -67,6 +67,7 @@ export function createSessionsService({ stores, audit, questionMaxChars }: Sessi
         tokensOut: 0,
         costMicroUsd: 0,
         error: null,
+        webSearch: input.web_search === true || input.web_search === 'true' || input.web_search === 'on',
         createdAt: now,
         updatedAt: now,
         deletedAt: null,
