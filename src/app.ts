@@ -39,6 +39,10 @@ import { createObjectStorage, storageReadiness, type ObjectStorage } from '../pl
 import { budgetsModule } from './modules/budgets'
 import { createBudgetService, type BudgetService } from './modules/budgets/service'
 import { createSessionsService, type SessionsService } from './modules/sessions/service'
+import { documentsModule } from './modules/documents'
+import { createExtractionRunner } from './modules/documents/extraction'
+import { createDocumentsService, type DocumentsService } from './modules/documents/service'
+import { createWebSearch, type WebSearch } from '../plugins/search'
 import { createStores, type Stores } from './stores'
 import packageJson from '../package.json'
 
@@ -52,6 +56,10 @@ export interface AppDeps {
   identity: IdentityService
   authenticator: Authenticator
   sessions: SessionsService
+  /** Uploads, their extraction jobs, downloads and erasure (src/modules/documents). */
+  documents: DocumentsService
+  /** The web search of sessions that ask for one (WEB_SEARCH_PROVIDER; DISABLE_WEB_SEARCH refuses every query). */
+  search: WebSearch
   llm: LlmProvider
   council: Council
   jobLogs: JobLogWriter
@@ -92,20 +100,30 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     cacheMs: config.auth.identityCacheMs,
   })
   const authenticator = createAuthenticator({ config, identity })
-  const sessions = createSessionsService({ stores, audit, questionMaxChars: config.limits.questionMaxChars })
+  const storage = overrides.storage ?? createObjectStorage(config)
+  const search = createWebSearch(config)
+  let documents: DocumentsService | undefined
+  const sessions = createSessionsService({
+    stores,
+    audit,
+    questionMaxChars: config.limits.questionMaxChars,
+    webSearch: search,
+    eraseObjects: (sessionId) => documents!.eraseObjects(sessionId),
+  })
   const llm = overrides.llm ?? createLlmProvider(config)
-  const council = createCouncil({ store: councilStore(stores), llm, config })
+  const council = createCouncil({ store: councilStore(stores, storage), llm, config, search: (query, options) => search.search(query, options) })
   const jobLogs = createJobLogWriter({ store: stores.jobs, logger })
   const budgets = createBudgetService({ stores, config, logger, audit })
   const appMetrics = createMetrics()
-  const executor = createJobExecutor({ stores, council, logger, jobLogs, meter: budgets.meter, observe: appMetrics.jobs })
+  const extract = createExtractionRunner({ documents: stores.documents, storage, limits: config.uploads })
+  const executor = createJobExecutor({ stores, council, logger, jobLogs, meter: budgets.meter, observe: appMetrics.jobs, extract })
   const queue = createJobQueue(config, executor.process, (jobId, error) =>
     logger.debug('job attempt ended with an error', { job_id: jobId, error: (error as Error).message }),
   )
   appMetrics.watchQueue(queue)
   const jobs = createJobsService({ stores, audit, queue, budgets })
   const quotaStore = createQuotaStore(config)
-  const storage = overrides.storage ?? createObjectStorage(config)
+  documents = createDocumentsService({ stores, audit, storage, queue, sessions, config, logger })
   return {
     config,
     logger,
@@ -115,6 +133,8 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     identity,
     authenticator,
     sessions,
+    documents,
+    search,
     llm,
     council,
     jobLogs,
@@ -204,7 +224,18 @@ export function createApp(config: Config, deps: AppDeps) {
     .use(authModule({ config, audit: deps.audit, guard }))
     .use(homeModule({ guard }))
     .use(meModule({ guard }))
-    .use(sessionsModule({ stores: deps.stores, sessions: deps.sessions, jobs: deps.jobs, guard, quota: limiter }))
+    .use(
+      sessionsModule({
+        stores: deps.stores,
+        sessions: deps.sessions,
+        jobs: deps.jobs,
+        guard,
+        quota: limiter,
+        documents: deps.documents,
+        sources: { limits: config.uploads, uploads: !config.features.disableUploads, webSearch: deps.search.enabled },
+      }),
+    )
+    .use(documentsModule({ documents: deps.documents, guard, quota: limiter }))
     .use(jobsModule({ jobs: deps.jobs, guard, quota: limiter, onCancelled: (sessionId) => `/sessions/${sessionId}` }))
     .use(agentsModule({ catalog: deps.stores.catalog, jobs: deps.jobs, guard, quota: limiter }))
     .use(budgetsModule({ budgets: deps.budgets, guard, quota: limiter }))
