@@ -54,7 +54,8 @@ export function dispositionParams(value: string): Record<string, string> {
   const params: Record<string, string> = {}
   for (const match of value.matchAll(/;\s*([A-Za-z0-9_*-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]*))/g)) {
     const key = match[1]!.toLowerCase()
-    const raw = match[2] !== undefined ? match[2].replace(/\\(.)/g, '$1') : match[3]!.trim()
+    // Browsers send backslashes as they are (a Windows path); only curl-style \" is an escape.
+    const raw = match[2] !== undefined ? match[2].replace(/\\"/g, '"') : match[3]!.trim()
     if (key.endsWith('*')) {
       const encoded = /^([\w-]+)'[^']*'(.*)$/.exec(raw)
       try {
@@ -98,18 +99,37 @@ export class MultipartReader {
     this.maxParts = maxParts
   }
 
-  /** Appends the next chunk of the source; false at its end. Errors of the source (a cut connection) propagate. */
+  /** Appends the next chunk of the source; false at its end. */
   private async fill(): Promise<boolean> {
-    if (this.ended) return false
-    const { done, value } = await this.source.read()
-    if (done) {
-      this.ended = true
-      return false
-    }
-    this.received += value.byteLength
-    const chunk = Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+    const chunk = await this.read()
+    if (!chunk) return false
     this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk])
     return true
+  }
+
+  /** The next chunk of the source (null at its end); a cut connection is an incomplete upload. */
+  private async read(): Promise<Buffer | null> {
+    if (this.rest) {
+      const rest = this.rest
+      this.rest = null
+      if (rest.length > 0) return rest
+    }
+    if (this.ended) return null
+    let result: ReadableStreamReadResult<Uint8Array>
+    try {
+      result = await this.source.read()
+    } catch (error) {
+      // The client cut the connection (or the body stream failed): the upload is incomplete, not a server fault.
+      this.ended = true
+      throw Object.assign(new TruncatedUploadError(), { cause: error })
+    }
+    const { done, value } = result
+    if (done) {
+      this.ended = true
+      return null
+    }
+    this.received += value.byteLength
+    return Buffer.from(value.buffer, value.byteOffset, value.byteLength)
   }
 
   private async need(bytes: number): Promise<void> {
@@ -141,9 +161,29 @@ export class MultipartReader {
         this.buffer = this.buffer.subarray(safe)
         return chunk
       }
-      if (!(await this.fill())) throw new TruncatedUploadError()
+      const tail = this.buffer
+      const chunk = await this.read()
+      if (!chunk) throw new TruncatedUploadError()
+      if (tail.length === 0 || chunk.length < this.delimiter.length) {
+        // Small chunks (a trickling client) are joined; only then can a delimiter span more than two reads.
+        this.buffer = tail.length === 0 ? chunk : Buffer.concat([tail, chunk])
+        continue
+      }
+      // Only the few bytes left over could start a delimiter that runs into the new chunk: look at
+      // that seam alone instead of copying every chunk behind the tail (copies doubled the garbage of an upload).
+      const seam = Buffer.concat([tail, chunk.subarray(0, this.delimiter.length - 1)])
+      const across = seam.indexOf(this.delimiter)
+      if (across >= 0 && across < tail.length) {
+        this.buffer = Buffer.concat([tail, chunk.subarray(0, across + this.delimiter.length - tail.length)])
+        this.rest = chunk.subarray(across + this.delimiter.length - tail.length)
+        continue
+      }
+      this.buffer = chunk
+      return tail
     }
   }
+  /** Bytes read past a delimiter found in a seam, handed back by read() first. */
+  private rest: Buffer | null = null
   private pendingEnd = false
 
   /** Reads and drops the rest of the current part's body. */

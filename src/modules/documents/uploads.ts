@@ -15,7 +15,7 @@ import { formatBytes, quoteName, sniff, SNIFF_BYTES, type DocumentKind } from '.
 import { AppError, forbidden } from '../../errors'
 import { newStorageKey, ObjectTooLargeError, type ObjectStorage, type StorageKey } from '../../../plugins/storage'
 import type { UploadConfig } from '../../config/uploads'
-import { MultipartReader, multipartBoundary, readField, type MultipartPart } from './multipart'
+import { MultipartReader, multipartBoundary, readField, TruncatedUploadError, type MultipartPart } from './multipart'
 
 /** Plain form fields (question, palette_id, …) are small; a question is at most 200,000 characters. */
 const FIELD_MAX_BYTES = 1024 * 1024
@@ -234,6 +234,8 @@ export async function receiveFiles(request: Request, options: ReceiveOptions): P
     return { files, fields: intake.fields }
   } catch (error) {
     await discard(options.storage, files)
+    // The client went away mid-body: an incomplete upload (400 in the logs), not a server fault.
+    if (options.signal?.aborted && !(error instanceof AppError)) throw Object.assign(new TruncatedUploadError(), { cause: error })
     await intake.reader.discardRest({ maxBytes: options.limits.maxSessionBytes + FIELD_MAX_BYTES, timeoutMs: 5000 })
     throw error
   }

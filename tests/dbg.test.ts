@@ -1,0 +1,25 @@
+import { test } from 'bun:test'
+import { buildTestApp } from '/work/wt/documents/tests/helpers/app'
+import { makePdf, makeDocx } from '/work/wt/documents/tests/helpers/documents'
+test('x', async () => {
+  const t = await buildTestApp()
+  const form = new FormData()
+  form.append('question', 'What happened to revenue growth in the third quarter?')
+  form.append('files', new Blob([await makePdf(['Quarterly report. Revenue growth reached twelve percent in the third quarter thanks to the new pricing.', 'Page two talks about hiring and the roadmap for next year.'])]), 'report.pdf')
+  form.append('files', new Blob([makeDocx(['Board minutes. The board noted that third quarter revenue growth came mostly from enterprise customers.'])]), 'minutes.docx')
+  const r = await t.json('POST', '/api/v1/sessions', { user: 'a@example.com', body: form })
+  console.log(r.status, JSON.stringify(r.body))
+  const run = await t.json('POST', `/api/v1/sessions/${r.body.id}/run`, { user: 'a@example.com' })
+  console.log(run.status)
+  await (t.deps.queue as any).idle()
+  const docs = await t.json('GET', `/api/v1/sessions/${r.body.id}/documents`, { user: 'a@example.com' })
+  console.log(JSON.stringify(docs.body))
+  const res = await t.json('GET', `/api/v1/sessions/${r.body.id}/results`, { user: 'a@example.com' })
+  console.log(res.status, JSON.stringify(res.body.citations, null, 1), res.body.source_notes, res.body.synthesis?.content)
+  const page = await t.call('GET', `/sessions/${r.body.id}`, { user: 'a@example.com' })
+  const html = await page.text()
+  console.log(html.match(/<a class="citation[^>]*>[^<]*<\/a>/g)?.slice(0, 3))
+  const content = await t.call('GET', `/api/v1/documents/${r.body.documents[0].id}/content`, { user: 'a@example.com' })
+  console.log(content.status, [...content.headers.entries()])
+  await t.close()
+}, 30000)
