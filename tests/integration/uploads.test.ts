@@ -47,7 +47,7 @@ for (const dialect of ['sqlite', 'pg'] as Dialect[])
       expect(download.headers.get('content-type')).toBe('application/pdf')
       expect(download.headers.get('content-disposition')).toBe(`attachment; filename="report.pdf"; filename*=UTF-8''report.pdf`)
       expect(download.headers.get('x-content-type-options')).toBe('nosniff')
-      expect(new Uint8Array(await download.arrayBuffer())).toEqual(pdf)
+      expect(new Uint8Array(await download.arrayBuffer())).toEqual(new Uint8Array(pdf))
 
       const stranger = freshUser('stranger')
       expectErrorShape(expect, await t.json('GET', `/api/v1/documents/${first.id}/content`, { user: stranger }), 404, 'not_found')

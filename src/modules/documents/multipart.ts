@@ -115,7 +115,7 @@ export class MultipartReader {
       if (rest.length > 0) return rest
     }
     if (this.ended) return null
-    let result: ReadableStreamReadResult<Uint8Array>
+    let result: Awaited<ReturnType<typeof this.source.read>>
     try {
       result = await this.source.read()
     } catch (error) {
