@@ -22,8 +22,8 @@ import type { QuotaStore } from './types'
 
 export * from './types'
 
-/** A route's limits: one name, several (each is spent), or a choice made from the request (its parsed body, or its headers). */
-export type QuotaSpec = string | readonly string[] | ((request: { body: unknown; request: Request }) => string | readonly string[])
+/** A route's limits: one name, several (each is spent), or a choice made from the request body. */
+export type QuotaSpec = string | readonly string[] | ((request: { body: unknown }) => string | readonly string[])
 
 /**
  * @example
@@ -104,15 +104,21 @@ export const quota = ({ store, limits, logger }: QuotaOptions) => {
     )
   }
 
-  return new Elysia({ name: 'plugin/quota', seed: { backend: store.backend, limits } }).macro({
+  return new Elysia({ name: 'plugin/quota', seed: { backend: store.backend, limits } })
+    /**
+     * Spends from a limit inside a handler, for a cost that shows only once the
+     * request is read (a multipart create that turns out to carry files spends `upload`).
+     */
+    .decorate('spendQuota', (name: string, caller: { userId: string }) => spend(name, `u:${caller.userId}`))
+    .macro({
     quota: (spec: QuotaSpec) => {
       if (typeof spec !== 'function') namesOf(spec).forEach(known)
       const check = Object.assign(
-        async (context: { body: unknown; request: Request }) => {
+        async (context: { body: unknown }) => {
           // The permission guard has resolved the caller by now (resolve runs before beforeHandle).
           const { actor, meta } = context as unknown as { actor?: { userId?: string }; meta?: { ip?: string | null } }
           const subject = actor?.userId ? `u:${actor.userId}` : `ip:${meta?.ip ?? 'unknown'}`
-          const names = namesOf(typeof spec === 'function' ? spec({ body: context.body, request: context.request }) : spec)
+          const names = namesOf(typeof spec === 'function' ? spec({ body: context.body }) : spec)
           for (const name of names) await spend(name, subject)
         },
         { quota: spec },

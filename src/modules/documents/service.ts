@@ -185,7 +185,16 @@ export function createDocumentsService({ stores, audit, storage, queue, sessions
       request: Request,
       body: CreateSessionInput & Record<string, unknown>,
       meta: RequestMeta,
-      { requireAcknowledgement = false, check }: { requireAcknowledgement?: boolean; check?: (input: CreateSessionInput) => void } = {},
+      {
+        requireAcknowledgement = false,
+        check,
+        spendUpload,
+      }: {
+        requireAcknowledgement?: boolean
+        check?: (input: CreateSessionInput) => void
+        /** Spends from the `upload` rate limit (429 when it is used up); called before the first file is stored. */
+        spendUpload?: () => Promise<void>
+      } = {},
     ): Promise<{ session: SessionRow; documents: DocumentRow[] }> {
       let files: ReceivedFile[] = []
       try {
@@ -198,9 +207,10 @@ export function createDocumentsService({ stores, audit, storage, queue, sessions
           used: { files: 0, bytes: 0 },
           disabled: config.features.disableUploads,
           signal: request.signal,
-          beforeFirstFile: (fields) => {
+          beforeFirstFile: async (fields) => {
             if (requireAcknowledgement && !acknowledged(fields.acknowledge_uploads))
               throw unprocessable('upload_acknowledgement_required', `Tick “${UPLOAD_ACKNOWLEDGEMENT}” to send documents, or remove the files.`)
+            await spendUpload?.()
           },
         })
         files = received.files
@@ -285,11 +295,23 @@ export function createDocumentsService({ stores, audit, storage, queue, sessions
       return { document, text: await readPage(storage, document, page) }
     },
 
-    /** Every object of every document of a session (a hard delete); returns how many went. */
-    async eraseObjects(sessionId: string): Promise<number> {
-      let count = 0
-      for (const doc of await stores.documents.allForSession(sessionId)) count += await eraseObjectsOf(doc)
-      return count
+    /**
+     * Every object of every document of a session (a hard delete), and a second
+     * pass for after the rows are gone: an extraction that finished meanwhile may
+     * have written pages (one that finishes later finds no row and removes its own).
+     */
+    async eraseObjects(sessionId: string): Promise<{ objects: number; afterwards(): Promise<number> }> {
+      const rows = await stores.documents.allForSession(sessionId)
+      let objects = 0
+      for (const doc of rows) objects += await eraseObjectsOf(doc)
+      return {
+        objects,
+        async afterwards() {
+          let again = 0
+          for (const doc of rows) again += await eraseObjectsOf(doc)
+          return again
+        },
+      }
     },
 
     eraseObjectsOf,

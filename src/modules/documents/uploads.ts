@@ -105,7 +105,7 @@ export interface ReceiveOptions {
   /** DISABLE_UPLOADS: the first file part is refused with 403 uploads_disabled. */
   disabled: boolean
   /** Called before the first file is stored; may throw (the form's acknowledgement, a web search refusal). */
-  beforeFirstFile?: (fields: Record<string, string>) => void
+  beforeFirstFile?: (fields: Record<string, string>) => void | Promise<void>
   signal?: AbortSignal
 }
 
@@ -176,7 +176,7 @@ async function receiveOne(part: MultipartPart, options: ReceiveOptions & { first
   const { head, done } = await readHead(reader, SNIFF_BYTES)
   if (filename === '' && head.byteLength === 0 && done) return null
   if (options.disabled) throw uploadsDisabled()
-  if (options.first) options.beforeFirstFile?.(options.fields)
+  if (options.first) await options.beforeFirstFile?.(options.fields)
   const name = quoteName(filename)
   if (used.files + 1 > limits.maxFiles)
     throw tooLarge('too_many_files', `${name} would be file ${used.files + 1} of this session; the limit is ${limits.maxFiles} files per session.`)

@@ -29,8 +29,6 @@ export interface SessionsModuleOptions {
   sources: SourceFieldsOptions
 }
 
-/** A multipart create also spends from the `upload` limit. */
-const withUploads = (request: Request, names: readonly string[]) => (isMultipart(request) ? [...names, 'upload'] : names)
 
 const IdParams = t.Object({ id: t.String({ maxLength: 64 }) })
 const RunHeaders = t.Object({ 'idempotency-key': t.Optional(t.String()) })
@@ -55,9 +53,9 @@ export const sessionsModule = ({ stores, sessions, jobs, guard, quota, documents
       api
         .post(
           '',
-          async ({ actor, body, meta, set, request }) => {
+          async ({ actor, body, meta, set, request, spendQuota }) => {
             const created = isMultipart(request)
-              ? await documents.createSession(actor, request, body, meta)
+              ? await documents.createSession(actor, request, body, meta, { spendUpload: () => spendQuota('upload', actor) })
               : { session: await sessions.create(actor, body, meta), documents: [] }
             set.status = 201
             set.headers.location = `/api/v1/sessions/${created.session.id}`
@@ -65,7 +63,8 @@ export const sessionsModule = ({ stores, sessions, jobs, guard, quota, documents
           },
           {
             permission: 'sessions:create',
-            quota: ({ request }: { request: Request }) => withUploads(request, ['write']),
+            // A multipart create with files spends from `upload` too, once its first file arrives.
+            quota: 'write',
             // A multipart body streams its files to storage; only the fields before them are parsed here.
             parse: [({ request }) => parseSessionForm(request), 'json', 'urlencoded', 'multipart/form-data'],
             body: CreateSessionBody,
@@ -148,11 +147,17 @@ export const sessionsModule = ({ stores, sessions, jobs, guard, quota, documents
     .get('/sessions/new', ({ actor }) => NewSessionPage({ actor, sources }), { permission: 'sessions:create', detail: { hide: true } })
     .post(
       '/sessions',
-      async ({ actor, body, meta, set, request }) => {
+      async ({ actor, body, meta, set, request, spendQuota }) => {
         const htmx = request.headers.get('hx-request') === 'true'
         try {
           const row = isMultipart(request)
-            ? (await documents.createSession(actor, request, body, meta, { requireAcknowledgement: true, check: sourceFieldsCheck })).session
+            ? (
+                await documents.createSession(actor, request, body, meta, {
+                  requireAcknowledgement: true,
+                  check: sourceFieldsCheck,
+                  spendUpload: () => spendQuota('upload', actor),
+                })
+              ).session
             : await sessions.create(actor, (sourceFieldsCheck(body), body), meta)
           if (body.run === 'true' && actor.permissions.has('sessions:run')) await jobs.runSession(actor, row.id, undefined, meta)
           if (htmx) {
@@ -176,7 +181,7 @@ export const sessionsModule = ({ stores, sessions, jobs, guard, quota, documents
       {
         permission: 'sessions:create',
         // The form runs the council at once when "run" is ticked: that spends a council run too.
-        quota: ({ body, request }: { body: unknown; request: Request }) => withUploads(request, (body as { run?: string }).run === 'true' ? ['write', 'council-run'] : ['write']),
+        quota: ({ body }: { body: unknown }) => ((body as { run?: string }).run === 'true' ? ['write', 'council-run'] : 'write'),
         parse: ({ request }) => parseUploadForm(request),
         body: t.Composite([
           CreateSessionBody,

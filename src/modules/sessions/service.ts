@@ -20,9 +20,10 @@ export interface SessionsDeps {
   questionMaxChars: number
   /**
    * Deletes the stored objects of a session's documents (bytes and extracted
-   * text) before a hard delete erases its rows; returns how many objects went.
+   * text) before a hard delete erases its rows, and again once they are gone
+   * (`afterwards`: pages an extraction was writing meanwhile); counts the objects.
    */
-  eraseObjects?: (sessionId: string) => Promise<number>
+  eraseObjects?: (sessionId: string) => Promise<{ objects: number; afterwards(): Promise<number> }>
   /** Decides whether `web_search: true` is accepted (the search plugin; DISABLE_WEB_SEARCH makes it refuse). */
   webSearch?: Pick<WebSearch, 'enabled' | 'provider'>
 }
@@ -167,10 +168,10 @@ export function createSessionsService({ stores, audit, questionMaxChars, eraseOb
     async hardDelete(actor: Actor, id: string, meta: RequestMeta): Promise<void> {
       if (!isId(id)) throw notFound('Session')
       // Objects first: if the rows then fail to go, a retry finds the documents again; the other way round would orphan bytes.
-      const objects = (await eraseObjects?.(id)) ?? 0
+      const erased = await eraseObjects?.(id)
       await stores.transaction(async (tx) => {
-        const erased = await tx.sessions.remove(id)
-        if (!erased) throw notFound('Session')
+        const removed = await tx.sessions.remove(id)
+        if (!removed) throw notFound('Session')
         await tx.jobs.removeForSession(id)
         const documents = await tx.documents.removeForSession(id)
         await tx.jobs.removeByIds(documents.flatMap((doc) => (doc.jobId ? [doc.jobId] : [])))
@@ -180,11 +181,12 @@ export function createSessionsService({ stores, audit, questionMaxChars, eraseOb
             action: 'session.hard_delete',
             target: `session:${id}`,
             sessionId: id,
-            metadata: { owner_id: erased.userId, documents: documents.length, objects },
+            metadata: { owner_id: removed.userId, documents: documents.length },
           },
           tx,
         )
       })
+      await erased?.afterwards()
     },
   }
 }
