@@ -89,7 +89,7 @@ for (const dialect of ['sqlite', 'pg'] as Dialect[])
       const html = await (await t.call('GET', `/sessions/${session.id}`, { user })).text()
       expect(html).toContain('id="documents"')
       expect(html).toContain('2 pages read')
-      expect(html).toContain(`href="${href}"`)
+      expect(html).toContain(`href="${href}#:~:text=`)
       expect(html).toContain('class="citation verified"')
       expect(html).toContain('id="citations"')
 

@@ -109,13 +109,14 @@ export function UploadFields({
         <fieldset class="field sources" id="upload-field">
           <legend>Documents (optional)</legend>
           {notice('uploads')}
+          {/* Before the file input: a form sends its fields in this order, and the server checks the acknowledgement before it stores a byte. */}
+          <label class="inline small ack">
+            <input type="checkbox" name="acknowledge_uploads" value="true" id="acknowledge-uploads" /> {UPLOAD_ACKNOWLEDGEMENT}
+          </label>
           <input type="file" id="files" name="files" multiple accept={accept} aria-describedby="upload-limits" />
           <p class="muted small" id="upload-limits" safe>
             {`Up to ${limits.maxFiles} files, ${formatBytes(limits.maxFileBytes)} each and ${formatBytes(limits.maxSessionBytes)} in total: ${limits.allowedTypes.map((kind) => kind.toUpperCase()).join(', ')}. Scanned images without a text layer cannot be read.`}
           </p>
-          <label class="inline small ack">
-            <input type="checkbox" name="acknowledge_uploads" value="true" id="acknowledge-uploads" /> {UPLOAD_ACKNOWLEDGEMENT}
-          </label>
         </fieldset>
       ) : (
         ''
@@ -217,18 +218,36 @@ export function SourceNotes({ notes }: { notes: readonly string[] }) {
   )
 }
 
-const hrefOf = (sessionId: string, citation: CitationItem): string | null =>
-  citation.kind === 'web' ? citation.url : citation.document_id && citation.page ? pageHref(sessionId, citation.document_id, citation.page) : null
+/** A text fragment (`#:~:text=…`): browsers that know it scroll to the cited words and highlight them. */
+function textFragment(snippet: string | null): string {
+  const words = (snippet ?? '').split(/\s+/).filter(Boolean).slice(0, 8)
+  if (words.length < 3) return ''
+  return `#:~:text=${words.map((word) => encodeURIComponent(word).replace(/-/g, '%2D')).join('%20')}`
+}
 
-/** The citations of the council's answer: each links to the cited page (or web result); unverified ones are flagged, not presented as fact. */
+const hrefOf = (sessionId: string, citation: CitationItem): string | null =>
+  citation.kind === 'web'
+    ? citation.url
+    : citation.document_id && citation.page
+      ? `${pageHref(sessionId, citation.document_id, citation.page)}${textFragment(citation.snippet)}`
+      : null
+
+/** The citations of the council's answer, one line per source and outcome with everyone who cited it: each links to the cited page (or web result); unverified ones are flagged, not presented as fact. */
 export function CitationList({ sessionId, citations }: { sessionId: string; citations: readonly CitationItem[] }) {
   if (citations.length === 0) return ''
+  const grouped = new Map<string, { citation: CitationItem; by: string[] }>()
+  for (const citation of citations) {
+    const key = `${citation.label}|${citation.verified}|${citation.reason ?? ''}`
+    const entry = grouped.get(key) ?? { citation, by: [] }
+    entry.by.push(citation.stage === 'synthesis' ? `${citation.cited_by} (synthesis)` : citation.cited_by)
+    grouped.set(key, entry)
+  }
   return (
     <section class="card citations" id="citations">
       <link rel="stylesheet" href="/assets/documents.css" />
       <h2>Sources cited</h2>
       <ul>
-        {citations.map((citation) => {
+        {[...grouped.values()].map(({ citation, by }) => {
           const href = hrefOf(sessionId, citation)
           const name = citation.kind === 'web' ? (citation.title ?? citation.url ?? citation.label) : `${citation.filename ?? 'unknown document'}${citation.page ? `, page ${citation.page}` : ''}`
           return (
@@ -251,8 +270,8 @@ export function CitationList({ sessionId, citations }: { sessionId: string; cita
                 <span class="badge unverified" safe>
                   {`unverified: ${REASONS[citation.reason ?? ''] ?? 'it could not be checked'}`}
                 </span>
-              )}{' '}
-              <span class="muted small" safe>{`cited by ${citation.cited_by} (${citation.stage})`}</span>
+              )}
+              <div class="muted small" safe>{`cited by ${by.join(', ')}`}</div>
               {citation.snippet ? (
                 <blockquote class="small" safe>
                   {citation.snippet.length > 400 ? `${citation.snippet.slice(0, 400)}…` : citation.snippet}

@@ -57,7 +57,7 @@ describe('citation links', () => {
       citation({ label: '[doc:1 p.3]', page: 3, verified: false, reason: 'low_overlap' }),
       citation({ label: '[web:1]', kind: 'web', document_id: null, page: null, url: 'https://example.org/a?b=1&c="2"' }),
     ])
-    expect(linked).toContain('<a class="citation verified" href="/sessions/s1/documents/0190a6b2-0000-7000-8000-000000000001/pages/2"')
+    expect(linked).toContain(`<a class="citation verified" href="/sessions/s1/documents/0190a6b2-0000-7000-8000-000000000001/pages/2"`)
     expect(linked).toContain('class="citation unverified"')
     expect(linked).toContain('<span class="flag">unverified</span>')
     expect(linked).toContain('href="https://example.org/a?b=1&amp;c=&quot;2&quot;"')
