@@ -12,7 +12,7 @@ import { describe, expect, test } from 'bun:test'
 import { createOfflineProvider } from '../../src/llm/offline'
 import type { LlmProvider } from '../../src/llm/types'
 import { makeDocx, makePdf } from '../helpers/documents'
-import { documentsSettled, uploadForm } from '../helpers/uploads'
+import { documentRows, documentsSettled, settled, storedKeys, uploadForm } from '../helpers/uploads'
 import { buildSqliteApp, idle } from './council-support'
 import { expectErrorShape, freshUser, useApp, type Dialect } from './support'
 
@@ -99,6 +99,15 @@ for (const dialect of ['sqlite', 'pg'] as Dialect[])
       expect(logs.every((line: any) => line.stage === 'extract' || line.stage === null)).toBe(true)
       const councilLogs = (await t.json('GET', `/api/v1/jobs/${run.body.job_id}/logs`, { user })).body.items.map((line: any) => line.msg)
       expect(councilLogs).toContain('2 of 2 documents read')
+
+      // A hard delete erases the documents' bytes and text, and everything derived: outputs with their citations.
+      const storageKeys = (await documentRows(t)).filter((row) => row.sessionId === session.id).map((row) => row.storageKey)
+      expect((await storedKeys(t.deps.storage)).filter((key) => storageKeys.some((k) => key.startsWith(k)))).toHaveLength(5)
+      expect((await t.call('DELETE', `/api/v1/sessions/${session.id}?hard=true`, { user: freshUser('admin'), role: 'admin' })).status).toBe(204)
+      await settled(t)
+      expect(await t.deps.stores.stageOutputs.forRun(session.id)).toEqual([])
+      expect((await storedKeys(t.deps.storage)).filter((key) => storageKeys.some((k) => key.startsWith(k)))).toEqual([])
+      expect((await documentRows(t)).filter((row) => row.sessionId === session.id)).toEqual([])
     }, 30_000)
 
     test('a document that cannot be read fails with its reason and does not block the council, which says so', async () => {

@@ -173,6 +173,8 @@ export function createSessionsService({ stores, audit, questionMaxChars, eraseOb
         const removed = await tx.sessions.remove(id)
         if (!removed) throw notFound('Session')
         await tx.jobs.removeForSession(id)
+        // Drafts, reviews, synthesis, citations and web results: derived from the session, so erased with it.
+        await tx.stageOutputs.removeForRun(id)
         const documents = await tx.documents.removeForSession(id)
         await tx.jobs.removeByIds(documents.flatMap((doc) => (doc.jobId ? [doc.jobId] : [])))
         await audit.record(
