@@ -20,6 +20,8 @@ export interface UploadConfig {
   extractMaxPages: number
   /** DOCUMENTS_WAIT_MS: how long a council run waits for its documents to be read before it goes on without them. */
   documentsWaitMs: number
+  /** UPLOAD_GC_BYTES: collect garbage after this many upload bytes (process-wide; 0 = leave it to the runtime). */
+  gcBytes: number
 }
 
 type Read = <T>(name: string, fallback: T, parse: (raw: string) => T) => T
@@ -70,5 +72,6 @@ export function readUploadConfig(read: Read): UploadConfig {
     extractTimeoutMs: read('EXTRACT_TIMEOUT_MS', 120_000, whole(100, 3_600_000)),
     extractMaxPages: read('EXTRACT_MAX_PAGES', 1000, whole(1, 100_000)),
     documentsWaitMs: read('DOCUMENTS_WAIT_MS', 15 * 60_000, whole(0, 24 * 3_600_000)),
+    gcBytes: read('UPLOAD_GC_BYTES', 8 * MiB, bytes(0, 1024 * MiB)),
   }
 }

@@ -15,6 +15,7 @@ import { formatBytes, quoteName, sniff, SNIFF_BYTES, type DocumentKind } from '.
 import { AppError, forbidden } from '../../errors'
 import { newStorageKey, ObjectTooLargeError, type ObjectStorage, type StorageKey } from '../../../plugins/storage'
 import type { UploadConfig } from '../../config/uploads'
+import { uploadBytesReceived } from './garbage'
 import { MultipartReader, multipartBoundary, readField, TruncatedUploadError, type MultipartPart } from './multipart'
 
 /** Plain form fields (question, palette_id, …) are small; a question is at most 200,000 characters. */
@@ -140,7 +141,7 @@ async function readHead(reader: ReadableStreamDefaultReader<Uint8Array>, want: n
 }
 
 /** The sniffed head, then the rest of the part, pulled only as storage writes. */
-function rejoin(head: Uint8Array, done: boolean, reader: ReadableStreamDefaultReader<Uint8Array>): ReadableStream<Uint8Array> {
+function rejoin(head: Uint8Array, done: boolean, reader: ReadableStreamDefaultReader<Uint8Array>, gcBytes: number): ReadableStream<Uint8Array> {
   let sentHead = head.byteLength === 0
   let finished = done
   return new ReadableStream<Uint8Array>(
@@ -156,7 +157,10 @@ function rejoin(head: Uint8Array, done: boolean, reader: ReadableStreamDefaultRe
         if (chunk.done) {
           finished = true
           controller.close()
-        } else controller.enqueue(chunk.value)
+        } else {
+          uploadBytesReceived(chunk.value.byteLength, gcBytes)
+          controller.enqueue(chunk.value)
+        }
       },
       cancel: (reason) => reader.cancel(reason),
     },
@@ -191,7 +195,7 @@ async function receiveOne(part: MultipartPart, options: ReceiveOptions & { first
   const maxBytes = Math.min(limits.maxFileBytes, room)
   const key = newStorageKey('documents')
   try {
-    const stored = await storage.put(key, rejoin(head, done, reader), { contentType: mime, maxBytes, signal: options.signal })
+    const stored = await storage.put(key, rejoin(head, done, reader, limits.gcBytes), { contentType: mime, maxBytes, signal: options.signal })
     return { key, filename, kind, mime, bytes: stored.bytes, sha256: stored.sha256 }
   } catch (error) {
     await reader.cancel().catch(() => {})
