@@ -93,6 +93,19 @@ describe('upload settings', () => {
     expect(await wrong.text()).toContain('id="uploads-error"')
   })
 
+  test('a document whose extraction job was cancelled before it ran is shown failed, not waited for', async () => {
+    // BullMQ without a worker: the extraction job stays queued until cancelled.
+    const t = await app({ JOBS_BACKEND: 'bullmq', REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', JOBS_QUEUE: `test-${crypto.randomUUID().slice(0, 8)}` })
+    const user = freshUser()
+    const created = await t.json('POST', '/api/v1/sessions', { user, body: uploadForm({ question: 'Cancelled?' }, [{ name: 'a.txt', bytes: 'Some text to read.' }]) })
+    const jobId = (await documentRows(t)).find((row) => row.sessionId === created.body.id)!.jobId!
+    expect((await t.json('GET', `/api/v1/jobs/${jobId}`, { user })).body).toMatchObject({ kind: 'extract', status: 'queued' })
+    expect((await t.json('POST', `/api/v1/jobs/${jobId}/cancel`, { user })).status).toBe(202)
+    const [doc] = (await t.json('GET', `/api/v1/sessions/${created.body.id}/documents`, { user })).body.items
+    expect(doc.status).toBe('failed')
+    expect(doc.error).toContain('was cancelled')
+  })
+
   test('on S3: upload, list, download, delete and hard delete leave the bucket as they found it', async () => {
     const t = await app(s3.env)
     expect(t.deps.storage.backend).toBe('s3')

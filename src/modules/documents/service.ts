@@ -13,6 +13,7 @@ import type { Logger } from '../../../plugins/logging/logger'
 import type { RequestMeta } from '../../../plugins/rbac'
 import { parseStorageKey, type ObjectStorage } from '../../../plugins/storage'
 import type { Config } from '../../config'
+import { quoteName } from '../../documents'
 import { AppError, conflict, notFound, unprocessable } from '../../errors'
 import type { Actor } from '../../identity'
 import type { Stores, TxStores } from '../../stores'
@@ -260,10 +261,25 @@ export function createDocumentsService({ stores, audit, storage, queue, sessions
       }
     },
 
-    /** The live documents of the caller's live session, in upload order. */
+    /**
+     * The live documents of the caller's live session, in upload order. A
+     * document whose extraction job ended without reading it (cancelled before
+     * it started, given up by the queue) is marked failed here, so no page
+     * waits for it forever.
+     */
     async list(actor: Actor, sessionId: string): Promise<DocumentRow[]> {
       await ownedSession(actor, sessionId)
-      return stores.documents.forSession(sessionId)
+      const rows = await stores.documents.forSession(sessionId)
+      return Promise.all(
+        rows.map(async (row) => {
+          if (row.status !== 'pending' && row.status !== 'extracting') return row
+          const job = row.jobId ? await stores.jobs.find(row.jobId) : undefined
+          if (job && (job.status === 'queued' || job.status === 'running')) return row
+          const error = `Reading ${quoteName(row.filename)} stopped before it finished${job?.status === 'cancelled' ? ' (it was cancelled)' : ''}; delete it and upload it again.`
+          const at = new Date()
+          return (await stores.documents.finish(row.id, { status: 'failed', error }, at)) ? { ...row, status: 'failed', error, updatedAt: at } : row
+        }),
+      )
     },
 
     /** The original bytes as a stream, for the owner only. */
