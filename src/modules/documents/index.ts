@@ -9,7 +9,7 @@ import { Elysia, t } from 'elysia'
 import type { QuotaPlugin } from '../../../plugins/quota'
 import type { rbac } from '../../../plugins/rbac'
 import { contentDisposition } from './download'
-import { DocumentList as DocumentListSchema, DocumentView, toDocumentView } from './model'
+import { DocumentList as DocumentListSchema, toDocumentView } from './model'
 import { isMultipart } from './multipart'
 import type { DocumentsService } from './service'
 import { AppError } from '../../errors'
@@ -130,4 +130,3 @@ export const documentsModule = ({ documents, guard, quota }: DocumentsModuleOpti
       { permission: 'sessions:read', params: PageParams, detail: { hide: true } },
     )
 
-export { DocumentView }

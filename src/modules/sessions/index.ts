@@ -29,7 +29,6 @@ export interface SessionsModuleOptions {
   sources: SourceFieldsOptions
 }
 
-
 const IdParams = t.Object({ id: t.String({ maxLength: 64 }) })
 const RunHeaders = t.Object({ 'idempotency-key': t.Optional(t.String()) })
 
@@ -150,15 +149,14 @@ export const sessionsModule = ({ stores, sessions, jobs, guard, quota, documents
       async ({ actor, body, meta, set, request, spendQuota }) => {
         const htmx = request.headers.get('hx-request') === 'true'
         try {
-          const row = isMultipart(request)
-            ? (
-                await documents.createSession(actor, request, body, meta, {
-                  requireAcknowledgement: true,
-                  check: sourceFieldsCheck,
-                  spendUpload: () => spendQuota('upload', actor),
-                })
-              ).session
-            : await sessions.create(actor, (sourceFieldsCheck(body), body), meta)
+          let row
+          if (isMultipart(request)) {
+            const options = { requireAcknowledgement: true, check: sourceFieldsCheck, spendUpload: () => spendQuota('upload', actor) }
+            row = (await documents.createSession(actor, request, body, meta, options)).session
+          } else {
+            sourceFieldsCheck(body)
+            row = await sessions.create(actor, body, meta)
+          }
           if (body.run === 'true' && actor.permissions.has('sessions:run')) await jobs.runSession(actor, row.id, undefined, meta)
           if (htmx) {
             set.headers['hx-location'] = `/sessions/${row.id}`
