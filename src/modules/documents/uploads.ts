@@ -55,12 +55,17 @@ export async function parseUploadForm(request: Request): Promise<Record<string, 
   const intake = open(request)
   if (!intake) return undefined
   try {
+    // This runs before the caller is authenticated: the fields it reads are bounded in total, not only each.
+    let total = 0
     for (let part = await intake.reader.next(); part; part = await intake.reader.next()) {
       if (part.filename !== null) {
         intake.pending = part
         break
       }
-      intake.fields[part.name] = await readField(part, FIELD_MAX_BYTES)
+      const value = await readField(part, FIELD_MAX_BYTES)
+      total += value.length
+      if (total > FIELD_MAX_BYTES * 2) throw new AppError(413, 'fields_too_large', 'The form fields before the files are larger than 2 MiB together.')
+      intake.fields[part.name] = value
     }
   } catch (error) {
     intake.error = error
