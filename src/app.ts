@@ -49,6 +49,10 @@ import { ticketsModule } from './modules/tickets'
 import { docsModule } from './modules/docs'
 import { createBudgetService, type BudgetService } from './modules/budgets/service'
 import { createSessionsService, type SessionsService } from './modules/sessions/service'
+import { documentsModule } from './modules/documents'
+import { createExtractionRunner } from './modules/documents/extraction'
+import { createDocumentsService, type DocumentsService } from './modules/documents/service'
+import { createWebSearch, type WebSearch } from '../plugins/search'
 import { createStores, type Stores } from './stores'
 import packageJson from '../package.json'
 
@@ -68,6 +72,10 @@ export interface AppDeps {
   palettes: PalettesService
   payments: PaymentsService
   sessions: SessionsService
+  /** Uploads, their extraction jobs, downloads and erasure (src/modules/documents). */
+  documents: DocumentsService
+  /** The web search of sessions that ask for one (WEB_SEARCH_PROVIDER; DISABLE_WEB_SEARCH refuses every query). */
+  search: WebSearch
   llm: LlmProvider
   council: Council
   jobLogs: JobLogWriter
@@ -111,9 +119,19 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
   const authenticator = createAuthenticator({ config, identity, accessTokens: tokens })
   const palettes = createPalettesService({ stores, audit })
   const payments = createPaymentsService({ stores, audit, config })
-  const sessions = createSessionsService({ stores, audit, questionMaxChars: config.limits.questionMaxChars, palettes })
+  const storage = overrides.storage ?? createObjectStorage(config)
+  const search = createWebSearch(config)
+  let documents: DocumentsService | undefined
+  const sessions = createSessionsService({
+    stores,
+    audit,
+    questionMaxChars: config.limits.questionMaxChars,
+    palettes,
+    webSearch: search,
+    eraseObjects: (sessionId) => documents!.eraseObjects(sessionId),
+  })
   const llm = overrides.llm ?? createLlmProvider(config)
-  const council = createCouncil({ store: councilStore(stores), llm, config })
+  const council = createCouncil({ store: councilStore(stores, storage), llm, config, search: (query, options) => search.search(query, options) })
   const jobLogs = createJobLogWriter({ store: stores.jobs, logger })
   const budgets = createBudgetService({ stores, config, logger, audit })
   const appMetrics = createMetrics()
@@ -121,14 +139,15 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     ? createAuditStream({ ...config.auditStream, outbox: stores.audit.outbox, logger, observe: appMetrics.auditStream })
     : null
   auditStream?.start()
-  const executor = createJobExecutor({ stores, council, logger, jobLogs, meter: budgets.meter, observe: appMetrics.jobs })
+  const extract = createExtractionRunner({ documents: stores.documents, storage, limits: config.uploads })
+  const executor = createJobExecutor({ stores, council, logger, jobLogs, meter: budgets.meter, observe: appMetrics.jobs, extract })
   const queue = createJobQueue(config, executor.process, (jobId, error) =>
     logger.debug('job attempt ended with an error', { job_id: jobId, error: (error as Error).message }),
   )
   appMetrics.watchQueue(queue)
   const jobs = createJobsService({ stores, audit, queue, budgets, palettes })
   const quotaStore = createQuotaStore(config)
-  const storage = overrides.storage ?? createObjectStorage(config)
+  documents = createDocumentsService({ stores, audit, storage, queue, sessions, config, logger })
   return {
     config,
     logger,
@@ -142,6 +161,8 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     palettes,
     payments,
     sessions,
+    documents,
+    search,
     llm,
     council,
     jobLogs,
@@ -238,7 +259,19 @@ export function createApp(config: Config, deps: AppDeps) {
     .use(tokensModule({ tokens: deps.tokens, guard, quota: limiter }))
     .use(palettesModule({ palettes: deps.palettes, payments: deps.payments, stores: deps.stores, audit: deps.audit, guard, quota: limiter }))
     .use(paymentsModule({ payments: deps.payments, guard, quota: limiter }))
-    .use(sessionsModule({ stores: deps.stores, sessions: deps.sessions, palettes: deps.palettes, jobs: deps.jobs, guard, quota: limiter }))
+    .use(
+      sessionsModule({
+        stores: deps.stores,
+        sessions: deps.sessions,
+        palettes: deps.palettes,
+        jobs: deps.jobs,
+        guard,
+        quota: limiter,
+        documents: deps.documents,
+        sources: { limits: config.uploads, uploads: !config.features.disableUploads, webSearch: deps.search.enabled },
+      }),
+    )
+    .use(documentsModule({ documents: deps.documents, guard, quota: limiter }))
     .use(jobsModule({ jobs: deps.jobs, guard, quota: limiter, onCancelled: (sessionId) => `/sessions/${sessionId}` }))
     .use(agentsModule({ catalog: deps.stores.catalog, jobs: deps.jobs, guard, quota: limiter }))
     .use(budgetsModule({ budgets: deps.budgets, guard, quota: limiter }))

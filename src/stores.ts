@@ -17,6 +17,9 @@ import { createSqliteBudgetLedger } from './modules/budgets/store.sqlite'
 import type { CatalogStore } from './modules/catalog/store'
 import { createPgCatalogStore } from './modules/catalog/store.pg'
 import { createSqliteCatalogStore } from './modules/catalog/store.sqlite'
+import type { DocumentStore } from './modules/documents/store'
+import { createPgDocumentStore } from './modules/documents/store.pg'
+import { createSqliteDocumentStore } from './modules/documents/store.sqlite'
 import type { IdentityStore } from './modules/identity/store'
 import { createPgIdentityStore } from './modules/identity/store.pg'
 import { createSqliteIdentityStore } from './modules/identity/store.sqlite'
@@ -47,6 +50,7 @@ export interface TxStores {
   audit: AuditStore
   budgets: BudgetLedger
   catalog: CatalogStore
+  documents: DocumentStore
   identity: IdentityStore
   jobs: JobStore
   roadmap: RoadmapStore
@@ -68,6 +72,7 @@ const sqliteFactories: Factories<SqliteExec> = {
   audit: (exec) => createSqliteAuditStore(exec),
   budgets: (exec, root) => createSqliteBudgetLedger(exec, { coalesce: root }),
   catalog: (exec) => createSqliteCatalogStore(exec),
+  documents: (exec) => createSqliteDocumentStore(exec),
   identity: (exec) => createSqliteIdentityStore(exec),
   jobs: (exec) => createSqliteJobStore(exec),
   roadmap: (exec) => createSqliteRoadmapStore(exec),
@@ -82,6 +87,7 @@ const pgFactories: Factories<PgExec> = {
   audit: (exec) => createPgAuditStore(exec),
   budgets: (exec, root) => createPgBudgetLedger(exec, { coalesce: root }),
   catalog: (exec) => createPgCatalogStore(exec),
+  documents: (exec) => createPgDocumentStore(exec),
   identity: (exec) => createPgIdentityStore(exec),
   jobs: (exec, root) => createPgJobStore(exec, { coalesce: root }),
   roadmap: (exec) => createPgRoadmapStore(exec),

@@ -47,6 +47,7 @@ export const sessions = pgTable(
     tokensOut: integer('tokens_out').notNull(),
     costMicroUsd: bigint('cost_micro_usd', { mode: 'number' }).notNull(),
     error: text('error'),
+    webSearch: boolean('web_search').notNull().default(false),
     createdAt: createdAt(),
     updatedAt: time('updated_at').notNull(),
     deletedAt: time('deleted_at'),
@@ -344,4 +345,33 @@ export const accessTokens = pgTable(
     revokedAt: time('revoked_at'),
   },
   (t) => [uniqueIndex('access_tokens_hash_uq').on(t.tokenHash), index('access_tokens_user_idx').on(t.userId, t.id)],
+)
+
+export const documents = pgTable(
+  'documents',
+  {
+    id: text('id').primaryKey(),
+    sessionId: text('session_id').notNull(),
+    userId: text('user_id').notNull(),
+    storageKey: text('storage_key').notNull(),
+    filename: text('filename').notNull(),
+    mime: text('mime').notNull(),
+    kind: text('kind').notNull(),
+    bytes: bigint('bytes', { mode: 'number' }).notNull(),
+    sha256: text('sha256').notNull(),
+    status: text('status').notNull(),
+    pages: integer('pages'),
+    pagesDone: integer('pages_done').notNull(),
+    chars: bigint('chars', { mode: 'number' }),
+    error: text('error'),
+    jobId: text('job_id'),
+    createdAt: createdAt(),
+    updatedAt: time('updated_at').notNull(),
+    deletedAt: time('deleted_at'),
+  },
+  (t) => [
+    index('documents_session_idx').on(t.sessionId, t.id),
+    index('documents_user_idx').on(t.userId),
+    uniqueIndex('documents_storage_key_uq').on(t.storageKey),
+  ],
 )

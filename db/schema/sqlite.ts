@@ -47,6 +47,8 @@ export const sessions = sqliteTable(
     tokensOut: integer('tokens_out').notNull(),
     costMicroUsd: integer('cost_micro_usd').notNull(),
     error: text('error'),
+    /** The council searches the web once before drafting (SPEC §5 "Web search"). */
+    webSearch: integer('web_search', { mode: 'boolean' }).notNull().default(false),
     createdAt: createdAt(),
     updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
     deletedAt: integer('deleted_at', { mode: 'timestamp_ms' }),
@@ -383,4 +385,40 @@ export const accessTokens = sqliteTable(
     revokedAt: integer('revoked_at', { mode: 'timestamp_ms' }),
   },
   (t) => [uniqueIndex('access_tokens_hash_uq').on(t.tokenHash), index('access_tokens_user_idx').on(t.userId, t.id)],
+)
+
+/**
+ * Documents uploaded to a session. The bytes live in object storage under
+ * `storage_key` (opaque), the extracted text beside them one object per page
+ * (`<storage_key>/page-0001`); this row holds metadata only. `filename` is for
+ * display, never a path. `job_id` is the extraction job.
+ */
+export const documents = sqliteTable(
+  'documents',
+  {
+    id: text('id').primaryKey(),
+    sessionId: text('session_id').notNull(),
+    userId: text('user_id').notNull(),
+    storageKey: text('storage_key').notNull(),
+    filename: text('filename').notNull(),
+    mime: text('mime').notNull(),
+    kind: text('kind').notNull(),
+    bytes: integer('bytes').notNull(),
+    sha256: text('sha256').notNull(),
+    /** pending | extracting | extracted | failed */
+    status: text('status').notNull(),
+    pages: integer('pages'),
+    pagesDone: integer('pages_done').notNull(),
+    chars: integer('chars'),
+    error: text('error'),
+    jobId: text('job_id'),
+    createdAt: createdAt(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+    deletedAt: integer('deleted_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [
+    index('documents_session_idx').on(t.sessionId, t.id),
+    index('documents_user_idx').on(t.userId),
+    uniqueIndex('documents_storage_key_uq').on(t.storageKey),
+  ],
 )

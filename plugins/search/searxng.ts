@@ -82,7 +82,7 @@ function upstreamMessage(status: number): string {
 }
 
 /** SearXNG's JSON → results, or a WebSearchError naming what was wrong with it. */
-export function parseSearxngResults(body: string, limit: number, caps: { snippet: number; title: number }): WebResult[] {
+function parseSearxngResults(body: string, limit: number, caps: { snippet: number; title: number }): WebResult[] {
   let parsed: unknown
   try {
     parsed = JSON.parse(body)

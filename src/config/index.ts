@@ -25,6 +25,7 @@ import {
   type PriceTable,
   type RateLimit,
 } from './parsers'
+import { readUploadConfig, type UploadConfig } from './uploads'
 
 export { ConfigError, DEFAULT_RATE_LIMITS, type PriceTable, type RateLimit } from './parsers'
 
@@ -126,6 +127,8 @@ export interface Config {
   limits: { questionMaxChars: number }
   /** disableUploads is read by the documents work in flight (issue 9: 403 uploads_disabled). */
   features: { disableUploads: boolean; disableWebSearch: boolean }
+  /** Document uploads and their extraction (src/config/uploads.ts). */
+  uploads: UploadConfig
   search: {
     /** `none` answers every search with web_search_not_configured; DISABLE_WEB_SEARCH overrides both. */
     provider: 'none' | 'searxng'
@@ -331,6 +334,7 @@ export function loadConfig(env: Env = process.env): Config {
       disableUploads: read(env, 'DISABLE_UPLOADS', false, boolean),
       disableWebSearch: read(env, 'DISABLE_WEB_SEARCH', false, boolean),
     },
+    uploads: readUploadConfig((name, fallback, parse) => read(env, name, fallback, parse)),
     search: {
       provider: read(env, 'WEB_SEARCH_PROVIDER', 'none' as const, oneOf('none', 'searxng')),
       searxngUrl: read(env, 'SEARXNG_URL', null as string | null, httpBaseUrl),

@@ -5,6 +5,7 @@
  * so the whole product runs and can be tested without a model. Token counts
  * follow the text's length; LLM_OFFLINE_LATENCY_MS adds a delay per call.
  */
+import { citeSources } from './offline-sources'
 import { estimateTokens, LlmError, type CompletionRequest, type CompletionResult, type LlmProvider } from './types'
 
 const hash = (text: string): number => {
@@ -133,11 +134,11 @@ export function createOfflineProvider({ latencyMs, failures = {} }: OfflineOptio
       if (failure) throw new LlmError(`offline: ${failure}`, false, 503)
       const seed = hash(`${system}|${user}`)
       // A synthesis prompt quotes the reviews (and their FINAL RANKING blocks), so it is recognised first.
-      const content = user.includes('Leaderboard (mean rank')
-        ? synthesis(voice, user)
-        : user.includes('FINAL RANKING')
-          ? review(voice, user, seed)
-          : draft(voice, questionOf(user), seed)
+      const kind = user.includes('Leaderboard (mean rank') ? 'synthesis' : user.includes('FINAL RANKING') ? 'review' : 'draft'
+      const answer = kind === 'synthesis' ? synthesis(voice, user) : kind === 'review' ? review(voice, user, seed) : draft(voice, questionOf(user), seed)
+      // Drafts and the synthesis cite the sources their prompt quotes (offline-sources.ts).
+      const cited = kind === 'review' ? [] : citeSources(user)
+      const content = cited.length > 0 ? `${answer}\n\n**From the sources:**\n${cited.join('\n')}` : answer
       return {
         content,
         model: request.model,

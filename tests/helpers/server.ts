@@ -20,6 +20,8 @@ export interface RunningServer {
   /** e.g. http://127.0.0.1:41234 (no trailing slash) */
   url: string
   port: number
+  /** The server process (for /proc/<pid>/status in benchmarks). */
+  pid: number
   dataDir: string
   /** Everything the server printed so far (stdout and stderr, interleaved as read). */
   output(): string
@@ -134,6 +136,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       return {
         url,
         port,
+        pid: proc.pid,
         dataDir,
         output: () => output,
         stop() {

@@ -97,7 +97,7 @@ async function benchCouncils(count: number, latencyMs: number, concurrency: numb
     const sessionId = newId()
     sessionRows.push({
       id: sessionId, userId, question: `Benchmark question ${n}: should we ship it?`, paletteId: 'default', status: 'queued',
-      stage: null, partial: false, tokensIn: 0, tokensOut: 0, costMicroUsd: 0, error: null, createdAt: now, updatedAt: now, deletedAt: null,
+      stage: null, partial: false, tokensIn: 0, tokensOut: 0, costMicroUsd: 0, error: null, webSearch: false, createdAt: now, updatedAt: now, deletedAt: null,
     })
     jobRows.push({
       id: newId(), kind: 'council', userId, sessionId, status: 'queued', stage: null, progress: 0, requestId: `bench-${n}`,

@@ -6,6 +6,8 @@ import { HomePage } from './views'
 const ASSETS: Record<string, { path: string; type: string }> = {
   'htmx.min.js': { path: require.resolve('htmx.org/dist/htmx.min.js'), type: 'text/javascript; charset=utf-8' },
   'app.css': { path: `${import.meta.dir}/../../../views/assets/app.css`, type: 'text/css; charset=utf-8' },
+  'documents.css': { path: `${import.meta.dir}/../../../views/assets/documents.css`, type: 'text/css; charset=utf-8' },
+  'upload-form.js': { path: `${import.meta.dir}/../../../views/assets/upload-form.js`, type: 'text/javascript; charset=utf-8' },
 }
 
 export const homeModule = ({ guard }: { guard: ReturnType<typeof rbac> }) =>

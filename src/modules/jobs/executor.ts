@@ -29,6 +29,11 @@ export interface ExecutorDeps {
   }
   /** Hooks the metrics plugin uses to count LLM calls and job outcomes; separate from the meter, and never throws. */
   observe?: JobObserver
+  /** Runs an `extract` job (one uploaded document; src/modules/documents/extraction.ts) and returns the job's output. */
+  extract?: (
+    job: JobRow,
+    ctx: { signal: AbortSignal; attempt: number; maxAttempts: number; log: JobLog; progress(percent: number): Promise<void> },
+  ) => Promise<Record<string, unknown>>
 }
 
 /** The abort reason of a job whose runner stops (shutdown) rather than cancels it: the job goes back to the queue. */
@@ -50,7 +55,7 @@ type Change =
   | { to: 'cancelled' }
   | { to: 'queued'; error: string; interrupted?: boolean }
 
-export function createJobExecutor({ stores, council, logger, jobLogs, cancelPollMs = 1000, meter, observe }: ExecutorDeps) {
+export function createJobExecutor({ stores, council, logger, jobLogs, cancelPollMs = 1000, meter, observe, extract }: ExecutorDeps) {
   const { jobs, sessions } = stores
 
   /**
@@ -260,6 +265,14 @@ export function createJobExecutor({ stores, council, logger, jobLogs, cancelPoll
             cost_usd: outcome.costMicroUsd / 1_000_000,
             duration_ms: at.getTime() - (job.startedAt ?? now).getTime(),
           })
+        } else if (job.kind === 'extract' && extract) {
+          log.setStage('extract')
+          const progress = (percent: number) => jobs.progress(job.id, { stage: 'extract', progress: percent })
+          const output = await extract(job, { signal, attempt: ctx.attempt, maxAttempts: ctx.maxAttempts, log, progress })
+          if (signal.reason instanceof JobCancelled) throw signal.reason
+          await transition(job, { to: 'succeeded', at: new Date(), output, stage: 'extract' }, true)
+          track?.finished('succeeded')
+          log.info('job finished')
         } else {
           const output = await runAgent(job, signal, log, track)
           if (signal.reason instanceof JobCancelled) throw signal.reason

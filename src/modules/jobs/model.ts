@@ -6,7 +6,7 @@ export type JobStatus = (typeof JOB_STATUSES)[number]
 
 export const JobView = t.Object({
   id: t.String(),
-  kind: t.UnionEnum(['council', 'agent']),
+  kind: t.UnionEnum(['council', 'agent', 'extract']),
   status: t.UnionEnum(JOB_STATUSES),
   stage: t.Nullable(t.String()),
   progress: t.Integer({ minimum: 0, maximum: 100 }),

@@ -22,7 +22,7 @@ const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/
 export function toJobView(row: JobRow): JobViewType {
   return {
     id: row.id,
-    kind: row.kind as 'council' | 'agent',
+    kind: row.kind as JobViewType['kind'],
     status: row.status as JobStatus,
     stage: row.stage,
     progress: row.progress,

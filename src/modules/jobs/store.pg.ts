@@ -190,5 +190,11 @@ export function createPgJobStore(db: PgExec, { coalesce }: PgJobStoreOptions): J
       const gone = await db.delete(jobs).where(eq(jobs.sessionId, sessionId)).returning({ id: jobs.id })
       return gone.length
     },
+    async removeByIds(ids) {
+      if (ids.length === 0) return 0
+      await db.delete(jobLogs).where(inArray(jobLogs.jobId, [...ids]))
+      const gone = await db.delete(jobs).where(inArray(jobs.id, [...ids])).returning({ id: jobs.id })
+      return gone.length
+    },
   }
 }

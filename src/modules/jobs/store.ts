@@ -62,6 +62,8 @@ export interface JobStore {
   appendLogs(lines: readonly JobLogRow[]): Promise<void>
   /** Removes a session's jobs and their log lines (a hard delete of the session). */
   removeForSession(sessionId: string): Promise<number>
+  /** Removes the given jobs and their log lines (a document's extraction jobs, which belong to no session); says how many went. */
+  removeByIds(ids: readonly string[]): Promise<number>
 }
 
 /** The columns a transition writes, the same on every dialect. */

@@ -13,6 +13,10 @@ import type { Stores } from '../../stores'
 import type { PalettesService } from '../palettes/service'
 import { DEFAULT_PALETTE, toSummary, type SessionsService } from './service'
 import { NewSessionForm, NewSessionPage, SessionPage, SessionProgress, SessionRows, SessionsPage } from './views'
+import { isMultipart } from '../documents/multipart'
+import type { DocumentsService } from '../documents/service'
+import { parseSessionForm, parseUploadForm } from '../documents/uploads'
+import { sourceFieldOf, sourceFieldsCheck, type SourceFieldsOptions } from '../documents/form'
 
 export interface SessionsModuleOptions {
   /** The results read stage outputs and the palette's chair. */
@@ -23,6 +27,9 @@ export interface SessionsModuleOptions {
   jobs: JobsService
   guard: ReturnType<typeof rbac>
   quota: QuotaPlugin
+  /** Sessions created with files (multipart) and the form's upload and web-search fields. */
+  documents: DocumentsService
+  sources: SourceFieldsOptions
 }
 
 const IdParams = t.Object({ id: t.String({ maxLength: 64 }) })
@@ -32,10 +39,10 @@ const RunHeaders = t.Object({ 'idempotency-key': t.Optional(t.String()) })
  * @example
  * app.use(sessionsModule({ stores, sessions, palettes, jobs, guard, quota }))
  */
-export const sessionsModule = ({ stores, sessions, palettes, jobs, guard, quota }: SessionsModuleOptions) => {
-  /** Everything the session page shows, in three queries: session, latest job, outputs. */
+export const sessionsModule = ({ stores, sessions, palettes, jobs, guard, quota, documents, sources }: SessionsModuleOptions) => {
+  /** Everything the session page shows, in four queries: session, its documents, latest job, outputs. */
   const pageData = async (actor: Actor, id: string, meta: RequestMeta) => {
-    const session = toSummary(await sessions.get(actor, id, meta))
+    const session = await sessions.summary(await sessions.get(actor, id, meta))
     const job = await jobs.latestForSession(id)
     const results = job && (job.status === 'succeeded' || job.status === 'failed' || job.status === 'cancelled') ? await loadResults(stores, session) : null
     return { actor, session, job: job ? toJobView(job) : null, results }
@@ -48,20 +55,27 @@ export const sessionsModule = ({ stores, sessions, palettes, jobs, guard, quota 
       api
         .post(
           '',
-          async ({ actor, body, meta, set }) => {
-            if ('files' in (body as Record<string, unknown>))
-              throw new AppError(422, 'uploads_unavailable', 'Document uploads are not available on this server yet; send the question alone.')
-            const row = await sessions.create(actor, body, meta)
+          async ({ actor, body, meta, set, request, spendQuota }) => {
+            const created = isMultipart(request)
+              ? await documents.createSession(actor, request, body, meta, { spendUpload: () => spendQuota('upload', actor) })
+              : { session: await sessions.create(actor, body, meta), documents: [] }
             set.status = 201
-            set.headers.location = `/api/v1/sessions/${row.id}`
-            return toSummary(row)
+            set.headers.location = `/api/v1/sessions/${created.session.id}`
+            return toSummary(created.session, created.documents)
           },
           {
             permission: 'sessions:create',
+            // A multipart create with files spends from `upload` too, once its first file arrives.
             quota: 'write',
+            // A multipart body streams its files to storage; only the fields before them are parsed here.
+            parse: [({ request }) => parseSessionForm(request), 'json', 'urlencoded', 'multipart/form-data'],
             body: CreateSessionBody,
             response: { 201: SessionSummary },
-            detail: { summary: 'Create a session (JSON, form or multipart)' },
+            detail: {
+              summary: 'Create a session (JSON, form or multipart with files)',
+              description:
+                'Multipart: fields question, palette_id?, web_search?, then files (repeatable). Each file is checked against the allow-list and its magic bytes, and streamed to storage; the worker reads it. 413 file_too_large / too_many_files / session_too_large, 415 unsupported_type / type_mismatch, 403 uploads_disabled / web_search_disabled.',
+            },
           },
         )
         .get('', ({ actor, query }) => sessions.list(actor, pageParams(query)), {
@@ -70,7 +84,7 @@ export const sessionsModule = ({ stores, sessions, palettes, jobs, guard, quota 
           response: pageOf(SessionSummary),
           detail: { summary: "The caller's sessions, newest first" },
         })
-        .get('/:id', async ({ actor, params, meta }) => toSummary(await sessions.get(actor, params.id, meta)), {
+        .get('/:id', async ({ actor, params, meta }) => sessions.summary(await sessions.get(actor, params.id, meta)), {
           permission: 'sessions:read',
           params: IdParams,
           response: SessionSummary,
@@ -134,15 +148,23 @@ export const sessionsModule = ({ stores, sessions, palettes, jobs, guard, quota 
     )
     .get(
       '/sessions/new',
-      async ({ actor, query }) => NewSessionPage({ actor, palettes: (await palettes.list(actor)).items, paletteId: query.palette ?? DEFAULT_PALETTE }),
+      async ({ actor, query }) =>
+        NewSessionPage({ actor, sources, palettes: (await palettes.list(actor)).items, paletteId: query.palette ?? DEFAULT_PALETTE }),
       { permission: 'sessions:create', query: t.Object({ palette: t.Optional(t.String({ maxLength: 64 })) }), detail: { hide: true } },
     )
     .post(
       '/sessions',
-      async ({ actor, body, meta, set, request }) => {
+      async ({ actor, body, meta, set, request, spendQuota }) => {
         const htmx = request.headers.get('hx-request') === 'true'
         try {
-          const row = await sessions.create(actor, body, meta)
+          let row
+          if (isMultipart(request)) {
+            const options = { requireAcknowledgement: true, check: sourceFieldsCheck, spendUpload: () => spendQuota('upload', actor) }
+            row = (await documents.createSession(actor, request, body, meta, options)).session
+          } else {
+            sourceFieldsCheck(body)
+            row = await sessions.create(actor, body, meta)
+          }
           if (body.run === 'true' && actor.permissions.has('sessions:run')) await jobs.runSession(actor, row.id, undefined, meta)
           if (htmx) {
             set.headers['hx-location'] = `/sessions/${row.id}`
@@ -152,18 +174,33 @@ export const sessionsModule = ({ stores, sessions, palettes, jobs, guard, quota 
           set.headers.location = `/sessions/${row.id}`
           return ''
         } catch (error) {
-          // Re-render the form with the message and the user's text, so nothing typed is lost.
-          if (!(error instanceof AppError) || (error.status !== 422 && error.code !== 'palette_locked')) throw error
+          // Re-render the form with the message and the user's text, so nothing typed is lost;
+          // a refused upload or web search is said beside its field.
+          if (!(error instanceof AppError) || ![400, 403, 413, 415, 422, 503].includes(error.status) || error.code === 'csrf_failed') throw error
           set.status = error.status
+          const about = sourceFieldOf(error.code)
+          // Said beside its field when the form shows that field; above the form otherwise.
+          const field = (about === 'uploads' && sources.uploads) || (about === 'web_search' && sources.webSearch) ? about : null
           const choices = (await palettes.list(actor)).items
-          return NewSessionForm({ actor, error: error.message, question: body.question, palettes: choices, paletteId: body.palette_id })
+          return NewSessionForm({
+            actor,
+            sources,
+            question: body.question,
+            palettes: choices,
+            paletteId: body.palette_id,
+            ...(field ? { sourceError: { field, message: error.message } } : { error: error.message }),
+          })
         }
       },
       {
         permission: 'sessions:create',
         // The form runs the council at once when "run" is ticked: that spends a council run too.
         quota: ({ body }: { body: unknown }) => ((body as { run?: string }).run === 'true' ? ['write', 'council-run'] : 'write'),
-        body: t.Composite([CreateSessionBody, t.Object({ run: t.Optional(t.String()) })]),
+        parse: ({ request }) => parseUploadForm(request),
+        body: t.Composite([
+          CreateSessionBody,
+          t.Object({ run: t.Optional(t.String()), acknowledge_uploads: t.Optional(t.String()), acknowledge_web_search: t.Optional(t.String()) }),
+        ]),
         detail: { hide: true },
       },
     )

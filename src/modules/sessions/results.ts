@@ -40,6 +40,23 @@ export const SessionResults = t.Object({
     t.Object({ position: t.Integer(), agent: t.String(), mean_rank: t.Nullable(t.Number()), borda: t.Integer(), votes: t.Integer() }),
   ),
   synthesis: t.Nullable(t.Composite([t.Object({ agent: t.String(), content: t.String() }), CallFigures])),
+  citations: t.Array(
+    t.Object({
+      label: t.String({ description: '[doc:N p.P] or [web:N], as the answer cites it' }),
+      kind: t.UnionEnum(['doc', 'web']),
+      document_id: t.Nullable(t.String()),
+      filename: t.Nullable(t.String()),
+      page: t.Nullable(t.Integer()),
+      url: t.Nullable(t.String()),
+      title: t.Nullable(t.String()),
+      snippet: t.Nullable(t.String({ description: 'The source text that backs the claim' })),
+      cited_by: t.String({ description: 'The agent whose draft or synthesis cites it' }),
+      stage: t.UnionEnum(['draft', 'synthesis']),
+      verified: t.Boolean({ description: 'The cited snippet occurs on that page and the citing sentence matches it' }),
+      reason: t.Nullable(t.String({ description: 'Why it is not verified' })),
+    }),
+  ),
+  source_notes: t.Array(t.String(), { description: 'Sources the council could not use: unreadable documents, a failed web search' }),
   stages: t.Record(t.String(), t.Object({ calls: t.Integer(), tokens: t.Integer(), cost_usd: t.Number() })),
   totals: t.Object({ tokens: t.Object({ input: t.Integer(), output: t.Integer(), total: t.Integer() }), cost_usd: t.Number() }),
 })
@@ -67,7 +84,7 @@ export async function loadResults(
   let tokensOut = 0
   let cost = 0
   for (const row of rows) {
-    if (row.stage === 'aggregate') continue
+    if (row.stage === 'aggregate' || row.stage === 'sources' || row.stage === 'search') continue
     const stage = (stages[row.stage] ??= { calls: 0, tokens: 0, cost_usd: 0 })
     stage.calls += 1
     stage.tokens += row.tokensIn + row.tokensOut
@@ -97,6 +114,23 @@ export async function loadResults(
       }
     }),
     leaderboard: ((ok('aggregate')[0]?.data?.leaderboard as SessionResultsView['leaderboard']) ?? []),
+    citations: [...ok('draft'), ...(synthesisRow ? [synthesisRow] : [])].flatMap((row) =>
+      ((row.data?.citations as Array<Omit<SessionResultsView['citations'][number], 'cited_by' | 'stage'>> | undefined) ?? []).map((citation) => ({
+        label: citation.label,
+        kind: citation.kind,
+        document_id: citation.document_id,
+        filename: citation.filename,
+        page: citation.page,
+        url: citation.url,
+        title: citation.title,
+        snippet: citation.snippet,
+        cited_by: row.agent,
+        stage: row.stage as 'draft' | 'synthesis',
+        verified: citation.verified,
+        reason: citation.reason,
+      })),
+    ),
+    source_notes: (ok('sources')[0]?.data?.notes as string[] | undefined) ?? [],
     synthesis: synthesisRow ? { agent: synthesisRow.agent, content: synthesisRow.content ?? '', ...figures(synthesisRow) } : null,
     stages,
     totals: { tokens: { input: tokensIn, output: tokensOut, total: tokensIn + tokensOut }, cost_usd: cost / 1_000_000 },

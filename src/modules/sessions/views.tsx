@@ -8,6 +8,8 @@ import { BudgetNoticeSlot } from '../budgets/views'
 import type { JobViewType } from '../jobs/model'
 import type { SessionSummaryView } from './model'
 import type { SessionResultsView } from './results'
+import type { SourceFieldsOptions } from '../documents/form'
+import { CitationList, DocumentList, linkCitations, SourceNotes, UploadAssets, UploadFields } from '../documents/views'
 
 const when = (iso: string) => iso.replace('T', ' ').slice(0, 16)
 const usd = (value: number) => `$${value.toFixed(4)}`
@@ -115,15 +117,28 @@ export function NewSessionForm({
   question = '',
   palettes = [],
   paletteId = 'default',
+  sources,
+  sourceError,
 }: {
   actor: Actor
   error?: string
   question?: string
   palettes?: PaletteChoice[]
   paletteId?: string
+  sources?: SourceFieldsOptions
+  sourceError?: { field: 'uploads' | 'web_search'; message: string }
 }) {
   return (
-    <form id="new-session" method="post" action="/sessions" hx-post="/sessions" hx-target="this" hx-swap="outerHTML" class="card">
+    <form
+      id="new-session"
+      method="post"
+      action="/sessions"
+      hx-post="/sessions"
+      hx-target="this"
+      hx-swap="outerHTML"
+      class="card"
+      enctype={sources?.uploads ? 'multipart/form-data' : undefined}
+    >
       {actor.csrfToken ? <input type="hidden" name="_csrf" value={actor.csrfToken} /> : ''}
       {error ? (
         <div class="notice error" role="alert" safe>
@@ -142,6 +157,7 @@ export function NewSessionForm({
       <label class="inline small">
         <input type="checkbox" name="run" value="true" checked /> Run the council right away
       </label>
+      {sources ? <UploadFields {...sources} error={sourceError} /> : ''}
       <p>
         <button type="submit">Create session</button>
       </p>
@@ -149,11 +165,22 @@ export function NewSessionForm({
   )
 }
 
-export function NewSessionPage({ actor, palettes, paletteId }: { actor: Actor; palettes?: PaletteChoice[]; paletteId?: string }) {
+export function NewSessionPage({
+  actor,
+  sources,
+  palettes,
+  paletteId,
+}: {
+  actor: Actor
+  sources?: SourceFieldsOptions
+  palettes?: PaletteChoice[]
+  paletteId?: string
+}) {
   return (
     <Layout title="Ask the council" actor={actor} path="/sessions/new">
       <h1>Ask the council</h1>
-      <NewSessionForm actor={actor} palettes={palettes} paletteId={paletteId} />
+      {sources ? <UploadAssets /> : ''}
+      <NewSessionForm actor={actor} sources={sources} palettes={palettes} paletteId={paletteId} />
     </Layout>
   )
 }
@@ -247,9 +274,13 @@ export function SessionProgress({
 }
 
 function Results({ results }: { results: SessionResultsView }) {
-  const safeSynthesis = results.synthesis ? renderMarkdown(results.synthesis.content) : ''
+  const cited = (stage: string, agent: string) => results.citations.filter((c) => c.stage === stage && c.cited_by === agent)
+  const safeSynthesis = results.synthesis
+    ? linkCitations(renderMarkdown(results.synthesis.content), results.session_id, cited('synthesis', results.synthesis.agent))
+    : ''
   return (
     <div id="results">
+      <SourceNotes notes={results.source_notes} />
       {results.partial ? (
         <div class="notice error" id="partial-notice">
           <strong>Partial council.</strong> Some members dropped out:
@@ -273,6 +304,7 @@ function Results({ results }: { results: SessionResultsView }) {
       ) : (
         ''
       )}
+      <CitationList sessionId={results.session_id} citations={results.citations} />
       {results.leaderboard.length > 0 ? (
         <section class="card" id="leaderboard">
           <h2>Leaderboard</h2>
@@ -305,7 +337,7 @@ function Results({ results }: { results: SessionResultsView }) {
       <section class="card" id="drafts">
         <h2>Drafts</h2>
         {results.drafts.map((draft) => {
-          const safeDraft = renderMarkdown(draft.content)
+          const safeDraft = linkCitations(renderMarkdown(draft.content), results.session_id, cited('draft', draft.agent))
           return (
             <details>
               <summary safe>{`${draft.agent} · ${draft.tokens.output} tokens · ${draft.duration_ms} ms`}</summary>
@@ -381,6 +413,7 @@ export function SessionPage(props: {
         </h1>
         <p class="muted small" safe>{`created ${when(props.session.created_at)}`}</p>
       </article>
+      <DocumentList sessionId={props.session.id} documents={props.session.documents} />
       <SessionProgress {...props} />
     </Layout>
   )

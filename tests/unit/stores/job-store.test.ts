@@ -276,6 +276,20 @@ eachDialect('job store', (use, dialect) => {
     expect(await stores.jobs.logs(other.id, null, 10)).toHaveLength(1)
   })
 
+  test('removeByIds removes those jobs and their lines only', async () => {
+    const { stores } = use()
+    const a = await inserted()
+    const b = await inserted()
+    const kept = await inserted()
+    await stores.jobs.appendLogs([line(a.id, 'gone'), line(b.id, 'gone too'), line(kept.id, 'kept')])
+    expect(await stores.jobs.removeByIds([a.id, b.id, newId()])).toBe(2)
+    expect(await stores.jobs.removeByIds([])).toBe(0)
+    expect(await stores.jobs.find(a.id)).toBeUndefined()
+    expect(await stores.jobs.logs(b.id, null, 10)).toEqual([])
+    expect(await stores.jobs.find(kept.id)).toBeDefined()
+    expect(await stores.jobs.logs(kept.id, null, 10)).toHaveLength(1)
+  })
+
   test('writes inside a transaction that throws are rolled back', async () => {
     const { stores } = use()
     const row = job()

@@ -18,6 +18,7 @@ const session = (userId: string, fields: Partial<SessionRow> = {}): SessionRow =
     tokensOut: 0,
     costMicroUsd: 0,
     error: null,
+    webSearch: false,
     createdAt: now,
     updatedAt: now,
     deletedAt: null,
@@ -28,7 +29,7 @@ const session = (userId: string, fields: Partial<SessionRow> = {}): SessionRow =
 eachDialect('session store', (use) => {
   test('a stored session reads back equal, for its owner only', async () => {
     const { stores } = use()
-    const row = session('owner-1', { costMicroUsd: 12_345_678_901, partial: true })
+    const row = session('owner-1', { costMicroUsd: 12_345_678_901, partial: true, webSearch: true })
     await stores.sessions.insert(row)
     expect(await stores.sessions.findLive(row.id, 'owner-1')).toEqual(row)
     expect(await stores.sessions.findLive(row.id, 'someone-else')).toBeUndefined()
