@@ -5,13 +5,13 @@
  * (its log shows the pages), then runs the council, which waited for them,
  * and every draft and the synthesis cite both documents, verified.
  */
-import { afterEach, describe, expect, test } from 'bun:test'
+import { afterEach, expect, test } from 'bun:test'
 import { buildTestApp, type TestApp } from '../helpers/app'
 import { makeDocx, makePdf } from '../helpers/documents'
 import { uploadForm } from '../helpers/uploads'
 import { startWorker, type WorkerProcess } from '../helpers/worker'
+import { describeOnPostgres } from './support'
 
-const PG = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const alice = { user: 'alice-docs@example.com' }
 
@@ -33,10 +33,10 @@ async function poll<T>(read: () => Promise<T>, done: (value: T) => boolean, what
   }
 }
 
-describe('documents on BullMQ with a separate worker process', () => {
+describeOnPostgres('documents on BullMQ with a separate worker process', () => {
   test('the worker extracts a PDF and a DOCX, and the council it runs cites both, verified', async () => {
     const queue = `test-docs-${crypto.randomUUID().slice(0, 8)}`
-    app = await buildTestApp({ DATABASE_URL: PG, JOBS_BACKEND: 'bullmq', REDIS_URL: REDIS, JOBS_QUEUE: queue })
+    app = await buildTestApp({ JOBS_BACKEND: 'bullmq', REDIS_URL: REDIS, JOBS_QUEUE: queue }, { dialect: 'pg' })
     const t = app
     // The upload and the run are accepted before any worker exists: nothing is read in the request.
     const created = await t.json('POST', '/api/v1/sessions', {
