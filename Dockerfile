@@ -6,8 +6,10 @@
 # Stage 1: production dependencies only, exactly as bun.lock pins them. Lifecycle
 # scripts stay off: the native packages (libsql, msgpackr) ship prebuilt binaries.
 FROM oven/bun:1.4.5 AS deps
+# patches/: bun checks every patchedDependencies entry at install, dev-only ones included.
 WORKDIR /app
 COPY package.json bun.lock ./
+COPY patches ./patches
 RUN bun install --frozen-lockfile --production --ignore-scripts
 
 # Stage 2: the runtime. Bun runs the TypeScript sources directly, so there is no
@@ -28,6 +30,8 @@ COPY plugins ./plugins
 COPY src ./src
 COPY views ./views
 COPY workers ./workers
+# The user guides served at /docs.
+COPY docs/user ./docs/user
 COPY scripts/migrate.ts scripts/healthcheck.ts ./scripts/
 RUN mkdir -p /data && chown bun:bun /data
 VOLUME ["/data"]

@@ -1,6 +1,7 @@
 /**
  * Picks the database from configuration: an embedded libsql file by default,
- * PostgreSQL when DATABASE_URL is postgres://…. Both expose one query layer.
+ * PostgreSQL when DATABASE_URL is postgres://…. Each is handed to the stores
+ * with its own types (`handle`); neither is ever typed as the other.
  */
 import { mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -18,41 +19,26 @@ import { batchConnectionWrites } from './pg/write-batching'
 import * as pgSchema from './schema/pg'
 import * as sqliteSchema from './schema/sqlite'
 
-export type Tables = typeof sqliteSchema
-/**
- * Services are typed against the SQLite flavour of the schema. The PostgreSQL
- * tables have the same columns with the same TypeScript types (proved by
- * tests/unit/schema-parity.test.ts), and the builder calls the services use
- * (select/insert/update/delete/returning/transaction) exist in both drivers.
- */
-export type Orm = LibSQLDatabase<Tables>
-
-/** A transaction handle; services accept either it or the Orm wherever a write may join a transaction. */
-export type Tx = Parameters<Parameters<Orm['transaction']>[0]>[0]
-export type Executor = Orm | Tx
-
 /** The libsql database with its own types: what store.sqlite.ts files are written against. */
-export interface SqliteHandle {
+interface SqliteHandle {
   dialect: 'sqlite'
   orm: LibSQLDatabase<typeof sqliteSchema>
   t: typeof sqliteSchema
 }
 /** The PostgreSQL database with its own types: what store.pg.ts files are written against. */
-export interface PgHandle {
+interface PgHandle {
   dialect: 'pg'
   orm: NodePgDatabase<typeof pgSchema>
   t: typeof pgSchema
   pool: pg.Pool
 }
 /** Either dialect, told apart by `dialect`; only src/stores.ts looks at it. */
-export type DbHandle = SqliteHandle | PgHandle
+type DbHandle = SqliteHandle | PgHandle
 /** The database or a transaction of it, per dialect: store methods run on either. */
 export type SqliteExec = BaseSQLiteDatabase<'async', ResultSet, typeof sqliteSchema>
 export type PgExec = PgDatabase<NodePgQueryResultHKT, typeof pgSchema>
 
 export interface Database {
-  orm: Orm
-  t: Tables
   dialect: 'sqlite' | 'pg'
   /** The dialect's own database and tables, for stores. */
   handle: DbHandle
@@ -63,7 +49,7 @@ export interface Database {
   close(): Promise<void>
 }
 
-export const migrationsFolder = (dialect: 'sqlite' | 'pg') => join(import.meta.dir, 'migrations', dialect)
+const migrationsFolder = (dialect: 'sqlite' | 'pg') => join(import.meta.dir, 'migrations', dialect)
 
 export interface DatabaseOptions {
   url: string
@@ -96,8 +82,6 @@ function createSqliteDatabase(url: string): Database {
     await client.execute('PRAGMA busy_timeout = 5000').catch(() => undefined)
   }
   return {
-    orm,
-    t: sqliteSchema,
     dialect: 'sqlite',
     handle,
     async ping() {
@@ -122,8 +106,6 @@ function createPgDatabase(url: string, poolSize: number, writeBatching: boolean)
   const pgOrm = drizzlePg(pool, { schema: pgSchema })
   const handle: PgHandle = { dialect: 'pg', orm: pgOrm, t: pgSchema, pool }
   return {
-    orm: pgOrm as unknown as Orm,
-    t: pgSchema as unknown as Tables,
     dialect: 'pg',
     handle,
     async ping() {
@@ -136,28 +118,6 @@ function createPgDatabase(url: string, poolSize: number, writeBatching: boolean)
       await pool.end()
     },
   }
-}
-
-/**
- * A prepared query for the hot read paths: built once, bound per call with
- * sql.placeholder values. Building a drizzle query costs ~50–100 µs and a named
- * PostgreSQL statement skips the parse too (docs/PERFORMANCE.md). The two
- * drivers spell it differently (`prepare(name).execute` vs `prepare().all`).
- * @example
- * const byId = prepareQuery(db, 'session_by_id', db.orm.select().from(t.sessions).where(eq(t.sessions.id, sql.placeholder('id'))))
- * const rows = await byId({ id })
- */
-export function prepareQuery<Row>(
-  db: Pick<Database, 'dialect'>,
-  name: string,
-  query: { prepare(): { all(params?: Record<string, unknown>): Promise<Row[]> } },
-): (params: Record<string, unknown>) => Promise<Row[]> {
-  if (db.dialect === 'pg') {
-    const prepared = (query as unknown as { prepare(name: string): { execute(params?: Record<string, unknown>): Promise<Row[]> } }).prepare(name)
-    return (params) => prepared.execute(params)
-  }
-  const prepared = query.prepare()
-  return (params) => prepared.all(params)
 }
 
 /**

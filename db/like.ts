@@ -4,7 +4,7 @@
  */
 
 /** LIKE's own wildcards (and its escape character) taken literally. */
-export const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`)
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`)
 
 /**
  * A pattern matching `text` anywhere, case-insensitively against a lower()ed column.

@@ -3,7 +3,10 @@
  * its own subprocess, with one aggregated result. CI (`.ci/run`) runs exactly this.
  *
  *   checks       typecheck (tsc), XSS scan (@kitajs/ts-html-plugin), db:check, licences,
- *                secret scan, container lint (Dockerfile, compose.yaml) — one test each
+ *                secret scan, container lint (Dockerfile, compose.yaml), dead code (knip:
+ *                unused files, exports, exported types, dependencies), import cycles
+ *                (madge) — one test each
+ *   plugins      bun test ./plugins: every *.test.ts beside a plugin (no services needed)
  *   unit         bun test ./tests/unit
  *   ops          bun test ./tests/ops (compose services as processes, SBOM, licence and secret gates; PostgreSQL)
  *   integration  bun test ./tests/integration, on libsql and again on PostgreSQL (TEST_DATABASE_URL)
@@ -84,6 +87,10 @@ const STEPS: Step[] = [
     cmd: ['bun', 'run', 'lint:containers'],
     timeoutMs: 2 * 60_000,
   },
+  // knip.jsonc says what counts as used; package.json's lint:cycles which directories madge walks.
+  { name: 'deadcode', tags: ['checks', 'deadcode', 'knip'], kind: 'check', cmd: ['bun', 'run', 'lint:deadcode'], timeoutMs: 5 * 60_000 },
+  { name: 'cycles', tags: ['checks', 'cycles', 'madge'], kind: 'check', cmd: ['bun', 'run', 'lint:cycles'], timeoutMs: 5 * 60_000 },
+  { name: 'plugins', tags: ['plugins'], kind: 'suite', dir: 'plugins', cmd: [], env: withoutPg(), timeoutMs: 5 * 60_000 },
   { name: 'unit', tags: ['unit'], kind: 'suite', dir: 'tests/unit', cmd: [], env: withoutPg(), timeoutMs: 10 * 60_000 },
   { name: 'ops', tags: ['ops'], kind: 'suite', dir: 'tests/ops', cmd: [], env: withPg(), timeoutMs: 10 * 60_000 },
   {

@@ -4,7 +4,7 @@
  */
 import { Elysia } from 'elysia'
 import { createDatabase, type Database } from '../db/client'
-import { createAuditLog, type AuditLog } from '../plugins/audit'
+import { auditStreamReadiness, createAuditLog, createAuditStream, type AuditLog, type AuditStream } from '../plugins/audit'
 import { createAuthenticator } from '../plugins/auth'
 import { errors } from '../plugins/errors'
 import { health, type ComponentCheck } from '../plugins/health'
@@ -22,6 +22,12 @@ import { ErrorNotice } from '../views/layout'
 import { ErrorPage } from './modules/home/views'
 import { createIdentityService, type IdentityService } from './modules/identity/service'
 import { meModule } from './modules/me'
+import { palettesModule } from './modules/palettes'
+import { createPalettesService, type PalettesService } from './modules/palettes/service'
+import { paymentsModule } from './modules/payments'
+import { createPaymentsService, type PaymentsService } from './modules/payments/service'
+import { tokensModule } from './modules/tokens'
+import { createTokensService, type TokensService } from './modules/tokens/service'
 import { newSessionFormRefusal, progressRefusal, sessionsModule } from './modules/sessions'
 import { createViewer } from './viewer'
 import { agentsModule } from './modules/agents'
@@ -37,9 +43,18 @@ import { createLlmProvider, type LlmProvider } from './llm'
 import { createJobQueue, jobsReadiness, type JobQueue } from '../plugins/jobs'
 import { createEventLog, createEventPublisher, eventsReadiness, type JobEventLog, type JobEventSink } from '../plugins/events'
 import { createQuotaStore, quota, quotaReadiness, type QuotaStore } from '../plugins/quota'
+import { createObjectStorage, storageReadiness, type ObjectStorage } from '../plugins/storage'
 import { budgetsModule } from './modules/budgets'
+import { roadmapModule } from './modules/roadmap'
+import { ensureRoadmap } from './modules/roadmap/seed'
+import { ticketsModule } from './modules/tickets'
+import { docsModule } from './modules/docs'
 import { createBudgetService, type BudgetService } from './modules/budgets/service'
 import { createSessionsService, type SessionsService } from './modules/sessions/service'
+import { documentsModule } from './modules/documents'
+import { createExtractionRunner } from './modules/documents/extraction'
+import { createDocumentsService, type DocumentsService } from './modules/documents/service'
+import { createWebSearch, type WebSearch } from '../plugins/search'
 import { createStores, type Stores } from './stores'
 import packageJson from '../package.json'
 
@@ -50,9 +65,19 @@ export interface AppDeps {
   /** Every table, reached through its store (src/stores.ts). */
   stores: Stores
   audit: AuditLog
+  /** Delivers the audit trail to the SIEM (AUDIT_STREAM_URL); null when not configured. */
+  auditStream: AuditStream | null
   identity: IdentityService
   authenticator: Authenticator
+  /** Personal access tokens; the authenticator resolves bearer tokens through it. */
+  tokens: TokensService
+  palettes: PalettesService
+  payments: PaymentsService
   sessions: SessionsService
+  /** Uploads, their extraction jobs, downloads and erasure (src/modules/documents). */
+  documents: DocumentsService
+  /** The web search of sessions that ask for one (WEB_SEARCH_PROVIDER; DISABLE_WEB_SEARCH refuses every query). */
+  search: WebSearch
   llm: LlmProvider
   council: Council
   jobLogs: JobLogWriter
@@ -61,6 +86,8 @@ export interface AppDeps {
   jobs: JobsService
   /** Rate-limit counters (QUOTA_BACKEND). */
   quota: QuotaStore
+  /** Object bytes: uploaded documents, extracted text (STORAGE_BACKEND). */
+  storage: ObjectStorage
   /** Daily token and cost budgets; its meter is wired into the executor. */
   budgets: BudgetService
   /** Jobs' events (EVENTS_BACKEND): the runner publishes through `eventSink`, the event streams read `events`. */
@@ -82,26 +109,43 @@ export interface AppDeps {
  * const deps = createDeps(loadConfig())
  * await deps.db.migrate()
  */
-export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'logger' | 'db' | 'llm'>> = {}): AppDeps {
+export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'logger' | 'db' | 'llm' | 'storage'>> = {}): AppDeps {
   const logger =
     overrides.logger ??
     createLogger({ level: config.logLevel, file: config.logFile, hashUsers: config.env === 'production' })
   const db = overrides.db ?? createDatabase({ url: config.db.url, poolSize: config.db.poolSize, pgWriteBatching: config.db.pgWriteBatching })
   const stores = createStores(db)
-  const audit = createAuditLog({ store: stores.audit, logger })
+  const audit = createAuditLog({ store: stores.audit, logger, stream: config.auditStream !== null })
   const identity = createIdentityService({
     stores,
     audit,
     adminEmails: config.auth.adminEmails,
     cacheMs: config.auth.identityCacheMs,
   })
-  const authenticator = createAuthenticator({ config, identity })
-  const sessions = createSessionsService({ stores, audit, questionMaxChars: config.limits.questionMaxChars })
+  const tokens = createTokensService({ stores, audit, logger })
+  const authenticator = createAuthenticator({ config, identity, accessTokens: tokens })
+  const palettes = createPalettesService({ stores, audit })
+  const payments = createPaymentsService({ stores, audit, config })
+  const storage = overrides.storage ?? createObjectStorage(config)
+  const search = createWebSearch(config)
+  let documents: DocumentsService | undefined
+  const sessions = createSessionsService({
+    stores,
+    audit,
+    questionMaxChars: config.limits.questionMaxChars,
+    palettes,
+    webSearch: search,
+    eraseObjects: (sessionId) => documents!.eraseObjects(sessionId),
+  })
   const llm = overrides.llm ?? createLlmProvider(config)
-  const council = createCouncil({ store: councilStore(stores), llm, config })
+  const council = createCouncil({ store: councilStore(stores, storage), llm, config, search: (query, options) => search.search(query, options) })
   const jobLogs = createJobLogWriter({ store: stores.jobs, logger })
   const budgets = createBudgetService({ stores, config, logger, audit })
   const appMetrics = createMetrics()
+  const auditStream = config.auditStream
+    ? createAuditStream({ ...config.auditStream, outbox: stores.audit.outbox, logger, observe: appMetrics.auditStream })
+    : null
+  auditStream?.start()
   const events = createEventLog(config)
   let lastEventWarning = 0
   const eventSink = createEventPublisher(events, {
@@ -113,22 +157,30 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
       logger.warn('job event not written', { job_id: jobId, backend: events.backend, error: error.message })
     },
   })
-  const executor = createJobExecutor({ stores, council, logger, jobLogs, meter: budgets.meter, observe: appMetrics.jobs, events: eventSink })
+  const extract = createExtractionRunner({ documents: stores.documents, storage, limits: config.uploads })
+  const executor = createJobExecutor({ stores, council, logger, jobLogs, meter: budgets.meter, observe: appMetrics.jobs, events: eventSink, extract })
   const queue = createJobQueue(config, executor.process, (jobId, error) =>
     logger.debug('job attempt ended with an error', { job_id: jobId, error: (error as Error).message }),
   )
   appMetrics.watchQueue(queue)
-  const jobs = createJobsService({ stores, audit, queue, budgets, events: eventSink })
+  const jobs = createJobsService({ stores, audit, queue, budgets, events: eventSink, palettes })
   const quotaStore = createQuotaStore(config)
+  documents = createDocumentsService({ stores, audit, storage, queue, sessions, config, logger })
   return {
     config,
     logger,
     db,
     stores,
     audit,
+    auditStream,
     identity,
     authenticator,
+    tokens,
+    palettes,
+    payments,
     sessions,
+    documents,
+    search,
     llm,
     council,
     jobLogs,
@@ -136,6 +188,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     queue,
     jobs,
     quota: quotaStore,
+    storage,
     budgets,
     events,
     eventSink,
@@ -152,6 +205,8 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
       ...jobsReadiness(queue),
       ...quotaReadiness(quotaStore),
       ...eventsReadiness(events),
+      ...storageReadiness(storage),
+      ...(auditStream ? auditStreamReadiness(auditStream) : {}),
     },
     async close() {
       this.streams.abort()
@@ -159,9 +214,12 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
       await eventSink.flush()
       await events.close()
       await quotaStore.close()
+      await storage.close()
       await budgets.close()
       await jobLogs.close()
       await audit.close()
+      // After the audit queue's last batch reached the outbox, so the grace can deliver it too.
+      await auditStream?.stop(config.auditStream?.shutdownGraceMs)
       await db.close()
     },
   }
@@ -175,6 +233,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
 export async function prepare(deps: AppDeps, { migrate = true } = {}): Promise<void> {
   if (migrate) await deps.db.migrate()
   await ensureCatalog(deps.stores.catalog)
+  await ensureRoadmap(deps.stores)
   if (deps.queue.backend === 'inline') {
     const unfinished = await deps.stores.jobs.unfinished()
     for (const jobId of unfinished) await deps.queue.enqueue(jobId)
@@ -193,6 +252,9 @@ export function createApp(config: Config, deps: AppDeps) {
   // Error pages and refused forms show the person their own navigation, whatever went wrong.
   const viewer = createViewer(deps.authenticator)
   const pages = { stores: deps.stores, sessions: deps.sessions, jobs: deps.jobs }
+  // The new-session form's upload and web-search fields, as this server offers them.
+  const sources = { limits: config.uploads, uploads: !config.features.disableUploads, webSearch: deps.search.enabled }
+  const form = { palettes: deps.palettes, sources, questionMaxChars: config.limits.questionMaxChars }
   return new Elysia({ name: 'agent-council', encodeSchema: false })
     .use(logging({ logger: deps.logger }))
     .use(securityHeaders({ hsts: config.env === 'production' }))
@@ -204,7 +266,7 @@ export function createApp(config: Config, deps: AppDeps) {
             ? (ErrorNotice({ message, requestId }) as string)
             : (ErrorPage({ actor: await viewer(request, cookie), status, message, requestId }) as string),
         forms: {
-          'POST /sessions': newSessionFormRefusal({ viewer, questionMaxChars: config.limits.questionMaxChars }),
+          'POST /sessions': newSessionFormRefusal({ ...form, viewer }),
           'POST /sessions/:id/run': progressRefusal({ ...pages, viewer }, async (_, params) => params.id ?? null),
           'POST /jobs/:id/cancel': progressRefusal({ ...pages, viewer }, async (actor, params) => (await deps.jobs.get(actor, params.id ?? '')).sessionId),
         },
@@ -229,18 +291,23 @@ export function createApp(config: Config, deps: AppDeps) {
     .use(health({ checks: deps.readiness, timeoutMs: config.readyz.timeoutMs, guard }))
     .use(authModule({ config, audit: deps.audit, guard }))
     .use(homeModule({ guard }))
-    .use(meModule({ guard }))
+    .use(meModule({ guard, quota: limiter, tokens: deps.tokens }))
+    .use(tokensModule({ tokens: deps.tokens, guard, quota: limiter }))
+    .use(palettesModule({ palettes: deps.palettes, payments: deps.payments, stores: deps.stores, audit: deps.audit, guard, quota: limiter }))
+    .use(paymentsModule({ payments: deps.payments, guard, quota: limiter }))
     .use(
       sessionsModule({
         ...pages,
+        ...form,
         guard,
         quota: limiter,
         events: deps.events,
         heartbeatMs: config.events.heartbeatMs,
         closing: deps.streams.signal,
-        questionMaxChars: config.limits.questionMaxChars,
+        documents: deps.documents,
       }),
     )
+    .use(documentsModule({ documents: deps.documents, guard, quota: limiter }))
     .use(
       jobsModule({
         jobs: deps.jobs,
@@ -254,7 +321,10 @@ export function createApp(config: Config, deps: AppDeps) {
     )
     .use(agentsModule({ catalog: deps.stores.catalog, jobs: deps.jobs, guard, quota: limiter }))
     .use(budgetsModule({ budgets: deps.budgets, guard, quota: limiter }))
-    .use(adminModule({ db: deps.db, stores: deps.stores, audit: deps.audit, identity: deps.identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
+    .use(roadmapModule({ stores: deps.stores, audit: deps.audit, guard, quota: limiter }))
+    .use(ticketsModule({ stores: deps.stores, audit: deps.audit, guard, quota: limiter }))
+    .use(docsModule({ guard }))
+    .use(adminModule({ db: deps.db, stores: deps.stores, audit: deps.audit, auditEvents: deps.stores.audit, identity: deps.identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
 }
 
-export type App = ReturnType<typeof createApp>
+type App = ReturnType<typeof createApp>

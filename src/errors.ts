@@ -29,14 +29,8 @@ export const notFound = (what: string) => new AppError(404, 'not_found', `${what
 
 export const conflict = (code: string, message: string) => new AppError(409, code, message)
 
-export const payloadTooLarge = (message: string) => new AppError(413, 'payload_too_large', message)
-
-export const unsupportedMediaType = (message: string) => new AppError(415, 'unsupported_media_type', message)
-
 export const unprocessable = (code: string, message: string, details?: unknown) =>
   new AppError(422, code, message, {}, details)
 
 export const tooManyRequests = (code: string, message: string, retryAfterSeconds: number) =>
   new AppError(429, code, message, { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) })
-
-export const unavailable = (code: string, message: string) => new AppError(503, code, message)

@@ -10,7 +10,9 @@ const config = loadConfigOrExit()
 
 const deps = createDeps(config)
 await prepare(deps, { migrate: config.db.migrateOnStart })
-const app = createApp(config, deps).listen({ port: config.port, hostname: config.host, maxRequestBodySize: 64 * 1024 * 1024 })
+// Room for a session's uploads (UPLOAD_MAX_SESSION_BYTES) and its form fields; the app enforces the real limits with clear errors.
+const maxRequestBodySize = Math.max(64 * 1024 * 1024, config.uploads.maxSessionBytes + 4 * 1024 * 1024)
+const app = createApp(config, deps).listen({ port: config.port, hostname: config.host, maxRequestBodySize })
 deps.logger.info('server listening', {
   pid: process.pid,
   url: `http://${config.host}:${app.server?.port}`,

@@ -17,6 +17,9 @@ import { createSqliteBudgetLedger } from './modules/budgets/store.sqlite'
 import type { CatalogStore } from './modules/catalog/store'
 import { createPgCatalogStore } from './modules/catalog/store.pg'
 import { createSqliteCatalogStore } from './modules/catalog/store.sqlite'
+import type { DocumentStore } from './modules/documents/store'
+import { createPgDocumentStore } from './modules/documents/store.pg'
+import { createSqliteDocumentStore } from './modules/documents/store.sqlite'
 import type { IdentityStore } from './modules/identity/store'
 import { createPgIdentityStore } from './modules/identity/store.pg'
 import { createSqliteIdentityStore } from './modules/identity/store.sqlite'
@@ -26,19 +29,36 @@ import { createSqliteStageOutputStore } from './modules/councils/store.sqlite'
 import type { JobStore } from './modules/jobs/store'
 import { createPgJobStore } from './modules/jobs/store.pg'
 import { createSqliteJobStore } from './modules/jobs/store.sqlite'
+import type { RoadmapStore } from './modules/roadmap/store'
+import { createPgRoadmapStore } from './modules/roadmap/store.pg'
+import { createSqliteRoadmapStore } from './modules/roadmap/store.sqlite'
 import type { SessionStore } from './modules/sessions/store'
 import { createPgSessionStore } from './modules/sessions/store.pg'
 import { createSqliteSessionStore } from './modules/sessions/store.sqlite'
+import type { TicketStore } from './modules/tickets/store'
+import { createPgTicketStore } from './modules/tickets/store.pg'
+import { createSqliteTicketStore } from './modules/tickets/store.sqlite'
+import type { PaymentStore } from './modules/payments/store'
+import { createPgPaymentStore } from './modules/payments/store.pg'
+import { createSqlitePaymentStore } from './modules/payments/store.sqlite'
+import type { TokenStore } from './modules/tokens/store'
+import { createPgTokenStore } from './modules/tokens/store.pg'
+import { createSqliteTokenStore } from './modules/tokens/store.sqlite'
 
 /** The stores of one transaction: every write through them commits or rolls back together. */
 export interface TxStores {
   audit: AuditStore
   budgets: BudgetLedger
   catalog: CatalogStore
+  documents: DocumentStore
   identity: IdentityStore
   jobs: JobStore
+  roadmap: RoadmapStore
   sessions: SessionStore
   stageOutputs: StageOutputStore
+  tickets: TicketStore
+  payments: PaymentStore
+  tokens: TokenStore
 }
 
 export interface Stores extends TxStores {
@@ -52,20 +72,30 @@ const sqliteFactories: Factories<SqliteExec> = {
   audit: (exec) => createSqliteAuditStore(exec),
   budgets: (exec, root) => createSqliteBudgetLedger(exec, { coalesce: root }),
   catalog: (exec) => createSqliteCatalogStore(exec),
+  documents: (exec) => createSqliteDocumentStore(exec),
   identity: (exec) => createSqliteIdentityStore(exec),
   jobs: (exec) => createSqliteJobStore(exec),
+  roadmap: (exec) => createSqliteRoadmapStore(exec),
   sessions: (exec) => createSqliteSessionStore(exec),
   stageOutputs: (exec) => createSqliteStageOutputStore(exec),
+  tickets: (exec) => createSqliteTicketStore(exec),
+  payments: (exec) => createSqlitePaymentStore(exec),
+  tokens: (exec, root) => createSqliteTokenStore(exec, root),
 }
 
 const pgFactories: Factories<PgExec> = {
   audit: (exec) => createPgAuditStore(exec),
   budgets: (exec, root) => createPgBudgetLedger(exec, { coalesce: root }),
   catalog: (exec) => createPgCatalogStore(exec),
+  documents: (exec) => createPgDocumentStore(exec),
   identity: (exec) => createPgIdentityStore(exec),
   jobs: (exec, root) => createPgJobStore(exec, { coalesce: root }),
+  roadmap: (exec) => createPgRoadmapStore(exec),
   sessions: (exec, root) => createPgSessionStore(exec, { coalesce: root }),
   stageOutputs: (exec, root) => createPgStageOutputStore(exec, { coalesce: root }),
+  tickets: (exec) => createPgTicketStore(exec),
+  payments: (exec) => createPgPaymentStore(exec),
+  tokens: (exec, root) => createPgTokenStore(exec, { coalesce: root }),
 }
 
 /**
@@ -101,12 +131,4 @@ export function createStores(db: Database): Stores {
   const stores = lazyStores(sqliteFactories, orm, true) as Stores
   stores.transaction = (work) => orm.transaction((tx) => work(lazyStores(sqliteFactories, tx, false)))
   return stores
-}
-
-/**
- * @deprecated Transitional, removed before issue 8 closes: the audit store bound to a
- * transaction opened on the legacy `db.orm` by code not yet moved behind a store.
- */
-export function legacyAuditWithin(db: Database, tx: unknown): { audit: AuditStore } {
-  return { audit: db.handle.dialect === 'pg' ? createPgAuditStore(tx as PgExec) : createSqliteAuditStore(tx as SqliteExec) }
 }

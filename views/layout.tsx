@@ -18,6 +18,11 @@ export interface LayoutProps {
 const NAV: Array<{ href: string; label: string; permission?: string }> = [
   { href: '/sessions', label: 'Sessions', permission: 'sessions:read' },
   { href: '/sessions/new', label: 'Ask the council', permission: 'sessions:create' },
+  { href: '/roadmap', label: 'Roadmap', permission: 'roadmap:read' },
+  { href: '/tickets', label: 'Tickets', permission: 'tickets:read' },
+  { href: '/docs', label: 'Docs', permission: 'docs:read' },
+  { href: '/palettes', label: 'Palettes', permission: 'palettes:read' },
+  { href: '/agents', label: 'Agents', permission: 'agents:invoke' },
   { href: '/admin', label: 'Admin', permission: 'admin:view' },
   { href: '/swagger', label: 'API' },
 ]
@@ -56,9 +61,9 @@ export function Layout({ title, actor, path = '', children }: PropsWithChildren<
             <div class="who">
               {signedIn ? (
                 <form method="post" action="/auth/logout" class="inline">
-                  <span class="muted email" title={actor.email} safe>
+                  <a href="/me" class="muted email" title={`${actor.email}: your account and access tokens`} safe>
                     {actor.email}
-                  </span>
+                  </a>
                   {actor.csrfToken ? <input type="hidden" name="_csrf" value={actor.csrfToken} /> : ''}
                   <button type="submit" class="link">
                     Log out

@@ -13,12 +13,21 @@ export type SessionRow = typeof sqlite.sessions.$inferSelect
 export type JobRow = typeof sqlite.jobs.$inferSelect
 export type JobLogRow = typeof sqlite.jobLogs.$inferSelect
 export type AuditEventRow = typeof sqlite.auditEvents.$inferSelect
+export type AuditOutboxRow = typeof sqlite.auditOutbox.$inferSelect
 export type AgentRow = typeof sqlite.agents.$inferSelect
 export type PaletteRow = typeof sqlite.palettes.$inferSelect
 export type StageOutputRow = typeof sqlite.stageOutputs.$inferSelect
 export type LimitRow = typeof sqlite.limits.$inferSelect
 export type BudgetUsageRow = typeof sqlite.budgetUsage.$inferSelect
 export type BudgetReservationRow = typeof sqlite.budgetReservations.$inferSelect
+export type RoadmapItemRow = typeof sqlite.roadmapItems.$inferSelect
+export type TicketRow = typeof sqlite.tickets.$inferSelect
+export type TicketCommentRow = typeof sqlite.ticketComments.$inferSelect
+export type PaymentRow = typeof sqlite.payments.$inferSelect
+export type PaymentEventRow = typeof sqlite.paymentEvents.$inferSelect
+export type EntitlementRow = typeof sqlite.entitlements.$inferSelect
+export type AccessTokenRow = typeof sqlite.accessTokens.$inferSelect
+export type DocumentRow = typeof sqlite.documents.$inferSelect
 
 /** True only when A and B are the same type (both directions, no `any` leaking through). */
 type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false

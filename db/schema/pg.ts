@@ -47,6 +47,7 @@ export const sessions = pgTable(
     tokensOut: integer('tokens_out').notNull(),
     costMicroUsd: bigint('cost_micro_usd', { mode: 'number' }).notNull(),
     error: text('error'),
+    webSearch: boolean('web_search').notNull().default(false),
     createdAt: createdAt(),
     updatedAt: time('updated_at').notNull(),
     deletedAt: time('deleted_at'),
@@ -121,6 +122,20 @@ export const auditEvents = pgTable(
     index('audit_events_action_idx').on(t.action),
   ],
 )
+
+/** See ./sqlite.ts. */
+export const auditOutbox = pgTable('audit_outbox', {
+  seq: bigint('seq', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  eventId: text('event_id').notNull(),
+  payload: text('payload').notNull(),
+  createdAt: createdAt(),
+})
+
+export const auditOutboxLease = pgTable('audit_outbox_lease', {
+  name: text('name').primaryKey(),
+  holder: text('holder').notNull(),
+  expiresAt: time('expires_at').notNull(),
+})
 
 export const agents = pgTable('agents', {
   name: text('name').primaryKey(),
@@ -221,4 +236,142 @@ export const budgetReservations = pgTable(
     settledAt: time('settled_at'),
   },
   (t) => [index('budget_reservations_user_idx').on(t.userId, t.day)],
+)
+
+/** See ./sqlite.ts roadmapItems. */
+export const roadmapItems = pgTable(
+  'roadmap_items',
+  {
+    id: text('id').primaryKey(),
+    title: text('title').notNull(),
+    description: text('description').notNull(),
+    phase: text('phase').notNull(),
+    status: text('status').notNull(),
+    position: integer('position').notNull(),
+    createdBy: text('created_by'),
+    createdAt: createdAt(),
+    updatedBy: text('updated_by'),
+    updatedAt: time('updated_at').notNull(),
+  },
+  (t) => [index('roadmap_items_phase_position_idx').on(t.phase, t.position, t.id), index('roadmap_items_status_idx').on(t.status)],
+)
+
+/** See ./sqlite.ts tickets. */
+export const tickets = pgTable(
+  'tickets',
+  {
+    id: text('id').primaryKey(),
+    title: text('title').notNull(),
+    body: text('body').notNull(),
+    kind: text('kind').notNull(),
+    status: text('status').notNull(),
+    priority: text('priority').notNull(),
+    public: boolean('public').notNull(),
+    roadmapItemId: text('roadmap_item_id'),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+    updatedBy: text('updated_by'),
+    updatedAt: time('updated_at').notNull(),
+  },
+  (t) => [
+    index('tickets_created_by_idx').on(t.createdBy, t.id),
+    index('tickets_public_idx').on(t.public, t.id),
+    index('tickets_roadmap_item_idx').on(t.roadmapItemId),
+  ],
+)
+
+export const ticketComments = pgTable(
+  'ticket_comments',
+  {
+    id: text('id').primaryKey(),
+    ticketId: text('ticket_id').notNull(),
+    authorId: text('author_id').notNull(),
+    body: text('body').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('ticket_comments_ticket_idx').on(t.ticketId, t.id)],
+)
+
+/** See ./sqlite.ts for the meaning of the payment, entitlement and token tables. */
+export const payments = pgTable(
+  'payments',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    paletteId: text('palette_id').notNull(),
+    amountCents: integer('amount_cents').notNull(),
+    status: text('status').notNull(),
+    providerRef: text('provider_ref'),
+    createdAt: createdAt(),
+    updatedAt: time('updated_at').notNull(),
+  },
+  (t) => [index('payments_user_idx').on(t.userId, t.id)],
+)
+
+export const paymentEvents = pgTable(
+  'payment_events',
+  {
+    id: text('id').primaryKey(),
+    paymentId: text('payment_id').notNull(),
+    type: text('type').notNull(),
+    receivedAt: time('received_at').notNull(),
+  },
+  (t) => [index('payment_events_payment_idx').on(t.paymentId)],
+)
+
+export const entitlements = pgTable(
+  'entitlements',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    paletteId: text('palette_id').notNull(),
+    paymentId: text('payment_id'),
+    grantedAt: time('granted_at').notNull(),
+  },
+  (t) => [uniqueIndex('entitlements_user_palette_uq').on(t.userId, t.paletteId)],
+)
+
+export const accessTokens = pgTable(
+  'access_tokens',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    name: text('name').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    prefix: text('prefix').notNull(),
+    createdAt: createdAt(),
+    expiresAt: time('expires_at').notNull(),
+    lastUsedAt: time('last_used_at'),
+    revokedAt: time('revoked_at'),
+  },
+  (t) => [uniqueIndex('access_tokens_hash_uq').on(t.tokenHash), index('access_tokens_user_idx').on(t.userId, t.id)],
+)
+
+export const documents = pgTable(
+  'documents',
+  {
+    id: text('id').primaryKey(),
+    sessionId: text('session_id').notNull(),
+    userId: text('user_id').notNull(),
+    storageKey: text('storage_key').notNull(),
+    filename: text('filename').notNull(),
+    mime: text('mime').notNull(),
+    kind: text('kind').notNull(),
+    bytes: bigint('bytes', { mode: 'number' }).notNull(),
+    sha256: text('sha256').notNull(),
+    status: text('status').notNull(),
+    pages: integer('pages'),
+    pagesDone: integer('pages_done').notNull(),
+    chars: bigint('chars', { mode: 'number' }),
+    error: text('error'),
+    jobId: text('job_id'),
+    createdAt: createdAt(),
+    updatedAt: time('updated_at').notNull(),
+    deletedAt: time('deleted_at'),
+  },
+  (t) => [
+    index('documents_session_idx').on(t.sessionId, t.id),
+    index('documents_user_idx').on(t.userId),
+    uniqueIndex('documents_storage_key_uq').on(t.storageKey),
+  ],
 )

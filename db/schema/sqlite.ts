@@ -47,6 +47,8 @@ export const sessions = sqliteTable(
     tokensOut: integer('tokens_out').notNull(),
     costMicroUsd: integer('cost_micro_usd').notNull(),
     error: text('error'),
+    /** The council searches the web once before drafting (SPEC §5 "Web search"). */
+    webSearch: integer('web_search', { mode: 'boolean' }).notNull().default(false),
     createdAt: createdAt(),
     updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
     deletedAt: integer('deleted_at', { mode: 'timestamp_ms' }),
@@ -121,6 +123,25 @@ export const auditEvents = sqliteTable(
     index('audit_events_action_idx').on(t.action),
   ],
 )
+
+/**
+ * Audit events waiting for the SIEM (AUDIT_STREAM_URL): written in the same
+ * transaction as the event, deleted once the SIEM answered 2xx. `seq` gives the
+ * delivery order; `payload` is the JSON line exactly as it will be sent.
+ */
+export const auditOutbox = sqliteTable('audit_outbox', {
+  seq: integer('seq').primaryKey({ autoIncrement: true }),
+  eventId: text('event_id').notNull(),
+  payload: text('payload').notNull(),
+  createdAt: createdAt(),
+})
+
+/** Who drains the outbox: one row per stream, held by one process until `expires_at`. */
+export const auditOutboxLease = sqliteTable('audit_outbox_lease', {
+  name: text('name').primaryKey(),
+  holder: text('holder').notNull(),
+  expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
+})
 
 
 export const agents = sqliteTable('agents', {
@@ -239,4 +260,165 @@ export const budgetReservations = sqliteTable(
     settledAt: integer('settled_at', { mode: 'timestamp_ms' }),
   },
   (t) => [index('budget_reservations_user_idx').on(t.userId, t.day)],
+)
+
+/**
+ * The public roadmap: curated by admins, shown as Now / Next / Later columns.
+ * `position` orders items within a phase; moves renumber the phase under one
+ * lock (src/modules/roadmap/service.ts), so ties only happen between rows
+ * written before a renumber and are broken by id.
+ */
+export const roadmapItems = sqliteTable(
+  'roadmap_items',
+  {
+    id: text('id').primaryKey(),
+    title: text('title').notNull(),
+    description: text('description').notNull(),
+    phase: text('phase').notNull(),
+    status: text('status').notNull(),
+    position: integer('position').notNull(),
+    createdBy: text('created_by'),
+    createdAt: createdAt(),
+    updatedBy: text('updated_by'),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [index('roadmap_items_phase_position_idx').on(t.phase, t.position, t.id), index('roadmap_items_status_idx').on(t.status)],
+)
+
+/** Work items filed by members; private to their author (and admins) until an admin makes them public. */
+export const tickets = sqliteTable(
+  'tickets',
+  {
+    id: text('id').primaryKey(),
+    title: text('title').notNull(),
+    body: text('body').notNull(),
+    kind: text('kind').notNull(),
+    status: text('status').notNull(),
+    priority: text('priority').notNull(),
+    public: integer('public', { mode: 'boolean' }).notNull(),
+    roadmapItemId: text('roadmap_item_id'),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+    updatedBy: text('updated_by'),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [
+    index('tickets_created_by_idx').on(t.createdBy, t.id),
+    index('tickets_public_idx').on(t.public, t.id),
+    index('tickets_roadmap_item_idx').on(t.roadmapItemId),
+  ],
+)
+
+export const ticketComments = sqliteTable(
+  'ticket_comments',
+  {
+    id: text('id').primaryKey(),
+    ticketId: text('ticket_id').notNull(),
+    authorId: text('author_id').notNull(),
+    body: text('body').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('ticket_comments_ticket_idx').on(t.ticketId, t.id)],
+)
+
+/**
+ * One checkout of a priced palette: `pending` until the provider's webhook (or,
+ * outside production, the dev proof) settles it. `succeeded` is final: a late
+ * `payment.failed` never moves it back (see modules/payments/service.ts).
+ */
+export const payments = sqliteTable(
+  'payments',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    paletteId: text('palette_id').notNull(),
+    amountCents: integer('amount_cents').notNull(),
+    status: text('status').notNull(),
+    providerRef: text('provider_ref'),
+    createdAt: createdAt(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [index('payments_user_idx').on(t.userId, t.id)],
+)
+
+/** Provider events already processed, by the provider's event id: a replayed or duplicated event finds its row and changes nothing. */
+export const paymentEvents = sqliteTable(
+  'payment_events',
+  {
+    id: text('id').primaryKey(),
+    paymentId: text('payment_id').notNull(),
+    type: text('type').notNull(),
+    receivedAt: integer('received_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [index('payment_events_payment_idx').on(t.paymentId)],
+)
+
+/** A palette unlocked for a user (one row per user and palette, whatever paid for it). */
+export const entitlements = sqliteTable(
+  'entitlements',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    paletteId: text('palette_id').notNull(),
+    paymentId: text('payment_id'),
+    grantedAt: integer('granted_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [uniqueIndex('entitlements_user_palette_uq').on(t.userId, t.paletteId)],
+)
+
+/**
+ * Personal access tokens. Only the SHA-256 of the token is kept (`token_hash`);
+ * `prefix` is its first characters, so a person can tell their tokens apart.
+ * Revoked tokens keep their row (the audit trail names them) and never match.
+ */
+export const accessTokens = sqliteTable(
+  'access_tokens',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    name: text('name').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    prefix: text('prefix').notNull(),
+    createdAt: createdAt(),
+    expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
+    lastUsedAt: integer('last_used_at', { mode: 'timestamp_ms' }),
+    revokedAt: integer('revoked_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [uniqueIndex('access_tokens_hash_uq').on(t.tokenHash), index('access_tokens_user_idx').on(t.userId, t.id)],
+)
+
+/**
+ * Documents uploaded to a session. The bytes live in object storage under
+ * `storage_key` (opaque), the extracted text beside them one object per page
+ * (`<storage_key>/page-0001`); this row holds metadata only. `filename` is for
+ * display, never a path. `job_id` is the extraction job.
+ */
+export const documents = sqliteTable(
+  'documents',
+  {
+    id: text('id').primaryKey(),
+    sessionId: text('session_id').notNull(),
+    userId: text('user_id').notNull(),
+    storageKey: text('storage_key').notNull(),
+    filename: text('filename').notNull(),
+    mime: text('mime').notNull(),
+    kind: text('kind').notNull(),
+    bytes: integer('bytes').notNull(),
+    sha256: text('sha256').notNull(),
+    /** pending | extracting | extracted | failed */
+    status: text('status').notNull(),
+    pages: integer('pages'),
+    pagesDone: integer('pages_done').notNull(),
+    chars: integer('chars'),
+    error: text('error'),
+    jobId: text('job_id'),
+    createdAt: createdAt(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+    deletedAt: integer('deleted_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [
+    index('documents_session_idx').on(t.sessionId, t.id),
+    index('documents_user_idx').on(t.userId),
+    uniqueIndex('documents_storage_key_uq').on(t.storageKey),
+  ],
 )

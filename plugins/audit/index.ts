@@ -3,14 +3,18 @@
  * caller's transaction when given one, so a change and its event land together.
  * `recordLater` queues high-volume read events and writes them in batches;
  * `flush` (called on shutdown) writes whatever is queued, so none is lost.
- * Where events are kept is the store's business (plugins/audit/types.ts).
+ * Where events are kept is the store's business (plugins/audit/types.ts). With
+ * `stream` (AUDIT_STREAM_URL), every write also fills the outbox that
+ * plugins/audit/stream.ts drains to the SIEM.
  */
 import { newId } from '../../db/client'
 import type { AuditEventRow } from '../../db/schema'
 import type { Logger } from '../logging/logger'
-import type { AuditEvent, AuditStore } from './types'
+import type { AuditEvent, AuditWriter } from './types'
 
-export type { AuditEvent, AuditStore } from './types'
+export type { AuditEvent, AuditQuery, AuditStore, AuditWriter, TextMatch } from './types'
+export { toAuditJson, type AuditEventJson } from './json'
+export { auditStreamReadiness, createAuditStream, type AuditStream, type AuditStreamOptions } from './stream'
 
 /** Metadata keys whose values never reach the trail. */
 const REDACTED_KEY = /(pass(word)?|secret|token|authorization|cookie|api[_-]?key|proof|signature|content|text)$/i
@@ -37,7 +41,7 @@ export const toAuditRow = (event: AuditEvent, at = new Date()): AuditEventRow =>
 
 export interface AuditLog {
   /** Writes one event now; with `within` (a transaction's stores), as part of that transaction. */
-  record(event: AuditEvent, within?: { audit: AuditStore }): Promise<void>
+  record(event: AuditEvent, within?: { audit: AuditWriter }): Promise<void>
   recordLater(event: AuditEvent): void
   flush(): Promise<void>
   /**
@@ -50,10 +54,12 @@ export interface AuditLog {
 }
 
 export interface AuditOptions {
-  store: AuditStore
+  store: AuditWriter
   logger: Logger
   batchSize?: number
   flushEveryMs?: number
+  /** Also put every event in the SIEM outbox (in the same write, so the same transaction). */
+  stream?: boolean
 }
 
 /**
@@ -61,7 +67,8 @@ export interface AuditOptions {
  * const audit = createAuditLog({ store: stores.audit, logger })
  * await stores.transaction(async (tx) => { await tx.sessions.insert(row); await audit.record({ action: 'session.create' }, tx) })
  */
-export function createAuditLog({ store, logger, batchSize = 500, flushEveryMs = 200 }: AuditOptions): AuditLog {
+export function createAuditLog({ store, logger, batchSize = 500, flushEveryMs = 200, stream = false }: AuditOptions): AuditLog {
+  const options = { stream }
   let queue: AuditEventRow[] = []
   /** Writes are one chain: flush() resolves once everything queued before it was written (or put back after a failure). */
   let writing: Promise<void> = Promise.resolve()
@@ -72,7 +79,7 @@ export function createAuditLog({ store, logger, batchSize = 500, flushEveryMs = 
       const batch = queue
       queue = []
       try {
-        await store.append(batch)
+        await store.append(batch, options)
       } catch (error) {
         // Put the batch back so the next flush retries it; log so an operator sees the backlog.
         queue = batch.concat(queue)
@@ -87,7 +94,7 @@ export function createAuditLog({ store, logger, batchSize = 500, flushEveryMs = 
 
   return {
     async record(event, within) {
-      await (within?.audit ?? store).append([toAuditRow(event)])
+      await (within?.audit ?? store).append([toAuditRow(event)], options)
     },
     recordLater(event) {
       queue.push(toAuditRow(event))
@@ -104,7 +111,7 @@ export function createAuditLog({ store, logger, batchSize = 500, flushEveryMs = 
         if (gone < purgeBatch) break
       }
       if (deleted > 0)
-        await store.append([toAuditRow({ action: 'audit.purge', actor: 'retention', metadata: { older_than: olderThan.toISOString(), deleted } })])
+        await store.append([toAuditRow({ action: 'audit.purge', actor: 'retention', metadata: { older_than: olderThan.toISOString(), deleted } })], options)
       return deleted
     },
     async close() {

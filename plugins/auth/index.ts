@@ -5,15 +5,21 @@
  *  - prod mode: `X-Authenticated-User` from a proxy in TRUSTED_PROXY_IPS, or a
  *    bearer JWT (HS256 secret or JWKS; issuer, audience and expiry checked;
  *    the `roles` claim mapped to internal roles by JWT_ROLE_MAP).
+ *  - every mode: a personal access token as the bearer (told from a JWT by its
+ *    prefix, looked up on every use; its owner's roles as they are now), and a
+ *    payment provider's webhook signed in `X-Signature` (./signature.ts), which
+ *    acts as the `payments-provider` role and nothing else.
  * Cookie-authenticated writes must carry the CSRF token.
  */
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose'
 import type { Config } from '../../src/config'
 import { AppError, forbidden, unauthenticated } from '../../src/errors'
 import {
+  ACCESS_TOKEN_PREFIX,
   isEmail,
   normaliseEmail,
   primaryRole,
+  type AccessTokenResolver,
   type Actor,
   type AuthContext,
   type Authenticator,
@@ -21,8 +27,9 @@ import {
 } from '../../src/identity'
 import type { Permission } from '../../src/identity/permissions'
 import { requestIdOf } from '../logging'
-import { permissionsFor } from '../rbac/matrix'
+import { PAYMENT_PROVIDER_ROLE, permissionsFor } from '../rbac/matrix'
 import { csrfTokenFor, signSession, verifyCsrf, verifySession } from './cookie'
+import { SIGNATURE_HEADER, verifyWebhook } from './signature'
 
 export const SESSION_COOKIE = 'council_session'
 const SESSION_TTL_MS = 12 * 60 * 60 * 1000
@@ -31,14 +38,22 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 export interface AuthOptions {
   config: Config
   identity: IdentityResolver
+  /** Personal access tokens; without it, a bearer with the token prefix is refused. */
+  accessTokens?: AccessTokenResolver
 }
+
+const SIGNATURE_REFUSALS = {
+  malformed: 'X-Signature must look like t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">.',
+  outside_tolerance: 'The webhook was signed too long ago (or in the future); the provider must sign each delivery afresh.',
+  mismatch: 'The webhook signature does not match its body.',
+} as const
 
 /**
  * @example
  * const authenticator = createAuthenticator({ config, identity })
  * const actor = await authenticator.authenticate({ request, cookie })
  */
-export function createAuthenticator({ config, identity }: AuthOptions): Authenticator {
+export function createAuthenticator({ config, identity, accessTokens }: AuthOptions): Authenticator {
   const { auth } = config
   const jwks = auth.jwksUrl ? createRemoteJWKSet(new URL(auth.jwksUrl)) : null
   const hsKey = auth.jwtSecret ? new TextEncoder().encode(auth.jwtSecret) : null
@@ -111,6 +126,34 @@ export function createAuthenticator({ config, identity }: AuthOptions): Authenti
     return toActor(`jwt:${payload.sub}`, normaliseEmail(email), 'jwt', ctx, mapped)
   }
 
+  const fromAccessToken = async (token: string, ctx: AuthContext): Promise<Actor> => {
+    if (!accessTokens) throw unauthenticated('Personal access tokens are not accepted here.')
+    const owner = await accessTokens.resolveToken(token)
+    if ('refused' in owner)
+      throw owner.refused === 'expired'
+        ? new AppError(401, 'token_expired', 'This access token has expired; create a new one on /me.')
+        : unauthenticated('This access token is not valid (revoked, or never issued); create a new one on /me.')
+    return toActor(owner.externalId, owner.email, 'token', ctx)
+  }
+
+  /** A provider's webhook: only a signature over the raw body (the route parses it as text) identifies it. */
+  const fromSignature = (header: string, rawBody: string): Actor => {
+    const secret = config.payments.webhookSecret
+    if (!secret) throw new AppError(503, 'payments_not_configured', 'Payments are not configured on this server (PAYMENTS_WEBHOOK_SECRET).')
+    const check = verifyWebhook(secret, header, rawBody, config.payments.webhookToleranceSeconds)
+    if (!check.ok) throw new AppError(401, check.reason === 'outside_tolerance' ? 'signature_expired' : 'invalid_signature', SIGNATURE_REFUSALS[check.reason])
+    const roles = [PAYMENT_PROVIDER_ROLE]
+    return {
+      userId: '',
+      externalId: PAYMENT_PROVIDER_ROLE,
+      email: PAYMENT_PROVIDER_ROLE,
+      roles,
+      role: PAYMENT_PROVIDER_ROLE,
+      permissions: permissionsOf(roles),
+      via: 'signature',
+    }
+  }
+
   const checkCsrf = (ctx: AuthContext, sessionCookie: string) => {
     if (SAFE_METHODS.has(ctx.request.method)) return
     const fromBody =
@@ -124,8 +167,13 @@ export function createAuthenticator({ config, identity }: AuthOptions): Authenti
     clientIp,
     async authenticate(ctx) {
       const { request } = ctx
+      const signature = request.headers.get(SIGNATURE_HEADER)
+      if (signature !== null && typeof ctx.body === 'string') return fromSignature(signature, ctx.body)
       const authorization = request.headers.get('authorization')
-      if (authorization?.toLowerCase().startsWith('bearer ')) return fromJwt(authorization.slice(7).trim(), ctx)
+      if (authorization?.toLowerCase().startsWith('bearer ')) {
+        const bearer = authorization.slice(7).trim()
+        return bearer.startsWith(ACCESS_TOKEN_PREFIX) ? fromAccessToken(bearer, ctx) : fromJwt(bearer, ctx)
+      }
 
       if (auth.mode === 'prod') {
         const proxied = request.headers.get('x-authenticated-user')

@@ -9,7 +9,7 @@ import { AppError } from '../../src/errors'
 import { requestIdOf } from '../logging'
 import type { Logger } from '../logging/logger'
 
-export interface ErrorBody {
+interface ErrorBody {
   error: { code: string; message: string; request_id: string; details?: unknown }
 }
 

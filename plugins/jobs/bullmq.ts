@@ -37,7 +37,7 @@ function waitReady(connection: IORedis, ms: number): Promise<void> {
 }
 
 /** Workers need maxRetriesPerRequest: null (BullMQ's blocking commands must not time out). */
-export const redisConnection = (url: string, forWorker: boolean) =>
+const redisConnection = (url: string, forWorker: boolean) =>
   new IORedis(url, { maxRetriesPerRequest: forWorker ? null : 1, enableOfflineQueue: forWorker, lazyConnect: false })
 
 export interface BullQueueOptions {

@@ -8,10 +8,10 @@
 import type { Metric } from 'prom-client'
 
 /** Seconds. 0.3 s is the API latency SLO, so its bucket gives the SLO ratio exactly. */
-export const HTTP_DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.3, 0.5, 1, 2.5, 5, 10]
+const HTTP_DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.3, 0.5, 1, 2.5, 5, 10]
 
 /** The route label of a request no route matched: one series, whatever the path (cardinality stays bounded). */
-export const UNMATCHED_ROUTE = 'unmatched'
+const UNMATCHED_ROUTE = 'unmatched'
 
 /** Methods outside this set (any token is a valid method) are labelled "other", for the same reason. */
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])

@@ -17,9 +17,8 @@ import type { Authenticator } from '../../src/identity'
 import { rbac } from '../rbac'
 import type { AppMetrics } from './registry'
 
-export { createMetrics, type AppMetrics, type MetricsOptions } from './registry'
-export { trackJob, type JobObserver, type JobOutcome, type JobTracker } from './jobs'
-export { HttpMetrics, UNMATCHED_ROUTE } from './http'
+export { createMetrics, type AppMetrics } from './registry'
+export { trackJob } from './jobs'
 
 export interface ScrapePolicy {
   /** METRICS_TOKEN; null when unset. */

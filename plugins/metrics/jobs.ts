@@ -5,11 +5,11 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 
-export type LlmCallStatus = 'ok' | 'error' | 'cancelled'
+type LlmCallStatus = 'ok' | 'error' | 'cancelled'
 /** How a job attempt ended: the first three are final; a retried or interrupted job runs again. */
 export type JobOutcome = 'succeeded' | 'failed' | 'cancelled' | 'retrying' | 'interrupted'
 
-export interface LlmCallSample {
+interface LlmCallSample {
   /** Council stage (draft, review, synthesis) or "agent" for a direct agent call. */
   stage: string
   agent: string

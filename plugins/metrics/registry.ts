@@ -5,7 +5,7 @@
  * event loop) describe the process, not an app, so they are collected once per
  * process in a registry of their own and appended to every app's output.
  */
-import { collectDefaultMetrics, Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, Registry } from 'prom-client'
 import { HttpMetrics } from './http'
 import { createJobMetrics, registerQueueGauges, type JobObserver } from './jobs'
 
@@ -23,6 +23,8 @@ export interface AppMetrics {
   readonly http: HttpMetrics
   /** Handed to the job executor as its `observe` hook. */
   readonly jobs: JobObserver
+  /** Handed to the audit stream (AUDIT_STREAM_URL) as its `observe` hook. */
+  readonly auditStream: { delivered(events: number): void; failed(): void }
   /** Reports the queue's backlog and workers (JobQueue.health) on every scrape. */
   watchQueue(queue: { health(): Promise<Record<string, unknown>> }): void
   /** The exposition text: this instance's metrics, then the process's. */
@@ -60,6 +62,7 @@ export function createMetrics({ queueTimeoutMs = 1000 }: MetricsOptions = {}): A
     contentType: registry.contentType,
     http,
     jobs,
+    auditStream: auditStreamCounters(registry),
     watchQueue(queue) {
       if (watching) throw new Error('metrics: watchQueue was already called for this instance')
       watching = true
@@ -70,4 +73,10 @@ export function createMetrics({ queueTimeoutMs = 1000 }: MetricsOptions = {}): A
       return `${own}\n${process}`
     },
   }
+}
+
+function auditStreamCounters(registry: Registry) {
+  const delivered = new Counter({ name: 'audit_stream_events_delivered_total', help: 'Audit events the SIEM acknowledged (2xx).', registers: [registry] })
+  const failed = new Counter({ name: 'audit_stream_failures_total', help: 'Failed deliveries to the SIEM (each is retried).', registers: [registry] })
+  return { delivered: (events: number) => delivered.inc(events), failed: () => failed.inc() }
 }

@@ -104,7 +104,13 @@ export const quota = ({ store, limits, logger }: QuotaOptions) => {
     )
   }
 
-  return new Elysia({ name: 'plugin/quota', seed: { backend: store.backend, limits } }).macro({
+  return new Elysia({ name: 'plugin/quota', seed: { backend: store.backend, limits } })
+    /**
+     * Spends from a limit inside a handler, for a cost that shows only once the
+     * request is read (a multipart create that turns out to carry files spends `upload`).
+     */
+    .decorate('spendQuota', (name: string, caller: { userId: string }) => spend(name, `u:${caller.userId}`))
+    .macro({
     quota: (spec: QuotaSpec) => {
       if (typeof spec !== 'function') namesOf(spec).forEach(known)
       const check = Object.assign(

@@ -9,6 +9,9 @@ import type { Permission } from '../../src/identity/permissions'
 
 export const BUILT_IN_ROLES = ['user', 'auditor', 'admin'] as const
 
+/** The role of a payment provider's signed webhook call (plugins/auth). */
+export const PAYMENT_PROVIDER_ROLE = 'payments-provider'
+
 interface RoleRule {
   allow: readonly Permission[]
   deny?: readonly Permission[]
@@ -48,11 +51,15 @@ export const MATRIX: Record<string, RoleRule> = {
       'limits:manage',
       'retention:manage',
       'roadmap:manage',
+      'palettes:manage',
       'tickets:update',
       'sessions:hard_delete',
       'users:purge',
     ],
   },
+  // The payment provider, a machine: the authenticator gives this role only to a request whose
+  // X-Signature verifies over its raw body, and the webhook also refuses any other caller.
+  [PAYMENT_PROVIDER_ROLE]: { allow: ['payments:webhook'] },
   // A role that may read but must never change anything; shows deny in use.
   readonly: { allow: [], deny: ['sessions:create', 'sessions:run', 'sessions:delete', 'tickets:create', 'payments:checkout'] },
 }

@@ -9,8 +9,8 @@ import { createSearxngSearch } from './searxng'
 import type { WebSearch } from './types'
 
 export * from './types'
-export { createDisabledSearch, createNoneSearch } from './none'
-export { createSearxngSearch, parseSearxngResults } from './searxng'
+
+export { createSearxngSearch,  } from './searxng'
 
 /**
  * @example

@@ -34,7 +34,7 @@ const MAX_URL_CHARS = 2048
 const UNSAFE_CHARS = /[\p{Cc}\p{Cf}\u2028\u2029]+/gu
 
 /** One line of plain text, at most `max` characters, cut at a word boundary when possible. */
-export function cleanText(raw: unknown, max: number): string {
+function cleanText(raw: unknown, max: number): string {
   if (typeof raw !== 'string') return ''
   const text = raw.replace(UNSAFE_CHARS, ' ').replace(/\s+/g, ' ').trim()
   if (text.length <= max) return text
@@ -82,7 +82,7 @@ function upstreamMessage(status: number): string {
 }
 
 /** SearXNG's JSON → results, or a WebSearchError naming what was wrong with it. */
-export function parseSearxngResults(body: string, limit: number, caps: { snippet: number; title: number }): WebResult[] {
+function parseSearxngResults(body: string, limit: number, caps: { snippet: number; title: number }): WebResult[] {
   let parsed: unknown
   try {
     parsed = JSON.parse(body)

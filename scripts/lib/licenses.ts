@@ -26,7 +26,7 @@ export interface AllowEntry {
   reason: string
 }
 
-export interface LicenseProblem {
+interface LicenseProblem {
   pkg: InstalledPackage
   problem: 'disallowed' | 'unknown'
   detail: string
@@ -45,7 +45,7 @@ export interface LicenseReport {
  * Identifiers that fail the gate: AGPL, GPL and SSPL in every version and form (`GPL-3.0-only`,
  * `GPL-2.0+`, the legacy `GPLv3`). LGPL is not among them: linking to it binds nothing here.
  */
-export const DISALLOWED = /^(AGPL|GPL|SSPL)/i
+const DISALLOWED = /^(AGPL|GPL|SSPL)/i
 
 /** Values that say there is no usable licence: proprietary, or a pointer the gate cannot judge. */
 const UNKNOWN = /^(UNKNOWN|UNLICENSED|NONE|SEE LICENSE IN\b.*|CUSTOM)$/i
@@ -147,6 +147,9 @@ export function judgeLicense(license: string | null): Verdict {
 }
 
 /** Checks the allow-list file's own shape: every entry names a package, version, licence and a real reason. */
+/** How an allow-list entry names a package that declares no licence at all. */
+export const NO_LICENSE = '(none)'
+
 export function parseAllowList(text: string, source = 'allow-list'): AllowEntry[] {
   const parsed = JSON.parse(text) as { exceptions?: unknown }
   if (!Array.isArray(parsed.exceptions)) throw new Error(`${source}: expected { "exceptions": [...] }`)
@@ -172,7 +175,7 @@ export function checkLicenses(packages: InstalledPackage[], allowList: AllowEntr
     const verdict = judgeLicense(pkg.license)
     if (verdict.ok) continue
     const entry = allowList.find(
-      (e) => e.package === pkg.name && (e.version === '*' || e.version === pkg.version) && e.license === (pkg.license ?? ''),
+      (e) => e.package === pkg.name && (e.version === '*' || e.version === pkg.version) && e.license === (pkg.license ?? NO_LICENSE),
     )
     if (entry) {
       used.add(entry)

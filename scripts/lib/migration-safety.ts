@@ -28,7 +28,7 @@ export interface MigrationVerdict {
 }
 
 /** The acknowledgement line; the reason must say something (8+ characters). */
-export const ACKNOWLEDGEMENT = /^[ \t]*--[ \t]*destructive:[ \t]*acknowledged[ \t]+(\S.{7,})$/im
+const ACKNOWLEDGEMENT = /^[ \t]*--[ \t]*destructive:[ \t]*acknowledged[ \t]+(\S.{7,})$/im
 
 /**
  * Each pattern runs on a statement whose comments and string literals are blanked, so
@@ -49,7 +49,7 @@ const PATTERNS: ReadonlyArray<[kind: string, pattern: RegExp]> = [
 ]
 
 /** Blanks comments and string literals (keeping line breaks, so line numbers stay true). */
-export function blankCommentsAndStrings(sql: string): string {
+function blankCommentsAndStrings(sql: string): string {
   const keepNewlines = (text: string) => text.replace(/[^\n]/g, ' ')
   return sql.replace(/--[^\n]*|\/\*[\s\S]*?\*\/|'(?:[^']|'')*'/g, keepNewlines)
 }

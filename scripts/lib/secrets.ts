@@ -60,7 +60,7 @@ export function looksRandom(value: string): boolean {
   return classes >= 2 && /[0-9]/.test(value) && shannonEntropy(value) >= 4
 }
 
-export const RULES: Rule[] = [
+const RULES: Rule[] = [
   { id: 'private-key', pattern: /-----BEGIN ((RSA|EC|DSA|OPENSSH|PGP|ENCRYPTED) )?PRIVATE KEY( BLOCK)?-----/ },
   { id: 'aws-access-key-id', pattern: /\b(AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b/ },
   {

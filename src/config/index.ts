@@ -2,37 +2,46 @@
  * The one configuration module. Every setting is read from the environment,
  * has a per-environment default, and is validated at boot: a bad value throws
  * a ConfigError naming the variable, and production refuses unsafe settings.
+ * How each kind of value is parsed: ./parsers.ts.
  */
 import { resolve } from 'node:path'
+import {
+  boolean,
+  ConfigError,
+  DEFAULT_PRICES,
+  DEFAULT_RATE_LIMITS,
+  httpBaseUrl,
+  httpUrl,
+  integer,
+  keyPrefix,
+  list,
+  oneOf,
+  pairs,
+  prices,
+  rateLimits,
+  read,
+  url,
+  usd,
+  type Env,
+  type PriceTable,
+  type RateLimit,
+} from './parsers'
+import { readEventsConfig, type EventsConfig } from './events'
+import { readUploadConfig, type UploadConfig } from './uploads'
 
-export type AppEnv = 'development' | 'test' | 'production'
+export { ConfigError, DEFAULT_RATE_LIMITS, type PriceTable, type RateLimit } from './parsers'
 
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(`${variable}: ${message}`)
-    this.name = 'ConfigError'
-  }
-}
-
-/** At most `limit` requests in any sliding window of `windowMs`. */
-export interface RateLimit {
-  limit: number
-  windowMs: number
-}
-
-/** Price per 1,000 tokens, in USD, by model. Unknown models fall back to `default`. */
-export type PriceTable = Record<string, { input: number; output: number }>
+type AppEnv = 'development' | 'test' | 'production'
 
 export interface Config {
   env: AppEnv
   port: number
   host: string
   dataDir: string
+  /** Where users reach the app; read by the hardening work in flight (issue 14: the origin of cookie-authenticated requests). */
   publicUrl: string
   logLevel: 'debug' | 'info' | 'warn' | 'error'
+  /** SPEC §5: raw prompts and answers are logged only when set. Nothing logs them yet, so off holds by construction. */
   logPrompts: boolean
   logFile: string | null
   db: {
@@ -70,9 +79,7 @@ export interface Config {
     lockMs: number
     shutdownGraceMs: number
   }
-  /** Job events (plugins/events): memory with the in-process runner, redis when BullMQ workers publish; how many and how long
-   *  they are kept (the streams resume from them); heartbeat of idle streams; how often a running call's text is published. */
-  events: { backend: 'memory' | 'redis'; prefix: string; maxEvents: number; retainMs: number; idleMs: number; heartbeatMs: number; deltaMs: number }
+  events: EventsConfig
   quota: {
     backend: 'memory' | 'redis'
     /** Key prefix in Redis; installs (or test runs) sharing one Redis use different prefixes. */
@@ -88,7 +95,21 @@ export interface Config {
     alertWebhookUrl: string | null
     alertWebhookTimeoutMs: number
   }
-  storage: { backend: 'local' | 's3'; s3Endpoint: string | null; s3Bucket: string | null }
+  storage: {
+    backend: 'local' | 's3'
+    /** The local backend's root: DATA_DIR/objects. */
+    localDir: string
+    s3: {
+      endpoint: string | null
+      bucket: string | null
+      region: string
+      /** Both set, or neither (then Bun's S3 client reads AWS_ACCESS_KEY_ID/… from the environment). */
+      accessKeyId: string | null
+      secretAccessKey: string | null
+      /** true: https://endpoint/bucket/key (MinIO, most S3-compatible servers); false: virtual-hosted https://bucket.endpoint/key. */
+      forcePathStyle: boolean
+    }
+  }
   llm: {
     provider: 'offline' | 'openai'
     offlineLatencyMs: number
@@ -106,8 +127,11 @@ export interface Config {
     reviewExcludeSelf: boolean
     maxTokens: number
   }
-  limits: { questionMaxChars: number; listMaxLimit: number; listDefaultLimit: number }
+  limits: { questionMaxChars: number }
+  /** disableUploads is read by the documents work in flight (issue 9: 403 uploads_disabled). */
   features: { disableUploads: boolean; disableWebSearch: boolean }
+  /** Document uploads and their extraction (src/config/uploads.ts). */
+  uploads: UploadConfig
   search: {
     /** `none` answers every search with web_search_not_configured; DISABLE_WEB_SEARCH overrides both. */
     provider: 'none' | 'searxng'
@@ -122,138 +146,65 @@ export interface Config {
     /** The worker serves /metrics on this port when set (the server always serves it on PORT). */
     port: number | null
   }
-  /** How long data is kept; 0 keeps it forever. The scheduled purge job comes with the retention issue. */
+  payments: {
+    /** HMAC-SHA256 key of provider webhooks (`X-Signature`); null in production when unset: webhooks and checkout are then refused. */
+    webhookSecret: string | null
+    /** Key of the dev proof (an HMAC of the payment id) that confirm accepts; null in production when unset. */
+    proofSecret: string | null
+    /** How old a webhook's signed timestamp may be, either way. */
+    webhookToleranceSeconds: number
+  }
+  /** How long data is kept; 0 keeps it forever. Read by the scheduled purge job of the retention work (issue 13). */
   retention: { auditDays: number }
+  /** Every audit event also goes to this SIEM (plugins/audit/stream.ts); null when AUDIT_STREAM_URL is unset. */
+  auditStream: AuditStreamConfig | null
+  /** Error reporting to Sentry (SPEC §3); read by the errors work of issue 11. */
   sentryDsn: string | null
 }
 
-type Env = Record<string, string | undefined>
+interface AuditStreamConfig {
+  url: string
+  authorization: string | null
+  batchSize: number
+  timeoutMs: number
+  backoffMs: number
+  backoffMaxMs: number
+  pollMs: number
+  /** /readyz says degraded once the oldest undelivered event is older than this. */
+  maxLagMs: number
+  /** On shutdown, how long to keep delivering what waits. */
+  shutdownGraceMs: number
+}
 
 const DEV_SECRET = 'dev-insecure-session-secret-change-me'
+const DEV_WEBHOOK_SECRET = 'dev-insecure-payments-webhook-secret-change-me'
+const DEV_PROOF_SECRET = 'dev-insecure-payments-proof-secret-change-me'
 
-const DEFAULT_PRICES: PriceTable = {
-  default: { input: 0.0005, output: 0.0015 },
-  'offline-small': { input: 0.0001, output: 0.0002 },
-  'offline-large': { input: 0.0005, output: 0.001 },
-  'gpt-4o-mini': { input: 0.00015, output: 0.0006 },
-  'gpt-4o': { input: 0.0025, output: 0.01 },
-}
-
-/** Reads one variable; `parse` throws a plain message, re-thrown naming the variable. */
-function read<T>(env: Env, name: string, fallback: T, parse: (raw: string) => T): T {
-  const raw = env[name]?.trim()
-  if (!raw) return fallback
-  try {
-    return parse(raw)
-  } catch (error) {
-    throw new ConfigError(name, (error as Error).message)
-  }
-}
-
-const oneOf =
-  <T extends string>(...allowed: T[]) =>
-  (raw: string): T => {
-    if ((allowed as string[]).includes(raw)) return raw as T
-    throw new Error(`must be one of ${allowed.join(', ')} (got "${raw}")`)
-  }
-
-const integer =
-  (min: number, max: number) =>
-  (raw: string): number => {
-    const value = Number(raw)
-    if (!Number.isInteger(value) || value < min || value > max)
-      throw new Error(`must be a whole number from ${min} to ${max} (got "${raw}")`)
-    return value
-  }
-
-const boolean = (raw: string): boolean => {
-  if (['true', '1', 'yes', 'on'].includes(raw.toLowerCase())) return true
-  if (['false', '0', 'no', 'off'].includes(raw.toLowerCase())) return false
-  throw new Error(`must be true or false (got "${raw}")`)
-}
-
-const list = (raw: string): string[] =>
-  raw
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean)
-
-/** An http(s) base URL without query or fragment, so paths can be appended to it. */
-const httpBaseUrl = (raw: string): string => {
-  let parsed: URL
-  try {
-    parsed = new URL(raw)
-  } catch {
-    throw new Error(`must be an http(s) URL (got "${raw}")`)
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`must be an http(s) URL (got "${raw}")`)
-  if (parsed.search || parsed.hash) throw new Error(`must be a base URL without ?query or #fragment (got "${raw}")`)
-  if (parsed.username || parsed.password) throw new Error('must not carry credentials in the URL')
-  return raw.replace(/\/+$/, '')
-}
-
-const keyPrefix = (raw: string): string => {
-  if (!/^[A-Za-z0-9_:-]{1,64}$/.test(raw)) throw new Error('must be 1–64 letters, digits, _, : or -')
+/** A signing key: long enough to resist guessing, and never a built-in dev value in production. */
+const secret = (production: boolean, devValue: string) => (raw: string): string => {
+  if (raw.length < 32) throw new Error('must be at least 32 characters')
+  if (production && raw === devValue) throw new Error('production refuses the built-in development value; set a random value of 32+ characters')
   return raw
 }
 
-const url = (raw: string): string => {
-  try {
-    new URL(raw)
-    return raw
-  } catch {
-    throw new Error(`must be a URL (got "${raw}")`)
-  }
-}
-
-/** "A=admin,B=auditor" → { A: 'admin', B: 'auditor' } */
-const pairs = (raw: string): Record<string, string> =>
-  Object.fromEntries(
-    list(raw).map((pair) => {
-      const [from, to] = pair.split('=').map((part) => part?.trim())
-      if (!from || !to) throw new Error(`must be a list of claim=role pairs (got "${pair}")`)
-      return [from, to]
+/** The AUDIT_STREAM_* knobs, checked even without a URL so a typo fails at boot rather than when streaming is switched on. */
+function auditStream(env: Env): AuditStreamConfig | null {
+  const knobs = {
+    authorization: read(env, 'AUDIT_STREAM_AUTHORIZATION', null as string | null, (raw) => {
+      if (!/^[\x20-\x7e]+$/.test(raw)) throw new Error('must be printable ASCII on one line (it is sent as the Authorization header)')
+      return raw
     }),
-  )
-
-/** The rate limits every install has; RATE_LIMITS overrides them by name and may add more. */
-export const DEFAULT_RATE_LIMITS: Record<string, RateLimit> = {
-  'council-run': { limit: 10, windowMs: 60_000 },
-  'agent-call': { limit: 30, windowMs: 60_000 },
-  upload: { limit: 30, windowMs: 60_000 },
-  write: { limit: 120, windowMs: 60_000 },
-}
-
-const WINDOW_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
-
-/** "council-run=10/60s,write=120/1m" → limits merged over the defaults. */
-const rateLimits = (raw: string): Record<string, RateLimit> => {
-  const limits = { ...DEFAULT_RATE_LIMITS }
-  for (const entry of list(raw)) {
-    const match = /^([a-z][a-z0-9-]{0,63})=(\d{1,7})\/(\d{1,7})(ms|s|m|h)$/.exec(entry)
-    if (!match) throw new Error(`entries look like name=count/window, e.g. council-run=10/60s (got "${entry}")`)
-    const [, name, count, amount, unit] = match
-    const windowMs = Number(amount) * WINDOW_UNITS[unit!]!
-    if (Number(count) < 1) throw new Error(`"${name}" must allow at least 1 request`)
-    if (windowMs < 100 || windowMs > 86_400_000) throw new Error(`"${name}" needs a window from 100ms to 24h`)
-    limits[name!] = { limit: Number(count), windowMs }
+    batchSize: read(env, 'AUDIT_STREAM_BATCH', 500, integer(1, 10_000)),
+    timeoutMs: read(env, 'AUDIT_STREAM_TIMEOUT_MS', 10_000, integer(100, 120_000)),
+    backoffMs: read(env, 'AUDIT_STREAM_BACKOFF_MS', 1000, integer(10, 600_000)),
+    backoffMaxMs: read(env, 'AUDIT_STREAM_BACKOFF_MAX_MS', 60_000, integer(10, 3_600_000)),
+    pollMs: read(env, 'AUDIT_STREAM_POLL_MS', 1000, integer(10, 60_000)),
+    maxLagMs: read(env, 'AUDIT_STREAM_MAX_LAG_MS', 300_000, integer(1000, 86_400_000)),
+    shutdownGraceMs: read(env, 'AUDIT_STREAM_SHUTDOWN_GRACE_MS', 5000, integer(0, 600_000)),
   }
-  return limits
-}
-
-const usd = (raw: string): number => {
-  const value = Number(raw)
-  if (!Number.isFinite(value) || value < 0 || value > 1_000_000) throw new Error(`must be an amount in USD from 0 to 1000000 (got "${raw}")`)
-  return Math.round(value * 1_000_000)
-}
-
-const prices = (raw: string): PriceTable => {
-  const parsed = JSON.parse(raw) as PriceTable
-  for (const [model, price] of Object.entries(parsed)) {
-    if (typeof price?.input !== 'number' || typeof price?.output !== 'number')
-      throw new Error(`model "${model}" needs numeric input and output prices per 1k tokens`)
-  }
-  return { ...DEFAULT_PRICES, ...parsed }
+  if (knobs.backoffMaxMs < knobs.backoffMs) throw new ConfigError('AUDIT_STREAM_BACKOFF_MAX_MS', `must be at least AUDIT_STREAM_BACKOFF_MS (${knobs.backoffMs})`)
+  const target = read(env, 'AUDIT_STREAM_URL', null as string | null, httpUrl)
+  return target ? { url: target, ...knobs } : null
 }
 
 /**
@@ -323,15 +274,7 @@ export function loadConfig(env: Env = process.env): Config {
       lockMs: read(env, 'JOBS_LOCK_MS', 30_000, integer(1000, 600_000)),
       shutdownGraceMs: read(env, 'JOBS_SHUTDOWN_GRACE_MS', 25_000, integer(0, 600_000)),
     },
-    events: {
-      backend: read(env, 'EVENTS_BACKEND', jobsBackend === 'bullmq' ? ('redis' as const) : ('memory' as const), oneOf('memory', 'redis')),
-      prefix: read(env, 'EVENTS_PREFIX', 'events', keyPrefix),
-      maxEvents: read(env, 'EVENTS_MAX_PER_JOB', 5000, integer(10, 1_000_000)),
-      retainMs: read(env, 'EVENTS_RETAIN_MS', 3_600_000, integer(1000, 7 * 86_400_000)),
-      idleMs: read(env, 'EVENTS_IDLE_MS', 6 * 3_600_000, integer(1000, 7 * 86_400_000)),
-      heartbeatMs: read(env, 'EVENTS_HEARTBEAT_MS', 15_000, integer(50, 120_000)),
-      deltaMs: read(env, 'EVENTS_DELTA_MS', 100, integer(0, 10_000)),
-    },
+    events: readEventsConfig((name, fallback, parse) => read(env, name, fallback, parse), jobsBackend),
     quota: {
       backend: read(env, 'QUOTA_BACKEND', 'memory' as const, oneOf('memory', 'redis')),
       prefix: read(env, 'QUOTA_PREFIX', 'quota', keyPrefix),
@@ -345,8 +288,24 @@ export function loadConfig(env: Env = process.env): Config {
     },
     storage: {
       backend: read(env, 'STORAGE_BACKEND', 'local' as const, oneOf('local', 's3')),
-      s3Endpoint: read(env, 'S3_ENDPOINT', null as string | null, url),
-      s3Bucket: read(env, 'S3_BUCKET', null as string | null, String),
+      localDir: `${dataDir}/objects`,
+      s3: {
+        endpoint: read(env, 'S3_ENDPOINT', null as string | null, (raw) => {
+          if (!/^https?:$/.test(new URL(url(raw)).protocol)) throw new Error(`must be an http:// or https:// URL (got "${raw}")`)
+          return raw
+        }),
+        bucket: read(env, 'S3_BUCKET', null as string | null, (raw) => {
+          if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(raw)) throw new Error(`must be an S3 bucket name: 3–63 lowercase letters, digits, . or - (got "${raw}")`)
+          return raw
+        }),
+        region: read(env, 'S3_REGION', 'us-east-1', (raw) => {
+          if (!/^[a-z0-9-]{1,64}$/.test(raw)) throw new Error(`must be a region name such as us-east-1 or auto (got "${raw}")`)
+          return raw
+        }),
+        accessKeyId: read(env, 'S3_ACCESS_KEY_ID', null as string | null, String),
+        secretAccessKey: read(env, 'S3_SECRET_ACCESS_KEY', null as string | null, String),
+        forcePathStyle: read(env, 'S3_FORCE_PATH_STYLE', true, boolean),
+      },
     },
     llm: {
       provider: read(env, 'LLM_PROVIDER', 'offline' as const, oneOf('offline', 'openai')),
@@ -372,13 +331,12 @@ export function loadConfig(env: Env = process.env): Config {
     },
     limits: {
       questionMaxChars: read(env, 'QUESTION_MAX_CHARS', 8000, integer(10, 200_000)),
-      listMaxLimit: 200,
-      listDefaultLimit: 25,
     },
     features: {
       disableUploads: read(env, 'DISABLE_UPLOADS', false, boolean),
       disableWebSearch: read(env, 'DISABLE_WEB_SEARCH', false, boolean),
     },
+    uploads: readUploadConfig((name, fallback, parse) => read(env, name, fallback, parse)),
     search: {
       provider: read(env, 'WEB_SEARCH_PROVIDER', 'none' as const, oneOf('none', 'searxng')),
       searxngUrl: read(env, 'SEARXNG_URL', null as string | null, httpBaseUrl),
@@ -392,7 +350,14 @@ export function loadConfig(env: Env = process.env): Config {
       }),
       port: read(env, 'METRICS_PORT', null as number | null, integer(1, 65535)),
     },
+    payments: {
+      // Outside production a built-in key lets payments work out of the box; production has none unless set.
+      webhookSecret: read(env, 'PAYMENTS_WEBHOOK_SECRET', production ? null : DEV_WEBHOOK_SECRET, secret(production, DEV_WEBHOOK_SECRET)),
+      proofSecret: read(env, 'PAYMENTS_PROOF_SECRET', production ? null : DEV_PROOF_SECRET, secret(production, DEV_PROOF_SECRET)),
+      webhookToleranceSeconds: read(env, 'PAYMENTS_WEBHOOK_TOLERANCE_S', 300, integer(1, 3600)),
+    },
     retention: { auditDays: read(env, 'AUDIT_RETENTION_DAYS', 365, integer(0, 36_500)) },
+    auditStream: auditStream(env),
     sentryDsn: read(env, 'SENTRY_DSN', null as string | null, url),
   }
 
@@ -410,10 +375,7 @@ function validateCombination(config: Config): void {
     )
   if (config.jobs.backend === 'bullmq' && !config.jobs.redisUrl)
     throw new ConfigError('REDIS_URL', 'is required when JOBS_BACKEND=bullmq')
-  if (config.jobs.backend === 'bullmq' && config.events.backend === 'memory')
-    throw new ConfigError('EVENTS_BACKEND', 'memory cannot carry events from a BullMQ worker to the server; use redis (the default with bullmq)')
-  if (config.storage.backend === 's3' && (!config.storage.s3Endpoint || !config.storage.s3Bucket))
-    throw new ConfigError('STORAGE_BACKEND', 's3 needs S3_ENDPOINT and S3_BUCKET')
+  validateStorage(config)
   if (config.search.provider === 'searxng' && !config.search.searxngUrl)
     throw new ConfigError('SEARXNG_URL', 'is required when WEB_SEARCH_PROVIDER=searxng (e.g. http://searxng:8080)')
   if (config.llm.provider === 'openai' && !config.llm.openaiApiKey)
@@ -428,6 +390,17 @@ function validateCombination(config: Config): void {
     throw new ConfigError('SESSION_SECRET', 'production refuses the default secret; set a random value of 32+ characters')
   if (!auth.cookieSecure)
     throw new ConfigError('COOKIE_SECURE', 'production requires secure cookies')
+}
+
+function validateStorage({ storage, env }: Config): void {
+  const { s3 } = storage
+  if (s3.accessKeyId && !s3.secretAccessKey) throw new ConfigError('S3_SECRET_ACCESS_KEY', 'is required when S3_ACCESS_KEY_ID is set')
+  if (s3.secretAccessKey && !s3.accessKeyId) throw new ConfigError('S3_ACCESS_KEY_ID', 'is required when S3_SECRET_ACCESS_KEY is set')
+  if (storage.backend !== 's3') return
+  const missing = [!s3.endpoint && 'S3_ENDPOINT', !s3.bucket && 'S3_BUCKET'].filter(Boolean)
+  if (missing.length > 0) throw new ConfigError('STORAGE_BACKEND', `s3 needs S3_ENDPOINT and S3_BUCKET (missing: ${missing.join(', ')})`)
+  if (env === 'production' && !s3.accessKeyId)
+    throw new ConfigError('S3_ACCESS_KEY_ID', 'production with STORAGE_BACKEND=s3 requires S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY')
 }
 
 /**

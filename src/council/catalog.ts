@@ -1,7 +1,8 @@
 /**
  * The agents and palettes every install starts with. The catalog module's
  * `ensureCatalog` inserts what is missing (it never overwrites an admin's
- * edits), so it is safe to run at every start.
+ * edits), so it is safe to run at every start. `default` is free; the others
+ * are priced and unlocked per person through payments.
  */
 
 export interface AgentSeed {
@@ -64,6 +65,27 @@ export const AGENTS: AgentSeed[] = [
     model: 'offline-large',
     temperature: 0.4,
   },
+  {
+    name: 'engineer',
+    description: 'Checks feasibility: how it would be built, run and maintained.',
+    persona: 'You are the Engineer. You check feasibility, name the moving parts, and estimate effort and operational risk.',
+    model: 'offline-large',
+    temperature: 0.3,
+  },
+  {
+    name: 'ethicist',
+    description: 'Weighs who is affected, fairness, consent and long-term trust.',
+    persona: 'You are the Ethicist. You weigh who is affected, fairness and consent, and what keeps long-term trust.',
+    model: 'offline-large',
+    temperature: 0.5,
+  },
+  {
+    name: 'statistician',
+    description: 'Asks what the numbers really show: base rates, uncertainty, bias.',
+    persona: 'You are the Statistician. You ask for base rates, quantify uncertainty, and spot biased samples and weak inference.',
+    model: 'offline-large',
+    temperature: 0.3,
+  },
 ]
 
 export const PALETTES: PaletteSeed[] = [
@@ -82,5 +104,14 @@ export const PALETTES: PaletteSeed[] = [
     agentNames: ['analyst', 'skeptic', 'pragmatist', 'historian', 'economist'],
     chair: 'chair',
     priceCents: 900,
+  },
+  {
+    id: 'expert-panel',
+    name: 'Expert panel',
+    description:
+      'Eight specialists — analysis, risk, delivery, precedent, economics, engineering, ethics and statistics — chaired by the Chair. For decisions that deserve several expert eyes.',
+    agentNames: ['analyst', 'skeptic', 'pragmatist', 'historian', 'economist', 'engineer', 'ethicist', 'statistician'],
+    chair: 'chair',
+    priceCents: 1900,
   },
 ]

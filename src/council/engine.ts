@@ -13,9 +13,11 @@ import { LlmError, type ChatMessage, type LlmProvider } from '../llm/types'
 import { aggregateRankings, seededShuffle, type LeaderboardEntry } from './aggregate'
 import { agentPrompt, draftPrompt, reviewPrompt, synthesisPrompt, type AgentProfile } from './prompts'
 import { parseRanking } from './ranking'
+import { citationsOf, gatherSources, hasSources, withSources, type SearchWeb } from './sources'
 import type { CouncilStore } from './store'
 
-export type Stage = 'draft' | 'review' | 'aggregate' | 'synthesis'
+/** `sources` (waiting for documents, the web search) runs only for a session with documents or web search. */
+export type Stage = 'sources' | 'draft' | 'review' | 'aggregate' | 'synthesis'
 /** What an LLM call is stored under: a council stage, or "agent" for a direct call through the agent proxy. */
 export type CallStage = Stage | 'agent'
 
@@ -31,7 +33,7 @@ export class CouncilError extends Error {
   override name = 'CouncilError'
 }
 
-export interface JobLogger {
+interface JobLogger {
   info(msg: string, fields?: Record<string, unknown>): void
   warn(msg: string, fields?: Record<string, unknown>): void
   error(msg: string, fields?: Record<string, unknown>): void
@@ -76,6 +78,8 @@ export interface CouncilDeps {
   store: CouncilStore
   llm: LlmProvider
   config: Config
+  /** The web search of a session that asked for one (the search plugin); none means such a session gets a note instead. */
+  search?: SearchWeb
 }
 
 export interface CouncilOutcome {
@@ -122,7 +126,7 @@ export async function mapWithConcurrency<T, R>(items: readonly T[], limit: numbe
   return results
 }
 
-export function createCouncil({ store, llm, config }: CouncilDeps) {
+export function createCouncil({ store, llm, config, search }: CouncilDeps) {
   /**
    * The one LLM call path, for council members and the agent proxy alike: the
    * call is recorded whether it succeeds or fails (model, tokens, cost_usd,
@@ -244,13 +248,28 @@ export function createCouncil({ store, llm, config }: CouncilDeps) {
       const finished = (stage: Stage) => outputs.filter((o) => o.stage === stage && o.status === 'ok')
       if (outputs.length > 0) run.log.info('resuming from stored outputs', { stored: outputs.filter((o) => o.status === 'ok').length })
 
+      // 0. Sources: wait (bounded) for the session's documents to be read, search the web once; citations are checked against them.
+      const sources = await gatherSources({
+        store,
+        search,
+        session,
+        outputs,
+        save: async (row) => remember(await store.saveOutput(row)),
+        jobId: run.jobId,
+        signal: run.signal,
+        log: run.log,
+        started: () => run.progress('sources', 2),
+        waitMs: config.uploads.documentsWaitMs,
+      })
+      const cite = hasSources(sources) ? (content: string) => ({ citations: citationsOf(content, sources) }) : undefined
+
       // 1. Drafts, in parallel, each stored as it returns.
       await run.progress('draft', 5)
       const toDraft = members.filter((agent) => !done('draft', agent.name))
       let drafted = members.length - toDraft.length
       const draftFailures = new Map<string, { error: string; retryable: boolean }>()
       await mapWithConcurrency(toDraft, config.council.draftConcurrency, async (agent) => {
-        const result = await call(tracked, 'draft', agent, draftPrompt(profile(agent), question))
+        const result = await call(tracked, 'draft', agent, withSources(draftPrompt(profile(agent), question), sources), cite)
         if ('error' in result) draftFailures.set(agent.name, result)
         else await run.progress('draft', 5 + Math.round((35 * ++drafted) / members.length))
       })
@@ -335,13 +354,17 @@ export function createCouncil({ store, llm, config }: CouncilDeps) {
             tracked,
             'synthesis',
             chair,
-            synthesisPrompt(
-              profile(chair),
-              question,
-              drafts.map((draft) => ({ agent: draft.agent, content: draft.content ?? '' })),
-              reviews.map((review) => ({ reviewer: review.agent, content: review.content ?? '' })),
-              leaderboard,
+            withSources(
+              synthesisPrompt(
+                profile(chair),
+                question,
+                drafts.map((draft) => ({ agent: draft.agent, content: draft.content ?? '' })),
+                reviews.map((review) => ({ reviewer: review.agent, content: review.content ?? '' })),
+                leaderboard,
+              ),
+              sources,
             ),
+            cite,
           )
           if (!('error' in result)) break
           failures.push(`${chair.name}: ${result.error}`)

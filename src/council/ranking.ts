@@ -6,7 +6,7 @@
  * order and says how well it went: `parsed` (every label once), `partial`
  * (some labels missing), or `unparsed` (nothing usable) — never a silent drop.
  */
-export type ParseStatus = 'parsed' | 'partial' | 'unparsed'
+type ParseStatus = 'parsed' | 'partial' | 'unparsed'
 
 export interface ParsedRanking {
   /** Labels in ranked order, best first, each at most once. */

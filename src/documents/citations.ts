@@ -38,7 +38,7 @@ interface CitationBase {
 
 export type Citation = (CitationBase & { kind: 'doc'; doc: number; page: number | null }) | (CitationBase & { kind: 'web'; n: number })
 
-export type UnverifiedReason =
+type UnverifiedReason =
   | 'no_page'
   | 'unknown_source'
   | 'not_given'

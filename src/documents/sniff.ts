@@ -54,7 +54,7 @@ const LABELS: Record<DocumentKind, string> = { pdf: 'a PDF', docx: 'a Word docum
 const isControl = (byte: number) => byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0c && byte !== 0x0d
 
 /** Null when `head` reads as UTF-8 text; otherwise why not. A sequence cut at the end of `head` is fine. */
-export function textProblem(head: Uint8Array): string | null {
+function textProblem(head: Uint8Array): string | null {
   let controls = 0
   for (const byte of head) {
     if (byte === 0) return 'it contains NUL bytes (binary data)'

@@ -88,7 +88,7 @@ export function readCentralDirectory(bytes: Uint8Array, filename: string, limits
 }
 
 /** The stored or deflated bytes of one entry, inflated to at most its declared size. */
-export function inflateEntry(bytes: Uint8Array, entry: ZipEntry, filename: string): Uint8Array {
+function inflateEntry(bytes: Uint8Array, entry: ZipEntry, filename: string): Uint8Array {
   const name = quoteName(filename)
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const at = entry.localHeaderOffset

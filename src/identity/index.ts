@@ -16,7 +16,8 @@ export interface Actor {
   /** The role this person acts under, recorded on jobs and audit events: see primaryRole. */
   role: string
   permissions: Set<Permission>
-  via: 'header' | 'cookie' | 'jwt' | 'proxy' | 'anonymous'
+  /** `token`: a personal access token; `signature`: a payment provider's signed webhook (no user). */
+  via: 'header' | 'cookie' | 'jwt' | 'proxy' | 'token' | 'signature' | 'anonymous'
   /** The CSRF token for cookie sessions, rendered into pages. */
   csrfToken?: string
 }
@@ -111,4 +112,24 @@ export interface IdentityResolver {
    * sight (ADMIN_EMAILS bound to admin then), with a `user.created` event.
    */
   resolve(externalId: string, email: string, signIn: SignIn): Promise<Identity>
+}
+
+/** The owner of a personal access token that is valid now (not revoked, not expired). */
+interface TokenOwner {
+  tokenId: string
+  userId: string
+  externalId: string
+  email: string
+}
+
+/** Prefix of personal access tokens: the authenticator tells them from JWTs by it, and secret scanners can find leaked ones. */
+export const ACCESS_TOKEN_PREFIX = 'acpat_'
+
+/** What the authenticator needs of the tokens module. */
+export interface AccessTokenResolver {
+  /**
+   * The owner of `token`, or a reason it is refused. Looked up on every use (no
+   * cache), so a revocation applies to the next request on every instance.
+   */
+  resolveToken(token: string): Promise<TokenOwner | { refused: 'unknown' | 'expired' }>
 }

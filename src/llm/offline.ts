@@ -7,6 +7,7 @@
  * to stream (onDelta), it sends the same text in pieces spread over that delay
  * (give or take 20 %, the same for the same prompt).
  */
+import { citeSources } from './offline-sources'
 import { estimateTokens, LlmError, type CompletionRequest, type CompletionResult, type LlmProvider } from './types'
 
 const hash = (text: string): number => {
@@ -132,11 +133,11 @@ export function createOfflineProvider({ latencyMs, failures = {} }: OfflineOptio
       const failure = agent ? failures[agent] : undefined
       const seed = hash(`${system}|${user}`)
       // A synthesis prompt quotes the reviews (and their FINAL RANKING blocks), so it is recognised first.
-      const content = user.includes('Leaderboard (mean rank')
-        ? synthesis(voice, user)
-        : user.includes('FINAL RANKING')
-          ? review(voice, user, seed)
-          : draft(voice, questionOf(user), seed)
+      const kind = user.includes('Leaderboard (mean rank') ? 'synthesis' : user.includes('FINAL RANKING') ? 'review' : 'draft'
+      const answer = kind === 'synthesis' ? synthesis(voice, user) : kind === 'review' ? review(voice, user, seed) : draft(voice, questionOf(user), seed)
+      // Drafts and the synthesis cite the sources their prompt quotes (offline-sources.ts).
+      const cited = kind === 'review' ? [] : citeSources(user)
+      const content = cited.length > 0 ? `${answer}\n\n**From the sources:**\n${cited.join('\n')}` : answer
       if (request.onDelta && !failure) {
         // Streamed: the same text in pieces, the latency spread over them, as a real model's tokens arrive; like real
         // calls, streamed ones take more or less time (±20 %, fixed per prompt), so parallel drafts land one by one.

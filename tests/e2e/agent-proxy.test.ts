@@ -7,6 +7,8 @@
  * accepted (202 {job_id}), runs, and its job carries the role and the request id.
  * In the browser, the operator's /jobs/<job_id>/logs shows the summary (role
  * ADMIN_AGENT, the request id) and the agent's answer; the member gets 404 there.
+ * The seed's journey also runs wholly in the browser: log in, run an agent via
+ * the proxy from /agents, see its job_id, open its logs link.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync } from 'node:fs'
@@ -149,6 +151,42 @@ describe('the agent proxy', () => {
         await logIn(other.page, MEMBER)
         expect((await other.page.goto(`${server.url}/jobs/${jobId}/logs`))?.status()).toBe(404)
         expect(await other.page.locator('#agent-output').count()).toBe(0)
+      }),
+    TEST_TIMEOUT_MS,
+  )
+
+  test(
+    "the seed's journey in the browser: log in, run an agent via the proxy, see its job_id, open its logs link",
+    () =>
+      withServerLog(async () => {
+        const operator = `journey-${crypto.randomUUID().slice(0, 8)}@example.com`
+        expect((await call('POST', '/api/admin/role-bindings', ADMIN, { email: operator, role: 'ADMIN_AGENT' })).status).toBe(201)
+        const { page, problems, offsite } = await openPage()
+        await logIn(page, operator)
+        await page.locator('nav a[href="/agents"]').click()
+        await page.waitForURL((url) => url.pathname === '/agents')
+
+        const input = `Name three risks of a big-bang migration ${crypto.randomUUID().slice(0, 8)}`
+        await page.locator('#agent-name').selectOption('analyst')
+        await page.locator('#agent-input').fill(input)
+        const ran = page.waitForResponse((res) => res.request().method() === 'POST' && new URL(res.url()).pathname === '/agents/run')
+        await page.locator('#agent-run button[type="submit"]').click()
+        expect((await ran).status()).toBe(202)
+        const jobId = ((await page.locator('#agent-job-id').textContent()) ?? '').trim()
+        expect(jobId).toMatch(/^[0-9a-f-]{36}$/)
+        expect(new URL(page.url()).pathname).toBe('/agents')
+
+        const job = await waitForJob(jobId, operator)
+        expect(job).toMatchObject({ kind: 'agent', status: 'succeeded', role: 'ADMIN_AGENT' })
+        await page.locator('#agent-job-logs').click()
+        await page.waitForURL((url) => url.pathname === `/jobs/${jobId}/logs`)
+        const summary = (await page.locator('#job-summary').textContent()) ?? ''
+        expect(summary).toContain(jobId)
+        expect(summary).toContain('role ADMIN_AGENT')
+        expect((await page.locator('#agent-output pre').textContent()) ?? '').toContain(input)
+        await page.screenshot({ path: join(SCREENSHOT_DIR, 'agent-journey-logs.png'), fullPage: true, caret: 'initial' })
+        expect(problems.all().filter((line) => !isFaviconNoise(line))).toEqual([])
+        expect(offsite).toEqual([])
       }),
     TEST_TIMEOUT_MS,
   )

@@ -1,15 +1,23 @@
 /**
- * Builds a real app for tests: a fresh libsql file (or the PostgreSQL of
- * TEST_DATABASE_URL, in a schema of its own), migrated, with the test config.
- * `call` drives routes through app.handle, like an outside client would.
+ * Builds a real app for tests: a fresh libsql file or a private schema of the
+ * test PostgreSQL, migrated, with the test config. `call` drives routes through
+ * app.handle, like an outside client would.
+ *
+ * The database is a parameter (`dialect`), never an environment variable a test
+ * sets: scripts/test-all.ts runs tests/integration once on libsql and once with
+ * TEST_DATABASE_URL set, and an app is on that run's dialect unless a suite
+ * needs PostgreSQL itself and says so.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import pg from 'pg'
 import { createApp, createDeps, prepare, type AppDeps } from '../../src/app'
 import { testConfig, type Config } from '../../src/config'
 import { createLogger } from '../../plugins/logging/logger'
+import { privateSchema, type Dialect } from './databases'
+
+/** The dialect of this run: PostgreSQL when TEST_DATABASE_URL is set (read once, never written). */
+export const RUN_DIALECT: Dialect = process.env.TEST_DATABASE_URL ? 'pg' : 'sqlite'
 
 export interface TestApp {
   app: ReturnType<typeof createApp>
@@ -22,41 +30,29 @@ export interface TestApp {
   close(): Promise<void>
 }
 
-export interface CallOptions {
+interface CallOptions {
   user?: string
   role?: string
   body?: unknown
   headers?: Record<string, string>
 }
 
+export interface TestAppOptions extends Partial<Pick<AppDeps, 'llm' | 'db'>> {
+  /** libsql or PostgreSQL (a schema of its own); the run's dialect by default. */
+  dialect?: Dialect
+}
+
 /**
  * @example
- * const t = await buildTestApp()
+ * const t = await buildTestApp({ ADMIN_EMAILS: 'boss@example.com' })
+ * const onPg = await buildTestApp({ JOBS_BACKEND: 'bullmq' }, { dialect: 'pg' })
  * const res = await t.json('GET', '/api/v1/me', { user: 'alice@example.com' })
  */
-export async function buildTestApp(env: Record<string, string> = {}, overrides: Parameters<typeof createDeps>[1] = {}): Promise<TestApp> {
+export async function buildTestApp(env: Record<string, string> = {}, { dialect = RUN_DIALECT, ...overrides }: TestAppOptions = {}): Promise<TestApp> {
+  if ('DATABASE_URL' in env) throw new Error('buildTestApp: choose the database with { dialect }, not DATABASE_URL')
   const dataDir = mkdtempSync(join(tmpdir(), 'council-test-'))
-  let dropSchema: (() => Promise<void>) | null = null
-  let databaseUrl = `file:${dataDir}/council.db`
-  const pgUrl = env.DATABASE_URL ?? process.env.TEST_DATABASE_URL
-  if (pgUrl) {
-    // Each test app gets its own PostgreSQL schema, so suites never see each other's rows.
-    const schema = `t_${crypto.randomUUID().replaceAll('-', '').slice(0, 16)}`
-    const admin = new pg.Client({ connectionString: pgUrl })
-    await admin.connect()
-    await admin.query(`create schema ${schema}`)
-    await admin.end()
-    const url = new URL(pgUrl)
-    url.searchParams.set('options', `-c search_path=${schema}`)
-    databaseUrl = url.toString()
-    dropSchema = async () => {
-      const client = new pg.Client({ connectionString: pgUrl })
-      await client.connect()
-      await client.query(`drop schema ${schema} cascade`)
-      await client.end()
-    }
-  }
-  const config = testConfig({ ...env, DATA_DIR: dataDir, DATABASE_URL: databaseUrl })
+  const schema = dialect === 'pg' ? await privateSchema('t') : null
+  const config = testConfig({ ...env, DATA_DIR: dataDir, DATABASE_URL: schema?.url ?? `file:${dataDir}/council.db` })
   const logs: Array<Record<string, unknown>> = []
   const logger = createLogger({ level: 'debug', sink: (line) => logs.push(JSON.parse(line)) })
   const deps = createDeps(config, { logger, ...overrides })
@@ -89,7 +85,7 @@ export async function buildTestApp(env: Record<string, string> = {}, overrides: 
     },
     async close() {
       await deps.close()
-      await dropSchema?.()
+      await schema?.drop()
       rmSync(dataDir, { recursive: true, force: true })
     },
   }

@@ -33,7 +33,7 @@ const WORDS = (
 ).split(' ')
 
 /** Deterministic filler prose: `lines` lines of about 70 characters, seeded by `seed`. */
-export function fillerLines(seed: number, lines: number): string[] {
+function fillerLines(seed: number, lines: number): string[] {
   let state = seed * 2654435761 || 1
   const next = () => {
     state ^= state << 13

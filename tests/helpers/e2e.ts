@@ -16,6 +16,13 @@ export async function expectStatus(response: Response, status: number): Promise<
     )
 }
 
+/** The page is no wider than its window: nothing scrolls sideways (the failure names the path and the width). */
+export async function expectNoHorizontalOverflow(page: Page): Promise<void> {
+  const { scroll, inner } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }))
+  const path = new URL(page.url()).pathname
+  expect({ path, width: scroll }).toEqual({ path, width: Math.min(scroll, inner) })
+}
+
 /**
  * @example
  * const tools = pageTools(() => server, () => browser)

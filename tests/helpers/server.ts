@@ -20,7 +20,7 @@ export interface RunningServer {
   /** e.g. http://127.0.0.1:41234 (no trailing slash) */
   url: string
   port: number
-  /** The server process (for /proc readings in benchmarks). */
+  /** The server process (for /proc/<pid>/status in benchmarks). */
   pid: number
   dataDir: string
   /** Everything the server printed so far (stdout and stderr, interleaved as read). */

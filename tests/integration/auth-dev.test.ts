@@ -6,7 +6,7 @@ import { describe, expect, test } from 'bun:test'
 import { csrfTokenFor, signSession } from '../../plugins/auth/cookie'
 import type { TestApp } from '../helpers/app'
 import { COOKIE_NAME, form, FORM } from './auth-support'
-import { expectErrorShape, freshUser, useApp } from './support'
+import { auditEvents, expectErrorShape, freshUser, useApp } from './support'
 
 /** Logs in through POST /auth/dev-login and returns the cookie pair ("name=value") and the raw response. */
 async function devLogin(t: TestApp, email: string, next?: string) {
@@ -18,7 +18,7 @@ async function devLogin(t: TestApp, email: string, next?: string) {
 const cookieValue = (cookie: string) => decodeURIComponent(cookie.slice(COOKIE_NAME.length + 1))
 
 describe('dev login (AUTH_MODE=dev)', () => {
-  const app = useApp('sqlite')
+  const app = useApp()
 
   test('POST /auth/dev-login sets an HttpOnly, SameSite cookie and answers 303 to next', async () => {
     const { res, setCookie } = await devLogin(app(), freshUser('login'), '/sessions/new')
@@ -87,9 +87,7 @@ describe('dev login (AUTH_MODE=dev)', () => {
     const t = app()
     const email = freshUser('audit')
     const { res } = await devLogin(t, email)
-    const { auditEvents } = t.deps.db.t
-    const { eq } = await import('drizzle-orm')
-    const events = await t.deps.db.orm.select().from(auditEvents).where(eq(auditEvents.actor, email))
+    const events = (await auditEvents(t, { actor: email })).filter((event) => event.actor === email)
     const login = events.find((event) => event.action === 'login')
     expect(login).toBeDefined()
     expect(login!.requestId).toBe(res.headers.get('x-request-id'))

@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose'
 import { signSession } from '../../plugins/auth/cookie'
-import type { TestApp } from '../helpers/app'
+import { buildTestApp, type TestApp } from '../helpers/app'
 import { COOKIE_NAME, form, FORM } from './auth-support'
-import { buildDialectApp, expectErrorShape, freshUser, useApp } from './support'
+import { expectErrorShape, freshUser, useApp } from './support'
 
 const JWT_SECRET = 'an-hs256-secret-that-is-long-enough-0123456789'
 const ISSUER = 'https://login.example.test/tenant'
@@ -49,7 +49,7 @@ async function hsToken(options: TokenOptions = {}) {
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 
 describe('prod mode: HS256 bearer JWT', () => {
-  const app = useApp('sqlite', PROD_ENV)
+  const app = useApp(PROD_ENV)
 
   test('a valid token authenticates; roles claim mapped by JWT_ROLE_MAP (Council.Admin → admin)', async () => {
     const email = freshUser('jwtadmin')
@@ -163,7 +163,7 @@ describe('prod mode: JWKS (RS256)', () => {
           ? Response.json({ keys: [publicJwk] })
           : new Response('not found', { status: 404 }),
     })
-    t = await buildDialectApp('sqlite', {
+    t = await buildTestApp({
       AUTH_MODE: 'prod',
       JWT_JWKS_URL: `http://127.0.0.1:${jwks.port}/.well-known/jwks.json`,
       JWT_ISSUER: ISSUER,
@@ -207,7 +207,7 @@ describe('prod mode: JWKS (RS256)', () => {
 describe('prod mode: trusted proxy header over a real socket', () => {
   /** Serves the app on 127.0.0.1 so the socket address is known. */
   async function serve(env: Record<string, string>) {
-    const t = await buildDialectApp('sqlite', { AUTH_MODE: 'prod', ...env })
+    const t = await buildTestApp({ AUTH_MODE: 'prod', ...env })
     t.app.listen({ port: 0, hostname: '127.0.0.1' })
     const base = `http://127.0.0.1:${t.app.server!.port}`
     return {

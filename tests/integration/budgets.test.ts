@@ -8,16 +8,14 @@
  * runs in the separate BullMQ worker process.
  */
 import { afterAll, afterEach, describe, expect, test } from 'bun:test'
-import { and, eq } from 'drizzle-orm'
 import type { createInlineQueue } from '../../plugins/jobs/inline'
 import { secondsUntilReset } from '../../src/modules/budgets/service'
 import { createOfflineProvider } from '../../src/llm/offline'
 import type { LlmProvider } from '../../src/llm/types'
 import { buildTestApp, type TestApp } from '../helpers/app'
 import { startWorker, type WorkerProcess } from '../helpers/worker'
-import { expectErrorShape, freshUser } from './support'
+import { auditEvents, describeOnPostgres, expectErrorShape, freshUser, userIdOf } from './support'
 
-const PG = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test'
 const REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
 /** The default palette with COUNCIL_MAX_TOKENS=1024: 3 members × (draft + review) + the chair, each 1024 in + 1024 out. */
@@ -32,8 +30,8 @@ afterEach(async () => {
   for (const t of opened.splice(0)) await t.close()
 })
 
-async function build(env: Record<string, string> = {}, llm?: LlmProvider) {
-  const t = await buildTestApp(env, llm ? { llm } : {})
+async function build(env: Record<string, string> = {}, llm?: LlmProvider, dialect?: 'pg') {
+  const t = await buildTestApp(env, { llm, dialect })
   opened.push(t)
   return t
 }
@@ -91,13 +89,10 @@ describe('reservation before any money is spent', () => {
     const retryAfter = Number(res.headers.get('retry-after'))
     expect(Math.abs(retryAfter - secondsUntilReset())).toBeLessThanOrEqual(5)
 
-    const { jobs, auditEvents, budgetReservations } = t.deps.db.t
-    expect(await t.deps.db.orm.select().from(jobs).where(eq(jobs.sessionId, sessionId))).toEqual([])
-    expect(await t.deps.db.orm.select().from(budgetReservations)).toEqual([])
-    const runEvents = await t.deps.db.orm
-      .select()
-      .from(auditEvents)
-      .where(and(eq(auditEvents.action, 'session.run'), eq(auditEvents.sessionId, sessionId)))
+    expect(await t.deps.stores.jobs.latestForSession(sessionId)).toBeUndefined()
+    const today = new Date().toISOString().slice(0, 10)
+    expect(await t.deps.stores.budgets.openReservations([await userIdOf(t, user)], today)).toEqual([])
+    const runEvents = await auditEvents(t, { action: 'session.run', target: `session:${sessionId}` })
     expect(runEvents).toEqual([])
     await idle(t)
     expect(llm.calls).toBe(0)
@@ -122,8 +117,8 @@ describe('reservation before any money is spent', () => {
     expectErrorShape(expect, res, 429, 'budget_exceeded')
     expect(res.body.error.message).toContain('Daily cost budget exceeded')
     expect(res.body.error.details).toMatchObject({ budget: 'cost', limit: 0.0001, remaining: 0.0001, needed: 0.000307 })
-    const { jobs } = t.deps.db.t
-    expect(await t.deps.db.orm.select().from(jobs).where(eq(jobs.kind, 'agent'))).toEqual([])
+    const jobs = await t.deps.stores.jobs.page(await userIdOf(t, user), null, 200)
+    expect(jobs.filter((job) => job.kind === 'agent')).toEqual([])
     expect(llm.calls).toBe(0)
   })
 
@@ -142,7 +137,8 @@ describe('settlement', () => {
     const t = await build({}, createOfflineProvider({ latencyMs: 150 }))
     const user = freshUser('settler')
     const sessionId = await newSession(t, user)
-    expect((await t.json('POST', `/api/v1/sessions/${sessionId}/run`, { user })).status).toBe(202)
+    const run = await t.json('POST', `/api/v1/sessions/${sessionId}/run`, { user })
+    expect(run.status).toBe(202)
     const during = await usage(t, user)
     expect(during.tokens).toEqual({ used: 0, reserved: COUNCIL_RESERVATION, limit: 200000 })
     expect(during.cost_usd).toEqual({ used: 0, reserved: COUNCIL_RESERVATION_USD, limit: 5 })
@@ -156,11 +152,10 @@ describe('settlement', () => {
     expect(after.warnings).toEqual([])
     expect(after.day).toBe(new Date().toISOString().slice(0, 10))
 
-    const { budgetReservations, budgetUsage } = t.deps.db.t
-    const [reservation] = await t.deps.db.orm.select().from(budgetReservations)
+    const reservation = await t.deps.stores.budgets.reservation(run.body.job_id)
     expect(reservation!.settledAt).not.toBeNull()
     expect(reservation!.calls).toBe(7)
-    const [day] = await t.deps.db.orm.select().from(budgetUsage)
+    const day = await t.deps.stores.budgets.usage(await userIdOf(t, user), after.day)
     expect(Number(day!.tokensHeld)).toBe(0)
     expect(Number(day!.costHeldMicroUsd)).toBe(0)
 
@@ -188,8 +183,7 @@ describe('settlement', () => {
     expect((await t.json('POST', `/api/v1/jobs/${run.body.job_id}/cancel`, { user })).status).toBe(202)
     await idle(t)
     expect((await t.json('GET', `/api/v1/jobs/${run.body.job_id}`, { user })).body.status).toBe('cancelled')
-    const { stageOutputs } = t.deps.db.t
-    const outputs = await t.deps.db.orm.select().from(stageOutputs).where(eq(stageOutputs.jobId, run.body.job_id))
+    const outputs = (await t.deps.stores.stageOutputs.forRun(sessionId)).filter((output) => output.jobId === run.body.job_id)
     const spent = outputs.reduce((sum, o) => sum + o.tokensIn + o.tokensOut, 0)
     expect(spent).toBeGreaterThan(0)
     expect((await usage(t, user)).tokens).toEqual({ used: spent, reserved: 0, limit: 200000 })
@@ -368,8 +362,7 @@ describe('admin limits', () => {
     ])
 
     // Each change is one audit event, written with it.
-    const { auditEvents } = t.deps.db.t
-    const events = await t.deps.db.orm.select().from(auditEvents).where(eq(auditEvents.action, 'limits.set'))
+    const events = await auditEvents(t, { action: 'limits.set' })
     expect(events.map((event) => event.target)).toEqual([
       'limits:role:ADMIN_AGENT',
       `limits:user:${user}`,
@@ -390,15 +383,15 @@ describe('admin limits', () => {
   })
 })
 
-describe('with BullMQ and a separate worker process (PostgreSQL, Redis)', () => {
-  async function bullApp() {
-    const queue = `test-budget-${crypto.randomUUID().slice(0, 8)}`
-    const t = await build({ DATABASE_URL: PG, JOBS_BACKEND: 'bullmq', REDIS_URL: REDIS, JOBS_QUEUE: queue })
-    return { t, queue }
-  }
+async function bullApp(dialect?: 'pg') {
+  const queue = `test-budget-${crypto.randomUUID().slice(0, 8)}`
+  const t = await build({ JOBS_BACKEND: 'bullmq', REDIS_URL: REDIS, JOBS_QUEUE: queue }, undefined, dialect)
+  return { t, queue }
+}
 
+describeOnPostgres('with BullMQ and a separate worker process (PostgreSQL, Redis)', () => {
   test('the worker meters the run and settles its reservation', async () => {
-    const { t, queue } = await bullApp()
+    const { t, queue } = await bullApp('pg')
     const worker = startWorker({ DATABASE_URL: t.config.db.url, REDIS_URL: REDIS, JOBS_QUEUE: queue })
     workers.push(worker)
     await worker.ready
@@ -419,11 +412,12 @@ describe('with BullMQ and a separate worker process (PostgreSQL, Redis)', () => 
       after = await usage(t, user)
     } while (after.tokens.reserved !== 0 && Date.now() < deadline && (await Bun.sleep(50), true))
     expect(after.tokens).toEqual({ used: session.tokens.total, reserved: 0, limit: 200000 })
-    const { budgetReservations } = t.deps.db.t
-    const [reservation] = await t.deps.db.orm.select().from(budgetReservations).where(eq(budgetReservations.jobId, run.body.job_id))
+    const reservation = await t.deps.stores.budgets.reservation(run.body.job_id)
     expect(reservation!.calls).toBe(7)
   }, 30_000)
+})
 
+describe('with BullMQ, no worker (Redis)', () => {
   test('a run cancelled while queued (no worker) gives its reservation back', async () => {
     const { t } = await bullApp()
     const user = freshUser('queued')

@@ -8,7 +8,7 @@
  */
 import { describe, expect, test } from 'bun:test'
 import type { TestApp } from '../helpers/app'
-import { freshUser, useApp, type Dialect } from './support'
+import { freshUser, useApp, DIALECT } from './support'
 
 const create = async (t: TestApp, user: string, question: string) => {
   const res = await t.json('POST', '/api/v1/sessions', { user, body: { question } })
@@ -18,9 +18,11 @@ const create = async (t: TestApp, user: string, question: string) => {
 
 /** Counts the executions of one named prepared statement (PostgreSQL's pool; a no-op on libsql). */
 function countPreparedStatements(t: TestApp, name: string) {
-  const pool = (t.deps.db.orm as unknown as { $client: { query?: (config: unknown, ...rest: unknown[]) => unknown } }).$client
   const seen = { count: 0, restore: () => undefined as unknown }
-  if (t.deps.db.dialect !== 'pg' || typeof pool.query !== 'function') return seen
+  const { handle } = t.deps.db
+  if (handle.dialect !== 'pg') return seen
+  // drizzle sends every statement through the pool's query(); pg's types overload it, so it is wrapped untyped.
+  const pool = handle.pool as unknown as { query: (config: unknown, ...rest: unknown[]) => unknown }
   const original = pool.query
   pool.query = function (this: unknown, config: unknown, ...rest: unknown[]) {
     if ((config as { name?: string } | null)?.name === name) seen.count++
@@ -30,108 +32,106 @@ function countPreparedStatements(t: TestApp, name: string) {
   return seen
 }
 
-for (const dialect of ['sqlite', 'pg'] as Dialect[]) {
-  describe(`concurrent session reads on ${dialect}`, () => {
-    const app = useApp(dialect)
+describe(`concurrent session reads on ${DIALECT}`, () => {
+  const app = useApp()
 
-    test("reads of several users' sessions in one burst each get their own answer; another user's session is 404", async () => {
-      const t = app()
-      const alice = freshUser('alice')
-      const bob = freshUser('bob')
-      const aliceIds = await Promise.all([1, 2, 3].map((n) => create(t, alice, `alice question ${n}`)))
-      const bobId = await create(t, bob, 'bob question')
+  test("reads of several users' sessions in one burst each get their own answer; another user's session is 404", async () => {
+    const t = app()
+    const alice = freshUser('alice')
+    const bob = freshUser('bob')
+    const aliceIds = await Promise.all([1, 2, 3].map((n) => create(t, alice, `alice question ${n}`)))
+    const bobId = await create(t, bob, 'bob question')
 
-      const reads = [
-        ...aliceIds.map((id) => ({ user: alice, id, want: 200 })),
-        { user: bob, id: bobId, want: 200 },
-        // The same ids asked for by the wrong user, in the same burst.
-        { user: bob, id: aliceIds[0]!, want: 404 },
-        { user: alice, id: bobId, want: 404 },
-        // Asked twice at once by its owner.
-        { user: alice, id: aliceIds[1]!, want: 200 },
-      ]
-      const statements = countPreparedStatements(t, 'sessions_live_by_ids')
-      const answers = await Promise.all(reads.map((read) => t.json('GET', `/api/v1/sessions/${read.id}`, { user: read.user })))
-      statements.restore()
-      // On PostgreSQL the burst shared statements (that is what these tests are about); libsql sends none of these.
-      if (dialect === 'pg') {
-        expect(statements.count).toBeGreaterThan(0)
-        expect(statements.count).toBeLessThan(reads.length)
-      } else expect(statements.count).toBe(0)
-      answers.forEach((answer, i) => {
-        expect(answer.status).toBe(reads[i]!.want)
-        if (reads[i]!.want === 200) expect(answer.body.id).toBe(reads[i]!.id)
-        else expect(answer.body.error.code).toBe('not_found')
-      })
-      expect(answers[3]!.body.question).toBe('bob question')
+    const reads = [
+      ...aliceIds.map((id) => ({ user: alice, id, want: 200 })),
+      { user: bob, id: bobId, want: 200 },
+      // The same ids asked for by the wrong user, in the same burst.
+      { user: bob, id: aliceIds[0]!, want: 404 },
+      { user: alice, id: bobId, want: 404 },
+      // Asked twice at once by its owner.
+      { user: alice, id: aliceIds[1]!, want: 200 },
+    ]
+    const statements = countPreparedStatements(t, 'sessions_live_by_ids')
+    const answers = await Promise.all(reads.map((read) => t.json('GET', `/api/v1/sessions/${read.id}`, { user: read.user })))
+    statements.restore()
+    // On PostgreSQL the burst shared statements (that is what these tests are about); libsql sends none of these.
+    if (DIALECT === 'pg') {
+      expect(statements.count).toBeGreaterThan(0)
+      expect(statements.count).toBeLessThan(reads.length)
+    } else expect(statements.count).toBe(0)
+    answers.forEach((answer, i) => {
+      expect(answer.status).toBe(reads[i]!.want)
+      if (reads[i]!.want === 200) expect(answer.body.id).toBe(reads[i]!.id)
+      else expect(answer.body.error.code).toBe('not_found')
     })
+    expect(answers[3]!.body.question).toBe('bob question')
+  })
 
-    test('a soft-deleted session is 404 to its owner even when read together with live ones', async () => {
-      const t = app()
-      const user = freshUser('deleter')
-      const [gone, kept] = await Promise.all([create(t, user, 'to delete'), create(t, user, 'to keep')])
-      expect((await t.call('DELETE', `/api/v1/sessions/${gone}`, { user })).status).toBe(204)
-      const [a, b] = await Promise.all([
-        t.json('GET', `/api/v1/sessions/${gone}`, { user }),
-        t.json('GET', `/api/v1/sessions/${kept}`, { user }),
-      ])
-      expect(a.status).toBe(404)
-      expect(b.status).toBe(200)
+  test('a soft-deleted session is 404 to its owner even when read together with live ones', async () => {
+    const t = app()
+    const user = freshUser('deleter')
+    const [gone, kept] = await Promise.all([create(t, user, 'to delete'), create(t, user, 'to keep')])
+    expect((await t.call('DELETE', `/api/v1/sessions/${gone}`, { user })).status).toBe(204)
+    const [a, b] = await Promise.all([
+      t.json('GET', `/api/v1/sessions/${gone}`, { user }),
+      t.json('GET', `/api/v1/sessions/${kept}`, { user }),
+    ])
+    expect(a.status).toBe(404)
+    expect(b.status).toBe(200)
+  })
+
+  test("lists of different users in one burst each hold only that user's sessions, newest first, paged by cursor", async () => {
+    const t = app()
+    const users = [freshUser('lister'), freshUser('lister'), freshUser('lister')]
+    const made = new Map<string, string[]>()
+    for (const user of users) {
+      const ids: string[] = []
+      for (let n = 0; n < 3; n++) ids.push(await create(t, user, `${user} #${n}`))
+      made.set(user, ids)
+    }
+    // Each user's first page of 2, twice over, all at once.
+    const requests = [...users, ...users]
+    const statements = countPreparedStatements(t, 'sessions_first_page')
+    const pages = await Promise.all(requests.map((user) => t.json('GET', '/api/v1/sessions?limit=2', { user })))
+    statements.restore()
+    // Each user's page asked for twice in one burst: on PostgreSQL the two requests share a statement.
+    if (DIALECT === 'pg') {
+      expect(statements.count).toBeGreaterThan(0)
+      expect(statements.count).toBeLessThan(requests.length)
+    }
+    pages.forEach((page, i) => {
+      const ids = made.get(requests[i]!)!
+      expect(page.status).toBe(200)
+      expect(page.body.items.map((item: { id: string }) => item.id)).toEqual([ids[2], ids[1]])
+      expect(page.body.limit).toBe(2)
+      expect(page.body.next_cursor).toEqual(expect.any(String))
     })
-
-    test("lists of different users in one burst each hold only that user's sessions, newest first, paged by cursor", async () => {
-      const t = app()
-      const users = [freshUser('lister'), freshUser('lister'), freshUser('lister')]
-      const made = new Map<string, string[]>()
-      for (const user of users) {
-        const ids: string[] = []
-        for (let n = 0; n < 3; n++) ids.push(await create(t, user, `${user} #${n}`))
-        made.set(user, ids)
-      }
-      // Each user's first page of 2, twice over, all at once.
-      const requests = [...users, ...users]
-      const statements = countPreparedStatements(t, 'sessions_first_page')
-      const pages = await Promise.all(requests.map((user) => t.json('GET', '/api/v1/sessions?limit=2', { user })))
-      statements.restore()
-      // Each user's page asked for twice in one burst: on PostgreSQL the two requests share a statement.
-      if (dialect === 'pg') {
-        expect(statements.count).toBeGreaterThan(0)
-        expect(statements.count).toBeLessThan(requests.length)
-      }
-      pages.forEach((page, i) => {
-        const ids = made.get(requests[i]!)!
-        expect(page.status).toBe(200)
-        expect(page.body.items.map((item: { id: string }) => item.id)).toEqual([ids[2], ids[1]])
-        expect(page.body.limit).toBe(2)
-        expect(page.body.next_cursor).toEqual(expect.any(String))
-      })
-      // The second pages, all at once: the oldest session alone, and no further cursor.
-      const second = await Promise.all(
-        users.map((user, i) => t.json('GET', `/api/v1/sessions?limit=2&cursor=${pages[i]!.body.next_cursor}`, { user })),
-      )
-      second.forEach((page, i) => {
-        expect(page.body.items.map((item: { id: string }) => item.id)).toEqual([made.get(users[i]!)![0]])
-        expect(page.body.next_cursor).toBeNull()
-      })
-    })
-
-    test('a list sent right after a create includes it, while other reads of the same page are in flight', async () => {
-      const t = app()
-      const user = freshUser('writer')
-      await create(t, user, 'first')
-      // Keep the same page busy with reads, then create and list again straight away.
-      const busy = Promise.all(Array.from({ length: 20 }, () => t.json('GET', '/api/v1/sessions', { user })))
-      const fresh = await create(t, user, 'second')
-      const after = await t.json('GET', '/api/v1/sessions', { user })
-      await busy
-      expect(after.body.items[0].id).toBe(fresh)
-      expect(after.body.items).toHaveLength(2)
+    // The second pages, all at once: the oldest session alone, and no further cursor.
+    const second = await Promise.all(
+      users.map((user, i) => t.json('GET', `/api/v1/sessions?limit=2&cursor=${pages[i]!.body.next_cursor}`, { user })),
+    )
+    second.forEach((page, i) => {
+      expect(page.body.items.map((item: { id: string }) => item.id)).toEqual([made.get(users[i]!)![0]])
+      expect(page.body.next_cursor).toBeNull()
     })
   })
-}
+
+  test('a list sent right after a create includes it, while other reads of the same page are in flight', async () => {
+    const t = app()
+    const user = freshUser('writer')
+    await create(t, user, 'first')
+    // Keep the same page busy with reads, then create and list again straight away.
+    const busy = Promise.all(Array.from({ length: 20 }, () => t.json('GET', '/api/v1/sessions', { user })))
+    const fresh = await create(t, user, 'second')
+    const after = await t.json('GET', '/api/v1/sessions', { user })
+    await busy
+    expect(after.body.items[0].id).toBe(fresh)
+    expect(after.body.items).toHaveLength(2)
+  })
+})
 
 describe('the sessions page lists 25 at a time with "load more"', () => {
-  const app = useApp('pg')
+  const app = useApp()
 
   test('the page shows the newest 25 and a load-more row; its fragment holds the rest and no further row', async () => {
     const t = app()

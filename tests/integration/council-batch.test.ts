@@ -3,12 +3,12 @@
  * sessions' totals, then the jobs) go out as one batch statement per table, and
  * a batch that fails is written row by row without failing any council.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { createOfflineProvider } from '../../src/llm/offline'
 import type { LlmProvider } from '../../src/llm/types'
 import { buildTestApp, type TestApp } from '../helpers/app'
 import { getJob, idle, outputRows, stageOf } from './council-support'
-import { freshUser, PG_URL } from './support'
+import { describeOnPostgres, freshUser } from './support'
 
 /**
  * Starts twelve councils of three users at once, waits, and checks each one's totals, job and synthesis against its own rows.
@@ -60,7 +60,10 @@ async function runTwelveTogether(t: TestApp) {
  * `fail` makes them throw instead of running.
  */
 function watchBatchStatements(t: TestApp, marker: string, { fail = false } = {}) {
-  const orm = t.deps.db.handle.orm as unknown as { execute(query: { queryChunks: Array<{ value?: string[] }> }): Promise<unknown> }
+  const { handle } = t.deps.db
+  if (handle.dialect !== 'pg') throw new Error('watchBatchStatements: the app is not on PostgreSQL')
+  // Only the statement's text is read, so drizzle's SQL object is typed by the one field that holds it.
+  const orm = handle.orm as unknown as { execute(query: { queryChunks: Array<{ value?: string[] }> }): Promise<unknown> }
   const original = orm.execute.bind(orm)
   const seen = { count: 0 }
   orm.execute = async (query) => {
@@ -98,17 +101,10 @@ function synthesesTogether(count: number): LlmProvider {
   }
 }
 
-describe('councils that finish together (PostgreSQL, their syntheses answered in one turn)', () => {
+describeOnPostgres('councils that finish together (PostgreSQL, their syntheses answered in one turn)', () => {
   let t: TestApp
   beforeAll(async () => {
-    const saved = process.env.TEST_DATABASE_URL
-    process.env.TEST_DATABASE_URL = PG_URL
-    try {
-      t = await buildTestApp({}, { llm: synthesesTogether(12) })
-    } finally {
-      if (saved === undefined) delete process.env.TEST_DATABASE_URL
-      else process.env.TEST_DATABASE_URL = saved
-    }
+    t = await buildTestApp({}, { dialect: 'pg', llm: synthesesTogether(12) })
   })
   afterAll(() => t?.close())
 

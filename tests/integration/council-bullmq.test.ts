@@ -4,12 +4,11 @@
  * a worker killed with SIGKILL mid-run is replaced and the job completes with
  * exactly one draft per agent and one synthesis.
  */
-import { afterEach, describe, expect, test } from 'bun:test'
-import { and, eq } from 'drizzle-orm'
+import { afterEach, expect, test } from 'bun:test'
 import { buildTestApp, type TestApp } from '../helpers/app'
 import { startWorker, type WorkerProcess } from '../helpers/worker'
+import { describeOnPostgres } from './support'
 
-const PG = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const alice = { user: 'alice@example.com' }
 
@@ -24,7 +23,7 @@ afterEach(async () => {
 
 async function setup(workerEnv: Record<string, string> = {}) {
   const queue = `test-${crypto.randomUUID().slice(0, 8)}`
-  app = await buildTestApp({ DATABASE_URL: PG, JOBS_BACKEND: 'bullmq', REDIS_URL: REDIS, JOBS_QUEUE: queue, EVENTS_PREFIX: queue })
+  app = await buildTestApp({ JOBS_BACKEND: 'bullmq', REDIS_URL: REDIS, JOBS_QUEUE: queue, EVENTS_PREFIX: queue }, { dialect: 'pg' })
   const spawn = () => {
     const worker = startWorker({
       DATABASE_URL: app!.config.db.url,
@@ -51,7 +50,7 @@ async function waitForJob(t: TestApp, jobId: string, until: (job: any) => boolea
   }
 }
 
-describe('council on BullMQ with a separate worker process', () => {
+describeOnPostgres('council on BullMQ with a separate worker process', () => {
   test('a run enqueued through the API is executed by the worker', async () => {
     const { app: t, spawn } = await setup()
     const worker = spawn()
@@ -84,13 +83,9 @@ describe('council on BullMQ with a separate worker process', () => {
     const run = await t.json('POST', `/api/v1/sessions/${created.body.id}/run`, alice)
     const jobId = run.body.job_id as string
 
-    const { stageOutputs } = t.deps.db.t
     const deadline = Date.now() + 15_000
     for (;;) {
-      const drafts = await t.deps.db.orm
-        .select()
-        .from(stageOutputs)
-        .where(and(eq(stageOutputs.runId, created.body.id), eq(stageOutputs.stage, 'draft')))
+      const drafts = (await t.deps.stores.stageOutputs.forRun(created.body.id)).filter((row) => row.stage === 'draft')
       if (drafts.length > 0) break
       if (Date.now() > deadline) throw new Error(`no draft was stored in time:\n${first.output()}`)
       await Bun.sleep(50)
@@ -104,7 +99,7 @@ describe('council on BullMQ with a separate worker process', () => {
     const job = await waitForJob(t, jobId, (j) => j.status === 'succeeded' || j.status === 'failed', 30_000)
     expect(job.status).toBe('succeeded')
 
-    const rows = await t.deps.db.orm.select().from(stageOutputs).where(eq(stageOutputs.runId, created.body.id))
+    const rows = await t.deps.stores.stageOutputs.forRun(created.body.id)
     const drafts = rows.filter((row) => row.stage === 'draft' && row.status === 'ok')
     expect(drafts.map((row) => row.agent).sort()).toEqual(['analyst', 'pragmatist', 'skeptic'])
     expect(rows.filter((row) => row.stage === 'synthesis' && row.status === 'ok')).toHaveLength(1)

@@ -4,13 +4,12 @@
  * fallback, and durable stages resumed on retry.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { eq } from 'drizzle-orm'
-import type { TestApp } from '../helpers/app'
-import { buildSqliteApp, flakyLlm, getJob, idle, MEMBERS, outputRows, startCouncil, waitForJob } from './council-support'
-import { expectErrorShape, freshUser, useApp } from './support'
+import { buildTestApp, type TestApp } from '../helpers/app'
+import { flakyLlm, getJob, idle, MEMBERS, outputRows, startCouncil, waitForJob } from './council-support'
+import { DIALECT, expectErrorShape, freshUser, useApp, userIdOf } from './support'
 
-describe('idempotency and conflicts while a council runs (sqlite, 300 ms per call)', () => {
-  const app = useApp('sqlite', { LLM_OFFLINE_LATENCY_MS: '300' })
+describe(`idempotency and conflicts while a council runs (${DIALECT}, 300 ms per call)`, () => {
+  const app = useApp({ LLM_OFFLINE_LATENCY_MS: '300' })
 
   test('the same Idempotency-Key returns the same job; a second run without it → 409 run_in_progress', async () => {
     const t = app()
@@ -38,9 +37,8 @@ describe('idempotency and conflicts while a council runs (sqlite, 300 ms per cal
     expect(afterwards.status).toBe(202)
     expect(afterwards.body.job_id).toBe(jobId)
 
-    const { handle } = t.deps.db
-    if (handle.dialect !== 'sqlite') throw new Error('this suite runs on libsql')
-    const rows = await handle.orm.select().from(handle.t.jobs).where(eq(handle.t.jobs.sessionId, sessionId))
+    const jobs = await t.deps.stores.jobs.page(await userIdOf(t, user), null, 200)
+    const rows = jobs.filter((job) => job.sessionId === sessionId)
     expect(rows).toHaveLength(1)
   })
 
@@ -84,8 +82,8 @@ describe('idempotency and conflicts while a council runs (sqlite, 300 ms per cal
 
 // ---------------------------------------------------------------------------
 
-describe('a partial council: one member’s provider fails (sqlite)', () => {
-  const app = useApp('sqlite', { LLM_OFFLINE_FAIL_AGENTS: 'skeptic:rate limited' })
+describe(`a partial council: one member’s provider fails (${DIALECT})`, () => {
+  const app = useApp({ LLM_OFFLINE_FAIL_AGENTS: 'skeptic:rate limited' })
 
   test('the job succeeds; results and summary say partial and name the dropped member and its error', async () => {
     const t = app()
@@ -124,8 +122,8 @@ describe('a partial council: one member’s provider fails (sqlite)', () => {
   })
 })
 
-describe('quorum: two of three members fail (sqlite)', () => {
-  const app = useApp('sqlite', { LLM_OFFLINE_FAIL_AGENTS: 'skeptic:down,pragmatist:down' })
+describe(`quorum: two of three members fail (${DIALECT})`, () => {
+  const app = useApp({ LLM_OFFLINE_FAIL_AGENTS: 'skeptic:down,pragmatist:down' })
 
   test('the job fails naming the quorum and both agents, without retrying; the session fails', async () => {
     const t = app()
@@ -159,8 +157,8 @@ describe('quorum: two of three members fail (sqlite)', () => {
   })
 })
 
-describe('chair fallback: the chair’s provider fails (sqlite)', () => {
-  const app = useApp('sqlite', { LLM_OFFLINE_FAIL_AGENTS: 'chair:down' })
+describe(`chair fallback: the chair’s provider fails (${DIALECT})`, () => {
+  const app = useApp({ LLM_OFFLINE_FAIL_AGENTS: 'chair:down' })
 
   test('the top agent of the leaderboard writes the synthesis and the chair is listed as dropped', async () => {
     const t = app()
@@ -183,14 +181,14 @@ describe('chair fallback: the chair’s provider fails (sqlite)', () => {
 
 // ---------------------------------------------------------------------------
 
-describe('durable stages: attempt 1 fails in the synthesis, attempt 2 resumes (sqlite, JOBS_ATTEMPTS=2)', () => {
+describe(`durable stages: attempt 1 fails in the synthesis, attempt 2 resumes (${DIALECT}, JOBS_ATTEMPTS=2)`, () => {
   // Attempt 1: every synthesis call (the chair, then each fallback) fails with a retryable error.
   const { llm, calls } = flakyLlm((stage, nth) => stage === 'synthesis' && nth <= 4)
   const user = freshUser('resume')
   let t: TestApp | undefined
   let ran: Awaited<ReturnType<typeof startCouncil>> | undefined
   beforeAll(async () => {
-    t = await buildSqliteApp({ JOBS_ATTEMPTS: '2' }, llm)
+    t = await buildTestApp({ JOBS_ATTEMPTS: '2' }, { llm })
     ran = await startCouncil(t, user)
     await idle(t)
   })
@@ -238,10 +236,10 @@ describe('durable stages: attempt 1 fails in the synthesis, attempt 2 resumes (s
   })
 })
 
-describe('durable stages: a retryable review failure (sqlite, JOBS_ATTEMPTS=2)', () => {
+describe(`durable stages: a retryable review failure (${DIALECT}, JOBS_ATTEMPTS=2)`, () => {
   test('a retryable failure of the first review call is retried: the job succeeds on attempt 2 with every review, drafts not repeated', async () => {
     const { llm, calls } = flakyLlm((stage, nth) => stage === 'review' && nth === 1)
-    const t = await buildSqliteApp({ JOBS_ATTEMPTS: '2' }, llm)
+    const t = await buildTestApp({ JOBS_ATTEMPTS: '2' }, { llm })
     try {
       const user = freshUser('resume-review')
       const { sessionId, jobId } = await startCouncil(t, user)

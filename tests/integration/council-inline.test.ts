@@ -1,6 +1,6 @@
 /**
  * The council on the in-process runner (JOBS_BACKEND=inline), driven through
- * the API: a full run and its results (libsql and PostgreSQL), owner scoping,
+ * the API on the run's dialect: a full run and its results, owner scoping,
  * job logs, the session and logs pages, /readyz. Failures, cancellation and
  * resume: council-failures.test.ts; councils finishing together:
  * council-batch.test.ts.
@@ -8,122 +8,120 @@
 import { describe, expect, test } from 'bun:test'
 import { aggregateRankings } from '../../src/council/aggregate'
 import { idle, MEMBERS, outputRows, startCouncil } from './council-support'
-import { expectErrorShape, freshUser, useApp, type Dialect } from './support'
+import { DIALECT, expectErrorShape, freshUser, useApp } from './support'
 
-for (const dialect of ['sqlite', 'pg'] as Dialect[]) {
-  describe(`a council run on the in-process runner (${dialect})`, () => {
-    const app = useApp(dialect)
+describe(`a council run on the in-process runner (${DIALECT})`, () => {
+  const app = useApp()
 
-    test('POST /run → 202, the job succeeds, and the results hold together', async () => {
-      const t = app()
-      const user = freshUser('council')
-      const question = 'Should we move our services to a monorepo this quarter?'
-      const { sessionId, jobId, requestId, run } = await startCouncil(t, user, question)
-      expect(run.body).toEqual({ job_id: jobId, status: 'queued' })
-      expect(run.headers.get('location')).toBe(`/api/v1/jobs/${jobId}`)
-      await idle(t)
+  test('POST /run → 202, the job succeeds, and the results hold together', async () => {
+    const t = app()
+    const user = freshUser('council')
+    const question = 'Should we move our services to a monorepo this quarter?'
+    const { sessionId, jobId, requestId, run } = await startCouncil(t, user, question)
+    expect(run.body).toEqual({ job_id: jobId, status: 'queued' })
+    expect(run.headers.get('location')).toBe(`/api/v1/jobs/${jobId}`)
+    await idle(t)
 
-      const job = await t.json('GET', `/api/v1/jobs/${jobId}`, { user })
-      expect(job.status).toBe(200)
-      expect(job.body).toMatchObject({
-        id: jobId,
-        kind: 'council',
-        status: 'succeeded',
-        stage: 'synthesis',
-        progress: 100,
-        session_id: sessionId,
-        request_id: requestId,
-        attempts: 1,
-        error: null,
-      })
-      expect(job.body.role).toBe('user')
-      for (const field of ['created_at', 'started_at', 'finished_at']) expect(Number.isNaN(Date.parse(job.body[field]))).toBe(false)
-      expect(Date.parse(job.body.finished_at)).toBeGreaterThanOrEqual(Date.parse(job.body.started_at))
-      expect(job.body.output).toMatchObject({ partial: false, dropped: [], synthesis_by: 'chair' })
-
-      const results = await t.json('GET', `/api/v1/sessions/${sessionId}/results`, { user })
-      expect(results.status).toBe(200)
-      const r = results.body
-      expect(r).toMatchObject({ session_id: sessionId, status: 'succeeded', partial: false, dropped: [] })
-
-      // Drafts: one per member, each with content, tokens, cost.
-      expect(r.drafts.map((d: any) => d.agent).sort()).toEqual(MEMBERS)
-      for (const draft of r.drafts) {
-        expect(draft.content.length).toBeGreaterThan(50)
-        expect(draft.content).toContain(question)
-        expect(draft.model).toBe('offline-small')
-        expect(draft.tokens.input).toBeGreaterThan(0)
-        expect(draft.tokens.output).toBeGreaterThan(0)
-        expect(draft.cost_usd).toBeGreaterThan(0)
-      }
-      expect(new Set(r.drafts.map((d: any) => d.content)).size).toBe(3)
-
-      // Reviews: each member ranks the other two drafts, under two labels, never its own.
-      expect(r.reviews.map((review: any) => review.reviewer).sort()).toEqual(MEMBERS)
-      for (const review of r.reviews) {
-        expect(Object.keys(review.label_map).sort()).toEqual(['A', 'B'])
-        const seen = Object.values(review.label_map) as string[]
-        expect(seen).not.toContain(review.reviewer)
-        expect(seen.sort()).toEqual(MEMBERS.filter((name) => name !== review.reviewer))
-        expect(review.parse_status).toBe('parsed')
-        expect(review.problems).toEqual([])
-        expect([...review.ranking_labels].sort()).toEqual(['A', 'B'])
-        expect(review.ranking).toEqual(review.ranking_labels.map((label: string) => review.label_map[label]))
-        expect(review.critique).toContain('FINAL RANKING')
-        // The reviewer saw the drafts anonymised: no agent names in its critique.
-        for (const other of MEMBERS) expect(review.critique.toLowerCase()).not.toContain(`${other} `)
-      }
-
-      // Leaderboard: the aggregate of exactly those reviews.
-      expect(r.leaderboard.map((entry: any) => entry.position)).toEqual([1, 2, 3])
-      expect(r.leaderboard.map((entry: any) => entry.agent).sort()).toEqual(MEMBERS)
-      expect(r.leaderboard).toEqual(
-        aggregateRankings(
-          r.reviews.map((review: any) => ({ reviewer: review.reviewer, ranking: review.ranking })),
-          r.drafts.map((d: any) => d.agent),
-        ),
-      )
-      for (const entry of r.leaderboard) expect(entry.votes).toBe(2)
-      expect(r.leaderboard.reduce((sum: number, entry: any) => sum + entry.borda, 0)).toBe(3)
-
-      // Synthesis by the chair.
-      expect(r.synthesis.agent).toBe('chair')
-      expect(r.synthesis.model).toBe('offline-large')
-      expect(r.synthesis.content).toContain("The council's answer")
-      expect(r.synthesis.content).toContain(`The strongest draft came from ${r.leaderboard[0].agent}`)
-
-      // Stages: calls, tokens and cost per stage; totals are their sum and the session's figures.
-      expect(r.stages.draft.calls).toBe(3)
-      expect(r.stages.review.calls).toBe(3)
-      expect(r.stages.synthesis.calls).toBe(1)
-      for (const stage of ['draft', 'review', 'synthesis']) {
-        expect(r.stages[stage].tokens).toBeGreaterThan(0)
-        expect(r.stages[stage].cost_usd).toBeGreaterThan(0)
-      }
-      const stageTokens = Object.values(r.stages as Record<string, { tokens: number }>).reduce((sum, s) => sum + s.tokens, 0)
-      expect(r.totals.tokens.total).toBe(stageTokens)
-      expect(r.totals.tokens.total).toBe(r.totals.tokens.input + r.totals.tokens.output)
-
-      const summary = await t.json('GET', `/api/v1/sessions/${sessionId}`, { user })
-      expect(summary.body).toMatchObject({ status: 'succeeded', stage: 'synthesis', partial: false, error: null })
-      expect(summary.body.tokens).toEqual(r.totals.tokens)
-      expect(summary.body.cost_usd).toBeCloseTo(r.totals.cost_usd, 9)
-      expect(summary.body.cost_usd).toBeGreaterThan(0)
-
-      // Durable stages: exactly one stored output per (stage, agent), aggregate included.
-      const rows = await outputRows(t, sessionId)
-      expect(rows.every((row) => row.status === 'ok' && row.jobId === jobId)).toBe(true)
-      expect(rows.map((row) => `${row.stage}:${row.agent}`).sort()).toEqual(
-        ['aggregate:*', 'synthesis:chair', ...MEMBERS.map((m) => `draft:${m}`), ...MEMBERS.map((m) => `review:${m}`)].sort(),
-      )
+    const job = await t.json('GET', `/api/v1/jobs/${jobId}`, { user })
+    expect(job.status).toBe(200)
+    expect(job.body).toMatchObject({
+      id: jobId,
+      kind: 'council',
+      status: 'succeeded',
+      stage: 'synthesis',
+      progress: 100,
+      session_id: sessionId,
+      request_id: requestId,
+      attempts: 1,
+      error: null,
     })
+    expect(job.body.role).toBe('user')
+    for (const field of ['created_at', 'started_at', 'finished_at']) expect(Number.isNaN(Date.parse(job.body[field]))).toBe(false)
+    expect(Date.parse(job.body.finished_at)).toBeGreaterThanOrEqual(Date.parse(job.body.started_at))
+    expect(job.body.output).toMatchObject({ partial: false, dropped: [], synthesis_by: 'chair' })
+
+    const results = await t.json('GET', `/api/v1/sessions/${sessionId}/results`, { user })
+    expect(results.status).toBe(200)
+    const r = results.body
+    expect(r).toMatchObject({ session_id: sessionId, status: 'succeeded', partial: false, dropped: [] })
+
+    // Drafts: one per member, each with content, tokens, cost.
+    expect(r.drafts.map((d: any) => d.agent).sort()).toEqual(MEMBERS)
+    for (const draft of r.drafts) {
+      expect(draft.content.length).toBeGreaterThan(50)
+      expect(draft.content).toContain(question)
+      expect(draft.model).toBe('offline-small')
+      expect(draft.tokens.input).toBeGreaterThan(0)
+      expect(draft.tokens.output).toBeGreaterThan(0)
+      expect(draft.cost_usd).toBeGreaterThan(0)
+    }
+    expect(new Set(r.drafts.map((d: any) => d.content)).size).toBe(3)
+
+    // Reviews: each member ranks the other two drafts, under two labels, never its own.
+    expect(r.reviews.map((review: any) => review.reviewer).sort()).toEqual(MEMBERS)
+    for (const review of r.reviews) {
+      expect(Object.keys(review.label_map).sort()).toEqual(['A', 'B'])
+      const seen = Object.values(review.label_map) as string[]
+      expect(seen).not.toContain(review.reviewer)
+      expect(seen.sort()).toEqual(MEMBERS.filter((name) => name !== review.reviewer))
+      expect(review.parse_status).toBe('parsed')
+      expect(review.problems).toEqual([])
+      expect([...review.ranking_labels].sort()).toEqual(['A', 'B'])
+      expect(review.ranking).toEqual(review.ranking_labels.map((label: string) => review.label_map[label]))
+      expect(review.critique).toContain('FINAL RANKING')
+      // The reviewer saw the drafts anonymised: no agent names in its critique.
+      for (const other of MEMBERS) expect(review.critique.toLowerCase()).not.toContain(`${other} `)
+    }
+
+    // Leaderboard: the aggregate of exactly those reviews.
+    expect(r.leaderboard.map((entry: any) => entry.position)).toEqual([1, 2, 3])
+    expect(r.leaderboard.map((entry: any) => entry.agent).sort()).toEqual(MEMBERS)
+    expect(r.leaderboard).toEqual(
+      aggregateRankings(
+        r.reviews.map((review: any) => ({ reviewer: review.reviewer, ranking: review.ranking })),
+        r.drafts.map((d: any) => d.agent),
+      ),
+    )
+    for (const entry of r.leaderboard) expect(entry.votes).toBe(2)
+    expect(r.leaderboard.reduce((sum: number, entry: any) => sum + entry.borda, 0)).toBe(3)
+
+    // Synthesis by the chair.
+    expect(r.synthesis.agent).toBe('chair')
+    expect(r.synthesis.model).toBe('offline-large')
+    expect(r.synthesis.content).toContain("The council's answer")
+    expect(r.synthesis.content).toContain(`The strongest draft came from ${r.leaderboard[0].agent}`)
+
+    // Stages: calls, tokens and cost per stage; totals are their sum and the session's figures.
+    expect(r.stages.draft.calls).toBe(3)
+    expect(r.stages.review.calls).toBe(3)
+    expect(r.stages.synthesis.calls).toBe(1)
+    for (const stage of ['draft', 'review', 'synthesis']) {
+      expect(r.stages[stage].tokens).toBeGreaterThan(0)
+      expect(r.stages[stage].cost_usd).toBeGreaterThan(0)
+    }
+    const stageTokens = Object.values(r.stages as Record<string, { tokens: number }>).reduce((sum, s) => sum + s.tokens, 0)
+    expect(r.totals.tokens.total).toBe(stageTokens)
+    expect(r.totals.tokens.total).toBe(r.totals.tokens.input + r.totals.tokens.output)
+
+    const summary = await t.json('GET', `/api/v1/sessions/${sessionId}`, { user })
+    expect(summary.body).toMatchObject({ status: 'succeeded', stage: 'synthesis', partial: false, error: null })
+    expect(summary.body.tokens).toEqual(r.totals.tokens)
+    expect(summary.body.cost_usd).toBeCloseTo(r.totals.cost_usd, 9)
+    expect(summary.body.cost_usd).toBeGreaterThan(0)
+
+    // Durable stages: exactly one stored output per (stage, agent), aggregate included.
+    const rows = await outputRows(t, sessionId)
+    expect(rows.every((row) => row.status === 'ok' && row.jobId === jobId)).toBe(true)
+    expect(rows.map((row) => `${row.stage}:${row.agent}`).sort()).toEqual(
+      ['aggregate:*', 'synthesis:chair', ...MEMBERS.map((m) => `draft:${m}`), ...MEMBERS.map((m) => `review:${m}`)].sort(),
+    )
   })
-}
+})
 
 // ---------------------------------------------------------------------------
 
-describe('around a finished council (sqlite)', () => {
-  const app = useApp('sqlite')
+describe(`around a finished council (${DIALECT})`, () => {
+  const app = useApp()
   const owner = freshUser('owner')
   const stranger = freshUser('stranger')
   let finished: Promise<Awaited<ReturnType<typeof startCouncil>>> | undefined

@@ -7,7 +7,7 @@ import { expect } from 'bun:test'
 import { createInlineQueue } from '../../plugins/jobs/inline'
 import { createOfflineProvider } from '../../src/llm/offline'
 import { LlmError, type LlmProvider } from '../../src/llm/types'
-import { buildTestApp, type TestApp } from '../helpers/app'
+import type { TestApp } from '../helpers/app'
 
 export const MEMBERS = ['analyst', 'pragmatist', 'skeptic']
 
@@ -37,17 +37,6 @@ export async function waitForJob(t: TestApp, user: string, jobId: string, until:
     if (until(job)) return job
     if (Date.now() > deadline) throw new Error(`job ${jobId} did not reach the state in time: ${JSON.stringify(job)}`)
     await Bun.sleep(10)
-  }
-}
-
-/** A libsql test app with an injected LLM (useApp takes no overrides). */
-export async function buildSqliteApp(env: Record<string, string>, llm: LlmProvider): Promise<TestApp> {
-  const saved = process.env.TEST_DATABASE_URL
-  delete process.env.TEST_DATABASE_URL
-  try {
-    return await buildTestApp(env, { llm })
-  } finally {
-    if (saved !== undefined) process.env.TEST_DATABASE_URL = saved
   }
 }
 

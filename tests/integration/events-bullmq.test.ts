@@ -6,15 +6,15 @@
  * drops mid-run resumes on the other instance with Last-Event-ID and gets
  * exactly the events it missed.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, expect, test } from 'bun:test'
 import IORedis from 'ioredis'
 import { createApp, createDeps, type AppDeps } from '../../src/app'
 import { createLogger } from '../../plugins/logging/logger'
 import { buildTestApp, type TestApp } from '../helpers/app'
 import { readSse, type SseEvent } from '../helpers/sse'
 import { startWorker, type WorkerProcess } from '../helpers/worker'
+import { describeOnPostgres } from './support'
 
-const PG = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const user = `streams-${crypto.randomUUID().slice(0, 8)}@example.com`
 const queue = `test-events-${crypto.randomUUID().slice(0, 8)}`
@@ -25,29 +25,6 @@ let first: TestApp
 let secondDeps: AppDeps
 let second: Instance
 let worker: WorkerProcess
-
-beforeAll(async () => {
-  const env = { DATABASE_URL: PG, JOBS_BACKEND: 'bullmq', REDIS_URL: REDIS, JOBS_QUEUE: queue, EVENTS_PREFIX: queue, EVENTS_HEARTBEAT_MS: '200' }
-  first = await buildTestApp(env)
-  // The second instance: the same configuration (database schema, queue, Redis prefix), its own process state.
-  secondDeps = createDeps(first.config, { logger: createLogger({ level: 'error', sink: () => undefined }) })
-  second = createApp(first.config, secondDeps)
-  worker = startWorker({ DATABASE_URL: first.config.db.url, REDIS_URL: REDIS, JOBS_QUEUE: queue, EVENTS_PREFIX: queue, LLM_OFFLINE_LATENCY_MS: '400', EVENTS_DELTA_MS: '30' })
-  await worker.ready
-}, 60_000)
-
-afterAll(async () => {
-  await worker?.stop('SIGTERM')
-  await secondDeps?.close()
-  await first?.close()
-  const redis = new IORedis(REDIS, { maxRetriesPerRequest: 1 })
-  try {
-    const keys = [...(await redis.keys(`bull:${queue}:*`)), ...(await redis.keys(`${queue}:*`))]
-    if (keys.length > 0) await redis.del(...keys)
-  } finally {
-    redis.disconnect()
-  }
-}, 60_000)
 
 async function stream(instance: Instance, jobId: string, lastEventId?: string) {
   const controller = new AbortController()
@@ -60,7 +37,30 @@ async function stream(instance: Instance, jobId: string, lastEventId?: string) {
 
 const ids = (events: SseEvent[]) => events.map((event) => event.id)
 
-describe('job events across app instances (BullMQ worker, Redis streams)', () => {
+describeOnPostgres('job events across app instances (BullMQ worker, Redis streams)', () => {
+  beforeAll(async () => {
+    const env = { JOBS_BACKEND: 'bullmq', REDIS_URL: REDIS, JOBS_QUEUE: queue, EVENTS_PREFIX: queue, EVENTS_HEARTBEAT_MS: '200' }
+    first = await buildTestApp(env, { dialect: 'pg' })
+    // The second instance: the same configuration (database schema, queue, Redis prefix), its own process state.
+    secondDeps = createDeps(first.config, { logger: createLogger({ level: 'error', sink: () => undefined }) })
+    second = createApp(first.config, secondDeps)
+    worker = startWorker({ DATABASE_URL: first.config.db.url, REDIS_URL: REDIS, JOBS_QUEUE: queue, EVENTS_PREFIX: queue, LLM_OFFLINE_LATENCY_MS: '400', EVENTS_DELTA_MS: '30' })
+    await worker.ready
+  }, 60_000)
+
+  afterAll(async () => {
+    await worker?.stop('SIGTERM')
+    await secondDeps?.close()
+    await first?.close()
+    const redis = new IORedis(REDIS, { maxRetriesPerRequest: 1 })
+    try {
+      const keys = [...(await redis.keys(`bull:${queue}:*`)), ...(await redis.keys(`${queue}:*`))]
+      if (keys.length > 0) await redis.del(...keys)
+    } finally {
+      redis.disconnect()
+    }
+  }, 60_000)
+
   test('both instances serve the same stream; a drop on one resumes on the other with exactly the missing events', async () => {
     const created = await first.json('POST', '/api/v1/sessions', { user, body: { question: 'Should we split the monolith?' } })
     const run = await first.json('POST', `/api/v1/sessions/${created.body.id}/run`, { user })

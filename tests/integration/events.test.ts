@@ -8,9 +8,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { readSse, type SseEvent } from '../helpers/sse'
-import type { TestApp } from '../helpers/app'
+import { buildTestApp, type TestApp } from '../helpers/app'
 import { idle, MEMBERS, startCouncil } from './council-support'
-import { buildDialectApp, expectErrorShape, freshUser } from './support'
+import { expectErrorShape, freshUser } from './support'
 
 const open = (t: TestApp, user: string, jobId: string, headers: Record<string, string> = {}) => {
   const controller = new AbortController()
@@ -26,7 +26,7 @@ const ids = (events: SseEvent[]) => events.map((event) => event.id!)
 describe('job event stream (inline runner, memory log)', () => {
   let t: TestApp
   beforeAll(async () => {
-    t = await buildDialectApp('sqlite', { LLM_OFFLINE_LATENCY_MS: '120', EVENTS_HEARTBEAT_MS: '100', EVENTS_DELTA_MS: '20' })
+    t = await buildTestApp({ LLM_OFFLINE_LATENCY_MS: '120', EVENTS_HEARTBEAT_MS: '100', EVENTS_DELTA_MS: '20' })
   })
   afterAll(() => t.close())
 
@@ -104,7 +104,7 @@ describe('job event stream (inline runner, memory log)', () => {
   })
 
   test('idle streams send heartbeat comments; a job queued behind others has no events yet', async () => {
-    const busy = await buildDialectApp('sqlite', { LLM_OFFLINE_LATENCY_MS: '400', JOBS_CONCURRENCY: '1', EVENTS_HEARTBEAT_MS: '60' })
+    const busy = await buildTestApp({ LLM_OFFLINE_LATENCY_MS: '400', JOBS_CONCURRENCY: '1', EVENTS_HEARTBEAT_MS: '60' })
     try {
       const user = freshUser('heartbeat')
       await startCouncil(busy, user)
@@ -129,7 +129,7 @@ describe('job event stream (inline runner, memory log)', () => {
   })
 
   test('a job that finished without a done in the log (its runner died) still ends the stream, with the stored status', async () => {
-    const busy = await buildDialectApp('sqlite', { LLM_OFFLINE_LATENCY_MS: '300', JOBS_CONCURRENCY: '1', EVENTS_HEARTBEAT_MS: '50' })
+    const busy = await buildTestApp({ LLM_OFFLINE_LATENCY_MS: '300', JOBS_CONCURRENCY: '1', EVENTS_HEARTBEAT_MS: '50' })
     try {
       const user = freshUser('orphan')
       await startCouncil(busy, user)

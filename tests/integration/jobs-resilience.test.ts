@@ -4,11 +4,10 @@
  * unreachable answers 503 promptly instead of hanging.
  */
 import { afterEach, describe, expect, test } from 'bun:test'
-import { and, eq } from 'drizzle-orm'
 import { buildTestApp, type TestApp } from '../helpers/app'
 import { startWorker, type WorkerProcess } from '../helpers/worker'
+import { describeOnPostgres, DIALECT } from './support'
 
-const PG = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const alice = { user: 'alice@example.com' }
 
@@ -20,10 +19,10 @@ afterEach(async () => {
   app = undefined
 })
 
-describe('BullMQ runner resilience', () => {
+describeOnPostgres('BullMQ runner resilience: a worker process on the shared PostgreSQL', () => {
   test('SIGTERM with a short grace releases the running job, and another worker finishes it', async () => {
     const queue = `test-${crypto.randomUUID().slice(0, 8)}`
-    app = await buildTestApp({ DATABASE_URL: PG, JOBS_BACKEND: 'bullmq', REDIS_URL: REDIS, JOBS_QUEUE: queue, JOBS_ATTEMPTS: '3' })
+    app = await buildTestApp({ JOBS_BACKEND: 'bullmq', REDIS_URL: REDIS, JOBS_QUEUE: queue, JOBS_ATTEMPTS: '3' }, { dialect: 'pg' })
     const env = { DATABASE_URL: app.config.db.url, REDIS_URL: REDIS, JOBS_QUEUE: queue, JOBS_LOCK_MS: '2000' }
     const first = startWorker({ ...env, LLM_OFFLINE_LATENCY_MS: '1500', JOBS_SHUTDOWN_GRACE_MS: '300' })
     workers.push(first)
@@ -53,14 +52,13 @@ describe('BullMQ runner resilience', () => {
       job = (await app.json('GET', `/api/v1/jobs/${jobId}`, alice)).body
     }
     expect(job.status).toBe('succeeded')
-    const { stageOutputs } = app.deps.db.t
-    const drafts = await app.deps.db.orm
-      .select()
-      .from(stageOutputs)
-      .where(and(eq(stageOutputs.runId, created.body.id), eq(stageOutputs.stage, 'draft'), eq(stageOutputs.status, 'ok')))
+    const outputs = await app.deps.stores.stageOutputs.forRun(created.body.id)
+    const drafts = outputs.filter((row) => row.stage === 'draft' && row.status === 'ok')
     expect(drafts.map((row) => row.agent).sort()).toEqual(['analyst', 'pragmatist', 'skeptic'])
   }, 60_000)
+})
 
+describe(`BullMQ runner resilience (${DIALECT})`, () => {
   test('with Redis unreachable, a run answers 503 queue_unavailable within seconds and the job is marked failed', async () => {
     app = await buildTestApp({ JOBS_BACKEND: 'bullmq', REDIS_URL: 'redis://127.0.0.1:1', JOBS_QUEUE: `test-${crypto.randomUUID().slice(0, 8)}` })
     const created = await app.json('POST', '/api/v1/sessions', { ...alice, body: { question: 'Is Redis up?' } })

@@ -11,7 +11,7 @@ import { createInlineQueue } from '../../plugins/jobs/inline'
 import { buildTestApp, type TestApp } from '../helpers/app'
 import { parsePrometheus, sampleSum, sampleValue, type PromSample } from '../helpers/prometheus'
 import { startWorker, type WorkerProcess } from '../helpers/worker'
-import { buildDialectApp, expectErrorShape, freshUser, PG_URL } from './support'
+import { describeOnPostgres, DIALECT, expectErrorShape, freshUser } from './support'
 
 const TOKEN = 'metrics-test-token-0123456789'
 
@@ -39,12 +39,12 @@ async function scrape(t: TestApp, headers: Record<string, string> = {}): Promise
 
 const llmCalls = (samples: PromSample[], labels: Record<string, string>) => sampleSum(samples, 'llm_calls_total', labels)
 
-describe('/metrics after a council on the inline runner (sqlite)', () => {
+describe(`/metrics after a council on the inline runner (${DIALECT})`, () => {
   let t: TestApp
   let samples: PromSample[]
   let text: string
   beforeAll(async () => {
-    t = await buildDialectApp('sqlite')
+    t = await buildTestApp()
     const user = freshUser('metrics')
     const jobId = await runCouncil(t, user)
     expect((await t.json('GET', `/api/v1/jobs/${jobId}`, { user })).body.status).toBe('succeeded')
@@ -125,7 +125,7 @@ describe('/metrics after a council on the inline runner (sqlite)', () => {
   })
 })
 
-describe('failed calls and jobs (sqlite)', () => {
+describe(`failed calls and jobs (${DIALECT})`, () => {
   let t: TestApp | undefined
   afterEach(async () => {
     await t?.close()
@@ -133,7 +133,7 @@ describe('failed calls and jobs (sqlite)', () => {
   })
 
   test('a quorum failure counts the failed drafts as errors and the job as failed', async () => {
-    t = await buildDialectApp('sqlite', { LLM_OFFLINE_FAIL_AGENTS: 'skeptic:down,pragmatist:down' })
+    t = await buildTestApp({ LLM_OFFLINE_FAIL_AGENTS: 'skeptic:down,pragmatist:down' })
     const user = freshUser('quorum')
     const jobId = await runCouncil(t, user)
     expect((await t.json('GET', `/api/v1/jobs/${jobId}`, { user })).body.status).toBe('failed')
@@ -147,7 +147,7 @@ describe('failed calls and jobs (sqlite)', () => {
   })
 
   test('the agent proxy counts agent calls by agent, and its LLM call under stage "agent"', async () => {
-    t = await buildDialectApp('sqlite')
+    t = await buildTestApp()
     const user = freshUser('operator')
     const res = await t.json('POST', '/api/v1/agents/analyst/run', { user, role: 'ADMIN_AGENT', body: { input: 'List three risks.' } })
     expect(res.status).toBe(202)
@@ -168,7 +168,7 @@ describe('who may scrape', () => {
   })
 
   test('with METRICS_TOKEN: 401 in the error shape without it or with a wrong one, 200 with it', async () => {
-    t = await buildDialectApp('sqlite', { METRICS_TOKEN: TOKEN })
+    t = await buildTestApp({ METRICS_TOKEN: TOKEN })
     const missing = await t.json('GET', '/metrics')
     expectErrorShape(expect, missing, 401, 'unauthenticated')
     expect(missing.headers.get('www-authenticate')).toContain('Bearer')
@@ -199,16 +199,11 @@ describe('who may scrape', () => {
   })
 })
 
-/** A production-mode app on a fresh libsql file (production defaults need a JWT and a non-default session secret). */
-function buildProductionApp(): Promise<TestApp> {
-  const saved = process.env.TEST_DATABASE_URL
-  delete process.env.TEST_DATABASE_URL
-  return buildTestApp({ APP_ENV: 'production', AUTH_MODE: 'prod', JWT_SECRET: 'j'.repeat(40), SESSION_SECRET: 's'.repeat(40) }).finally(() => {
-    if (saved !== undefined) process.env.TEST_DATABASE_URL = saved
-  })
-}
+/** A production-mode app (production defaults need a JWT and a non-default session secret). */
+const buildProductionApp = () =>
+  buildTestApp({ APP_ENV: 'production', AUTH_MODE: 'prod', JWT_SECRET: 'j'.repeat(40), SESSION_SECRET: 's'.repeat(40) })
 
-describe('the BullMQ worker on METRICS_PORT (PostgreSQL and Redis)', () => {
+describeOnPostgres('the BullMQ worker on METRICS_PORT (PostgreSQL and Redis)', () => {
   const REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
   let t: TestApp | undefined
   let worker: WorkerProcess | undefined
@@ -221,7 +216,7 @@ describe('the BullMQ worker on METRICS_PORT (PostgreSQL and Redis)', () => {
 
   test('the worker counts the council it ran and serves it, token required; the app sees the worker', async () => {
     const queue = `test-metrics-${crypto.randomUUID().slice(0, 8)}`
-    t = await buildTestApp({ DATABASE_URL: PG_URL, JOBS_BACKEND: 'bullmq', REDIS_URL: REDIS, JOBS_QUEUE: queue })
+    t = await buildTestApp({ JOBS_BACKEND: 'bullmq', REDIS_URL: REDIS, JOBS_QUEUE: queue }, { dialect: 'pg' })
     const probe = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() })
     const port = probe.port!
     await probe.stop(true)

@@ -7,7 +7,6 @@
  * through). Runs on the database of the pass (libsql, then PostgreSQL).
  */
 import { afterEach, describe, expect, test } from 'bun:test'
-import { eq } from 'drizzle-orm'
 import type { TaggedQuotaHook } from '../../plugins/quota'
 import { buildTestApp, type TestApp } from '../helpers/app'
 import { expectErrorShape, freshUser } from './support'
@@ -132,8 +131,7 @@ describe('rate limits on the routes (memory)', () => {
     expectErrorShape(expect, refused, 429, 'rate_limited')
     expect(refused.body.error.message).toContain('"council-run"')
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0)
-    const { jobs } = t.deps.db.t
-    expect(await t.deps.db.orm.select().from(jobs).where(eq(jobs.sessionId, sessions[2]!))).toEqual([])
+    expect(await t.deps.stores.jobs.latestForSession(sessions[2]!)).toBeUndefined()
     // The page's run button spends from the same limit, and answers 429 too.
     const page = await t.call('POST', `/sessions/${sessions[2]}/run`, { user, headers: { 'hx-request': 'true' } })
     expect(page.status).toBe(429)

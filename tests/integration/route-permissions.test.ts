@@ -105,7 +105,7 @@ function requestFor(route: { method: string; path: string; hooks: unknown }, use
 }
 
 describe('every route declares its permission', () => {
-  const app = useApp('sqlite')
+  const app = useApp()
 
   test('each route (but the OpenAPI plugin’s own JSON) has exactly one permission resolver', () => {
     const undeclared: string[] = []
@@ -161,7 +161,7 @@ describe('every route declares its permission', () => {
 })
 
 describe('every route × every role answers as the matrix says', () => {
-  const app = useApp('sqlite')
+  const app = useApp()
 
   for (const role of ROLES) {
     test(`role ${role}: allowed routes are not 403, denied routes are 403 in the error shape`, async () => {

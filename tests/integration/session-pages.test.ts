@@ -9,11 +9,11 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { newId } from '../../db/client'
-import type { TestApp } from '../helpers/app'
+import { buildTestApp, type TestApp } from '../helpers/app'
 import { readSse } from '../helpers/sse'
 import { COOKIE_NAME, form, FORM } from './auth-support'
 import { idle, startCouncil } from './council-support'
-import { buildDialectApp, freshUser } from './support'
+import { freshUser } from './support'
 
 const HTMX = { 'hx-request': 'true' }
 const page = async (t: TestApp, path: string, user: string, headers: Record<string, string> = {}) => {
@@ -28,7 +28,7 @@ const post = async (t: TestApp, path: string, user: string, fields: Record<strin
 describe('session pages', () => {
   let t: TestApp
   beforeAll(async () => {
-    t = await buildDialectApp('sqlite', { QUESTION_MAX_CHARS: '100', RATE_LIMITS: 'write=3/1m', EVENTS_DELTA_MS: '20' })
+    t = await buildTestApp({ QUESTION_MAX_CHARS: '100', RATE_LIMITS: 'write=3/1m', EVENTS_DELTA_MS: '20' })
   })
   afterAll(() => t.close())
 
@@ -79,7 +79,7 @@ describe('session pages', () => {
   })
 
   test('a budget refusal after the session was created keeps it: the form offers to run that same session', async () => {
-    const poor = await buildDialectApp('sqlite', { DAILY_TOKEN_BUDGET: '10' })
+    const poor = await buildTestApp({ DAILY_TOKEN_BUDGET: '10' })
     try {
       const user = freshUser('poor')
       const first = await post(poor, '/sessions', user, { question: 'Too costly for today', run: 'true' })
@@ -99,7 +99,7 @@ describe('session pages', () => {
   })
 
   test('a refused run or cancel from the live section answers with the section and the message, not an error box', async () => {
-    const limited = await buildDialectApp('sqlite', { RATE_LIMITS: 'council-run=1/1m' })
+    const limited = await buildTestApp({ RATE_LIMITS: 'council-run=1/1m' })
     try {
       const user = freshUser('runner')
       const { sessionId, jobId } = await startCouncil(limited, user)
@@ -206,7 +206,7 @@ describe('session pages', () => {
 
 describe('a failed session says what failed, and offers a re-run only when it can help', () => {
   test('every member refused for good (permanent): no re-run', async () => {
-    const t = await buildDialectApp('sqlite', { LLM_OFFLINE_FAIL_AGENTS: 'analyst:bad key,skeptic:bad key,pragmatist:bad key' })
+    const t = await buildTestApp({ LLM_OFFLINE_FAIL_AGENTS: 'analyst:bad key,skeptic:bad key,pragmatist:bad key' })
     try {
       const user = freshUser('permanent')
       const { sessionId, jobId } = await startCouncil(t, user)
@@ -223,7 +223,7 @@ describe('a failed session says what failed, and offers a re-run only when it ca
   })
 
   test('a deleted palette: said in words, no re-run', async () => {
-    const t = await buildDialectApp('sqlite')
+    const t = await buildTestApp()
     try {
       const user = freshUser('palette')
       // Stored directly: creating a session on a missing palette is refused at create time; this one's palette went later.
@@ -232,7 +232,7 @@ describe('a failed session says what failed, and offers a re-run only when it ca
       const now = new Date()
       await t.deps.stores.sessions.insert({
         ...{ id, userId: me.id, question: 'On a palette that goes away', paletteId: 'no-such-palette', status: 'created', stage: null, partial: false },
-        ...{ tokensIn: 0, tokensOut: 0, costMicroUsd: 0, error: null, createdAt: now, updatedAt: now, deletedAt: null },
+        ...{ tokensIn: 0, tokensOut: 0, costMicroUsd: 0, error: null, webSearch: false, createdAt: now, updatedAt: now, deletedAt: null },
       })
       const html = (await page(t, `/sessions/${id}`, user)).html
       expect(html).toContain('“no-such-palette” no longer exists')
@@ -243,7 +243,7 @@ describe('a failed session says what failed, and offers a re-run only when it ca
   })
 
   test('providers failing on every attempt (retryable): explained, and a re-run offered', async () => {
-    const t = await buildDialectApp('sqlite', { JOBS_ATTEMPTS: '1', LLM_OFFLINE_FAIL_AGENTS: 'skeptic:down,pragmatist:down' })
+    const t = await buildTestApp({ JOBS_ATTEMPTS: '1', LLM_OFFLINE_FAIL_AGENTS: 'skeptic:down,pragmatist:down' })
     try {
       const user = freshUser('retryable')
       const { sessionId, jobId } = await startCouncil(t, user)

@@ -9,10 +9,10 @@
  */
 import { readFileSync } from 'node:fs'
 import { Queue, QueueEvents } from 'bullmq'
-import { inArray, sql } from 'drizzle-orm'
 import IORedis from 'ioredis'
 import pg from 'pg'
 import { newId } from '../../db/client'
+import type { JobRow, SessionRow } from '../../db/schema'
 import { createDeps, prepare } from '../../src/app'
 import { loadConfig } from '../../src/config'
 import { createLogger } from '../../plugins/logging/logger'
@@ -56,9 +56,11 @@ async function benchNoop() {
   const proc = Bun.spawn(['bun', 'run', 'tests/load/noop-worker.ts', queueName, '50'], { stdout: 'pipe', stderr: 'inherit', env: process.env })
   const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader()
   for (let text = ''; !text.includes('ready'); ) text += new TextDecoder().decode((await reader.read()).value)
+  // BullMQ never closes a connection it was handed, so both are kept here and closed below.
   const connection = new IORedis(REDIS, { maxRetriesPerRequest: null })
+  const eventsConnection = new IORedis(REDIS, { maxRetriesPerRequest: null })
   const queue = new Queue(queueName, { connection })
-  const events = new QueueEvents(queueName, { connection: new IORedis(REDIS, { maxRetriesPerRequest: null }) })
+  const events = new QueueEvents(queueName, { connection: eventsConnection })
   await events.waitUntilReady()
   let completed = 0
   const done = new Promise<void>((resolve) => events.on('completed', () => ++completed === NOOP_JOBS && resolve()))
@@ -73,6 +75,7 @@ async function benchNoop() {
   await queue.close()
   await events.close()
   connection.disconnect()
+  eventsConnection.disconnect()
   return { jobs: NOOP_JOBS, seconds: round(seconds, 2), jobs_per_s: Math.round(NOOP_JOBS / seconds) }
 }
 
@@ -82,30 +85,29 @@ async function benchCouncils(count: number, latencyMs: number, concurrency: numb
   const config = loadConfig({ APP_ENV: 'test', DATABASE_URL: url, JOBS_BACKEND: 'bullmq', REDIS_URL: REDIS, JOBS_QUEUE: queueName, LOG_LEVEL: 'error' })
   const deps = createDeps(config, { logger: createLogger({ level: 'error' }) })
   await prepare(deps)
-  const { sessions, jobs, users } = deps.db.t
+  const { stores } = deps
 
   // Setup (not timed): a user, sessions and job rows, as the API would have written them.
   const userId = newId()
   const now = new Date()
-  await deps.db.orm.insert(users).values({ id: userId, externalId: 'bench@example.com', email: 'bench@example.com', createdAt: now })
-  const jobIds: string[] = []
-  for (let i = 0; i < count; i += 500) {
-    const batch = Array.from({ length: Math.min(500, count - i) }, (_, k) => ({ sessionId: newId(), jobId: newId(), n: i + k }))
-    await deps.db.orm.insert(sessions).values(
-      batch.map((b) => ({
-        id: b.sessionId, userId, question: `Benchmark question ${b.n}: should we ship it?`, paletteId: 'default', status: 'queued',
-        stage: null, partial: false, tokensIn: 0, tokensOut: 0, costMicroUsd: 0, error: null, createdAt: now, updatedAt: now, deletedAt: null,
-      })),
-    )
-    await deps.db.orm.insert(jobs).values(
-      batch.map((b) => ({
-        id: b.jobId, kind: 'council', userId, sessionId: b.sessionId, status: 'queued', stage: null, progress: 0, requestId: `bench-${b.n}`,
-        role: 'user', idempotencyKey: null, input: null, output: null, error: null, attempts: 0, cancelRequested: false, createdAt: now,
-        startedAt: null, finishedAt: null, heartbeatAt: null,
-      })),
-    )
-    jobIds.push(...batch.map((b) => b.jobId))
+  await stores.identity.insertUser({ id: userId, externalId: 'bench@example.com', email: 'bench@example.com', displayName: null, createdAt: now, lastSeenAt: null, deletedAt: null })
+  const sessionRows: SessionRow[] = []
+  const jobRows: JobRow[] = []
+  for (let n = 0; n < count; n++) {
+    const sessionId = newId()
+    sessionRows.push({
+      id: sessionId, userId, question: `Benchmark question ${n}: should we ship it?`, paletteId: 'default', status: 'queued',
+      stage: null, partial: false, tokensIn: 0, tokensOut: 0, costMicroUsd: 0, error: null, webSearch: false, createdAt: now, updatedAt: now, deletedAt: null,
+    })
+    jobRows.push({
+      id: newId(), kind: 'council', userId, sessionId, status: 'queued', stage: null, progress: 0, requestId: `bench-${n}`,
+      role: 'user', idempotencyKey: null, input: null, output: null, error: null, attempts: 0, cancelRequested: false, createdAt: now,
+      startedAt: null, finishedAt: null, heartbeatAt: null,
+    })
   }
+  await stores.sessions.insertMany(sessionRows)
+  await stores.jobs.insertMany(jobRows)
+  const jobIds = jobRows.map((row) => row.id)
 
   const worker = startWorker({
     DATABASE_URL: url, REDIS_URL: REDIS, JOBS_QUEUE: queueName, JOBS_CONCURRENCY: String(concurrency),
@@ -115,44 +117,39 @@ async function benchCouncils(count: number, latencyMs: number, concurrency: numb
 
   const startedAt = Date.now()
   const started = performance.now()
-  const queue = new Queue(queueName, { connection: new IORedis(REDIS, { maxRetriesPerRequest: null }) })
+  const connection = new IORedis(REDIS, { maxRetriesPerRequest: null })
+  const queue = new Queue(queueName, { connection })
   for (let i = 0; i < jobIds.length; i += 1000)
     await queue.addBulk(jobIds.slice(i, i + 1000).map((jobId) => ({ name: 'run', data: { jobId }, opts: { jobId, attempts: 3, removeOnComplete: true } })))
   let finished = 0
   for (;;) {
-    const [row] = await deps.db.orm
-      .select({ n: sql<number>`count(*)::int` })
-      .from(jobs)
-      .where(inArray(jobs.status, ['succeeded', 'failed']))
-    finished = Number(row?.n ?? 0)
+    const counts = await stores.jobs.statusCounts()
+    finished = (counts.succeeded ?? 0) + (counts.failed ?? 0)
     if (finished >= count) break
     if (performance.now() - started > 600_000) throw new Error(`only ${finished} of ${count} councils finished in 10 minutes`)
     await Bun.sleep(20)
   }
   const seconds = (performance.now() - started) / 1000
   const rss = peakRssMb(worker.proc.pid)
-  const [stats] = await deps.db.orm
-    .select({
-      failed: sql<number>`count(*) filter (where ${jobs.status} = 'failed')::int`,
-      meanMs: sql<number>`avg(extract(epoch from (${jobs.finishedAt} - ${jobs.startedAt})) * 1000)::float`,
-      lastStart: sql<number>`(extract(epoch from max(${jobs.startedAt})) * 1000)::float`,
-      firstFinish: sql<number>`(extract(epoch from min(${jobs.finishedAt})) * 1000)::float`,
-    })
-    .from(jobs)
+  // Not timed: every job row once (the PostgreSQL store reads them in shared statements).
+  const done = (await Promise.all(jobIds.map((id) => stores.jobs.find(id)))).filter((row): row is JobRow => row !== undefined)
+  const ran = done.filter((row) => row.startedAt && row.finishedAt)
+  const ms = (date: Date | null) => date?.getTime() ?? 0
   await worker.stop('SIGTERM')
   await queue.obliterate({ force: true })
   await queue.close()
+  connection.disconnect()
   await deps.close()
   await drop()
   return {
     councils: count,
-    failed: Number(stats?.failed ?? 0),
+    failed: done.filter((row) => row.status === 'failed').length,
     seconds: round(seconds, 2),
     councils_per_s: round(count / seconds),
-    mean_job_ms: round(Number(stats?.meanMs ?? 0)),
+    mean_job_ms: round(ran.reduce((sum, row) => sum + ms(row.finishedAt) - ms(row.startedAt), 0) / Math.max(1, ran.length)),
     /** When the last council started and the first finished, in ms after enqueueing began: where the time goes. */
-    last_start_ms: Math.round(Number(stats?.lastStart ?? 0) - startedAt),
-    first_finish_ms: Math.round(Number(stats?.firstFinish ?? 0) - startedAt),
+    last_start_ms: Math.round(Math.max(...ran.map((row) => ms(row.startedAt))) - startedAt),
+    first_finish_ms: Math.round(Math.min(...ran.map((row) => ms(row.finishedAt))) - startedAt),
     worker_peak_rss_mb: rss,
   }
 }

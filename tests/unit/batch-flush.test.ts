@@ -8,7 +8,7 @@
 import { describe, expect, test } from 'bun:test'
 import { createLogger } from '../../plugins/logging/logger'
 import type { AuditEventRow, JobLogRow } from '../../db/schema'
-import { createAuditLog, type AuditStore } from '../../plugins/audit'
+import { createAuditLog, type AuditWriter } from '../../plugins/audit'
 import { createJobLogWriter } from '../../src/modules/jobs/job-log'
 import type { JobStore } from '../../src/modules/jobs/store'
 
@@ -48,7 +48,7 @@ describe('flush under concurrent callers', () => {
 
   test('audit: every caller of flush() finds the events queued before it stored when it resumes', async () => {
     const stored: AuditEventRow[] = []
-    const store: AuditStore = {
+    const store: AuditWriter = {
       async append(rows) {
         await Bun.sleep(30)
         stored.push(...rows)

@@ -55,7 +55,7 @@ describe('loadConfig defaults', () => {
     expect(config.quota.backend).toBe('memory')
     expect(config.storage.backend).toBe('local')
     expect(config.llm.provider).toBe('offline')
-    expect(config.limits).toEqual({ questionMaxChars: 8000, listMaxLimit: 200, listDefaultLimit: 25 })
+    expect(config.limits).toEqual({ questionMaxChars: 8000 })
     expect(config.agentRoleAllowlist).toEqual(['GODMODE', 'SUPER_ADMIN', 'ADMIN_AGENT'])
     expect(config.features).toEqual({ disableUploads: false, disableWebSearch: false })
   })
@@ -224,5 +224,110 @@ describe('production refuses unsafe settings', () => {
 
   test('the same unsafe settings are accepted outside production', () => {
     expect(loadConfig({ APP_ENV: 'development', AUTH_MODE: 'dev', TRUST_X_USER_ID: 'true' }).auth.mode).toBe('dev')
+  })
+})
+
+describe('storage settings', () => {
+  const S3 = {
+    STORAGE_BACKEND: 's3',
+    S3_ENDPOINT: 'http://127.0.0.1:9000',
+    S3_BUCKET: 'council-docs',
+    S3_ACCESS_KEY_ID: 'AKIAEXAMPLE',
+    S3_SECRET_ACCESS_KEY: 'secret-example',
+  }
+
+  test('defaults: local storage under DATA_DIR/objects; S3 path-style in us-east-1', () => {
+    const { storage } = loadConfig({ DATA_DIR: '/tmp/council-storage' })
+    expect(storage).toEqual({
+      backend: 'local',
+      localDir: '/tmp/council-storage/objects',
+      s3: { endpoint: null, bucket: null, region: 'us-east-1', accessKeyId: null, secretAccessKey: null, forcePathStyle: true },
+    })
+  })
+
+  test('the S3 variables are read', () => {
+    const { storage } = loadConfig({ ...S3, S3_REGION: 'eu-central-1', S3_FORCE_PATH_STYLE: 'false' })
+    expect(storage.backend).toBe('s3')
+    expect(storage.s3).toEqual({
+      endpoint: 'http://127.0.0.1:9000',
+      bucket: 'council-docs',
+      region: 'eu-central-1',
+      accessKeyId: 'AKIAEXAMPLE',
+      secretAccessKey: 'secret-example',
+      forcePathStyle: false,
+    })
+  })
+
+  test('bad values name their variable', () => {
+    expectRefused({ ...S3, STORAGE_BACKEND: 'gcs' }, 'STORAGE_BACKEND')
+    expectRefused({ ...S3, S3_ENDPOINT: 'not a url' }, 'S3_ENDPOINT')
+    expectRefused({ ...S3, S3_ENDPOINT: 'minio:9000' }, 'S3_ENDPOINT')
+    expectRefused({ ...S3, S3_BUCKET: 'Council_Docs' }, 'S3_BUCKET')
+    expectRefused({ ...S3, S3_BUCKET: '../etc' }, 'S3_BUCKET')
+    expectRefused({ ...S3, S3_REGION: 'eu central' }, 'S3_REGION')
+    expectRefused({ ...S3, S3_FORCE_PATH_STYLE: 'sometimes' }, 'S3_FORCE_PATH_STYLE')
+  })
+
+  test('keys come in pairs; s3 needs an endpoint and a bucket, and says which is missing', () => {
+    const { S3_SECRET_ACCESS_KEY: _secret, ...withoutSecret } = S3
+    expectRefused(withoutSecret, 'S3_SECRET_ACCESS_KEY')
+    const { S3_ACCESS_KEY_ID: _id, ...withoutId } = S3
+    expectRefused(withoutId, 'S3_ACCESS_KEY_ID')
+    const { S3_BUCKET: _bucket, ...withoutBucket } = S3
+    expect(expectRefused(withoutBucket, 'STORAGE_BACKEND').message).toContain('S3_BUCKET')
+    const { S3_ENDPOINT: _endpoint, ...withoutEndpoint } = S3
+    expect(expectRefused(withoutEndpoint, 'STORAGE_BACKEND').message).toContain('S3_ENDPOINT')
+    // Outside production, keys may come from the environment Bun's S3 client reads (AWS_ACCESS_KEY_ID, …).
+    const { S3_ACCESS_KEY_ID: _a, S3_SECRET_ACCESS_KEY: _b, ...withoutKeys } = S3
+    expect(loadConfig(withoutKeys).storage.s3.accessKeyId).toBeNull()
+  })
+
+  test('production refuses s3 without keys and accepts it with them', () => {
+    const { S3_ACCESS_KEY_ID: _a, S3_SECRET_ACCESS_KEY: _b, ...withoutKeys } = S3
+    expect(expectRefused({ ...SAFE_PRODUCTION, ...withoutKeys }, 'S3_ACCESS_KEY_ID').message).toMatch(/production/)
+    expect(loadConfig({ ...SAFE_PRODUCTION, ...S3 }).storage.backend).toBe('s3')
+  })
+})
+
+describe('AUDIT_STREAM_*', () => {
+  test('off unless AUDIT_STREAM_URL is set; then the knobs have their defaults', () => {
+    expect(loadConfig({ APP_ENV: 'test' }).auditStream).toBeNull()
+    expect(loadConfig({ APP_ENV: 'test', AUDIT_STREAM_URL: 'https://siem.example.com/ingest' }).auditStream).toEqual({
+      url: 'https://siem.example.com/ingest',
+      authorization: null,
+      batchSize: 500,
+      timeoutMs: 10_000,
+      backoffMs: 1000,
+      backoffMaxMs: 60_000,
+      pollMs: 1000,
+      maxLagMs: 300_000,
+      shutdownGraceMs: 5000,
+    })
+    const tuned = loadConfig({
+      APP_ENV: 'test',
+      AUDIT_STREAM_URL: 'http://10.0.0.5:8088/services/collector/raw',
+      AUDIT_STREAM_AUTHORIZATION: 'Splunk 0000-1111',
+      AUDIT_STREAM_BATCH: '50',
+      AUDIT_STREAM_TIMEOUT_MS: '2000',
+    }).auditStream
+    expect(tuned).toMatchObject({ authorization: 'Splunk 0000-1111', batchSize: 50, timeoutMs: 2000 })
+  })
+
+  test('a bad value stops start-up naming the variable, even while streaming is off', () => {
+    for (const [variable, value] of [
+      ['AUDIT_STREAM_URL', 'not a url'],
+      ['AUDIT_STREAM_URL', 'ftp://siem.example.com/'],
+      ['AUDIT_STREAM_BATCH', '0'],
+      ['AUDIT_STREAM_BATCH', '10001'],
+      ['AUDIT_STREAM_TIMEOUT_MS', 'soon'],
+      ['AUDIT_STREAM_BACKOFF_MS', '-5'],
+      ['AUDIT_STREAM_POLL_MS', '1.5'],
+      ['AUDIT_STREAM_MAX_LAG_MS', '10'],
+      ['AUDIT_STREAM_SHUTDOWN_GRACE_MS', 'x'],
+      ['AUDIT_STREAM_AUTHORIZATION', 'Bearer a\u0007b'],
+    ])
+      expectRefused({ APP_ENV: 'test', [variable]: value }, variable)
+    const error = expectRefused({ APP_ENV: 'test', AUDIT_STREAM_BACKOFF_MS: '5000', AUDIT_STREAM_BACKOFF_MAX_MS: '1000' }, 'AUDIT_STREAM_BACKOFF_MAX_MS')
+    expect(error.message).toContain('AUDIT_STREAM_BACKOFF_MS')
   })
 })

@@ -3,7 +3,7 @@ import { describe, expect, test } from 'bun:test'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { checkLicenses, judgeLicense, listInstalledPackages, parseAllowList, type InstalledPackage } from '../../scripts/lib/licenses'
+import { checkLicenses, judgeLicense, listInstalledPackages, NO_LICENSE, parseAllowList, type InstalledPackage } from '../../scripts/lib/licenses'
 
 const pkg = (name: string, license: string | null, version = '1.0.0'): InstalledPackage => ({ name, version, license, path: `node_modules/${name}` })
 
@@ -66,6 +66,12 @@ describe('checkLicenses with an allow-list', () => {
   test('an exception stops applying when the version or the declared licence changes', () => {
     const report = checkLicenses([pkg('gpl-tool', 'GPL-3.0-only', '2.1.0'), pkg('gpl-tool', 'AGPL-3.0-only', '2.0.0')], allow)
     expect(report.problems.length).toBe(2)
+  })
+
+  test('a package that declares no licence passes only through an entry naming "(none)"', () => {
+    const none = parseAllowList(JSON.stringify({ exceptions: [{ package: 'no-licence', version: '1.0.0', license: NO_LICENSE, reason: 'its readme says MIT; dev-only' }] }))
+    expect(checkLicenses([pkg('no-licence', null)], none).problems).toEqual([])
+    expect(checkLicenses([pkg('no-licence', 'MIT OR')], none).problems.length).toBe(1)
   })
 
   test.each([

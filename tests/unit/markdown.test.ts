@@ -4,7 +4,8 @@
  * lists, code and links survive, links with rel="noopener …".
  */
 import { describe, expect, test } from 'bun:test'
-import { renderMarkdown } from '../../src/markdown'
+import { headingSlug, renderDocument, renderMarkdown } from '../../src/markdown'
+import { inertProblems, XSS_PAYLOADS } from '../helpers/xss'
 
 describe('renderMarkdown: what is removed', () => {
   test('<script> elements are removed with their content', () => {
@@ -107,5 +108,58 @@ describe('renderMarkdown: text quoted verbatim', () => {
     expect(renderMarkdown('**a**', { verbatim: ['', 'zzz'] })).toBe(renderMarkdown('**a**'))
     const html = renderMarkdown('*x* and *x*', { verbatim: ['*x*'] })
     expect(html).toBe('<p>*x* and *x*</p>\n')
+  })
+})
+
+describe('renderMarkdown: the OWASP XSS filter-evasion payloads are inert', () => {
+  test('the checker itself notices what it must', () => {
+    expect(inertProblems('<img src=x onerror=alert(1)>')).not.toEqual([])
+    expect(inertProblems('<a href="jav&#x09;ascript:alert(1)">x</a>')).toEqual(['href with scheme javascript:'])
+    expect(inertProblems('<p onclick="x">y</p>')).toEqual(['attribute onclick on <p>'])
+    expect(inertProblems('<a href="//evil.example">x</a>')).toEqual(['protocol-relative href //evil.example'])
+    expect(inertProblems('<h2 id="main">x</h2>')).toEqual(['<h2 id="main"> outside the doc- namespace'])
+    expect(inertProblems('<p>ok <a href="https://ok.example" rel="x">l</a> &lt;script&gt;</p>')).toEqual([])
+  })
+
+  test('the set covers the cheat sheet broadly (at least 40 payloads)', () => {
+    expect(XSS_PAYLOADS.length).toBeGreaterThanOrEqual(40)
+  })
+
+  for (const { name, source } of XSS_PAYLOADS)
+    test(`${name}`, () => {
+      for (const html of [renderMarkdown(source), renderDocument(source).html, renderMarkdown(`Some text\n\n${source}\n\nmore text`)]) {
+        expect(inertProblems(html)).toEqual([])
+        expect(html).not.toMatch(/<script|<img|<svg|<iframe|<object|<embed|<form|<meta|<style|<link|<base/i)
+      }
+    })
+
+  test('protocol-relative links lose their href; relative ones keep it', () => {
+    expect(renderMarkdown('[x](//evil.example/path)')).not.toContain('href')
+    expect(renderMarkdown('[x](/docs/getting-started#doc-log-in)')).toContain('href="/docs/getting-started#doc-log-in"')
+  })
+})
+
+describe('renderDocument: headings get ids for a table of contents', () => {
+  test('ids in the doc- namespace, unique within the document, and a toc in order', () => {
+    const { html, toc } = renderDocument('# Start & go\n\n## Log *in*\n\nText.\n\n## Log in\n\n### Ünïcode héading')
+    expect(toc).toEqual([
+      { level: 1, id: 'doc-start-go', text: 'Start & go' },
+      { level: 2, id: 'doc-log-in', text: 'Log in' },
+      { level: 2, id: 'doc-log-in-2', text: 'Log in' },
+      { level: 3, id: 'doc-unicode-heading', text: 'Ünïcode héading' },
+    ])
+    expect(html).toContain('<h1 id="doc-start-go">Start &amp; go</h1>')
+    expect(html).toContain('<h2 id="doc-log-in">Log <em>in</em></h2>')
+    expect(html).toContain('<h2 id="doc-log-in-2">')
+  })
+
+  test('raw HTML headings keep no id, and renderMarkdown (tickets, comments) never emits one', () => {
+    expect(renderDocument('<h2 id="main">x</h2>\n\n<h3 id="doc-forged">y</h3>').html).not.toContain('id="main"')
+    expect(renderMarkdown('# Title\n\n<h2 id="doc-x">x</h2>')).not.toContain(' id=')
+  })
+
+  test('a heading made only of symbols still gets an id', () => {
+    expect(renderDocument('## ???').toc).toEqual([{ level: 2, id: 'doc-section', text: '???' }])
+    expect(headingSlug('  Roles & role bindings ')).toBe('roles-role-bindings')
   })
 })

@@ -29,7 +29,7 @@ interface IndexShape {
 }
 
 interface TableShape {
-  /** The export name in the module (services use db.t.<export>). */
+  /** The export name in the module (stores import tables by it). */
   exportName: string
   name: string
   columns: ColumnShape[]

@@ -105,11 +105,10 @@
       })
 
     on('stage', (data) => {
-      const index = STAGES.indexOf(data.stage)
-      for (const item of root.querySelectorAll('#stages li')) {
-        const i = STAGES.indexOf(item.dataset.stage)
-        item.className = i < index ? 'done' : i === index ? 'current' : ''
-      }
+      // The steps the page lists, in order (reading the sources comes first when the session has any).
+      const items = [...root.querySelectorAll('#stages li')]
+      const index = items.findIndex((item) => item.dataset.stage === data.stage)
+      if (index >= 0) items.forEach((item, i) => (item.className = i < index ? 'done' : i === index ? 'current' : ''))
       const line = root.querySelector('#job-stage')
       if (line) line.textContent = `stage ${data.stage}`
     })

@@ -1,17 +1,17 @@
 /**
  * Reading the audit trail: filtered, newest first, keyset-paginated by the
  * one pagination helper, and exported as CSV. The trail is append-only: this
- * module only reads it (retention's purge lives in the audit service).
+ * module only reads it, through the audit store (plugins/audit), which holds
+ * the SQL; retention's purge lives in the audit log.
  */
-import { and, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm'
-import { isId, type Database } from '../../../db/client'
+import { isId } from '../../../db/client'
+import { toAuditJson, type AuditQuery, type AuditStore, type TextMatch } from '../../../plugins/audit'
 import { unprocessable } from '../../errors'
 import { toPage, type Page, type PageParams } from '../../pagination'
 import type { AuditEventViewType, AuditFilterInput } from './model'
-import { containsPattern, escapeLike } from './role-bindings'
 
 /** At most this many rows per CSV export; X-Export-Truncated says when more matched. */
-export const EXPORT_MAX_ROWS = 10_000
+const EXPORT_MAX_ROWS = 10_000
 
 export interface AuditFilters {
   since?: Date
@@ -28,7 +28,7 @@ const invalid = (field: string, message: string) =>
 const INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i
 
 /** An ISO 8601 date or date-time; without an offset it is read as UTC (the trail's timestamps are UTC). */
-export function parseInstant(field: string, raw: string): Date {
+function parseInstant(field: string, raw: string): Date {
   const value = raw.trim()
   const match = INSTANT.exec(value)
   if (!match) throw invalid(field, `expected an ISO 8601 date or date-time such as 2025-01-31 or 2025-01-31T09:30:00Z (got "${value.slice(0, 40)}")`)
@@ -65,85 +65,50 @@ export function filterQueryString(filters: AuditFilterInput, extra: Record<strin
 }
 
 /** RFC 4180 quoting, and a leading quote on cells a spreadsheet would run as a formula (CSV injection). */
-export function csvCell(value: unknown): string {
+function csvCell(value: unknown): string {
   let text = value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value)
   if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
 }
 
-export const CSV_COLUMNS = ['id', 'at', 'actor', 'actor_id', 'role', 'action', 'target', 'session_id', 'job_id', 'request_id', 'ip', 'metadata'] as const
+const CSV_COLUMNS = ['id', 'at', 'actor', 'actor_id', 'role', 'action', 'target', 'session_id', 'job_id', 'request_id', 'ip', 'metadata'] as const
 
-type AuditRow = typeof import('../../../db/schema/sqlite').auditEvents.$inferSelect
+/** `value*` is a prefix, anything else an exact value. */
+const textMatch = (value: string): TextMatch => (value.endsWith('*') ? { prefix: value.slice(0, -1) } : { equals: value })
 
-export const toAuditView = (row: AuditRow): AuditEventViewType => ({
-  id: row.id,
-  at: row.at.toISOString(),
-  actor: row.actor,
-  actor_id: row.actorId,
-  role: row.role,
-  action: row.action,
-  target: row.target,
-  session_id: row.sessionId,
-  job_id: row.jobId,
-  request_id: row.requestId,
-  ip: row.ip,
-  metadata: row.metadata ?? null,
+/** The checked filters as the store's query: an actor that is an id matches actor_id, anything else part of the email. */
+const toAuditQuery = (filters: AuditFilters, before: string | null, limit: number): AuditQuery => ({
+  since: filters.since,
+  until: filters.until,
+  ...(filters.actor ? (isId(filters.actor) ? { actorId: filters.actor } : { actorContains: filters.actor }) : {}),
+  action: filters.action ? textMatch(filters.action) : undefined,
+  target: filters.target ? textMatch(filters.target) : undefined,
+  requestId: filters.requestId,
+  before,
+  limit,
 })
 
 /**
  * @example
- * const trail = createAuditTrail({ db })
+ * const trail = createAuditTrail({ store: stores.audit })
  * const page = await trail.list(parseAuditFilters(query), pageParams(query))
  */
-export function createAuditTrail({ db }: { db: Database }) {
-  const { auditEvents } = db.t
-
-  /** Exact match, or a prefix when the value ends in `*` (LIKE's own wildcards in it taken literally). */
-  const exactOrPrefix = (column: typeof auditEvents.action | typeof auditEvents.target, value: string) =>
-    value.endsWith('*') ? sql`${column} like ${`${escapeLike(value.slice(0, -1))}%`} escape '\\'` : eq(column, value)
-
-  const whereOf = (filters: AuditFilters, after: string | null) => {
-    const conditions: SQL[] = []
-    if (filters.since) conditions.push(gte(auditEvents.at, filters.since))
-    if (filters.until) conditions.push(lt(auditEvents.at, filters.until))
-    if (filters.actor)
-      conditions.push(
-        isId(filters.actor)
-          ? eq(auditEvents.actorId, filters.actor)
-          : sql`lower(${auditEvents.actor}) like ${containsPattern(filters.actor)} escape '\\'`,
-      )
-    if (filters.action) conditions.push(exactOrPrefix(auditEvents.action, filters.action))
-    if (filters.target) conditions.push(exactOrPrefix(auditEvents.target, filters.target))
-    if (filters.requestId) conditions.push(eq(auditEvents.requestId, filters.requestId))
-    if (after) conditions.push(lt(auditEvents.id, after))
-    return and(...conditions)
-  }
-
+export function createAuditTrail({ store }: { store: Pick<AuditStore, 'list'> }) {
   return {
     /** Newest first (ids are time-ordered UUIDv7). */
     async list(filters: AuditFilters, params: PageParams): Promise<Page<AuditEventViewType>> {
-      const rows = await db.orm
-        .select()
-        .from(auditEvents)
-        .where(whereOf(filters, params.after))
-        .orderBy(desc(auditEvents.id))
-        .limit(params.limit + 1)
-      return toPage(rows, params, toAuditView)
+      const rows = await store.list(toAuditQuery(filters, params.after, params.limit + 1))
+      return toPage(rows, params, toAuditJson)
     },
 
     /** The CSV text (header row first) of up to EXPORT_MAX_ROWS matching events, newest first. */
     async exportCsv(filters: AuditFilters): Promise<{ csv: string; rows: number; truncated: boolean }> {
-      const rows = await db.orm
-        .select()
-        .from(auditEvents)
-        .where(whereOf(filters, null))
-        .orderBy(desc(auditEvents.id))
-        .limit(EXPORT_MAX_ROWS + 1)
+      const rows = await store.list(toAuditQuery(filters, null, EXPORT_MAX_ROWS + 1))
       const truncated = rows.length > EXPORT_MAX_ROWS
       const kept = truncated ? rows.slice(0, EXPORT_MAX_ROWS) : rows
       const lines = [CSV_COLUMNS.join(',')]
       for (const row of kept) {
-        const view = toAuditView(row)
+        const view = toAuditJson(row)
         lines.push(CSV_COLUMNS.map((column) => csvCell(view[column])).join(','))
       }
       return { csv: `${lines.join('\r\n')}\r\n`, rows: kept.length, truncated }
@@ -151,4 +116,4 @@ export function createAuditTrail({ db }: { db: Database }) {
   }
 }
 
-export type AuditTrail = ReturnType<typeof createAuditTrail>
+type AuditTrail = ReturnType<typeof createAuditTrail>

@@ -10,7 +10,7 @@ import type { rbac, RequestMeta } from '../../../plugins/rbac'
 import { AppError, forbidden } from '../../errors'
 import type { Actor } from '../../identity'
 import { pageOf, pageParams } from '../../pagination'
-import type { AuditLog } from '../../../plugins/audit'
+import type { AuditLog, AuditStore } from '../../../plugins/audit'
 import type { Stores } from '../../stores'
 import type { IdentityService } from '../identity/service'
 import { createAuditTrail, parseAuditFilters } from './audit-trail'
@@ -22,6 +22,8 @@ export interface AdminModuleOptions {
   db: Database
   stores: Stores
   audit: AuditLog
+  /** Where the audit trail is read from (the audit log only writes). */
+  auditEvents: Pick<AuditStore, 'list'>
   identity: IdentityService
   agentRoleAllowlist: string[]
   guard: ReturnType<typeof rbac>
@@ -59,11 +61,11 @@ const pickFilters = (query: AuditFilterInput): AuditFilterInput => {
 
 /**
  * @example
- * app.use(adminModule({ db, stores, audit, identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
+ * app.use(adminModule({ db, stores, audit, auditEvents: stores.audit, identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
  */
-export const adminModule = ({ db, stores, audit, identity, agentRoleAllowlist, guard }: AdminModuleOptions) => {
+export const adminModule = ({ db, stores, audit, auditEvents, identity, agentRoleAllowlist, guard }: AdminModuleOptions) => {
   const bindings = createRoleBindingsService({ stores, audit, identity, agentRoleAllowlist })
-  const trail = createAuditTrail({ db })
+  const trail = createAuditTrail({ store: auditEvents })
 
   const viewed = (actor: Actor, meta: RequestMeta, page: string, metadata?: Record<string, unknown>) =>
     audit.recordLater({ ...meta.audit, action: 'admin.view', target: `page:${page}`, metadata })

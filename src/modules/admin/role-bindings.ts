@@ -17,8 +17,6 @@ import type { BoundRole, RoleBindingFilters } from '../identity/store'
 import { ROLE_PATTERN, type RoleBindingViewType } from './model'
 
 export type { RoleBindingFilters } from '../identity/store'
-// The audit trail's filters share these; they live with the store layer now.
-export { containsPattern, escapeLike } from '../../../db/like'
 
 export interface RoleBindingsDeps {
   stores: Stores
@@ -107,4 +105,4 @@ export function createRoleBindingsService({ stores, audit, identity, agentRoleAl
   }
 }
 
-export type RoleBindingsService = ReturnType<typeof createRoleBindingsService>
+type RoleBindingsService = ReturnType<typeof createRoleBindingsService>

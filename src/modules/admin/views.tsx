@@ -37,6 +37,13 @@ export function AdminPage({ actor }: { actor: Actor }) {
           ) : (
             ''
           )}
+          {actor.permissions.has('palettes:manage') ? (
+            <li>
+              <a href="/admin/palettes">Palettes</a> — create, edit and price the agent sets members run.
+            </li>
+          ) : (
+            ''
+          )}
           {actor.permissions.has('audit:read') ? (
             <li>
               <a href="/admin/audit">Audit trail</a> — who did what, when, from which request; CSV export.

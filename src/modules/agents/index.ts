@@ -6,10 +6,16 @@
 import { Elysia, t } from 'elysia'
 import type { QuotaPlugin } from '../../../plugins/quota'
 import type { rbac } from '../../../plugins/rbac'
+import { AppError } from '../../errors'
 import { pageOf, pageParams, PageQuery, toPage } from '../../pagination'
 import { AgentRunBody, AgentView, RunAccepted } from '../jobs/model'
 import type { CatalogStore } from '../catalog/store'
 import type { JobsService } from '../jobs/service'
+import { AgentRunForm, AgentsPage } from './views'
+
+const isHtmx = (request: Request) => request.headers.get('hx-request') === 'true'
+/** The page form sends strings; the service checks them, so a refusal is shown beside the form. */
+const AgentRunFormBody = t.Object({ agent: t.String({ maxLength: 64 }), input: t.String({ maxLength: 100_000 }), _csrf: t.Optional(t.String()) })
 
 /** Agent names are the cursor here (they are the key); the helper's id check does not apply. */
 const NameCursor = t.Object({ limit: PageQuery.properties.limit, cursor: t.Optional(t.String({ maxLength: 64 })) })
@@ -62,4 +68,27 @@ export const agentsModule = ({
             detail: { summary: 'Run one agent directly (roles in AGENT_ROLE_ALLOWLIST only)' },
           },
         ),
+    )
+    .get('/agents', async ({ actor }) => AgentsPage({ actor, agents: (await catalog.everything()).agents.sort((a, b) => a.name.localeCompare(b.name)) }), {
+      permission: 'agents:list',
+      detail: { hide: true },
+    })
+    .post(
+      '/agents/run',
+      async ({ actor, body, meta, request, set }) => {
+        const agents = (await catalog.everything()).agents.sort((a, b) => a.name.localeCompare(b.name))
+        const render = (outcome: Parameters<typeof AgentRunForm>[0]['outcome']) =>
+          isHtmx(request) ? AgentRunForm({ actor, agents, outcome }) : AgentsPage({ actor, agents, outcome })
+        try {
+          if (!body.input.trim()) throw new AppError(422, 'input_required', 'Write the input for the agent.')
+          const { job } = await jobs.runAgent(actor, body.agent, body.input, undefined, meta)
+          set.status = 202
+          return render({ jobId: job.id, agent: body.agent })
+        } catch (error) {
+          if (!(error instanceof AppError) || ![404, 422, 429].includes(error.status)) throw error
+          set.status = error.status
+          return render({ error: error.message, agent: body.agent, input: body.input })
+        }
+      },
+      { permission: 'agents:invoke', quota: 'agent-call', body: AgentRunFormBody, detail: { hide: true } },
     )

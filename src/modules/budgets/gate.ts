@@ -12,7 +12,7 @@ import type { Estimate, Estimator } from './estimate'
 import { budgetExceeded } from './messages'
 
 /** What a run will be charged for at most, and against which limits. */
-export interface BudgetHold {
+interface BudgetHold {
   estimate: Estimate
   limits: Amounts
   /** Reserves the estimate inside the transaction that creates the job; throws 429 budget_exceeded if it does not fit. */

@@ -26,7 +26,7 @@ export interface OpenReservation {
 }
 
 /** What a call's use was recorded against. */
-export interface RecordedCall {
+interface RecordedCall {
   userId: string
   day: string
   /** The reservation was already settled: the use must go to the day directly. */

@@ -24,6 +24,12 @@ export function createSqliteCatalogStore(db: SqliteExec): CatalogStore {
       const [agentRows, paletteRows] = await Promise.all([db.select().from(agents), db.select().from(palettes)])
       return { agents: agentRows, palettes: paletteRows }
     },
+    async insertPalette(row) {
+      return (await db.insert(palettes).values(row).onConflictDoNothing().returning({ id: palettes.id })).length > 0
+    },
+    async updatePalette(id, fields) {
+      return (await db.update(palettes).set(fields).where(eq(palettes.id, id)).returning())[0]
+    },
     async insertMissing(agentRows, paletteRows) {
       if (agentRows.length > 0) await db.insert(agents).values([...agentRows]).onConflictDoNothing()
       if (paletteRows.length > 0) await db.insert(palettes).values([...paletteRows]).onConflictDoNothing()

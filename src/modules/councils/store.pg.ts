@@ -58,6 +58,9 @@ export function createPgStageOutputStore(db: PgExec, { coalesce }: PgStageOutput
     forRun(runId) {
       return coalesce ? readTogether.add(runId) : readRuns([runId])
     },
+    async removeForRun(runId) {
+      return (await db.delete(stageOutputs).where(eq(stageOutputs.runId, runId)).returning({ id: stageOutputs.id })).length
+    },
     async save(output) {
       const row: StageOutputRow = { ...output, id: newId(), createdAt: new Date() }
       const inserted = coalesce ? await insertTogether.add(row) : (await insertRows([row])).has(row.id)

@@ -23,5 +23,8 @@ export function createSqliteStageOutputStore(db: SqliteExec): StageOutputStore {
         .returning()
       return updated ?? (await db.select().from(stageOutputs).where(key).limit(1))[0]!
     },
+    async removeForRun(runId) {
+      return (await db.delete(stageOutputs).where(eq(stageOutputs.runId, runId)).returning({ id: stageOutputs.id })).length
+    },
   }
 }

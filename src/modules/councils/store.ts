@@ -15,4 +15,6 @@ export interface StageOutputStore {
    * arrive at once).
    */
   save(row: NewStageOutput): Promise<StageOutputRow>
+  /** Removes every output of a run (a hard delete of its session); says how many went. */
+  removeForRun(runId: string): Promise<number>
 }

@@ -15,7 +15,7 @@ export interface RoleBindingFilters {
 }
 
 /** What `unbind` did: removed the binding, refused (the last of its role), or found nothing. */
-export type Unbound = { removed: BoundRole } | { refused: BoundRole } | undefined
+type Unbound = { removed: BoundRole } | { refused: BoundRole } | undefined
 
 export interface IdentityStore {
   userIdByExternalId(externalId: string): Promise<string | undefined>

@@ -32,6 +32,11 @@ export interface ExecutorDeps {
   observe?: JobObserver
   /** Where the job's events go (plugins/events): stages, members' calls, progress, text as it is written, the end. */
   events?: JobEventSink
+  /** Runs an `extract` job (one uploaded document; src/modules/documents/extraction.ts) and returns the job's output. */
+  extract?: (
+    job: JobRow,
+    ctx: { signal: AbortSignal; attempt: number; maxAttempts: number; log: JobLog; progress(percent: number): Promise<void> },
+  ) => Promise<Record<string, unknown>>
 }
 
 /** The abort reason of a job whose runner stops (shutdown) rather than cancels it: the job goes back to the queue. */
@@ -61,7 +66,7 @@ type Change =
   | { to: 'cancelled' }
   | { to: 'queued'; error: string; interrupted?: boolean }
 
-export function createJobExecutor({ stores, council, logger, jobLogs, cancelPollMs = 1000, meter, observe, events }: ExecutorDeps) {
+export function createJobExecutor({ stores, council, logger, jobLogs, cancelPollMs = 1000, meter, observe, events, extract }: ExecutorDeps) {
   const { jobs, sessions } = stores
   const publish = (job: JobRow, type: Parameters<JobEventSink['publish']>[1], data: Record<string, unknown>) => events?.publish(job.id, type, data)
   /** The call hooks that tell a job's followers about each member's calls (and their text, when the provider streams). */
@@ -309,6 +314,19 @@ export function createJobExecutor({ stores, council, logger, jobLogs, cancelPoll
             cost_usd: outcome.costMicroUsd / 1_000_000,
             duration_ms: at.getTime() - (job.startedAt ?? now).getTime(),
           })
+        } else if (job.kind === 'extract' && extract) {
+          log.setStage('extract')
+          publish(job, 'stage', { stage: 'extract' })
+          const progress = (percent: number) => {
+            publish(job, 'progress', { status: 'running', stage: 'extract', progress: percent })
+            return jobs.progress(job.id, { stage: 'extract', progress: percent })
+          }
+          const output = await extract(job, { signal, attempt: ctx.attempt, maxAttempts: ctx.maxAttempts, log, progress })
+          if (signal.reason instanceof JobCancelled) throw signal.reason
+          await transition(job, { to: 'succeeded', at: new Date(), output, stage: 'extract' }, true)
+          publish(job, 'done', { status: 'succeeded', error: null })
+          track?.finished('succeeded')
+          log.info('job finished')
         } else {
           const output = await runAgent(job, signal, log, track)
           if (signal.reason instanceof JobCancelled) throw signal.reason

@@ -1,12 +1,12 @@
 /** Schemas of the jobs API. */
 import { t, type Static } from 'elysia'
 
-export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const
+const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const
 export type JobStatus = (typeof JOB_STATUSES)[number]
 
 export const JobView = t.Object({
   id: t.String(),
-  kind: t.UnionEnum(['council', 'agent']),
+  kind: t.UnionEnum(['council', 'agent', 'extract']),
   status: t.UnionEnum(JOB_STATUSES),
   stage: t.Nullable(t.String()),
   progress: t.Integer({ minimum: 0, maximum: 100 }),

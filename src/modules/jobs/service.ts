@@ -13,6 +13,7 @@ import type { AuditEvent, AuditLog } from '../../../plugins/audit'
 import { AppError, conflict, notFound } from '../../errors'
 import { toPage, type PageParams } from '../../pagination'
 import type { BudgetGate } from '../budgets/service'
+import type { PaletteAccess } from '../palettes/service'
 import type { Stores, TxStores } from '../../stores'
 import type { JobStatus, JobViewType } from './model'
 
@@ -22,7 +23,7 @@ const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/
 export function toJobView(row: JobRow): JobViewType {
   return {
     id: row.id,
-    kind: row.kind as 'council' | 'agent',
+    kind: row.kind as JobViewType['kind'],
     status: row.status as JobStatus,
     stage: row.stage,
     progress: row.progress,
@@ -47,9 +48,11 @@ export interface JobsDeps {
   budgets?: BudgetGate
   /** A job that ends here, without running (cancelled while queued, or never enqueued), tells its followers. */
   events?: JobEventSink
+  /** Refuses a council whose palette is locked for the caller (403 palette_locked) before anything is queued. */
+  palettes?: PaletteAccess
 }
 
-export function createJobsService({ stores, audit, queue, budgets, events }: JobsDeps) {
+export function createJobsService({ stores, audit, queue, budgets, events, palettes }: JobsDeps) {
   /** A job's audit event, written in the transaction that changes the job: who, from where, and what of the job. */
   const auditJob = (
     tx: TxStores,
@@ -120,6 +123,7 @@ export function createJobsService({ stores, audit, queue, budgets, events }: Job
       const active = await stores.jobs.activeForSession(sessionId)
       if (active) throw conflict('run_in_progress', `This session is already running as job ${active.id}.`)
 
+      await palettes?.requireRunnable(actor, session.paletteId)
       const row = newJobRow(actor, { kind: 'council', sessionId }, meta, key)
       const hold = await budgets?.prepareRun(actor, { kind: 'council', paletteId: session.paletteId })
       try {

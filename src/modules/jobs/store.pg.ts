@@ -6,12 +6,12 @@
  * benchmark's (c) from 7.5 to 4.5–5.3 s and its worker's RSS from 377 to
  * ~265 MB (docs/PERFORMANCE.md).
  */
-import { and, asc, desc, eq, gt, inArray, sql } from 'drizzle-orm'
+import { and, asc, count, desc, eq, gt, inArray, lt, sql } from 'drizzle-orm'
 import type { PgExec } from '../../../db/client'
 import { byGroup, createCoalescer, ItemFailure } from '../../../db/coalesce'
 import type { JobLogRow, JobRow } from '../../../db/schema'
 import { jobLogs, jobs } from '../../../db/schema/pg'
-import { inChunks, transitionFields, UNFINISHED, type JobStore, type JobTransition } from './store'
+import { inChunks, ROWS_PER_INSERT, transitionFields, UNFINISHED, type JobStore, type JobTransition } from './store'
 
 export interface PgJobStoreOptions {
   /** Share statements between concurrent callers; only on the database itself, never inside a transaction. */
@@ -126,11 +126,22 @@ export function createPgJobStore(db: PgExec, { coalesce }: PgJobStoreOptions): J
     async insert(row) {
       await db.insert(jobs).values(row)
     },
+    async insertMany(rows) {
+      for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) await db.insert(jobs).values(rows.slice(i, i + ROWS_PER_INSERT))
+    },
     async find(id) {
       return coalesce ? readTogether.add(id) : (await readJobs([id]))[0]
     },
     async findOwned(id, userId) {
       return (await db.select().from(jobs).where(and(eq(jobs.id, id), eq(jobs.userId, userId))).limit(1))[0]
+    },
+    async page(userId, after, limit) {
+      const where = after ? and(eq(jobs.userId, userId), lt(jobs.id, after)) : eq(jobs.userId, userId)
+      return db.select().from(jobs).where(where).orderBy(desc(jobs.id)).limit(limit)
+    },
+    async statusCounts() {
+      const rows = await db.select({ status: jobs.status, n: count() }).from(jobs).groupBy(jobs.status)
+      return Object.fromEntries(rows.map((row) => [row.status, row.n]))
     },
     async findByIdempotencyKey(userId, key) {
       return (await db.select().from(jobs).where(and(eq(jobs.userId, userId), eq(jobs.idempotencyKey, key))).limit(1))[0]
@@ -177,6 +188,12 @@ export function createPgJobStore(db: PgExec, { coalesce }: PgJobStoreOptions): J
     async removeForSession(sessionId) {
       await db.delete(jobLogs).where(inArray(jobLogs.jobId, db.select({ id: jobs.id }).from(jobs).where(eq(jobs.sessionId, sessionId))))
       const gone = await db.delete(jobs).where(eq(jobs.sessionId, sessionId)).returning({ id: jobs.id })
+      return gone.length
+    },
+    async removeByIds(ids) {
+      if (ids.length === 0) return 0
+      await db.delete(jobLogs).where(inArray(jobLogs.jobId, [...ids]))
+      const gone = await db.delete(jobs).where(inArray(jobs.id, [...ids])).returning({ id: jobs.id })
       return gone.length
     },
   }

@@ -1,8 +1,8 @@
 /** Jobs on libsql: the simplest correct SQL. */
-import { and, asc, desc, eq, gt, inArray } from 'drizzle-orm'
+import { and, asc, count, desc, eq, gt, inArray, lt } from 'drizzle-orm'
 import type { SqliteExec } from '../../../db/client'
 import { jobLogs, jobs } from '../../../db/schema/sqlite'
-import { inChunks, transitionFields, UNFINISHED, type JobStore } from './store'
+import { inChunks, ROWS_PER_INSERT, transitionFields, UNFINISHED, type JobStore } from './store'
 
 const ACTIVE = [...UNFINISHED]
 
@@ -11,11 +11,22 @@ export function createSqliteJobStore(db: SqliteExec): JobStore {
     async insert(row) {
       await db.insert(jobs).values(row)
     },
+    async insertMany(rows) {
+      for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) await db.insert(jobs).values(rows.slice(i, i + ROWS_PER_INSERT))
+    },
     async find(id) {
       return (await db.select().from(jobs).where(eq(jobs.id, id)).limit(1))[0]
     },
     async findOwned(id, userId) {
       return (await db.select().from(jobs).where(and(eq(jobs.id, id), eq(jobs.userId, userId))).limit(1))[0]
+    },
+    async page(userId, after, limit) {
+      const where = after ? and(eq(jobs.userId, userId), lt(jobs.id, after)) : eq(jobs.userId, userId)
+      return db.select().from(jobs).where(where).orderBy(desc(jobs.id)).limit(limit)
+    },
+    async statusCounts() {
+      const rows = await db.select({ status: jobs.status, n: count() }).from(jobs).groupBy(jobs.status)
+      return Object.fromEntries(rows.map((row) => [row.status, row.n]))
     },
     async findByIdempotencyKey(userId, key) {
       return (await db.select().from(jobs).where(and(eq(jobs.userId, userId), eq(jobs.idempotencyKey, key))).limit(1))[0]
@@ -71,6 +82,12 @@ export function createSqliteJobStore(db: SqliteExec): JobStore {
     async removeForSession(sessionId) {
       await db.delete(jobLogs).where(inArray(jobLogs.jobId, db.select({ id: jobs.id }).from(jobs).where(eq(jobs.sessionId, sessionId))))
       const gone = await db.delete(jobs).where(eq(jobs.sessionId, sessionId)).returning({ id: jobs.id })
+      return gone.length
+    },
+    async removeByIds(ids) {
+      if (ids.length === 0) return 0
+      await db.delete(jobLogs).where(inArray(jobLogs.jobId, [...ids]))
+      const gone = await db.delete(jobs).where(inArray(jobs.id, [...ids])).returning({ id: jobs.id })
       return gone.length
     },
   }

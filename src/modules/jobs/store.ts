@@ -19,10 +19,19 @@ export type JobTransition =
   | { to: 'cancelled'; at: Date }
   | { to: 'queued'; error: string }
 
+/** Rows per multi-row insert: 1,000 × 19 columns stays far below libsql's 32,766 and PostgreSQL's 65,535 parameters. */
+export const ROWS_PER_INSERT = 1000
+
 export interface JobStore {
   insert(row: JobRow): Promise<void>
+  /** Inserts any number of rows, ROWS_PER_INSERT to a statement (seeding, benchmarks). */
+  insertMany(rows: readonly JobRow[]): Promise<void>
   /** The job, whoever owns it, or undefined. */
   find(id: string): Promise<JobRow | undefined>
+  /** The user's jobs, newest first: `limit` with ids below `after` (from the newest when null). */
+  page(userId: string, after: string | null, limit: number): Promise<JobRow[]>
+  /** How many jobs there are in each status; a status no job is in is left out. */
+  statusCounts(): Promise<Record<string, number>>
   /** The owner's job, or undefined. */
   findOwned(id: string, userId: string): Promise<JobRow | undefined>
   /** The job the user created with this Idempotency-Key, if any. */
@@ -53,6 +62,8 @@ export interface JobStore {
   appendLogs(lines: readonly JobLogRow[]): Promise<void>
   /** Removes a session's jobs and their log lines (a hard delete of the session). */
   removeForSession(sessionId: string): Promise<number>
+  /** Removes the given jobs and their log lines (a document's extraction jobs, which belong to no session); says how many went. */
+  removeByIds(ids: readonly string[]): Promise<number>
 }
 
 /** The columns a transition writes, the same on every dialect. */

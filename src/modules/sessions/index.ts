@@ -1,5 +1,5 @@
 /** Sessions: the JSON API under /api/v1/sessions and the pages under /sessions. */
-import { Elysia, t } from 'elysia'
+import { Elysia, t, type Static } from 'elysia'
 import type { SessionRow } from '../../../db/schema'
 import type { JobEvent, JobEventLog } from '../../../plugins/events'
 import type { HtmlError } from '../../../plugins/errors'
@@ -18,13 +18,21 @@ import { checkLastEventId, jobEventStream } from '../jobs/stream'
 import { DraftBody, ReviewNote } from './live-views'
 import { CreateSessionBody, DeleteSessionQuery, SESSION_STATUSES, SessionSummary } from './model'
 import { loadCouncil, loadResults, SessionResults } from './results'
-import { toSummary, type SessionsService } from './service'
-import { fieldOf, NewSessionForm, NewSessionPage, SessionPage, SessionProgress, SessionRows, SessionsPage, StatusUpdates, type ListFilter } from './views'
+import { DEFAULT_PALETTE, toSummary, type SessionsService } from './service'
+import { fieldOf, NewSessionForm, NewSessionPage, type NewSessionFormProps } from './form-views'
+import { SessionPage, SessionProgress, SessionRows, SessionsPage, StatusUpdates, type ListFilter } from './views'
+import type { PalettesService } from '../palettes/service'
+import { isMultipart } from '../documents/multipart'
+import { acknowledged, type DocumentsService } from '../documents/service'
+import { fieldsSent, parseSessionForm, parseUploadForm } from '../documents/uploads'
+import { sourceFieldsCheck, type SourceFieldsOptions } from '../documents/form'
 
 export interface SessionsModuleOptions {
   /** The results read stage outputs and the palette's chair. */
   stores: Pick<Stores, 'catalog' | 'stageOutputs'>
   sessions: SessionsService
+  /** The palettes the new-session form offers (locked ones shown, not selectable). */
+  palettes: PalettesService
   jobs: JobsService
   guard: ReturnType<typeof rbac>
   quota: QuotaPlugin
@@ -34,6 +42,9 @@ export interface SessionsModuleOptions {
   /** Aborted when the server stops; ends the open streams. */
   closing?: AbortSignal
   questionMaxChars: number
+  /** Sessions created with files (multipart) and the form's upload and web-search fields. */
+  documents: DocumentsService
+  sources: SourceFieldsOptions
 }
 
 const IdParams = t.Object({ id: t.String({ maxLength: 64 }) })
@@ -42,53 +53,70 @@ const ListQuery = t.Composite([
   PageQuery,
   t.Object({ q: t.Optional(t.String({ maxLength: 200 })), status: t.Optional(t.UnionEnum(['', ...SESSION_STATUSES])) }),
 ])
-const FormBody = t.Composite([CreateSessionBody, t.Object({ run: t.Optional(t.String()), reuse: t.Optional(t.String({ maxLength: 64 })) })])
-type FormFields = { question?: unknown; run?: unknown; reuse?: unknown }
+const FormBody = t.Composite([
+  CreateSessionBody,
+  t.Object({
+    run: t.Optional(t.String()),
+    reuse: t.Optional(t.String({ maxLength: 64 })),
+    acknowledge_uploads: t.Optional(t.String()),
+    acknowledge_web_search: t.Optional(t.String()),
+  }),
+])
+type FormFields = Partial<Record<'question' | 'run' | 'reuse' | 'palette_id' | 'web_search' | 'acknowledge_uploads' | 'acknowledge_web_search', unknown>>
+type FormDeps = Pick<SessionsModuleOptions, 'palettes' | 'sources' | 'questionMaxChars'>
 
 /** The new-session form again, with what was sent and the message beside its field (a fragment for htmx, else the page). */
-function refusedForm(actor: Actor, body: FormFields | undefined, error: { code: string; message: string }, fragment: boolean, maxChars: number) {
-  const props = {
+async function refusedForm({ palettes, sources, questionMaxChars }: FormDeps, actor: Actor, body: FormFields, error: { code: string; message: string }, fragment: boolean) {
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined)
+  const ticked = (value: unknown) => value === true || acknowledged(text(value))
+  const props: NewSessionFormProps = {
     actor,
     error: error.message,
     errorField: fieldOf(error.code),
-    question: typeof body?.question === 'string' ? body.question : '',
-    run: body?.run === 'true',
-    reuse: typeof body?.reuse === 'string' ? body.reuse : undefined,
-    maxChars,
+    question: text(body.question) ?? '',
+    run: body.run === 'true',
+    reuse: text(body.reuse),
+    maxChars: questionMaxChars,
+    palettes: (await palettes.list(actor).catch(() => ({ items: [] }))).items,
+    paletteId: text(body.palette_id) ?? DEFAULT_PALETTE,
+    sources,
+    sent: { acknowledgeUploads: ticked(body.acknowledge_uploads), webSearch: ticked(body.web_search), acknowledgeWebSearch: ticked(body.acknowledge_web_search) },
   }
   return (fragment ? NewSessionForm(props) : NewSessionPage(props)) as string
 }
 
 /**
  * What the errors plugin shows for a refused new-session form (validation,
- * rate limits, a bad CSRF token…): the form with the user's text intact and the
- * message beside the field, instead of an error page.
+ * an upload or web search refused, rate limits, a bad CSRF token…): the form
+ * with the user's text and choices intact and the message beside the field,
+ * instead of an error page.
  * @example
- * errors({ logger, forms: { 'POST /sessions': newSessionFormRefusal({ viewer, questionMaxChars }) } })
+ * errors({ logger, forms: { 'POST /sessions': newSessionFormRefusal({ viewer, palettes, sources, questionMaxChars }) } })
  */
 export const newSessionFormRefusal =
-  ({ viewer, questionMaxChars }: { viewer: Viewer; questionMaxChars: number }) =>
+  (deps: FormDeps & { viewer: Viewer }) =>
   async (error: HtmlError & { body: unknown; context: Record<string, unknown> }) => {
-    const actor = (error.context.actor as Actor | undefined) ?? (await viewer(error.request, error.cookie))
-    const body = error.body as FormFields | undefined
+    const actor = (error.context.actor as Actor | undefined) ?? (await deps.viewer(error.request, error.cookie))
+    // A multipart form's fields after its files were read by the upload, not the parse hook.
+    const body: FormFields = { ...(error.body as FormFields | undefined), ...fieldsSent(error.request) }
     const hint =
-      error.code === 'rate_limited' && body?.run === 'true'
+      error.code === 'rate_limited' && body.run === 'true'
         ? ' To keep the question now, untick “Run the council right away” and send it: you can run it from its page later.'
         : ''
-    return refusedForm(actor, body, { code: error.code, message: `${error.message}${hint}` }, error.fragment, questionMaxChars)
+    return refusedForm(deps, actor, body, { code: error.code, message: `${error.message}${hint}` }, error.fragment)
   }
 
 type PageDeps = Pick<SessionsModuleOptions, 'stores' | 'sessions' | 'jobs'>
 
 /**
- * Everything the session page shows, in four reads: session, latest job, palette and outputs.
+ * Everything the session page shows, in five reads: session, its documents, latest job, palette and outputs.
  * Only the page itself is an audited read (with `meta`); its own refreshes and stream are not (SPEC §5).
  */
 async function loadPage({ stores, sessions, jobs }: PageDeps, actor: Actor, id: string, meta: RequestMeta | null) {
   const row = meta ? await sessions.get(actor, id, meta) : await sessions.find(actor, id)
-  const session = toSummary(row)
-  const [job, council] = await Promise.all([jobs.latestForSession(id), loadCouncil(stores, session)])
-  return { actor, session, job: job ? toJobView(job) : null, council }
+  const [session, job] = await Promise.all([sessions.summary(row), jobs.latestForSession(id)])
+  const council = await loadCouncil(stores, session)
+  return { actor, session, job: job ? toJobView(job) : null, council, sources: row.webSearch || session.documents.length > 0 }
 }
 
 /**
@@ -111,9 +139,10 @@ export const progressRefusal =
 
 /**
  * @example
- * app.use(sessionsModule({ stores, sessions, jobs, guard, quota, events, heartbeatMs: 15_000, questionMaxChars: 8000 }))
+ * app.use(sessionsModule({ stores, sessions, palettes, jobs, guard, quota, events, heartbeatMs: 15_000, questionMaxChars: 8000, documents, sources }))
  */
-export const sessionsModule = ({ stores, sessions, jobs, guard, quota, events, heartbeatMs, closing, questionMaxChars }: SessionsModuleOptions) => {
+export const sessionsModule = (options: SessionsModuleOptions) => {
+  const { stores, sessions, palettes, jobs, guard, quota, events, heartbeatMs, closing, questionMaxChars, documents, sources } = options
   const pageData = (actor: Actor, id: string, meta: RequestMeta | null) => loadPage({ stores, sessions, jobs }, actor, id, meta)
 
   /** The HTML the live page's stream adds to an event, rendered once per event on this instance however many tabs follow it. */
@@ -140,6 +169,16 @@ export const sessionsModule = ({ stores, sessions, jobs, guard, quota, events, h
     return html ? { ...event, data: { ...data, html } } : event
   }
 
+  /** The form's session: with files (multipart, streamed to storage, the acknowledgement required) or without. */
+  const create = async (actor: Actor, body: Static<typeof FormBody>, meta: RequestMeta, request: Request, spendQuota: (name: string, caller: Actor) => Promise<void>) => {
+    if (!isMultipart(request)) {
+      sourceFieldsCheck(body)
+      return sessions.create(actor, body, meta)
+    }
+    const options = { requireAcknowledgement: true, check: sourceFieldsCheck, spendUpload: () => spendQuota('upload', actor) }
+    return (await documents.createSession(actor, request, body, meta, options)).session
+  }
+
   return new Elysia({ name: 'module/sessions' })
     .use(guard)
     .use(quota)
@@ -147,20 +186,27 @@ export const sessionsModule = ({ stores, sessions, jobs, guard, quota, events, h
       api
         .post(
           '',
-          async ({ actor, body, meta, set }) => {
-            if ('files' in (body as Record<string, unknown>))
-              throw new AppError(422, 'uploads_unavailable', 'Document uploads are not available on this server yet; send the question alone.')
-            const row = await sessions.create(actor, body, meta)
+          async ({ actor, body, meta, set, request, spendQuota }) => {
+            const created = isMultipart(request)
+              ? await documents.createSession(actor, request, body, meta, { spendUpload: () => spendQuota('upload', actor) })
+              : { session: await sessions.create(actor, body, meta), documents: [] }
             set.status = 201
-            set.headers.location = `/api/v1/sessions/${row.id}`
-            return toSummary(row)
+            set.headers.location = `/api/v1/sessions/${created.session.id}`
+            return toSummary(created.session, created.documents)
           },
           {
             permission: 'sessions:create',
+            // A multipart create with files spends from `upload` too, once its first file arrives.
             quota: 'write',
+            // A multipart body streams its files to storage; only the fields before them are parsed here.
+            parse: [({ request }) => parseSessionForm(request), 'json', 'urlencoded', 'multipart/form-data'],
             body: CreateSessionBody,
             response: { 201: SessionSummary },
-            detail: { summary: 'Create a session (JSON, form or multipart)' },
+            detail: {
+              summary: 'Create a session (JSON, form or multipart with files)',
+              description:
+                'Multipart: fields question, palette_id?, web_search?, then files (repeatable). Each file is checked against the allow-list and its magic bytes, and streamed to storage; the worker reads it. 413 file_too_large / too_many_files / session_too_large, 415 unsupported_type / type_mismatch, 403 uploads_disabled / web_search_disabled.',
+            },
           },
         )
         .get('', ({ actor, query }) => sessions.list(actor, pageParams(query)), {
@@ -169,7 +215,7 @@ export const sessionsModule = ({ stores, sessions, jobs, guard, quota, events, h
           response: pageOf(SessionSummary),
           detail: { summary: "The caller's sessions, newest first" },
         })
-        .get('/:id', async ({ actor, params, meta }) => toSummary(await sessions.get(actor, params.id, meta)), {
+        .get('/:id', async ({ actor, params, meta }) => sessions.summary(await sessions.get(actor, params.id, meta)), {
           permission: 'sessions:read',
           params: IdParams,
           response: SessionSummary,
@@ -238,14 +284,25 @@ export const sessionsModule = ({ stores, sessions, jobs, guard, quota, events, h
       async ({ actor, query }) => StatusUpdates({ sessions: await sessions.many(actor, query.ids.split(',').slice(0, 100)) }),
       { permission: 'sessions:read', query: t.Object({ ids: t.String({ maxLength: 6600 }) }), detail: { hide: true } },
     )
-    .get('/sessions/new', ({ actor }) => NewSessionPage({ actor, maxChars: questionMaxChars }), { permission: 'sessions:create', detail: { hide: true } })
+    .get(
+      '/sessions/new',
+      async ({ actor, query }) =>
+        NewSessionPage({
+          actor,
+          maxChars: questionMaxChars,
+          sources,
+          palettes: (await palettes.list(actor)).items,
+          paletteId: query.palette ?? DEFAULT_PALETTE,
+        }),
+      { permission: 'sessions:create', query: t.Object({ palette: t.Optional(t.String({ maxLength: 64 })) }), detail: { hide: true } },
+    )
     .post(
       '/sessions',
-      async ({ actor, body, meta, set, request }) => {
+      async ({ actor, body, meta, set, request, spendQuota }) => {
         const htmx = request.headers.get('hx-request') === 'true'
         // A session this form created before, whose run was refused, is run now rather than created again.
         const prior = body.reuse ? await sessions.find(actor, body.reuse).catch(() => undefined) : undefined
-        const row = prior && prior.status === 'created' && prior.question === body.question.trim() ? prior : await sessions.create(actor, body, meta)
+        const row = prior && prior.status === 'created' && prior.question === body.question.trim() ? prior : await create(actor, body, meta, request, spendQuota)
         if (body.run === 'true' && actor.permissions.has('sessions:run')) {
           try {
             await jobs.runSession(actor, row.id, undefined, meta)
@@ -254,7 +311,7 @@ export const sessionsModule = ({ stores, sessions, jobs, guard, quota, events, h
             set.status = error.status
             for (const [name, value] of Object.entries(error.headers ?? {})) set.headers[name] = value
             const message = `${error.message} Your question is saved: send the form again to run it, or open it later from your sessions.`
-            return refusedForm(actor, { ...body, reuse: row.id }, { code: error.code, message }, htmx, questionMaxChars)
+            return refusedForm(options, actor, { ...body, ...fieldsSent(request), reuse: row.id }, { code: error.code, message }, htmx)
           }
         }
         if (htmx) {
@@ -269,6 +326,8 @@ export const sessionsModule = ({ stores, sessions, jobs, guard, quota, events, h
         permission: 'sessions:create',
         // The form runs the council at once when "run" is ticked: that spends a council run too.
         quota: ({ body }: { body: unknown }) => ((body as { run?: string }).run === 'true' ? ['write', 'council-run'] : 'write'),
+        // A multipart body streams its files to storage; only the fields before them are parsed here.
+        parse: ({ request }) => parseUploadForm(request),
         body: FormBody,
         detail: { hide: true },
       },

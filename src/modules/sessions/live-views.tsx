@@ -11,12 +11,14 @@ import type { PaletteRow, StageOutputRow } from '../../../db/schema'
 import type { Actor } from '../../identity'
 import type { JobViewType } from '../jobs/model'
 import type { SessionSummaryView } from './model'
-import type { SessionResultsView } from './results'
+import { linkCitations } from '../documents/views'
+import { citationsOf, type SessionResultsView } from './results'
 import { renderOutput } from './rendered'
 import { ResultsDetails, ResultsSummary, usd } from './results-views'
 
 const ACTIVE = new Set(['queued', 'running'])
 const STAGES = [
+  ['sources', 'Reading documents'],
   ['draft', 'Drafts'],
   ['review', 'Reviews'],
   ['synthesis', 'Synthesis'],
@@ -33,6 +35,8 @@ export interface ProgressProps {
   session: SessionSummaryView
   job: JobViewType | null
   council: Council | null
+  /** The session has documents or asked for a web search: the council reads them first (the `sources` stage). */
+  sources?: boolean
   error?: string
   /** The stream failed: the section refreshes itself every 2 s instead. */
   poll?: boolean
@@ -85,9 +89,9 @@ function cardsOf(council: Council, finished: boolean): Card[] {
 
 const seconds = (ms: number) => (ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`)
 
-/** A landed draft, rendered from markdown (the question it quotes stays as written). */
+/** A landed draft, rendered from markdown (the question it quotes stays as written), its citations linked to their sources. */
 export function DraftBody({ row, question, open }: { row: StageOutputRow; question: string; open: boolean }) {
-  const safeDraft = renderOutput(row.id, row.content ?? '', question)
+  const safeDraft = linkCitations(renderOutput(row.id, row.content ?? '', question), row.sessionId ?? row.runId, citationsOf(row))
   return (
     <details class="draft" open={open}>
       <summary safe>{`Draft · ${row.tokensOut} tokens · ${seconds(row.durationMs)}`}</summary>
@@ -165,12 +169,15 @@ function outcome(session: SessionSummaryView, job: JobViewType | null, palette: 
 const jobLine = (job: JobViewType) =>
   job.status === 'queued' ? 'waiting for a worker' : job.status === 'running' ? `stage ${job.stage ?? 'starting'}` : job.stage ? `ended at the ${job.stage} stage` : ''
 
-export function SessionProgress({ actor, session, job, council, error, poll }: ProgressProps) {
+export function SessionProgress({ actor, session, job, council, sources, error, poll }: ProgressProps) {
   const active = job ? ACTIVE.has(job.status) : false
   const finished = !!job && !active
   const why = outcome(session, job, council?.palette, council !== null)
   const cards = council && job ? cardsOf(council, finished) : []
-  const stageIndex = STAGES.findIndex(([stage]) => stage === job?.stage)
+  const stages = STAGES.filter(([stage]) => stage !== 'sources' || sources || job?.stage === 'sources').map(
+    ([stage, label]) => [stage, stage === 'sources' && session.documents.length === 0 ? 'Searching the web' : label] as const,
+  )
+  const stageIndex = stages.findIndex(([stage]) => stage === job?.stage)
   return (
     <section
       id="progress"
@@ -211,7 +218,7 @@ export function SessionProgress({ actor, session, job, council, error, poll }: P
             </span>
           </p>
           <ol class="stages" id="stages">
-            {STAGES.map(([stage, label], i) => (
+            {stages.map(([stage, label], i) => (
               <li data-stage={stage} class={job.status === 'succeeded' || i < stageIndex ? 'done' : i === stageIndex && active ? 'current' : ''} safe>
                 {label}
               </li>

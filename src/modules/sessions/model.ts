@@ -6,6 +6,11 @@ export const SESSION_STATUSES = ['created', 'queued', 'running', 'succeeded', 'f
 export const CreateSessionBody = t.Object({
   question: t.String({ description: 'What to ask the council', maxLength: 200_000 }),
   palette_id: t.Optional(t.String({ pattern: '^[a-z0-9][a-z0-9-]{0,63}$', description: 'Palette; default "default"' })),
+  web_search: t.Optional(
+    t.Union([t.Boolean(), t.String({ maxLength: 8 })], {
+      description: 'Search the web once for the question before drafting (403 web_search_disabled when the server forbids it)',
+    }),
+  ),
   _csrf: t.Optional(t.String()),
 })
 
@@ -19,7 +24,15 @@ export const SessionSummary = t.Object({
   tokens: t.Object({ input: t.Integer(), output: t.Integer(), total: t.Integer() }),
   cost_usd: t.Number(),
   documents: t.Array(
-    t.Object({ id: t.String(), filename: t.String(), content_type: t.String(), bytes: t.Integer() }),
+    t.Object({
+      id: t.String(),
+      filename: t.String(),
+      content_type: t.String(),
+      bytes: t.Integer(),
+      status: t.UnionEnum(['pending', 'extracting', 'extracted', 'failed']),
+      pages: t.Nullable(t.Integer()),
+      error: t.Nullable(t.String()),
+    }),
   ),
   error: t.Nullable(t.String()),
   // ISO 8601 timestamps. Not declared as format: 'date-time': Elysia checks response formats

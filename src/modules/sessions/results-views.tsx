@@ -1,9 +1,11 @@
 /**
- * A finished council explained: the synthesis (the user's question quoted in
- * it stays as they wrote it), the leaderboard as a small SVG chart with what
+ * A finished council explained: sources it could not use, the synthesis (the
+ * user's question quoted in it stays as they wrote it; its citations linked),
+ * the sources cited, the leaderboard as a small SVG chart with what
  * its figures mean, how much the reviewers agreed (Kendall's W), who dropped
  * out and why, the reviews and the cost per stage.
  */
+import { CitationList, linkCitations, SourceNotes } from '../documents/views'
 import { renderOutput } from './rendered'
 import type { SessionResultsView } from './results'
 
@@ -63,10 +65,18 @@ function LeaderboardChart({ leaderboard }: { leaderboard: SessionResultsView['le
 
 /** The outcome first: who dropped out, the synthesis, the leaderboard and the reviewers' agreement. */
 export function ResultsSummary({ results, question }: { results: SessionResultsView; question: string }) {
-  const safeSynthesis = results.synthesis ? renderOutput(`${results.session_id}:synthesis:${results.synthesis.agent}`, results.synthesis.content, question) : ''
+  const synthesis = results.synthesis
+  const safeSynthesis = synthesis
+    ? linkCitations(
+        renderOutput(`${results.session_id}:synthesis:${synthesis.agent}`, synthesis.content, question),
+        results.session_id,
+        results.citations.filter((c) => c.stage === 'synthesis' && c.cited_by === synthesis.agent),
+      )
+    : ''
   const agreement = results.agreement
   return (
     <div id="results">
+      <SourceNotes notes={results.source_notes} />
       {results.partial ? (
         <div class="notice warn" id="partial-notice" role="status">
           <strong safe>{`Partial council: ${plural(results.dropped.length, 'member')} dropped out.`}</strong>
@@ -94,6 +104,7 @@ export function ResultsSummary({ results, question }: { results: SessionResultsV
       ) : (
         ''
       )}
+      <CitationList sessionId={results.session_id} citations={results.citations} />
       {results.leaderboard.length > 0 ? (
         <section class="card" id="leaderboard">
           <h2>Leaderboard</h2>

@@ -1,7 +1,9 @@
 /**
  * The results of a council, read in one query of stage_outputs: drafts,
  * reviews with their parsed rankings and label maps, the leaderboard, the
- * synthesis, who dropped out and why, and tokens and cost per stage.
+ * synthesis with the citations of drafts and synthesis, who dropped out and
+ * why, notes on sources the council could not use, how much the reviewers
+ * agreed, and tokens and cost per stage.
  */
 import { t, type Static } from 'elysia'
 import type { PaletteRow, StageOutputRow } from '../../../db/schema'
@@ -10,7 +12,7 @@ import { droppedMembers } from '../../council/engine'
 import type { CatalogStore } from '../catalog/store'
 import type { StageOutputStore } from '../councils/store'
 
-export const CallFigures = t.Object({
+const CallFigures = t.Object({
   model: t.Nullable(t.String()),
   tokens: t.Object({ input: t.Integer(), output: t.Integer() }),
   cost_usd: t.Number(),
@@ -47,6 +49,23 @@ export const SessionResults = t.Object({
     ),
   ),
   synthesis: t.Nullable(t.Composite([t.Object({ agent: t.String(), content: t.String() }), CallFigures])),
+  citations: t.Array(
+    t.Object({
+      label: t.String({ description: '[doc:N p.P] or [web:N], as the answer cites it' }),
+      kind: t.UnionEnum(['doc', 'web']),
+      document_id: t.Nullable(t.String()),
+      filename: t.Nullable(t.String()),
+      page: t.Nullable(t.Integer()),
+      url: t.Nullable(t.String()),
+      title: t.Nullable(t.String()),
+      snippet: t.Nullable(t.String({ description: 'The source text that backs the claim' })),
+      cited_by: t.String({ description: 'The agent whose draft or synthesis cites it' }),
+      stage: t.UnionEnum(['draft', 'synthesis']),
+      verified: t.Boolean({ description: 'The cited snippet occurs on that page and the citing sentence matches it' }),
+      reason: t.Nullable(t.String({ description: 'Why it is not verified' })),
+    }),
+  ),
+  source_notes: t.Array(t.String(), { description: 'Sources the council could not use: unreadable documents, a failed web search' }),
   stages: t.Record(t.String(), t.Object({ calls: t.Integer(), tokens: t.Integer(), cost_usd: t.Number() })),
   totals: t.Object({ tokens: t.Object({ input: t.Integer(), output: t.Integer(), total: t.Integer() }), cost_usd: t.Number() }),
 })
@@ -59,6 +78,26 @@ const figures = (row: StageOutputRow) => ({
   cost_usd: row.costMicroUsd / 1_000_000,
   duration_ms: row.durationMs,
 })
+
+type Citation = SessionResultsView['citations'][number]
+
+/** The citations a draft or the synthesis made, as its stored output keeps them (checked when it was written). */
+export function citationsOf(row: StageOutputRow): Citation[] {
+  return ((row.data?.citations as Array<Omit<Citation, 'cited_by' | 'stage'>> | undefined) ?? []).map((citation) => ({
+    label: citation.label,
+    kind: citation.kind,
+    document_id: citation.document_id,
+    filename: citation.filename,
+    page: citation.page,
+    url: citation.url,
+    title: citation.title,
+    snippet: citation.snippet,
+    cited_by: row.agent,
+    stage: row.stage as 'draft' | 'synthesis',
+    verified: citation.verified,
+    reason: citation.reason,
+  }))
+}
 
 type ResultStores = { catalog: CatalogStore; stageOutputs: StageOutputStore }
 type ResultSession = { id: string; status: string; palette_id: string }
@@ -89,7 +128,7 @@ function toResults(session: ResultSession, palette: PaletteRow | undefined, rows
   let tokensOut = 0
   let cost = 0
   for (const row of rows) {
-    if (row.stage === 'aggregate') continue
+    if (row.stage === 'aggregate' || row.stage === 'sources' || row.stage === 'search') continue
     const stage = (stages[row.stage] ??= { calls: 0, tokens: 0, cost_usd: 0 })
     stage.calls += 1
     stage.tokens += row.tokensIn + row.tokensOut
@@ -125,6 +164,8 @@ function toResults(session: ResultSession, palette: PaletteRow | undefined, rows
       reviews.filter((review) => review.parse_status !== 'unparsed').map((review) => ({ reviewer: review.reviewer, ranking: review.ranking })),
       drafts.map((draft) => draft.agent),
     ),
+    citations: [...ok('draft'), ...(synthesisRow ? [synthesisRow] : [])].flatMap(citationsOf),
+    source_notes: (ok('sources')[0]?.data?.notes as string[] | undefined) ?? [],
     synthesis: synthesisRow ? { agent: synthesisRow.agent, content: synthesisRow.content ?? '', ...figures(synthesisRow) } : null,
     stages,
     totals: { tokens: { input: tokensIn, output: tokensOut, total: tokensIn + tokensOut }, cost_usd: cost / 1_000_000 },

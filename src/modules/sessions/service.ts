@@ -4,25 +4,73 @@
  * Every write happens in a transaction together with its audit event.
  */
 import { isId, newId } from '../../../db/client'
-import type { SessionRow } from '../../../db/schema'
+import type { DocumentRow, SessionRow } from '../../../db/schema'
 import type { AuditLog } from '../../../plugins/audit'
+import { WebSearchError, type WebSearch } from '../../../plugins/search'
 import type { Actor } from '../../identity'
 import type { RequestMeta } from '../../../plugins/rbac'
 import { notFound, unprocessable } from '../../errors'
 import { toPage, type Page, type PageParams } from '../../pagination'
-import type { Stores } from '../../stores'
+import type { Stores, TxStores } from '../../stores'
 import type { SessionFilter } from './store'
+import type { PaletteAccess } from '../palettes/service'
 import type { CreateSessionInput, SessionStatus, SessionSummaryView } from './model'
 
 export interface SessionsDeps {
   stores: Stores
   audit: AuditLog
   questionMaxChars: number
+  /** Refuses a palette that does not exist (422) or is locked for the caller (403) before the session is created. */
+  palettes: PaletteAccess
+  /**
+   * Deletes the stored objects of a session's documents (bytes and extracted
+   * text) before a hard delete erases its rows, and again once they are gone
+   * (`afterwards`: pages an extraction was writing meanwhile); counts the objects.
+   */
+  eraseObjects?: (sessionId: string) => Promise<{ objects: number; afterwards(): Promise<number> }>
+  /** Decides whether `web_search: true` is accepted (the search plugin; DISABLE_WEB_SEARCH makes it refuse). */
+  webSearch?: Pick<WebSearch, 'enabled' | 'provider'>
+}
+
+/** `web_search` as JSON (true) or a form ("true", "on") sends it. */
+export const wantsWebSearch = (value: CreateSessionInput['web_search']) => value === true || value === 'true' || value === 'on'
+
+/** Why `web_search: true` is refused here: 403 web_search_disabled under the kill switch, else not configured. */
+function webSearchRefusal(search: Pick<WebSearch, 'provider'> | undefined): WebSearchError {
+  return search?.provider === 'disabled'
+    ? new WebSearchError('web_search_disabled', 'Web search is disabled on this server (DISABLE_WEB_SEARCH=true); ask without it.')
+    : new WebSearchError('web_search_not_configured', 'Web search is not configured on this server (WEB_SEARCH_PROVIDER=none); ask without it.')
 }
 
 export const DEFAULT_PALETTE = 'default'
 
-export function toSummary(row: SessionRow): SessionSummaryView {
+/** The question as the council will get it, or a 422 naming the problem (also checked before an upload is stored). */
+export function checkQuestion(raw: string, questionMaxChars: number): string {
+  const question = raw.trim()
+  if (!question) throw unprocessable('question_required', 'Write a question for the council.')
+  if (question.includes('\u0000')) throw unprocessable('invalid_characters', 'The question contains a NUL character; remove it and try again.')
+  if (question.length > questionMaxChars)
+    throw unprocessable(
+      'question_too_long',
+      `The question has ${question.length} characters; the limit is ${questionMaxChars}. Shorten it or attach a document.`,
+    )
+  return question
+}
+
+/** A document as sessions show it: metadata only (SPEC §4). */
+function toDocumentSummary(row: DocumentRow): SessionSummaryView['documents'][number] {
+  return {
+    id: row.id,
+    filename: row.filename,
+    content_type: row.mime,
+    bytes: row.bytes,
+    status: row.status as SessionSummaryView['documents'][number]['status'],
+    pages: row.pages,
+    error: row.error,
+  }
+}
+
+export function toSummary(row: SessionRow, documents: readonly DocumentRow[] = []): SessionSummaryView {
   return {
     id: row.id,
     question: row.question,
@@ -32,7 +80,7 @@ export function toSummary(row: SessionRow): SessionSummaryView {
     partial: row.partial,
     tokens: { input: row.tokensIn, output: row.tokensOut, total: row.tokensIn + row.tokensOut },
     cost_usd: row.costMicroUsd / 1_000_000,
-    documents: [],
+    documents: documents.map(toDocumentSummary),
     error: row.error,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
@@ -41,26 +89,29 @@ export function toSummary(row: SessionRow): SessionSummaryView {
 
 /**
  * @example
- * const sessions = createSessionsService({ stores, audit, questionMaxChars: 8000 })
+ * const sessions = createSessionsService({ stores, audit, questionMaxChars: 8000, palettes })
  * const row = await sessions.create(actor, { question: 'Why?' }, meta)
  */
-export function createSessionsService({ stores, audit, questionMaxChars }: SessionsDeps) {
+export function createSessionsService({ stores, audit, questionMaxChars, palettes, eraseObjects, webSearch }: SessionsDeps) {
   return {
-    async create(actor: Actor, input: CreateSessionInput, meta: RequestMeta): Promise<SessionRow> {
-      const question = input.question.trim()
-      if (!question) throw unprocessable('question_required', 'Write a question for the council.')
-      if (question.includes('\u0000')) throw unprocessable('invalid_characters', 'The question contains a NUL character; remove it and try again.')
-      if (question.length > questionMaxChars)
-        throw unprocessable(
-          'question_too_long',
-          `The question has ${question.length} characters; the limit is ${questionMaxChars}. Shorten it or attach a document.`,
-        )
+    /** `within` runs in the session's transaction (uploads add their document rows and extraction jobs there). */
+    async create(
+      actor: Actor,
+      input: CreateSessionInput,
+      meta: RequestMeta,
+      within?: (tx: TxStores, row: SessionRow) => Promise<void>,
+    ): Promise<SessionRow> {
+      const question = checkQuestion(input.question, questionMaxChars)
+      const paletteId = input.palette_id ?? DEFAULT_PALETTE
+      await palettes.requireRunnable(actor, paletteId)
+      const searchWeb = wantsWebSearch(input.web_search)
+      if (searchWeb && !webSearch?.enabled) throw webSearchRefusal(webSearch)
       const now = new Date()
       const row: SessionRow = {
         id: newId(),
         userId: actor.userId,
         question,
-        paletteId: input.palette_id ?? DEFAULT_PALETTE,
+        paletteId,
         status: 'created',
         stage: null,
         partial: false,
@@ -68,6 +119,7 @@ export function createSessionsService({ stores, audit, questionMaxChars }: Sessi
         tokensOut: 0,
         costMicroUsd: 0,
         error: null,
+        webSearch: searchWeb,
         createdAt: now,
         updatedAt: now,
         deletedAt: null,
@@ -80,16 +132,25 @@ export function createSessionsService({ stores, audit, questionMaxChars }: Sessi
             action: 'session.create',
             target: `session:${row.id}`,
             sessionId: row.id,
-            metadata: { palette_id: row.paletteId, question_chars: question.length },
+            metadata: { palette_id: row.paletteId, question_chars: question.length, ...(searchWeb && { web_search: true }) },
           },
           tx,
         )
+        await within?.(tx, row)
       })
       return row
     },
 
     async list(actor: Actor, params: PageParams): Promise<Page<SessionSummaryView>> {
-      return toPage(await stores.sessions.page(actor.userId, params.after, params.limit + 1), params, toSummary)
+      const rows = await stores.sessions.page(actor.userId, params.after, params.limit + 1)
+      const documents = new Map<string, DocumentRow[]>()
+      for (const doc of await stores.documents.forSessions(rows.map((row) => row.id))) documents.set(doc.sessionId, [...(documents.get(doc.sessionId) ?? []), doc])
+      return toPage(rows, params, (row) => toSummary(row, documents.get(row.id)))
+    },
+
+    /** The summary of a session read with get(): its documents' metadata added. */
+    async summary(row: SessionRow): Promise<SessionSummaryView> {
+      return toSummary(row, await stores.documents.forSession(row.id))
     },
 
     /** The caller's live session, or 404. Reads are audited in batches (they are the hot path). */
@@ -119,7 +180,7 @@ export function createSessionsService({ stores, audit, questionMaxChars }: Sessi
     /** The caller's live sessions among `ids` (the list page's status refresh); others' and unknown ids are left out. */
     async many(actor: Actor, ids: readonly string[]): Promise<SessionSummaryView[]> {
       const valid = ids.filter(isId)
-      return valid.length === 0 ? [] : (await stores.sessions.manyLive(actor.userId, valid)).map(toSummary)
+      return valid.length === 0 ? [] : (await stores.sessions.manyLive(actor.userId, valid)).map((row) => toSummary(row))
     },
 
     async softDelete(actor: Actor, id: string, meta: RequestMeta): Promise<void> {
@@ -133,21 +194,28 @@ export function createSessionsService({ stores, audit, questionMaxChars }: Sessi
     /** Erases a session and everything derived from it, whoever owns it (admins only; checked by the route). */
     async hardDelete(actor: Actor, id: string, meta: RequestMeta): Promise<void> {
       if (!isId(id)) throw notFound('Session')
+      // Objects first: if the rows then fail to go, a retry finds the documents again; the other way round would orphan bytes.
+      const erased = await eraseObjects?.(id)
       await stores.transaction(async (tx) => {
-        const erased = await tx.sessions.remove(id)
-        if (!erased) throw notFound('Session')
+        const removed = await tx.sessions.remove(id)
+        if (!removed) throw notFound('Session')
         await tx.jobs.removeForSession(id)
+        // Drafts, reviews, synthesis, citations and web results: derived from the session, so erased with it.
+        await tx.stageOutputs.removeForRun(id)
+        const documents = await tx.documents.removeForSession(id)
+        await tx.jobs.removeByIds(documents.flatMap((doc) => (doc.jobId ? [doc.jobId] : [])))
         await audit.record(
           {
             ...meta.audit,
             action: 'session.hard_delete',
             target: `session:${id}`,
             sessionId: id,
-            metadata: { owner_id: erased.userId },
+            metadata: { owner_id: removed.userId, documents: documents.length },
           },
           tx,
         )
       })
+      await erased?.afterwards()
     },
   }
 }

@@ -5,7 +5,7 @@ import { byGroup, createCoalescer, ItemFailure } from '../../../db/coalesce'
 import type { SessionRow } from '../../../db/schema'
 import { sessions } from '../../../db/schema/pg'
 import { containsPattern } from '../../../db/like'
-import type { SessionStore, SessionTotals } from './store'
+import { ROWS_PER_INSERT, type SessionStore, type SessionTotals } from './store'
 
 export interface PgSessionStoreOptions {
   /** Share statements between concurrent callers; only on the database itself, never inside a transaction. */
@@ -131,6 +131,9 @@ export function createPgSessionStore(db: PgExec, { coalesce }: PgSessionStoreOpt
   return {
     async insert(row) {
       await db.insert(sessions).values(row)
+    },
+    async insertMany(rows) {
+      for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) await db.insert(sessions).values(rows.slice(i, i + ROWS_PER_INSERT))
     },
     async findLive(id, userId) {
       if (!coalesce) return (await queries().liveById.execute({ id, userId }))[0]

@@ -3,7 +3,7 @@ import { and, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm'
 import type { SqliteExec } from '../../../db/client'
 import { sessions } from '../../../db/schema/sqlite'
 import { containsPattern } from '../../../db/like'
-import type { SessionStore } from './store'
+import { ROWS_PER_INSERT, type SessionStore } from './store'
 
 export function createSqliteSessionStore(db: SqliteExec): SessionStore {
   let prepared: ReturnType<typeof prepare> | null = null
@@ -29,6 +29,9 @@ export function createSqliteSessionStore(db: SqliteExec): SessionStore {
   return {
     async insert(row) {
       await db.insert(sessions).values(row)
+    },
+    async insertMany(rows) {
+      for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) await db.insert(sessions).values(rows.slice(i, i + ROWS_PER_INSERT))
     },
     async findLive(id, userId) {
       return (await queries().liveById.all({ id, userId }))[0]

@@ -20,8 +20,13 @@ export interface SessionFilter {
   status?: string
 }
 
+/** Rows per multi-row insert: 1,000 × 14 columns stays far below libsql's 32,766 and PostgreSQL's 65,535 parameters. */
+export const ROWS_PER_INSERT = 1000
+
 export interface SessionStore {
   insert(row: SessionRow): Promise<void>
+  /** Inserts any number of rows, ROWS_PER_INSERT to a statement (seeding, benchmarks). */
+  insertMany(rows: readonly SessionRow[]): Promise<void>
   /** The owner's live session, or undefined (missing, another owner's, or soft-deleted). */
   findLive(id: string, userId: string): Promise<SessionRow | undefined>
   /** The owner's live sessions, newest first: `limit` rows with ids below `after` (all from the newest when null). */

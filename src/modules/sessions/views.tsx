@@ -1,9 +1,9 @@
 /**
  * Pages and htmx fragments of sessions: the list (search, status filter,
  * tokens and cost, delete with confirmation, live status badges refreshed by
- * one request for all running rows, "load more"), the new-session form (which
- * keeps what was typed through every refusal, with the message beside the
- * field), and the session page around its live part (live-views.tsx).
+ * one request for all running rows, "load more"), and the session page: the
+ * question, its documents, and its live part (live-views.tsx). The
+ * new-session form is in form-views.tsx.
  */
 import type { Actor } from '../../identity'
 import { LoadMoreRow } from '../../../views/components/load-more'
@@ -11,6 +11,7 @@ import { Time } from '../../../views/components/time'
 import { Layout } from '../../../views/layout'
 import type { Page } from '../../pagination'
 import { BudgetNoticeSlot } from '../budgets/views'
+import { DocumentList } from '../documents/views'
 import { SessionProgress, type ProgressProps } from './live-views'
 import { SESSION_STATUSES, type SessionSummaryView } from './model'
 import { usd } from './results-views'
@@ -196,86 +197,6 @@ export function SessionsPage({ actor, page, filter }: { actor: Actor; page: Page
   )
 }
 
-/** Which field a refusal belongs beside; anything else is said at the top of the form. */
-export function fieldOf(code: string): 'question' | 'palette_id' | 'files' | null {
-  if (code.startsWith('question') || code === 'invalid_characters' || code === 'validation_failed') return 'question'
-  if (code.startsWith('palette')) return 'palette_id'
-  if (['file_too_large', 'too_many_files', 'session_too_large', 'unsupported_type', 'type_mismatch', 'uploads_disabled'].includes(code)) return 'files'
-  return null
-}
-
-export interface NewSessionFormProps {
-  actor: Actor
-  /** What to say: beside `errorField` when given, else at the top of the form. */
-  error?: string
-  errorField?: string | null
-  question?: string
-  /** Whether "run right away" is ticked (it is by default). */
-  run?: boolean
-  /** A session already created from this form whose run was refused: sending the form again runs it instead of creating another. */
-  reuse?: string
-  maxChars: number
-}
-
-export function NewSessionForm({ actor, error, errorField, question = '', run = true, reuse, maxChars }: NewSessionFormProps) {
-  const questionError = error && errorField === 'question' ? error : undefined
-  const formError = error && errorField !== 'question' ? error : undefined
-  const length = question.length
-  return (
-    <form id="new-session" method="post" action="/sessions" hx-post="/sessions" hx-target="this" hx-swap="outerHTML" class="card">
-      {actor.csrfToken ? <input type="hidden" name="_csrf" value={actor.csrfToken} /> : ''}
-      {reuse ? <input type="hidden" name="reuse" value={reuse} /> : ''}
-      {formError ? (
-        <div class="notice error" role="alert" id="form-error" safe>
-          {formError}
-        </div>
-      ) : (
-        ''
-      )}
-      <div class={questionError ? 'field invalid' : 'field'}>
-        <label for="question">Question</label>
-        <textarea
-          id="question"
-          name="question"
-          required
-          data-max-chars={String(maxChars)}
-          aria-describedby={questionError ? 'question-count question-error' : 'question-count'}
-          aria-invalid={questionError ? 'true' : undefined}
-          placeholder="What should the council deliberate on?"
-          safe
-        >
-          {question}
-        </textarea>
-        <p class={`field-help small ${length > maxChars ? 'over' : length > maxChars * 0.9 ? 'near' : 'muted'}`} id="question-count" data-counter-for="question" aria-live="polite" safe>
-          {`${length.toLocaleString('en-US')} / ${maxChars.toLocaleString('en-US')} characters`}
-        </p>
-        {questionError ? (
-          <p class="field-error" id="question-error" role="alert" safe>
-            {questionError}
-          </p>
-        ) : (
-          ''
-        )}
-      </div>
-      <label class="inline small">
-        <input type="checkbox" name="run" value="true" checked={run} /> Run the council right away
-      </label>
-      <p>
-        <button type="submit">{reuse ? 'Run it' : 'Create session'}</button>
-      </p>
-    </form>
-  )
-}
-
-export function NewSessionPage(props: NewSessionFormProps) {
-  return (
-    <Layout title="Ask the council" actor={props.actor} path="/sessions/new">
-      <h1>Ask the council</h1>
-      <NewSessionForm {...props} />
-    </Layout>
-  )
-}
-
 export function SessionPage(props: ProgressProps) {
   return (
     <Layout title="Session" actor={props.actor}>
@@ -291,6 +212,7 @@ export function SessionPage(props: ProgressProps) {
           created <Time iso={props.session.created_at} />
         </p>
       </article>
+      <DocumentList sessionId={props.session.id} documents={props.session.documents} />
       <SessionProgress {...props} />
     </Layout>
   )

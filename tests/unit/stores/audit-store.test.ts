@@ -2,13 +2,15 @@
 import { expect, test } from 'bun:test'
 import { newId } from '../../../db/client'
 import type { AuditEventRow } from '../../../db/schema'
-import { toAuditRow } from '../../../plugins/audit'
+import { toAuditJson, toAuditRow, type AuditQuery } from '../../../plugins/audit'
 import { eachDialect } from '../../helpers/databases'
+
+const MINUTE = 60_000
 
 eachDialect('audit store', (use) => {
   const readAll = async (ids: string[]) => {
-    const { db } = use()
-    const rows = (await db.orm.select().from(db.t.auditEvents)) as AuditEventRow[]
+    const { stores } = use()
+    const rows = await stores.audit.list({ limit: 100_000 })
     return rows.filter((row) => ids.includes(row.id)).sort((a, b) => a.id.localeCompare(b.id))
   }
 
@@ -50,5 +52,139 @@ eachDialect('audit store', (use) => {
       }),
     ).rejects.toThrow('abort')
     expect(await readAll([row.id])).toEqual([])
+  })
+
+  /** Events of one family at the given minutes before a fixed instant, ids time-ordered like the app's. */
+  const seed = async (family: string, rows: Array<Partial<AuditEventRow> & { minutesAgo: number }>) => {
+    const now = new Date('2030-06-01T12:00:00Z').getTime()
+    const values = rows.map(({ minutesAgo, ...row }) => {
+      const at = new Date(now - minutesAgo * MINUTE)
+      return { ...toAuditRow({ action: family }, at), id: Bun.randomUUIDv7('hex', at), ...row, action: `${family}${row.action ?? ''}` }
+    })
+    await use().stores.audit.append(values)
+    return { now, values }
+  }
+  const listed = async (query: Omit<AuditQuery, 'limit'> & { limit?: number }) =>
+    (await use().stores.audit.list({ limit: 100, ...query })).map((row) => row.id)
+
+  test('list: newest first, each filter alone and together, limit and keyset `before`', async () => {
+    const family = `f${newId().slice(0, 8)}`
+    const { now, values } = await seed(family, [
+      { minutesAgo: 50, action: '.create', actor: 'Alice.Smith@example.com', actorId: 'actor-alice', target: 'user:1', requestId: 'req-1' },
+      { minutesAgo: 40, action: '.delete', actor: 'bob@example.com', target: 'user:2', requestId: 'req-2' },
+      { minutesAgo: 30, action: '.create', actor: 'bob@example.com', target: 'session:9', requestId: 'req-3' },
+      { minutesAgo: 20, action: '_create', actor: 'carol@example.com', target: 'user_3' },
+    ])
+    const [a, b, c, d] = values.map((row) => row.id)
+    const all = { action: { prefix: family } }
+    expect(await listed(all)).toEqual([d, c, b, a])
+    expect(await listed({ action: { equals: `${family}.create` } })).toEqual([c, a])
+    expect(await listed({ action: { equals: family } })).toEqual([])
+    // A prefix is literal: `_` and `%` match only themselves.
+    expect(await listed({ action: { prefix: `${family}.` } })).toEqual([c, b, a])
+    expect(await listed({ action: { prefix: `${family}%` } })).toEqual([])
+    expect(await listed({ ...all, actorContains: 'ALICE' })).toEqual([a])
+    expect(await listed({ ...all, actorContains: 'bob@' })).toEqual([c, b])
+    expect(await listed({ ...all, actorContains: '%' })).toEqual([])
+    expect(await listed({ ...all, actorId: 'actor-alice' })).toEqual([a])
+    expect(await listed({ ...all, target: { equals: 'user:2' } })).toEqual([b])
+    expect(await listed({ ...all, target: { prefix: 'user:' } })).toEqual([b, a])
+    expect(await listed({ ...all, target: { prefix: 'user_' } })).toEqual([d])
+    expect(await listed({ ...all, requestId: 'req-3' })).toEqual([c])
+    // since is inclusive, until exclusive.
+    const since = new Date(now - 40 * MINUTE)
+    const until = new Date(now - 20 * MINUTE)
+    expect(await listed({ ...all, since, until })).toEqual([c, b])
+    expect(await listed({ ...all, since, actorContains: 'bob', target: { prefix: 'user:' } })).toEqual([b])
+    expect(await listed({ ...all, limit: 2 })).toEqual([d, c])
+    expect(await listed({ ...all, limit: 2, before: c })).toEqual([b, a])
+    expect(await listed({ ...all, before: a })).toEqual([])
+  })
+
+  test('list returns whole rows, metadata included', async () => {
+    const family = `r${newId().slice(0, 8)}`
+    const { values } = await seed(family, [{ minutesAgo: 1, metadata: { nested: { ok: true } }, ip: '10.0.0.1' }])
+    const [row] = await use().stores.audit.list({ action: { equals: family }, limit: 5 })
+    expect(row).toEqual(values[0]!)
+  })
+
+  test('append with stream: every event also lands in the outbox, in order, as its JSON line', async () => {
+    const { stores } = use()
+    const family = `s${newId().slice(0, 8)}`
+    const single = toAuditRow({ action: family, target: 'one', metadata: { text: 'hidden', quote: `"'\n` } })
+    const batch = Array.from({ length: 3 }, (_, i) => toAuditRow({ action: family, target: `batch-${i}` }))
+    await stores.audit.append([single], { stream: true })
+    await stores.audit.append(batch, { stream: true })
+    await stores.audit.append([toAuditRow({ action: family, target: 'not streamed' })])
+    const entries = await stores.audit.outbox.take(100)
+    const mine = entries.filter((entry) => JSON.parse(entry.payload).action === family)
+    expect(mine.map((entry) => entry.eventId)).toEqual([single, ...batch].map((row) => row.id))
+    expect(mine.map((entry) => JSON.parse(entry.payload))).toEqual([single, ...batch].map(toAuditJson))
+    expect(mine[0]!.payload).not.toContain('\n')
+    expect(JSON.parse(mine[0]!.payload).metadata).toEqual({ text: '[redacted]', quote: `"'\n` })
+    for (let i = 1; i < entries.length; i++) expect(entries[i]!.seq).toBeGreaterThan(entries[i - 1]!.seq)
+    expect(mine[0]!.createdAt).toEqual(single.at)
+    await stores.audit.outbox.remove(entries.map((entry) => entry.seq))
+  })
+
+  test('outbox: take in order with a limit, remove by seq (twice is harmless), backlog counts and ages', async () => {
+    const { stores } = use()
+    const { outbox } = stores.audit
+    expect(await outbox.backlog()).toEqual({ count: 0, oldestAt: null })
+    const rows = Array.from({ length: 5 }, (_, i) => toAuditRow({ action: 'outbox.order' }, new Date(Date.UTC(2030, 0, 1, 0, i))))
+    for (const row of rows) await stores.audit.append([row], { stream: true })
+    expect(await outbox.backlog()).toEqual({ count: 5, oldestAt: rows[0]!.at })
+    const first = await outbox.take(2)
+    expect(first.map((entry) => entry.eventId)).toEqual(rows.slice(0, 2).map((row) => row.id))
+    await outbox.remove(first.map((entry) => entry.seq))
+    await outbox.remove(first.map((entry) => entry.seq))
+    await outbox.remove([])
+    expect(await outbox.backlog()).toEqual({ count: 3, oldestAt: rows[2]!.at })
+    const rest = await outbox.take(10)
+    expect(rest.map((entry) => entry.eventId)).toEqual(rows.slice(2).map((row) => row.id))
+    await outbox.remove(rest.map((entry) => entry.seq))
+    expect(await outbox.take(10)).toEqual([])
+  })
+
+  test('an event and its outbox entry commit or roll back together', async () => {
+    const { stores } = use()
+    const kept = toAuditRow({ action: 'outbox.tx', target: 'kept' })
+    const doomed = toAuditRow({ action: 'outbox.tx', target: 'doomed' })
+    await stores.transaction(async (tx) => tx.audit.append([kept], { stream: true }))
+    await expect(
+      stores.transaction(async (tx) => {
+        await tx.audit.append([doomed], { stream: true })
+        throw new Error('abort')
+      }),
+    ).rejects.toThrow('abort')
+    const entries = await stores.audit.outbox.take(100)
+    expect(entries.map((entry) => entry.eventId)).toEqual([kept.id])
+    expect((await readAll([kept.id, doomed.id])).map((row) => row.id)).toEqual([kept.id])
+    await stores.audit.outbox.remove(entries.map((entry) => entry.seq))
+  })
+
+  test('lease: one holder at a time; renewable by its holder; free once expired or released', async () => {
+    const { outbox } = use().stores.audit
+    const name = `lease-${newId()}`
+    expect(await outbox.acquireLease(name, 'a', 60_000)).toBe(true)
+    expect(await outbox.acquireLease(name, 'b', 60_000)).toBe(false)
+    expect(await outbox.acquireLease(name, 'a', 60_000)).toBe(true)
+    await outbox.releaseLease(name, 'b')
+    expect(await outbox.acquireLease(name, 'b', 60_000)).toBe(false)
+    await outbox.releaseLease(name, 'a')
+    expect(await outbox.acquireLease(name, 'b', 200)).toBe(true)
+    expect(await outbox.acquireLease(name, 'a', 60_000)).toBe(false)
+    await Bun.sleep(300)
+    expect(await outbox.acquireLease(name, 'a', 60_000)).toBe(true)
+    expect(await outbox.acquireLease(name, 'b', 60_000)).toBe(false)
+    // Other leases are independent.
+    expect(await outbox.acquireLease(`${name}-other`, 'b', 60_000)).toBe(true)
+  })
+
+  test('lease: of many asking at once, exactly one gets it', async () => {
+    const { outbox } = use().stores.audit
+    const name = `race-${newId()}`
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => outbox.acquireLease(name, `holder-${i}`, 60_000)))
+    expect(results.filter(Boolean)).toHaveLength(1)
   })
 })

@@ -199,6 +199,43 @@ eachDialect('job store', (use, dialect) => {
     expect(await stores.jobs.heartbeat([], at)).toEqual([])
   })
 
+  test('insertMany stores any number of rows, over several statements, each reading back equal', async () => {
+    const { stores } = use()
+    const userId = `many-${newId()}`
+    const rows = Array.from({ length: 1203 }, (_, i) => job({ userId, requestId: `req-${i}` }))
+    await stores.jobs.insertMany(rows)
+    await stores.jobs.insertMany([])
+    for (const row of [rows[0]!, rows[999]!, rows[1000]!, rows[1202]!]) expect(await stores.jobs.find(row.id)).toEqual(row)
+    expect(await stores.jobs.page(userId, null, 2000)).toHaveLength(1203)
+  })
+
+  test("page: the user's jobs only, newest first, keyed by id", async () => {
+    const { stores } = use()
+    const userId = `pager-${newId()}`
+    const rows: JobRow[] = []
+    for (let i = 0; i < 5; i++) rows.push(await inserted({ userId, kind: i % 2 ? 'agent' : 'council' }))
+    await inserted()
+    const first = await stores.jobs.page(userId, null, 2)
+    expect(first).toEqual([rows[4]!, rows[3]!])
+    expect(await stores.jobs.page(userId, rows[3]!.id, 10)).toEqual([rows[2]!, rows[1]!, rows[0]!])
+    expect(await stores.jobs.page(`nobody-${newId()}`, null, 10)).toEqual([])
+  })
+
+  test('statusCounts counts the jobs in each status, leaving out statuses without any', async () => {
+    const { stores } = use()
+    const before = await stores.jobs.statusCounts()
+    const running = await inserted()
+    expect(await stores.jobs.claim(running.id, 1, true)).toBe(true)
+    const failed = await inserted()
+    expect(await stores.jobs.transition(failed.id, { to: 'failed', at: new Date(), error: 'boom' })).toBe(true)
+    await inserted()
+    const after = await stores.jobs.statusCounts()
+    const delta = (status: string) => (after[status] ?? 0) - (before[status] ?? 0)
+    expect([delta('queued'), delta('running'), delta('failed'), delta('succeeded')]).toEqual([1, 1, 1, 0])
+    for (const n of Object.values(after)) expect(n).toBeGreaterThan(0)
+    expect(Object.values(after).every((n) => typeof n === 'number')).toBe(true)
+  })
+
   test('unfinished lists queued and running jobs only', async () => {
     const { stores } = use()
     const queued = await inserted()
@@ -250,6 +287,20 @@ eachDialect('job store', (use, dialect) => {
     expect(await stores.jobs.find(a.id)).toBeUndefined()
     expect(await stores.jobs.logs(a.id, null, 10)).toEqual([])
     expect(await stores.jobs.logs(other.id, null, 10)).toHaveLength(1)
+  })
+
+  test('removeByIds removes those jobs and their lines only', async () => {
+    const { stores } = use()
+    const a = await inserted()
+    const b = await inserted()
+    const kept = await inserted()
+    await stores.jobs.appendLogs([line(a.id, 'gone'), line(b.id, 'gone too'), line(kept.id, 'kept')])
+    expect(await stores.jobs.removeByIds([a.id, b.id, newId()])).toBe(2)
+    expect(await stores.jobs.removeByIds([])).toBe(0)
+    expect(await stores.jobs.find(a.id)).toBeUndefined()
+    expect(await stores.jobs.logs(b.id, null, 10)).toEqual([])
+    expect(await stores.jobs.find(kept.id)).toBeDefined()
+    expect(await stores.jobs.logs(kept.id, null, 10)).toHaveLength(1)
   })
 
   test('writes inside a transaction that throws are rolled back', async () => {

@@ -18,6 +18,7 @@ const session = (userId: string, fields: Partial<SessionRow> = {}): SessionRow =
     tokensOut: 0,
     costMicroUsd: 0,
     error: null,
+    webSearch: false,
     createdAt: now,
     updatedAt: now,
     deletedAt: null,
@@ -28,7 +29,7 @@ const session = (userId: string, fields: Partial<SessionRow> = {}): SessionRow =
 eachDialect('session store', (use) => {
   test('a stored session reads back equal, for its owner only', async () => {
     const { stores } = use()
-    const row = session('owner-1', { costMicroUsd: 12_345_678_901, partial: true })
+    const row = session('owner-1', { costMicroUsd: 12_345_678_901, partial: true, webSearch: true })
     await stores.sessions.insert(row)
     expect(await stores.sessions.findLive(row.id, 'owner-1')).toEqual(row)
     expect(await stores.sessions.findLive(row.id, 'someone-else')).toBeUndefined()
@@ -50,6 +51,16 @@ eachDialect('session store', (use) => {
     expect(first.map((r) => r.id)).toEqual([rows[4]!.id, rows[3]!.id])
     const next = await stores.sessions.page(owner, first[1]!.id, 10)
     expect(next.map((r) => r.id)).toEqual([rows[1]!.id, rows[0]!.id])
+  })
+
+  test('insertMany stores any number of rows, over several statements, each reading back equal', async () => {
+    const { stores } = use()
+    const owner = `many-${newId()}`
+    const rows = Array.from({ length: 1002 }, (_, i) => session(owner, { question: `Question ${i}?` }))
+    await stores.sessions.insertMany(rows)
+    await stores.sessions.insertMany([])
+    for (const row of [rows[0]!, rows[999]!, rows[1000]!, rows[1001]!]) expect(await stores.sessions.findOwned(row.id, owner)).toEqual(row)
+    expect(await stores.sessions.page(owner, null, 200)).toHaveLength(200)
   })
 
   test('soft delete: only the owner, only once; the row then reads as missing', async () => {

@@ -126,4 +126,17 @@ eachDialect('stage-output store', (use) => {
     ).rejects.toThrow('abort')
     expect(await stores.stageOutputs.forRun(runId)).toEqual([])
   })
+
+  test('removeForRun erases one run’s outputs and says how many', async () => {
+    const { stores } = use()
+    const runId = newId()
+    const other = newId()
+    await stores.stageOutputs.save(output(runId, 'analyst'))
+    await stores.stageOutputs.save(output(runId, '*', { stage: 'search', content: null }))
+    await stores.stageOutputs.save(output(other, 'analyst'))
+    expect(await stores.stageOutputs.removeForRun(runId)).toBe(2)
+    expect(await stores.stageOutputs.forRun(runId)).toEqual([])
+    expect(await stores.stageOutputs.forRun(other)).toHaveLength(1)
+    expect(await stores.stageOutputs.removeForRun(runId)).toBe(0)
+  })
 })

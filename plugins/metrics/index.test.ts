@@ -5,10 +5,9 @@
  */
 import { describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
-import { createMetrics, metrics, scrapeAccess, trackJob, type AppMetrics } from '../../plugins/metrics'
-import { ConfigError, testConfig } from '../../src/config'
 import { AppError } from '../../src/errors'
-import { parsePrometheus, sampleValue } from '../helpers/prometheus'
+import { parsePrometheus, sampleValue } from '../../tests/helpers/prometheus'
+import { createMetrics, metrics, scrapeAccess, trackJob, type AppMetrics } from '.'
 
 const build = (instance: AppMetrics, options: { token?: string } = {}) =>
   new Elysia()
@@ -216,32 +215,5 @@ describe('job observer', () => {
     expect(performance.now() - started).toBeLessThan(1000)
     expect(sampleValue(text, 'job_queue_up')).toBe(0)
     expect(sampleValue(text, 'job_queue_backlog', { state: 'waiting' })).toBeUndefined()
-  })
-})
-
-describe('METRICS_TOKEN and METRICS_PORT', () => {
-  const fails = (env: Record<string, string>) => {
-    try {
-      testConfig(env)
-      return null
-    } catch (error) {
-      expect(error).toBeInstanceOf(ConfigError)
-      return (error as ConfigError).variable
-    }
-  }
-
-  test('default: no token, no worker metrics port', () => {
-    expect(testConfig().metrics).toEqual({ token: null, port: null })
-  })
-
-  test('valid values are read', () => {
-    expect(testConfig({ METRICS_TOKEN: 'a-long-enough-token', METRICS_PORT: '9464' }).metrics).toEqual({ token: 'a-long-enough-token', port: 9464 })
-  })
-
-  test('a short token, one with spaces, or a bad port stops start-up naming the variable', () => {
-    expect(fails({ METRICS_TOKEN: 'short' })).toBe('METRICS_TOKEN')
-    expect(fails({ METRICS_TOKEN: 'has spaces inside it ok' })).toBe('METRICS_TOKEN')
-    expect(fails({ METRICS_PORT: 'http' })).toBe('METRICS_PORT')
-    expect(fails({ METRICS_PORT: '70000' })).toBe('METRICS_PORT')
   })
 })

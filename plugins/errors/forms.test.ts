@@ -7,8 +7,8 @@
  */
 import { describe, expect, test } from 'bun:test'
 import { Elysia, t } from 'elysia'
-import { errors } from '../../plugins/errors'
-import { createLogger } from '../../plugins/logging/logger'
+import { errors } from '.'
+import { createLogger } from '../logging/logger'
 import { AppError, unauthenticated } from '../../src/errors'
 
 const logger = createLogger({ level: 'error', sink: () => undefined })

@@ -3,8 +3,8 @@
  * any grant, AGENT_ROLE_ALLOWLIST grants agents:invoke and nothing else.
  */
 import { describe, expect, test } from 'bun:test'
-import { BUILT_IN_ROLES, MATRIX, permissionsFor } from '../../plugins/rbac/matrix'
-import { isPermission, PERMISSIONS } from '../../src/identity/permissions'
+import { BUILT_IN_ROLES, MATRIX, permissionsFor } from './matrix'
+import { AWAITING_ROUTES, isPermission, PERMISSIONS } from '../../src/identity/permissions'
 
 const ALLOWLIST = ['GODMODE', 'SUPER_ADMIN', 'ADMIN_AGENT']
 const ADMIN_ONLY = ['rbac:manage', 'limits:manage', 'retention:manage', 'sessions:hard_delete', 'users:purge', 'roadmap:manage'] as const
@@ -91,6 +91,22 @@ describe('the matrix itself', () => {
   test('every permission is reachable by some role or the allowlist', () => {
     const reachable = permissionsFor([...Object.keys(MATRIX).filter((role) => role !== 'readonly'), 'GODMODE'], ALLOWLIST)
     for (const permission of PERMISSIONS) expect({ permission, reachable: reachable.has(permission) }).toEqual({ permission, reachable: true })
+  })
+
+  test('no dead permission: each is declared or checked by a route, or awaits the routes of issues 11–13', async () => {
+    const root = `${import.meta.dir}/../..`
+    const vocabulary = new Set(['src/identity/permissions.ts', 'plugins/rbac/matrix.ts'])
+    let code = ''
+    for (const pattern of ['src/**/*.{ts,tsx}', 'plugins/**/*.ts', 'views/**/*.tsx'])
+      for await (const file of new Bun.Glob(pattern).scan(root))
+        if (!file.endsWith('.test.ts') && !vocabulary.has(file)) code += await Bun.file(`${root}/${file}`).text()
+    const used = (permission: string) => code.includes(`'${permission}'`)
+    expect({ 'neither used nor awaiting routes': PERMISSIONS.filter((permission) => !used(permission) && !AWAITING_ROUTES.includes(permission)) }).toEqual({
+      'neither used nor awaiting routes': [],
+    })
+    expect({ 'used by a route now: remove from AWAITING_ROUTES': AWAITING_ROUTES.filter(used) }).toEqual({
+      'used by a route now: remove from AWAITING_ROUTES': [],
+    })
   })
 
   test('isPermission rejects look-alikes', () => {

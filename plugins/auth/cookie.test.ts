@@ -4,7 +4,7 @@
  * token is bound to the one cookie it protects. Bad input is "invalid", never a throw.
  */
 import { describe, expect, test } from 'bun:test'
-import { csrfTokenFor, signSession, verifyCsrf, verifySession } from '../../plugins/auth/cookie'
+import { csrfTokenFor, signSession, verifyCsrf, verifySession } from './cookie'
 
 const SECRET = 'a-test-session-secret-of-32-chars!!'
 const OTHER_SECRET = 'another-session-secret-of-32-chars!'

@@ -3,7 +3,7 @@
  * threshold, secrets never written, user hashed in production.
  */
 import { describe, expect, test } from 'bun:test'
-import { createLogger, hashUser, redact, type LoggerOptions } from '../../plugins/logging/logger'
+import { createLogger, hashUser, redact, type LoggerOptions } from './logger'
 
 function capture(options: Partial<LoggerOptions> = {}) {
   const lines: string[] = []
@@ -156,7 +156,7 @@ describe('user hashing', () => {
 describe('standard output', () => {
   test('lines written in one turn are batched, yet none is lost and the order holds when the process exits straight after logging', async () => {
     const script = `
-      import { createLogger } from '${import.meta.dir}/../../plugins/logging/logger'
+      import { createLogger } from '${import.meta.dir}/logger'
       const log = createLogger({ level: 'info' })
       for (let i = 0; i < 500; i++) log.info('line', { n: i })
       process.exit(0)`

@@ -1,0 +1,12 @@
+// The new-session form: an acknowledgement is required only when it applies — when files are
+// chosen, or web search is ticked. The server enforces the same (422 acknowledgement_required).
+document.addEventListener('change', (event) => {
+  const form = event.target instanceof Element ? event.target.closest('form') : null
+  if (!form) return
+  const files = form.querySelector('input[type=file][name=files]')
+  const uploadAck = form.querySelector('input[name=acknowledge_uploads]')
+  if (files && uploadAck) uploadAck.required = files.files.length > 0
+  const web = form.querySelector('input[name=web_search]')
+  const webAck = form.querySelector('input[name=acknowledge_web_search]')
+  if (web && webAck) webAck.required = web.checked
+})
