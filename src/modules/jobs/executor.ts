@@ -52,7 +52,7 @@ class Interrupted extends Error {
  * `budget` (stopped by the daily budget: it can run after the reset), `retryable` (providers or the queue failed
  * on every attempt: a later run may well succeed).
  */
-export type FailureKind = 'permanent' | 'budget' | 'retryable'
+type FailureKind = 'permanent' | 'budget' | 'retryable'
 
 /**
  * How a job moves on. The session follows, except where noted: it turns

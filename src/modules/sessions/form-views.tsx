@@ -11,7 +11,7 @@ import { sourceFieldOf } from '../documents/form'
 import { UploadAssets, UploadFields, type SourceValues } from '../documents/views'
 
 /** A palette as the form offers it: locked ones are shown, not selectable, with the way to unlock them. */
-export interface PaletteChoice {
+interface PaletteChoice {
   id: string
   name: string
   agents: string[]
@@ -24,7 +24,7 @@ type ErrorField = 'question' | 'palette_id' | 'uploads' | 'web_search'
 /** Which field a refusal belongs beside; anything else is said at the top of the form. */
 export function fieldOf(code: string): ErrorField | null {
   if (code.startsWith('question') || code === 'invalid_characters' || code === 'validation_failed') return 'question'
-  if (code.startsWith('palette')) return 'palette_id'
+  if (code.startsWith('palette') || code === 'unknown_palette') return 'palette_id'
   return sourceFieldOf(code)
 }
 

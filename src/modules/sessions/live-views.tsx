@@ -24,7 +24,7 @@ const STAGES = [
   ['synthesis', 'Synthesis'],
 ] as const
 
-export interface Council {
+interface Council {
   palette: PaletteRow | undefined
   rows: StageOutputRow[]
   results: SessionResultsView

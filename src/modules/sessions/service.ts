@@ -93,6 +93,12 @@ export function toSummary(row: SessionRow, documents: readonly DocumentRow[] = [
  * const row = await sessions.create(actor, { question: 'Why?' }, meta)
  */
 export function createSessionsService({ stores, audit, questionMaxChars, palettes, eraseObjects, webSearch }: SessionsDeps) {
+  /** The summary maker of a page of sessions, their documents read in one query. */
+  const summarise = async (rows: readonly SessionRow[]) => {
+    const documents = new Map<string, DocumentRow[]>()
+    for (const doc of await stores.documents.forSessions(rows.map((row) => row.id))) documents.set(doc.sessionId, [...(documents.get(doc.sessionId) ?? []), doc])
+    return (row: SessionRow) => toSummary(row, documents.get(row.id))
+  }
   return {
     /** `within` runs in the session's transaction (uploads add their document rows and extraction jobs there). */
     async create(
@@ -143,9 +149,7 @@ export function createSessionsService({ stores, audit, questionMaxChars, palette
 
     async list(actor: Actor, params: PageParams): Promise<Page<SessionSummaryView>> {
       const rows = await stores.sessions.page(actor.userId, params.after, params.limit + 1)
-      const documents = new Map<string, DocumentRow[]>()
-      for (const doc of await stores.documents.forSessions(rows.map((row) => row.id))) documents.set(doc.sessionId, [...(documents.get(doc.sessionId) ?? []), doc])
-      return toPage(rows, params, (row) => toSummary(row, documents.get(row.id)))
+      return toPage(rows, params, await summarise(rows))
     },
 
     /** The summary of a session read with get(): its documents' metadata added. */
@@ -174,10 +178,11 @@ export function createSessionsService({ stores, audit, questionMaxChars, palette
 
     /** The caller's sessions matching a search in the question and a status, newest first. */
     async search(actor: Actor, filter: SessionFilter, params: PageParams): Promise<Page<SessionSummaryView>> {
-      return toPage(await stores.sessions.search(actor.userId, filter, params.after, params.limit + 1), params, toSummary)
+      const rows = await stores.sessions.search(actor.userId, filter, params.after, params.limit + 1)
+      return toPage(rows, params, await summarise(rows))
     },
 
-    /** The caller's live sessions among `ids` (the list page's status refresh); others' and unknown ids are left out. */
+    /** The caller's live sessions among `ids` (the list page's status refresh: no documents); others' and unknown ids are left out. */
     async many(actor: Actor, ids: readonly string[]): Promise<SessionSummaryView[]> {
       const valid = ids.filter(isId)
       return valid.length === 0 ? [] : (await stores.sessions.manyLive(actor.userId, valid)).map((row) => toSummary(row))

@@ -63,7 +63,7 @@ function Figures({ session, oob }: { session: SessionSummaryView; oob?: boolean 
  * One request every 3 s for all the running sessions on the page (not one per
  * row); it stops once none is running.
  */
-export function LiveStatuses({ ids }: { ids: string[] }) {
+function LiveStatuses({ ids }: { ids: string[] }) {
   if (ids.length === 0) return <div id="live-statuses" />
   return <div id="live-statuses" hx-get={`/sessions/statuses?ids=${ids.join(',')}`} hx-trigger="every 3s" hx-swap="outerHTML" />
 }
