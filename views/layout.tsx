@@ -61,7 +61,7 @@ export function Layout({ title, actor, path = '', children }: PropsWithChildren<
             <div class="who">
               {signedIn ? (
                 <form method="post" action="/auth/logout" class="inline">
-                  <a href="/me" class="muted email" title={`${actor.email}: your account and access tokens`} safe>
+                  <a href="/me" class="muted email" title={actor.email} safe>
                     {actor.email}
                   </a>
                   {actor.csrfToken ? <input type="hidden" name="_csrf" value={actor.csrfToken} /> : ''}

@@ -22,9 +22,16 @@ const MEMBER = `layout-member-${suffix}@example.com`
 const ADMIN = `layout-admin-${suffix}@example.com`
 
 type Who = 'anonymous' | 'member' | 'admin'
+interface Ids {
+  session: string
+  job: string
+  /** A finished council with an uploaded document: the document list and citations on the session page. */
+  documents: string
+  ticket: string
+}
 interface Checked {
   name: string
-  path: (ids: { session: string; job: string }) => string
+  path: (ids: Ids) => string
   who: Who
   status: number
 }
@@ -38,9 +45,22 @@ const PAGES: Checked[] = [
   { name: 'sessions', path: () => '/sessions', who: 'member', status: 200 },
   { name: 'sessions-search', path: () => '/sessions?q=four-day&status=succeeded', who: 'member', status: 200 },
   { name: 'sessions-new', path: () => '/sessions/new', who: 'member', status: 200 },
+  { name: 'sessions-new-palette', path: () => '/sessions/new?palette=default', who: 'member', status: 200 },
   { name: 'session', path: (ids) => `/sessions/${ids.session}`, who: 'member', status: 200 },
+  { name: 'session-documents', path: (ids) => `/sessions/${ids.documents}`, who: 'member', status: 200 },
   { name: 'job-logs', path: (ids) => `/jobs/${ids.job}/logs`, who: 'member', status: 200 },
+  { name: 'palettes', path: () => '/palettes', who: 'member', status: 200 },
+  { name: 'me', path: () => '/me', who: 'member', status: 200 },
+  { name: 'agents', path: () => '/agents', who: 'member', status: 200 },
+  { name: 'roadmap', path: () => '/roadmap', who: 'member', status: 200 },
+  { name: 'roadmap-admin', path: () => '/roadmap', who: 'admin', status: 200 },
+  { name: 'tickets', path: () => '/tickets', who: 'member', status: 200 },
+  { name: 'ticket', path: (ids) => `/tickets/${ids.ticket}`, who: 'member', status: 200 },
+  { name: 'ticket-triage', path: (ids) => `/tickets/${ids.ticket}`, who: 'admin', status: 200 },
+  { name: 'docs', path: () => '/docs', who: 'member', status: 200 },
+  { name: 'doc', path: () => '/docs/getting-started', who: 'member', status: 200 },
   { name: 'admin', path: () => '/admin', who: 'admin', status: 200 },
+  { name: 'admin-palettes', path: () => '/admin/palettes', who: 'admin', status: 200 },
   { name: 'admin-rbac', path: () => '/admin/rbac', who: 'admin', status: 200 },
   { name: 'admin-audit', path: () => '/admin/audit', who: 'admin', status: 200 },
   { name: 'forbidden', path: () => '/admin', who: 'member', status: 403 },
@@ -49,12 +69,21 @@ const PAGES: Checked[] = [
 ]
 
 /** SPEC §4 pages other work packages are building: no route answers them until they land; then they belong in PAGES. */
-const PENDING = ['/palettes', '/roadmap', '/tickets', '/tickets/1', '/docs/getting-started', '/status', '/me', '/admin/limits', '/admin/jobs', '/admin/quality', '/admin/incidents']
+const PENDING = ['/status', '/admin/limits', '/admin/jobs', '/admin/quality', '/admin/incidents']
 
 let server: RunningServer
 let browser: Browser
 const tools = pageTools(() => server, () => browser)
-const ids = { session: '', job: '' }
+const ids: Ids = { session: '', job: '', documents: '', ticket: '' }
+
+/** Waits until the member's job has finished. */
+async function finished(jobId: string, headers: Record<string, string>) {
+  for (let i = 0; i < 300; i++) {
+    const job = (await (await fetch(`${server.url}/api/v1/jobs/${jobId}`, { headers })).json()) as { status: string }
+    if (job.status === 'succeeded') return
+    await Bun.sleep(100)
+  }
+}
 
 beforeAll(async () => {
   ;[server, browser] = await Promise.all([startServer({ env: { ADMIN_EMAILS: ADMIN }, echo: process.env.E2E_ECHO === 'true' }), launchBrowser()])
@@ -65,11 +94,17 @@ beforeAll(async () => {
   ids.session = (created as { id: string }).id
   const run = await (await fetch(`${server.url}/api/v1/sessions/${ids.session}/run`, { method: 'POST', headers })).json()
   ids.job = (run as { job_id: string }).job_id
-  for (let i = 0; i < 200; i++) {
-    const job = (await (await fetch(`${server.url}/api/v1/jobs/${ids.job}`, { headers })).json()) as { status: string }
-    if (job.status === 'succeeded') break
-    await Bun.sleep(100)
-  }
+  // And one with a document with a long name, cited in the answer.
+  const form = new FormData()
+  form.append('question', 'What drove revenue growth in the third quarter?')
+  const report = 'Quarterly report. Revenue growth reached twelve percent in the third quarter, driven by the new pricing plans.'
+  form.append('files', new Blob([report], { type: 'text/plain' }), `quarterly-report-for-the-board-${'q3'.repeat(30)}.txt`)
+  const member = { 'x-user-id': MEMBER }
+  ids.documents = ((await (await fetch(`${server.url}/api/v1/sessions`, { method: 'POST', headers: member, body: form })).json()) as { id: string }).id
+  const cited = (await (await fetch(`${server.url}/api/v1/sessions/${ids.documents}/run`, { method: 'POST', headers: member })).json()) as { job_id: string }
+  const ticket = { title: 'The export button does nothing on a phone', body: 'Steps:\n\n1. Open a session\n2. Press export', kind: 'bug' }
+  ids.ticket = ((await (await fetch(`${server.url}/api/v1/tickets`, { method: 'POST', headers, body: JSON.stringify(ticket) })).json()) as { id: string }).id
+  await Promise.all([finished(ids.job, headers), finished(cited.job_id, member)])
 }, TEST_TIMEOUT_MS)
 
 afterAll(async () => {
