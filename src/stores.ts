@@ -17,6 +17,9 @@ import { createSqliteBudgetLedger } from './modules/budgets/store.sqlite'
 import type { CatalogStore } from './modules/catalog/store'
 import { createPgCatalogStore } from './modules/catalog/store.pg'
 import { createSqliteCatalogStore } from './modules/catalog/store.sqlite'
+import type { DataStore } from './modules/data/store'
+import { createPgDataStore } from './modules/data/store.pg'
+import { createSqliteDataStore } from './modules/data/store.sqlite'
 import type { IdentityStore } from './modules/identity/store'
 import { createPgIdentityStore } from './modules/identity/store.pg'
 import { createSqliteIdentityStore } from './modules/identity/store.sqlite'
@@ -47,6 +50,8 @@ export interface TxStores {
   audit: AuditStore
   budgets: BudgetLedger
   catalog: CatalogStore
+  /** Every table at once (erasure, retention, export, backups): src/modules/data. */
+  data: DataStore
   identity: IdentityStore
   jobs: JobStore
   roadmap: RoadmapStore
@@ -68,6 +73,7 @@ const sqliteFactories: Factories<SqliteExec> = {
   audit: (exec) => createSqliteAuditStore(exec),
   budgets: (exec, root) => createSqliteBudgetLedger(exec, { coalesce: root }),
   catalog: (exec) => createSqliteCatalogStore(exec),
+  data: (exec) => createSqliteDataStore(exec),
   identity: (exec) => createSqliteIdentityStore(exec),
   jobs: (exec) => createSqliteJobStore(exec),
   roadmap: (exec) => createSqliteRoadmapStore(exec),
@@ -82,6 +88,7 @@ const pgFactories: Factories<PgExec> = {
   audit: (exec) => createPgAuditStore(exec),
   budgets: (exec, root) => createPgBudgetLedger(exec, { coalesce: root }),
   catalog: (exec) => createPgCatalogStore(exec),
+  data: (exec) => createPgDataStore(exec),
   identity: (exec) => createPgIdentityStore(exec),
   jobs: (exec, root) => createPgJobStore(exec, { coalesce: root }),
   roadmap: (exec) => createPgRoadmapStore(exec),

@@ -345,3 +345,9 @@ export const accessTokens = pgTable(
   },
   (t) => [uniqueIndex('access_tokens_hash_uq').on(t.tokenHash), index('access_tokens_user_idx').on(t.userId, t.id)],
 )
+
+/** See ./sqlite.ts erasedIdentities. */
+export const erasedIdentities = pgTable('erased_identities', {
+  subject: text('subject').primaryKey(),
+  erasedAt: time('erased_at').notNull(),
+})

@@ -384,3 +384,16 @@ export const accessTokens = sqliteTable(
   },
   (t) => [uniqueIndex('access_tokens_hash_uq').on(t.tokenHash), index('access_tokens_user_idx').on(t.userId, t.id)],
 )
+
+/**
+ * Erased people, for the length of a sign-in cookie's life: `subject` is an
+ * HMAC of the erased person's email under SESSION_SECRET (not reversible
+ * without it), so a dev-login cookie issued before the erasure is refused
+ * rather than signing them back into a fresh account. No other column: the
+ * erasure's receipt lives in the audit trail (`user.erase`). The retention job
+ * removes rows once every such cookie has expired.
+ */
+export const erasedIdentities = sqliteTable('erased_identities', {
+  subject: text('subject').primaryKey(),
+  erasedAt: integer('erased_at', { mode: 'timestamp_ms' }).notNull(),
+})

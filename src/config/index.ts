@@ -141,8 +141,28 @@ export interface Config {
     /** How old a webhook's signed timestamp may be, either way. */
     webhookToleranceSeconds: number
   }
-  /** How long data is kept; 0 keeps it forever. The scheduled purge job comes with the retention issue. */
-  retention: { auditDays: number }
+  /**
+   * How long data is kept, in days; 0 keeps it forever. The retention job
+   * (src/modules/retention) purges what is older every `intervalMs` (0: never scheduled).
+   */
+  retention: {
+    sessionDays: number
+    documentDays: number
+    jobLogDays: number
+    auditDays: number
+    intervalMs: number
+    /** Rows per delete statement, so no purge holds a long lock. */
+    batchSize: number
+  }
+  /** `bun run backup` and friends (scripts/backup.ts). */
+  backup: {
+    /** Where archives go: BACKUP_DIR, default DATA_DIR/backups. */
+    dir: string
+    /** How many archives rotation keeps (the newest). */
+    keep: number
+    /** S3 storage: copy every object into the archive (true) or list them with their ETags (false). */
+    s3Copy: boolean
+  }
   /** Every audit event also goes to this SIEM (plugins/audit/stream.ts); null when AUDIT_STREAM_URL is unset. */
   auditStream: AuditStreamConfig | null
   sentryDsn: string | null
@@ -261,6 +281,8 @@ export const DEFAULT_RATE_LIMITS: Record<string, RateLimit> = {
   'agent-call': { limit: 30, windowMs: 60_000 },
   upload: { limit: 30, windowMs: 60_000 },
   write: { limit: 120, windowMs: 60_000 },
+  // An export reads every session of a person: a few an hour is plenty.
+  export: { limit: 10, windowMs: 3_600_000 },
 }
 
 const WINDOW_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
@@ -471,7 +493,19 @@ export function loadConfig(env: Env = process.env): Config {
       proofSecret: read(env, 'PAYMENTS_PROOF_SECRET', production ? null : DEV_PROOF_SECRET, secret(production, DEV_PROOF_SECRET)),
       webhookToleranceSeconds: read(env, 'PAYMENTS_WEBHOOK_TOLERANCE_S', 300, integer(1, 3600)),
     },
-    retention: { auditDays: read(env, 'AUDIT_RETENTION_DAYS', 365, integer(0, 36_500)) },
+    retention: {
+      sessionDays: read(env, 'SESSION_RETENTION_DAYS', 0, integer(0, 36_500)),
+      documentDays: read(env, 'DOCUMENT_RETENTION_DAYS', 0, integer(0, 36_500)),
+      jobLogDays: read(env, 'JOB_LOG_RETENTION_DAYS', 90, integer(0, 36_500)),
+      auditDays: read(env, 'AUDIT_RETENTION_DAYS', 365, integer(0, 36_500)),
+      intervalMs: read(env, 'RETENTION_INTERVAL_MS', 3_600_000, (raw) => (raw === '0' ? 0 : integer(1000, 7 * 86_400_000)(raw))),
+      batchSize: read(env, 'RETENTION_BATCH', 500, integer(1, 100_000)),
+    },
+    backup: {
+      dir: resolve(read(env, 'BACKUP_DIR', `${dataDir}/backups`, String)),
+      keep: read(env, 'BACKUP_KEEP', 7, integer(1, 1000)),
+      s3Copy: read(env, 'BACKUP_S3_COPY', false, boolean),
+    },
     auditStream: auditStream(env),
     sentryDsn: read(env, 'SENTRY_DSN', null as string | null, url),
   }
