@@ -74,14 +74,11 @@ async function* sessionsOf(stores: Stores, userId: string): AsyncGenerator<strin
 }
 
 async function* recordsOf(stores: Stores, userId: string): AsyncGenerator<string> {
-  let firstTable = true
+  let tables = 0
   for (const plan of stores.data.plans) {
     if (SECTIONED.has(plan.name) || !plan.primaryKey) continue
     const columns = plan.refs.filter((ref) => ref.target === 'users').map((ref) => ref.column.name)
-    if (columns.length === 0) continue
-    yield `${firstTable ? '' : ','}${JSON.stringify(plan.name)}:[`
-    firstTable = false
-    let first = true
+    let rows = 0
     const seen = new Set<string>()
     for (const column of columns) {
       let after: string | null = null
@@ -91,14 +88,16 @@ async function* recordsOf(stores: Stores, userId: string): AsyncGenerator<string
           const id = String(row[plan.primaryKey.name])
           if (seen.has(id)) continue
           seen.add(id)
-          yield `${first ? '' : ','}${JSON.stringify(visible(stores, plan.name, row))}`
-          first = false
+          // A table appears once it has a row: no empty lists for what the person never used.
+          const opening = rows === 0 ? `${tables++ === 0 ? '' : ','}${JSON.stringify(plan.name)}:[` : ','
+          yield `${opening}${JSON.stringify(visible(stores, plan.name, row))}`
+          rows += 1
         }
         if (page.length < PAGE) break
         after = String(page[page.length - 1]![plan.primaryKey.name])
       }
     }
-    yield ']'
+    if (rows > 0) yield ']'
   }
 }
 
