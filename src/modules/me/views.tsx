@@ -38,7 +38,7 @@ export function MePage({ actor, tokens }: { actor: Actor; tokens: Omit<TokensPan
           synthesis, your documents’ details, tickets, tokens and payments — as one JSON file.
         </p>
         <p>
-          <a class="button" href="/api/v1/me/export" download>
+          <a class="button" href="/api/v1/me/export" download="">
             Export my data
           </a>
         </p>
