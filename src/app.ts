@@ -24,6 +24,7 @@ import { createIdentityService, type IdentityService } from './modules/identity/
 import { meModule } from './modules/me'
 import { privacyModule } from './modules/privacy'
 import { createErasureCheck, createPrivacyService, type PrivacyService } from './modules/privacy/service'
+import { createRetention, type RetentionService } from './modules/retention/service'
 import { palettesModule } from './modules/palettes'
 import { createPalettesService, type PalettesService } from './modules/palettes/service'
 import { paymentsModule } from './modules/payments'
@@ -82,6 +83,8 @@ export interface AppDeps {
   storage: ObjectStorage
   /** Export and erasure of a person's data (src/modules/privacy). */
   privacy: PrivacyService
+  /** The purge of data past its retention period; scheduled by the server (inline) or the worker (bullmq). */
+  retention: RetentionService
   /** Daily token and cost budgets; its meter is wired into the executor. */
   budgets: BudgetService
   /** Prometheus metrics of this instance; the executor reports jobs and LLM calls to it. */
@@ -164,6 +167,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     quota: quotaStore,
     storage,
     privacy,
+    retention: createRetention({ stores, storage, audit, logger, retention: config.retention }),
     budgets,
     metrics: appMetrics,
     readiness: {

@@ -5,11 +5,15 @@
  */
 import { createApp, createDeps, prepare } from './app'
 import { loadConfigOrExit } from './config'
+import { retentionTask } from './modules/retention/schedule'
 
 const config = loadConfigOrExit()
 
 const deps = createDeps(config)
 await prepare(deps, { migrate: config.db.migrateOnStart })
+// With BullMQ the workers run retention (workers/council.ts); in-process, this server does.
+const retention = deps.queue.backend === 'inline' ? retentionTask(config, deps.retention) : null
+if (retention) await deps.queue.schedule(retention)
 const app = createApp(config, deps).listen({ port: config.port, hostname: config.host, maxRequestBodySize: 64 * 1024 * 1024 })
 deps.logger.info('server listening', {
   pid: process.pid,

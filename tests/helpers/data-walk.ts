@@ -53,10 +53,10 @@ export async function putDocumentObjects(storage: ObjectStorage, label: string):
 
 /**
  * One row in every table that points at one of `owners`, each reference set
- * to that owner; other columns get plausible values of their type. Tables
+ * to that owner; other columns get plausible values of their type (times: `at`). Tables
  * whose references point at none of the owners are left alone.
  */
-export async function seedEveryTable(deps: AppDeps, given: Owners, label: string): Promise<Seeded> {
+export async function seedEveryTable(deps: AppDeps, given: Owners, label: string, { at = new Date() }: { at?: Date } = {}): Promise<Seeded> {
   const seeded: Seeded = { rows: {}, objects: [] }
   const owners = { ...given }
   // Owners before what belongs to them, so a table nobody passed an owner for (documents) gets its
@@ -64,7 +64,7 @@ export async function seedEveryTable(deps: AppDeps, given: Owners, label: string
   for (const plan of deletionOrder(deps.stores.data.plans).reverse()) {
     const refs = plan.refs.filter((ref) => owners[ref.target])
     if (refs.length === 0 || !plan.primaryKey) continue
-    const row = await rowFor(deps, plan, owners, label, seeded)
+    const row = await rowFor(deps, plan, owners, label, seeded, at)
     await insertRow(deps, plan.name, row)
     const id = String(row[plan.primaryKey.key])
     ;(seeded.rows[plan.name] ??= []).push(id)
@@ -73,7 +73,7 @@ export async function seedEveryTable(deps: AppDeps, given: Owners, label: string
   return seeded
 }
 
-async function rowFor(deps: AppDeps, plan: TablePlan, owners: Owners, label: string, seeded: Seeded): Promise<Record<string, unknown>> {
+async function rowFor(deps: AppDeps, plan: TablePlan, owners: Owners, label: string, seeded: Seeded, at: Date): Promise<Record<string, unknown>> {
   const columns = getTableColumns(tableByName(deps, plan.name))
   const row: Record<string, unknown> = {}
   for (const [key, column] of Object.entries(columns)) {
@@ -92,7 +92,7 @@ async function rowFor(deps: AppDeps, plan: TablePlan, owners: Owners, label: str
       row[key] = { seeded: label, object: put.key }
     } else if (column.dataType === 'number') row[key] = 1
     else if (column.dataType === 'boolean') row[key] = false
-    else if (column.dataType === 'date') row[key] = new Date()
+    else if (column.dataType === 'date') row[key] = at
     else row[key] = column.primary ? Bun.randomUUIDv7() : `${label}-${column.name}-${Bun.randomUUIDv7().slice(-12)}`
   }
   return row
