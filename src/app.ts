@@ -118,7 +118,15 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
   const authenticator = createAuthenticator({ config, identity, accessTokens: tokens, erasures: createErasureCheck(stores, config.auth.sessionSecret) })
   const palettes = createPalettesService({ stores, audit })
   const payments = createPaymentsService({ stores, audit, config })
-  const sessions = createSessionsService({ stores, audit, questionMaxChars: config.limits.questionMaxChars, palettes })
+  const storage = overrides.storage ?? createObjectStorage(config)
+  const sessions = createSessionsService({
+    stores,
+    audit,
+    questionMaxChars: config.limits.questionMaxChars,
+    palettes,
+    storage,
+    batchSize: config.retention.batchSize,
+  })
   const llm = overrides.llm ?? createLlmProvider(config)
   const council = createCouncil({ store: councilStore(stores), llm, config })
   const jobLogs = createJobLogWriter({ store: stores.jobs, logger })
@@ -135,7 +143,6 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
   appMetrics.watchQueue(queue)
   const jobs = createJobsService({ stores, audit, queue, budgets, palettes })
   const quotaStore = createQuotaStore(config)
-  const storage = overrides.storage ?? createObjectStorage(config)
   const privacy = createPrivacyService({
     stores,
     storage,

@@ -158,6 +158,28 @@ for (const dialect of ['sqlite', 'pg'] as Dialect[])
       expectErrorShape(expect, await t.json('DELETE', `/api/admin/users/${annIds.userId}`, { user: admin, role: 'admin' }), 404)
     }, 30_000)
 
+    test('DELETE /api/v1/sessions/:id?hard=true removes everything that belonged to the session, in any table and in storage', async () => {
+      const t = app()
+      const owner = freshUser('owner')
+      const session = (await t.json('POST', '/api/v1/sessions', { user: owner, body: { question: 'Gone for good?' } })).body
+      const run = (await t.json('POST', `/api/v1/sessions/${session.id}/run`, { user: owner })).body
+      await idle(t)
+      const other = (await t.json('POST', '/api/v1/sessions', { user: owner, body: { question: 'Stays' } })).body
+      const seeded = await seedEveryTable(t.deps, { sessions: session.id, jobs: run.job_id }, 'hard')
+      const kept = await seedEveryTable(t.deps, { sessions: other.id }, 'kept')
+      expect((await t.call('DELETE', `/api/v1/sessions/${session.id}?hard=true`, { user: freshUser('admin'), role: 'admin' })).status).toBe(204)
+      const text = JSON.stringify(await allRows(t.deps))
+      for (const id of [session.id, run.job_id, ...Object.values(seeded.rows).flat()]) {
+        // The trail keeps the opaque ids of what was deleted.
+        const outsideAudit = JSON.stringify(Object.fromEntries(Object.entries(await allRows(t.deps)).filter(([table]) => table !== 'audit_events')))
+        if (outsideAudit.includes(id)) throw new Error(`${id} is still stored after the hard delete: ${outsideAudit.slice(Math.max(0, outsideAudit.indexOf(id) - 300), outsideAudit.indexOf(id) + 100)}`)
+      }
+      for (const id of Object.values(kept.rows).flat()) expect(text).toContain(id)
+      const objects = await allObjects(t.deps.storage)
+      for (const key of seeded.objects) expect(objects).not.toContain(key)
+      for (const key of kept.objects) expect(objects).toContain(key)
+    }, 20_000)
+
     test('refuses: unknown or malformed ids 404, members 403, oneself 409, the last admin binding 409', async () => {
       const t = app()
       const admin = freshUser('admin')

@@ -11,6 +11,8 @@ import type { RequestMeta } from '../../../plugins/rbac'
 import { notFound, unprocessable } from '../../errors'
 import { toPage, type Page, type PageParams } from '../../pagination'
 import type { Stores } from '../../stores'
+import type { ObjectStorage } from '../../../plugins/storage'
+import { closure, removeAll } from '../data/cascade'
 import type { PaletteAccess } from '../palettes/service'
 import type { CreateSessionInput, SessionStatus, SessionSummaryView } from './model'
 
@@ -20,6 +22,10 @@ export interface SessionsDeps {
   questionMaxChars: number
   /** Refuses a palette that does not exist (422) or is locked for the caller (403) before the session is created. */
   palettes: PaletteAccess
+  /** Where a hard delete removes the session's objects (documents, extracted text) from. */
+  storage: ObjectStorage
+  /** Rows per delete statement of a hard delete. */
+  batchSize: number
 }
 
 export const DEFAULT_PALETTE = 'default'
@@ -43,10 +49,10 @@ export function toSummary(row: SessionRow): SessionSummaryView {
 
 /**
  * @example
- * const sessions = createSessionsService({ stores, audit, questionMaxChars: 8000, palettes })
+ * const sessions = createSessionsService({ stores, audit, questionMaxChars: 8000, palettes, storage, batchSize: 500 })
  * const row = await sessions.create(actor, { question: 'Why?' }, meta)
  */
-export function createSessionsService({ stores, audit, questionMaxChars, palettes }: SessionsDeps) {
+export function createSessionsService({ stores, audit, questionMaxChars, palettes, storage, batchSize }: SessionsDeps) {
   return {
     async create(actor: Actor, input: CreateSessionInput, meta: RequestMeta): Promise<SessionRow> {
       const question = input.question.trim()
@@ -113,9 +119,15 @@ export function createSessionsService({ stores, audit, questionMaxChars, palette
       })
     },
 
-    /** Erases a session and everything derived from it, whoever owns it (admins only; checked by the route). */
+    /**
+     * Erases a session and everything derived from it, whoever owns it (admins only; checked by the route):
+     * first what belongs to it in any table (jobs, their logs, stage outputs, budget reservations,
+     * documents) and the storage objects those name, through the data walk; then the row and its event.
+     */
     async hardDelete(actor: Actor, id: string, meta: RequestMeta): Promise<void> {
       if (!isId(id)) throw notFound('Session')
+      if ((await stores.data.ids('sessions', 'id', [id])).length === 0) throw notFound('Session')
+      await removeAll({ data: stores.data, storage, batchSize }, await closure(stores.data, { sessions: [id] }), new Set(['sessions']))
       await stores.transaction(async (tx) => {
         const erased = await tx.sessions.remove(id)
         if (!erased) throw notFound('Session')
