@@ -197,3 +197,24 @@ for (const dialect of ['sqlite', 'pg'] as Dialect[])
       expectErrorShape(expect, await t.json('DELETE', `/api/admin/users/${bound[0].user_id}`, { user: admin, role: 'admin' }), 409, 'last_admin')
     })
   })
+
+describe('erasure while a council of the person runs', () => {
+  const app = useApp('sqlite', { LLM_OFFLINE_LATENCY_MS: '300' })
+
+  test('the council is stopped first, and nothing it was writing is left behind', async () => {
+    const t = app()
+    const user = freshUser('busy')
+    const session = (await t.json('POST', '/api/v1/sessions', { user, body: { question: 'Still running?' } })).body
+    const run = (await t.json('POST', `/api/v1/sessions/${session.id}/run`, { user })).body
+    const userId = (await t.json('GET', '/api/v1/me', { user })).body.id
+    const deadline = Date.now() + 5000
+    while ((await t.json('GET', `/api/v1/jobs/${run.job_id}`, { user })).body.status !== 'running' && Date.now() < deadline) await Bun.sleep(20)
+    const res = await t.json('DELETE', `/api/admin/users/${userId}`, { user: freshUser('admin'), role: 'admin' })
+    expect(res.status).toBe(200)
+    await idle(t)
+    await Bun.sleep(300)
+    const rows = await allRows(t.deps)
+    const outsideAudit = JSON.stringify(Object.fromEntries(Object.entries(rows).filter(([table]) => table !== 'audit_events')))
+    for (const id of [userId, user, session.id, run.job_id]) expect(outsideAudit.includes(id)).toBe(false)
+  }, 20_000)
+})

@@ -168,8 +168,10 @@ describe('retention schedules', () => {
     workers.push(worker)
     await worker.ready
     const deadline = Date.now() + 15_000
-    while ((await t.deps.stores.data.ids('sessions', 'id', [old.ids[0]!])).length > 0 && Date.now() < deadline) await Bun.sleep(100)
-    expect(await t.deps.stores.data.ids('sessions', 'id', [old.ids[0]!])).toEqual([])
+    const purged = async () => (await t.deps.stores.data.ids('sessions', 'id', [old.ids[0]!])).length === 0
+    // The worker's log line reaches its stdout a moment after the rows are gone.
+    while (!((await purged()) && worker.output().includes('retention pass finished')) && Date.now() < deadline) await Bun.sleep(100)
+    expect(await purged()).toBe(true)
     expect(worker.output()).toContain('retention pass finished')
     await t.deps.queue.unschedule('retention')
   }, 30_000)

@@ -96,12 +96,18 @@ export function createPrivacyService({ stores, storage, audit, secret, batchSize
 
       const email = String(user.email)
       const pseudonym = pseudonymOf(secret, userId)
+      await stopJobs(stores, userId)
       // A column naming a person holds their id, or (role_bindings.created_by, limits.updated_by) their email.
       const names = [userId, email]
-      const removal = await removeAll(cascade, await closure(stores.data, { users: names }), new Set(['users']))
+      const sets = await closure(stores.data, { users: names })
+      const removal = await removeAll(cascade, sets, new Set(['users']))
       const pseudonymised = await pseudonymiseMentions(cascade, names, pseudonym)
       const events = await pseudonymiseAudit(stores, { userId, email }, pseudonym, batchSize)
       if (events > 0) pseudonymised.audit_events = events
+      // Whatever a job that was just stopping wrote meanwhile (a last log line) names ids collected above.
+      const late = await removeAll(cascade, sets, new Set(['users']))
+      for (const [table, n] of Object.entries(late.tables)) removal.tables[table] = (removal.tables[table] ?? 0) + n
+      removal.objects += late.objects
 
       const at = new Date()
       const receipt: ErasureReceipt = { subject: pseudonym, tables: removal.tables, pseudonymised, objects: removal.objects, at: at.toISOString() }
@@ -123,6 +129,27 @@ export function createPrivacyService({ stores, storage, audit, secret, batchSize
       forgetIdentities()
       return receipt
     },
+  }
+}
+
+const UNFINISHED = new Set(['queued', 'running'])
+const STOP_WAIT_MS = 5000
+
+/**
+ * Asks the person's queued and running jobs to stop (the runner sees the flag within a
+ * second and aborts; a queued one is never started), and waits a few seconds for the
+ * running ones to end, so no council keeps writing outputs while its rows are deleted.
+ */
+async function stopJobs(stores: Stores, userId: string): Promise<void> {
+  const active = (await stores.data.rows('jobs', { column: 'user_id', values: [userId] }, null, 100_000)).filter((job) => UNFINISHED.has(String(job.status)))
+  if (active.length === 0) return
+  const ids = active.map((job) => String(job.id))
+  for (const id of ids) await stores.jobs.update(id, { cancelRequested: true })
+  const deadline = Date.now() + STOP_WAIT_MS
+  while (Date.now() < deadline) {
+    const rows = await stores.data.rows('jobs', { column: 'id', values: ids }, null, ids.length)
+    if (!rows.some((job) => job.status === 'running')) return
+    await Bun.sleep(100)
   }
 }
 
