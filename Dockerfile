@@ -32,7 +32,10 @@ COPY views ./views
 COPY workers ./workers
 # The user guides served at /docs.
 COPY docs/user ./docs/user
-COPY scripts/migrate.ts scripts/healthcheck.ts ./scripts/
+COPY scripts/migrate.ts scripts/healthcheck.ts scripts/backup.ts scripts/verify-backups.ts scripts/restore.ts scripts/retention.ts ./scripts/
+# bun run backup / verify-backups / restore. PostgreSQL archives also need pg_dump and pg_restore
+# of the server's major version, which this image does not ship (docs/RUNBOOK.md, Backups).
+COPY scripts/lib/backup ./scripts/lib/backup
 RUN mkdir -p /data && chown bun:bun /data
 VOLUME ["/data"]
 USER bun

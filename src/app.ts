@@ -22,6 +22,9 @@ import { ErrorNotice } from '../views/layout'
 import { ErrorPage } from './modules/home/views'
 import { createIdentityService, type IdentityService } from './modules/identity/service'
 import { meModule } from './modules/me'
+import { privacyModule } from './modules/privacy'
+import { createErasureCheck, createPrivacyService, type PrivacyService } from './modules/privacy/service'
+import { createRetention, type RetentionService } from './modules/retention/service'
 import { palettesModule } from './modules/palettes'
 import { createPalettesService, type PalettesService } from './modules/palettes/service'
 import { paymentsModule } from './modules/payments'
@@ -88,6 +91,10 @@ export interface AppDeps {
   quota: QuotaStore
   /** Object bytes: uploaded documents, extracted text (STORAGE_BACKEND). */
   storage: ObjectStorage
+  /** Export and erasure of a person's data (src/modules/privacy). */
+  privacy: PrivacyService
+  /** The purge of data past its retention period; scheduled by the server (inline) or the worker (bullmq). */
+  retention: RetentionService
   /** Daily token and cost budgets; its meter is wired into the executor. */
   budgets: BudgetService
   /** Jobs' events (EVENTS_BACKEND): the runner publishes through `eventSink`, the event streams read `events`. */
@@ -123,7 +130,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     cacheMs: config.auth.identityCacheMs,
   })
   const tokens = createTokensService({ stores, audit, logger })
-  const authenticator = createAuthenticator({ config, identity, accessTokens: tokens })
+  const authenticator = createAuthenticator({ config, identity, accessTokens: tokens, erasures: createErasureCheck(stores, config.auth.sessionSecret) })
   const palettes = createPalettesService({ stores, audit })
   const payments = createPaymentsService({ stores, audit, config })
   const storage = overrides.storage ?? createObjectStorage(config)
@@ -136,6 +143,8 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     palettes,
     webSearch: search,
     eraseObjects: (sessionId) => documents!.eraseObjects(sessionId),
+    storage,
+    batchSize: config.retention.batchSize,
   })
   const llm = overrides.llm ?? createLlmProvider(config)
   const council = createCouncil({ store: councilStore(stores, storage), llm, config, search: (query, options) => search.search(query, options) })
@@ -166,6 +175,15 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
   const jobs = createJobsService({ stores, audit, queue, budgets, events: eventSink, palettes })
   const quotaStore = createQuotaStore(config)
   documents = createDocumentsService({ stores, audit, storage, queue, sessions, config, logger })
+  const privacy = createPrivacyService({
+    stores,
+    storage,
+    audit,
+    secret: config.auth.sessionSecret,
+    batchSize: config.retention.batchSize,
+    forgetIdentities: () => identity.invalidate(),
+    onExportError: (error) => logger.error('export failed midway', { error: (error as Error).message }),
+  })
   return {
     config,
     logger,
@@ -189,6 +207,8 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     jobs,
     quota: quotaStore,
     storage,
+    privacy,
+    retention: createRetention({ stores, storage, audit, logger, retention: config.retention }),
     budgets,
     events,
     eventSink,
@@ -292,6 +312,7 @@ export function createApp(config: Config, deps: AppDeps) {
     .use(authModule({ config, audit: deps.audit, guard }))
     .use(homeModule({ guard }))
     .use(meModule({ guard, quota: limiter, tokens: deps.tokens }))
+    .use(privacyModule({ privacy: deps.privacy, guard, quota: limiter }))
     .use(tokensModule({ tokens: deps.tokens, guard, quota: limiter }))
     .use(palettesModule({ palettes: deps.palettes, payments: deps.payments, stores: deps.stores, audit: deps.audit, guard, quota: limiter }))
     .use(paymentsModule({ payments: deps.payments, guard, quota: limiter }))

@@ -5,6 +5,7 @@
  */
 import { createApp, createDeps, prepare } from './app'
 import { loadConfigOrExit } from './config'
+import { retentionTask } from './modules/retention/schedule'
 
 const config = loadConfigOrExit()
 
@@ -12,6 +13,9 @@ const deps = createDeps(config)
 await prepare(deps, { migrate: config.db.migrateOnStart })
 // Room for a session's uploads (UPLOAD_MAX_SESSION_BYTES) and its form fields; the app enforces the real limits with clear errors.
 const maxRequestBodySize = Math.max(64 * 1024 * 1024, config.uploads.maxSessionBytes + 4 * 1024 * 1024)
+// With BullMQ the workers run retention (workers/council.ts); in-process, this server does.
+const retention = deps.queue.backend === 'inline' ? retentionTask(config, deps.retention) : null
+if (retention) await deps.queue.schedule(retention)
 const app = createApp(config, deps).listen({ port: config.port, hostname: config.host, maxRequestBodySize })
 deps.logger.info('server listening', {
   pid: process.pid,

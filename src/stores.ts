@@ -17,6 +17,9 @@ import { createSqliteBudgetLedger } from './modules/budgets/store.sqlite'
 import type { CatalogStore } from './modules/catalog/store'
 import { createPgCatalogStore } from './modules/catalog/store.pg'
 import { createSqliteCatalogStore } from './modules/catalog/store.sqlite'
+import type { DataStore } from './modules/data/store'
+import { createPgDataStore } from './modules/data/store.pg'
+import { createSqliteDataStore } from './modules/data/store.sqlite'
 import type { DocumentStore } from './modules/documents/store'
 import { createPgDocumentStore } from './modules/documents/store.pg'
 import { createSqliteDocumentStore } from './modules/documents/store.sqlite'
@@ -51,6 +54,8 @@ export interface TxStores {
   budgets: BudgetLedger
   catalog: CatalogStore
   documents: DocumentStore
+  /** Every table at once (erasure, retention, export, backups): src/modules/data. */
+  data: DataStore
   identity: IdentityStore
   jobs: JobStore
   roadmap: RoadmapStore
@@ -73,6 +78,7 @@ const sqliteFactories: Factories<SqliteExec> = {
   budgets: (exec, root) => createSqliteBudgetLedger(exec, { coalesce: root }),
   catalog: (exec) => createSqliteCatalogStore(exec),
   documents: (exec) => createSqliteDocumentStore(exec),
+  data: (exec) => createSqliteDataStore(exec),
   identity: (exec) => createSqliteIdentityStore(exec),
   jobs: (exec) => createSqliteJobStore(exec),
   roadmap: (exec) => createSqliteRoadmapStore(exec),
@@ -88,6 +94,7 @@ const pgFactories: Factories<PgExec> = {
   budgets: (exec, root) => createPgBudgetLedger(exec, { coalesce: root }),
   catalog: (exec) => createPgCatalogStore(exec),
   documents: (exec) => createPgDocumentStore(exec),
+  data: (exec) => createPgDataStore(exec),
   identity: (exec) => createPgIdentityStore(exec),
   jobs: (exec, root) => createPgJobStore(exec, { coalesce: root }),
   roadmap: (exec) => createPgRoadmapStore(exec),

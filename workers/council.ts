@@ -11,6 +11,7 @@ import { createDeps } from '../src/app'
 import { loadConfigOrExit } from '../src/config'
 import { startBullWorker } from '../plugins/jobs/bullmq'
 import { serveMetrics } from '../plugins/metrics'
+import { RETENTION_TASK, retentionTask } from '../src/modules/retention/schedule'
 
 const config = loadConfigOrExit()
 if (config.jobs.backend !== 'bullmq') {
@@ -48,7 +49,14 @@ const worker = startBullWorker({
   lockDurationMs: config.jobs.lockMs,
   onEvent: (msg, fields) => deps.logger.warn(msg, fields),
   onAbandoned: (jobId, reason) => deps.executor.abandon(jobId, reason),
+  tasks: { [RETENTION_TASK]: (signal) => deps.retention.run(signal) },
 })
+// Every worker (re)states the schedule, or its absence (RETENTION_INTERVAL_MS=0); BullMQ keeps
+// one schedule per name, so one worker runs each period.
+const retention = retentionTask(config, deps.retention)
+await (retention ? deps.queue.schedule(retention) : deps.queue.unschedule(RETENTION_TASK)).catch((error) =>
+  deps.logger.warn('retention schedule not updated', { error: (error as Error).message }),
+)
 deps.logger.info('worker started', {
   worker_id: worker.workerId,
   metrics: metricsServer ? `http://${config.host}:${metricsServer.port}/metrics` : null,

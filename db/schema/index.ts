@@ -28,6 +28,7 @@ export type PaymentEventRow = typeof sqlite.paymentEvents.$inferSelect
 export type EntitlementRow = typeof sqlite.entitlements.$inferSelect
 export type AccessTokenRow = typeof sqlite.accessTokens.$inferSelect
 export type DocumentRow = typeof sqlite.documents.$inferSelect
+type ErasedIdentityRow = typeof sqlite.erasedIdentities.$inferSelect
 
 /** True only when A and B are the same type (both directions, no `any` leaking through). */
 type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false

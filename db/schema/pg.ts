@@ -375,3 +375,9 @@ export const documents = pgTable(
     uniqueIndex('documents_storage_key_uq').on(t.storageKey),
   ],
 )
+
+/** See ./sqlite.ts erasedIdentities. */
+export const erasedIdentities = pgTable('erased_identities', {
+  subject: text('subject').primaryKey(),
+  erasedAt: time('erased_at').notNull(),
+})

@@ -422,3 +422,16 @@ export const documents = sqliteTable(
     uniqueIndex('documents_storage_key_uq').on(t.storageKey),
   ],
 )
+
+/**
+ * Erased people, for the length of a sign-in cookie's life: `subject` is an
+ * HMAC of the erased person's email under SESSION_SECRET (not reversible
+ * without it), so a dev-login cookie issued before the erasure is refused
+ * rather than signing them back into a fresh account. No other column: the
+ * erasure's receipt lives in the audit trail (`user.erase`). The retention job
+ * removes rows once every such cookie has expired.
+ */
+export const erasedIdentities = sqliteTable('erased_identities', {
+  subject: text('subject').primaryKey(),
+  erasedAt: integer('erased_at', { mode: 'timestamp_ms' }).notNull(),
+})

@@ -34,6 +34,8 @@ function memoryStore() {
     async list(query) {
       return [...events].sort((a, b) => b.id.localeCompare(a.id)).slice(0, query.limit)
     },
+    mentioning: async () => [],
+    rewrite: async () => {},
     outbox: {
       take: async (limit) => outbox.slice(0, limit),
       async remove(seqs) {

@@ -12,7 +12,8 @@ import type { AuditEventRow } from '../../db/schema'
 import type { Logger } from '../logging/logger'
 import type { AuditEvent, AuditWriter } from './types'
 
-export type { AuditEvent, AuditQuery, AuditStore, AuditWriter, TextMatch } from './types'
+export type { AuditEvent,  AuditQuery, AuditStore,  AuditWriter, TextMatch } from './types'
+export { pseudonymiseEvent } from './pseudonymise'
 export { toAuditJson, type AuditEventJson } from './json'
 export { auditStreamReadiness, createAuditStream, type AuditStream, type AuditStreamOptions } from './stream'
 

@@ -9,7 +9,7 @@ import type { AuditQuery, TextMatch } from './types'
 type AuditColumns = Record<'id' | 'at' | 'actorId' | 'actor' | 'action' | 'target' | 'requestId', Column>
 
 /** LIKE's own wildcards (and the escape character) taken literally. */
-const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`)
+export const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`)
 
 const matches = (column: Column, match: TextMatch): SQL =>
   'equals' in match ? eq(column, match.equals) : sql`${column} like ${`${escapeLike(match.prefix)}%`} escape '\\'`

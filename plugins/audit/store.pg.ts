@@ -1,10 +1,10 @@
 /** The audit store on PostgreSQL. */
-import { and, asc, count, desc, eq, inArray, lt, min, sql } from 'drizzle-orm'
+import { and, asc, count, desc, eq, gt, inArray, lt, min, or, sql } from 'drizzle-orm'
 import type { PgExec } from '../../db/client'
 import type { AuditEventRow } from '../../db/schema'
 import { auditEvents, auditOutbox, auditOutboxLease } from '../../db/schema/pg'
 import { auditLine } from './json'
-import { auditWhere } from './query'
+import { auditWhere, escapeLike } from './query'
 import type { AuditStore } from './types'
 
 /**
@@ -68,6 +68,36 @@ export function createPgAuditStore(db: PgExec): AuditStore {
     },
     list(query) {
       return db.select().from(auditEvents).where(auditWhere(auditEvents, query)).orderBy(desc(auditEvents.id)).limit(query.limit)
+    },
+    mentioning(subject, after, limit) {
+      const like = (text: string) => `%${escapeLike(text)}%`
+      const metadata = sql`${auditEvents.metadata}::text`
+      const names = or(
+        eq(auditEvents.actorId, subject.userId),
+        eq(auditEvents.actor, subject.email),
+        sql`${auditEvents.target} like ${like(subject.userId)} escape '\\'`,
+        sql`${metadata} like ${like(subject.userId)} escape '\\'`,
+        sql`lower(${metadata}) like ${like(subject.email.toLowerCase())} escape '\\'`,
+      )
+      return db
+        .select()
+        .from(auditEvents)
+        .where(after === null ? names : and(gt(auditEvents.id, after), names))
+        .orderBy(asc(auditEvents.id))
+        .limit(limit)
+    },
+    async rewrite(rows) {
+      if (rows.length === 0) return
+      // Rare (erasures) and bounded by the caller's batch: one statement a row, all in one transaction.
+      await db.transaction(async (tx) => {
+        for (const row of rows) {
+          await tx
+            .update(auditEvents)
+            .set({ actorId: row.actorId, actor: row.actor, target: row.target, ip: row.ip, metadata: row.metadata })
+            .where(eq(auditEvents.id, row.id))
+          await tx.update(auditOutbox).set({ payload: auditLine(row) }).where(eq(auditOutbox.eventId, row.id))
+        }
+      })
     },
     outbox: {
       take(limit) {

@@ -1,9 +1,9 @@
 /** The audit store on libsql: the simplest correct SQL. */
-import { and, asc, count, desc, eq, inArray, lt, min, or } from 'drizzle-orm'
+import { and, asc, count, desc, eq, gt, inArray, lt, min, or, sql } from 'drizzle-orm'
 import type { SqliteExec } from '../../db/client'
 import { auditEvents, auditOutbox, auditOutboxLease } from '../../db/schema/sqlite'
 import { auditLine } from './json'
-import { auditWhere } from './query'
+import { auditWhere, escapeLike } from './query'
 import type { AuditStore } from './types'
 
 /** SQLite caps bound parameters per statement (32,766); 12 columns a row stays well below it. */
@@ -32,6 +32,36 @@ export function createSqliteAuditStore(db: SqliteExec): AuditStore {
     },
     list(query) {
       return db.select().from(auditEvents).where(auditWhere(auditEvents, query)).orderBy(desc(auditEvents.id)).limit(query.limit)
+    },
+    mentioning(subject, after, limit) {
+      const like = (text: string) => `%${escapeLike(text)}%`
+      const metadata = sql`${auditEvents.metadata}`
+      const names = or(
+        eq(auditEvents.actorId, subject.userId),
+        eq(auditEvents.actor, subject.email),
+        sql`${auditEvents.target} like ${like(subject.userId)} escape '\\'`,
+        sql`${metadata} like ${like(subject.userId)} escape '\\'`,
+        sql`lower(${metadata}) like ${like(subject.email.toLowerCase())} escape '\\'`,
+      )
+      return db
+        .select()
+        .from(auditEvents)
+        .where(after === null ? names : and(gt(auditEvents.id, after), names))
+        .orderBy(asc(auditEvents.id))
+        .limit(limit)
+    },
+    async rewrite(rows) {
+      if (rows.length === 0) return
+      // Rare (erasures) and bounded by the caller's batch: one statement a row, all in one transaction.
+      await db.transaction(async (tx) => {
+        for (const row of rows) {
+          await tx
+            .update(auditEvents)
+            .set({ actorId: row.actorId, actor: row.actor, target: row.target, ip: row.ip, metadata: row.metadata })
+            .where(eq(auditEvents.id, row.id))
+          await tx.update(auditOutbox).set({ payload: auditLine(row) }).where(eq(auditOutbox.eventId, row.id))
+        }
+      })
     },
     outbox: {
       take(limit) {

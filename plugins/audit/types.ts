@@ -69,8 +69,25 @@ export interface AuditOutbox {
   releaseLease(name: string, holder: string): Promise<void>
 }
 
+/** A person whose events an erasure pseudonymises. */
+export interface AuditSubject {
+  userId: string
+  email: string
+}
+
 export interface AuditStore extends AuditWriter {
   /** The events matching `query`, newest first (ids are time-ordered), at most `query.limit`. */
   list(query: AuditQuery): Promise<AuditEventRow[]>
+  /**
+   * Events naming `subject` anywhere: as actor (id or email), in the target, or
+   * inside the metadata; oldest first, up to `limit` with ids above `after`.
+   */
+  mentioning(subject: AuditSubject, after: string | null, limit: number): Promise<AuditEventRow[]>
+  /**
+   * Erasure only: overwrites these events' actor, actor id, target, ip and
+   * metadata with the values given (matched by id), and the SIEM outbox lines
+   * still waiting for them, so a pseudonymised event is never delivered unpseudonymised.
+   */
+  rewrite(rows: readonly AuditEventRow[]): Promise<void>
   outbox: AuditOutbox
 }

@@ -28,6 +28,9 @@ export function verifySession(secret: string, value: string, now = Date.now()): 
   return Buffer.from(encoded, 'base64url').toString()
 }
 
+/** When a session value (already verified) expires, in ms since the epoch. */
+export const expiryOf = (value: string): number => Number(value.split('.')[1])
+
 /** The CSRF token is bound to the session cookie it protects. */
 export const csrfTokenFor = (secret: string, sessionCookie: string) => mac(secret, `csrf:${sessionCookie}`)
 

@@ -23,12 +23,13 @@ import {
   type Actor,
   type AuthContext,
   type Authenticator,
+  type ErasureCheck,
   type IdentityResolver,
 } from '../../src/identity'
 import type { Permission } from '../../src/identity/permissions'
 import { requestIdOf } from '../logging'
 import { PAYMENT_PROVIDER_ROLE, permissionsFor } from '../rbac/matrix'
-import { csrfTokenFor, signSession, verifyCsrf, verifySession } from './cookie'
+import { csrfTokenFor, expiryOf, signSession, verifyCsrf, verifySession } from './cookie'
 import { SIGNATURE_HEADER, verifyWebhook } from './signature'
 
 export const SESSION_COOKIE = 'council_session'
@@ -40,6 +41,8 @@ export interface AuthOptions {
   identity: IdentityResolver
   /** Personal access tokens; without it, a bearer with the token prefix is refused. */
   accessTokens?: AccessTokenResolver
+  /** Erased people: a sign-in cookie issued before its holder was erased no longer signs anyone in. */
+  erasures?: ErasureCheck
 }
 
 const SIGNATURE_REFUSALS = {
@@ -53,7 +56,7 @@ const SIGNATURE_REFUSALS = {
  * const authenticator = createAuthenticator({ config, identity })
  * const actor = await authenticator.authenticate({ request, cookie })
  */
-export function createAuthenticator({ config, identity, accessTokens }: AuthOptions): Authenticator {
+export function createAuthenticator({ config, identity, accessTokens, erasures }: AuthOptions): Authenticator {
   const { auth } = config
   const jwks = auth.jwksUrl ? createRemoteJWKSet(new URL(auth.jwksUrl)) : null
   const hsKey = auth.jwtSecret ? new TextEncoder().encode(auth.jwtSecret) : null
@@ -198,6 +201,8 @@ export function createAuthenticator({ config, identity, accessTokens }: AuthOpti
       if (typeof cookieValue === 'string' && cookieValue) {
         const email = verifySession(auth.sessionSecret, cookieValue)
         if (!email) return null
+        const erasedAt = await erasures?.erasedAt(email)
+        if (erasedAt && expiryOf(cookieValue) - SESSION_TTL_MS <= erasedAt.getTime()) return null
         checkCsrf(ctx, cookieValue)
         const actor = await toActor(email, email, 'cookie', ctx)
         actor.csrfToken = csrfTokenFor(auth.sessionSecret, cookieValue)

@@ -8,7 +8,7 @@
  */
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq'
 import IORedis from 'ioredis'
-import type { JobProcessor, JobQueue } from './types'
+import type { JobProcessor, JobQueue, ScheduledTask } from './types'
 import { HEARTBEAT_EVERY_MS, HEARTBEAT_STALE_MS, heartbeatsKey, PermanentJobError } from './types'
 
 interface JobData {
@@ -79,6 +79,23 @@ export function createBullQueue({ redisUrl, queueName, attempts, backoffMs = 100
         'Redis did not accept the job',
       )
     },
+    async schedule(task: ScheduledTask) {
+      if (task.name === 'run') throw new Error('jobs: a scheduled task cannot be named "run" (council jobs are)')
+      if (connection.status !== 'ready') await waitReady(connection, ENQUEUE_TIMEOUT_MS)
+      await withTimeout(
+        queue.upsertJobScheduler(
+          task.name,
+          { every: task.everyMs },
+          { name: task.name, data: { jobId: task.name }, opts: { removeOnComplete: { count: 10 }, removeOnFail: { count: 100 } } },
+        ),
+        ENQUEUE_TIMEOUT_MS,
+        'Redis did not accept the schedule',
+      )
+    },
+    async unschedule(name) {
+      if (connection.status !== 'ready') await waitReady(connection, ENQUEUE_TIMEOUT_MS)
+      await withTimeout(queue.removeJobScheduler(name), ENQUEUE_TIMEOUT_MS, 'Redis did not remove the schedule')
+    },
     async cancel(jobId) {
       const job = await queue.getJob(jobId)
       if (!job) return
@@ -116,6 +133,8 @@ export interface BullWorkerOptions {
    * row can say so instead of staying "running".
    */
   onAbandoned?: (jobId: string, reason: string) => Promise<void>
+  /** Scheduled tasks this worker runs, by name (the queue's repeatable jobs; see JobQueue.schedule). */
+  tasks?: Record<string, ScheduledTask['run']>
 }
 
 /**
@@ -132,12 +151,19 @@ export function startBullWorker({
   workerId = `${require('node:os').hostname()}:${process.pid}`,
   onEvent,
   onAbandoned,
+  tasks = {},
 }: BullWorkerOptions) {
   const connection = redisConnection(redisUrl, true)
   const beats = heartbeatsKey(queueName)
   const worker = new Worker<JobData>(
     queueName,
     async (job: Job<JobData>, _token?: string, signal?: AbortSignal) => {
+      if (job.name !== 'run') {
+        const task = tasks[job.name]
+        if (!task) throw new UnrecoverableError(`no scheduled task named "${job.name}" in this worker`)
+        await task(signal ?? new AbortController().signal)
+        return
+      }
       try {
         await processJob(job.data.jobId, {
           attempt: job.attemptsMade + 1,

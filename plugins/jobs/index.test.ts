@@ -141,6 +141,8 @@ describe('/readyz components', () => {
     enqueue: async () => undefined,
     cancel: async () => undefined,
     health,
+    schedule: async () => undefined,
+    unschedule: async () => undefined,
     close: async () => undefined,
   })
 

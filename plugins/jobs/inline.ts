@@ -4,7 +4,7 @@
  * nothing but ids in memory; on start the server re-enqueues jobs the
  * database still shows as queued or running, so a restart loses none.
  */
-import type { JobProcessor, JobQueue } from './types'
+import type { JobProcessor, JobQueue, ScheduledTask } from './types'
 import { JobCancelled, PermanentJobError } from './types'
 
 export interface InlineOptions {
@@ -23,6 +23,9 @@ export function createInlineQueue({ process, concurrency, attempts, backoffMs = 
   const timers = new Set<Timer>()
   let closed = false
   let idleWaiters: Array<() => void> = []
+  const schedules = new Map<string, { timers: Timer[]; controller: AbortController; running: Promise<unknown> | null }>()
+  /** The first run comes soon after start (an instance that restarts often still runs it), then every period. */
+  const FIRST_RUN_MAX_MS = 30_000
 
   const settleIdle = () => {
     if (waiting.length === 0 && running.size === 0 && timers.size === 0) {
@@ -66,6 +69,26 @@ export function createInlineQueue({ process, concurrency, attempts, backoffMs = 
       waiting.push({ jobId, attempt: 1 })
       queueMicrotask(pump)
     },
+    async schedule(task: ScheduledTask) {
+      const previous = schedules.get(task.name)
+      for (const timer of previous?.timers ?? []) clearTimeout(timer)
+      const entry = { timers: [] as Timer[], controller: new AbortController(), running: null as Promise<unknown> | null }
+      const tick = () => {
+        if (closed || entry.running) return
+        entry.running = task
+          .run(entry.controller.signal)
+          .catch((error) => onError?.(task.name, error))
+          .finally(() => (entry.running = null))
+      }
+      entry.timers.push(setTimeout(tick, Math.min(task.everyMs, FIRST_RUN_MAX_MS)), setInterval(tick, task.everyMs))
+      for (const timer of entry.timers) timer.unref()
+      schedules.set(task.name, entry)
+    },
+    async unschedule(name) {
+      const entry = schedules.get(name)
+      for (const timer of entry?.timers ?? []) clearTimeout(timer)
+      schedules.delete(name)
+    },
     async cancel(jobId) {
       const index = waiting.findIndex((entry) => entry.jobId === jobId)
       if (index >= 0) waiting.splice(index, 1)
@@ -85,6 +108,11 @@ export function createInlineQueue({ process, concurrency, attempts, backoffMs = 
       closed = true
       for (const timer of timers) clearTimeout(timer)
       timers.clear()
+      for (const entry of schedules.values()) {
+        for (const timer of entry.timers) clearTimeout(timer)
+        entry.controller.abort()
+      }
+      await Promise.race([Promise.all([...schedules.values()].map((entry) => entry.running)), Bun.sleep(10_000)])
       for (const controller of running.values()) controller.abort()
       const deadline = Date.now() + 10_000
       while (running.size > 0 && Date.now() < deadline) await Bun.sleep(20)

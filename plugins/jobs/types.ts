@@ -27,9 +27,27 @@ export class JobCancelled extends Error {
   }
 }
 
+/**
+ * Housekeeping the runner repeats (retention). The in-process runner runs it
+ * on a timer, never two at once; with BullMQ it is a repeatable job of the same
+ * queue, so one worker of all runs it per period (the task still guards itself
+ * with a lease, for a period that outlasts its interval).
+ */
+export interface ScheduledTask {
+  /** Also the BullMQ job name and scheduler id; never `run` (that is a council job). */
+  name: string
+  everyMs: number
+  /** Aborted when the runner shuts down. */
+  run(signal: AbortSignal): Promise<unknown>
+}
+
 export interface JobQueue {
   readonly backend: 'inline' | 'bullmq'
   enqueue(jobId: string): Promise<void>
+  /** Repeats a task every `everyMs` (see ScheduledTask); replaces an earlier schedule of the same name. */
+  schedule(task: ScheduledTask): Promise<void>
+  /** Stops repeating the task of that name (with BullMQ, for every worker: the schedule lives in Redis). */
+  unschedule(name: string): Promise<void>
   /** Drops a job that has not started; a running one is stopped by the processor's cancel check. */
   cancel(jobId: string): Promise<void>
   /** Backlog and worker liveness, for /readyz. Throws when the queue cannot be reached. */

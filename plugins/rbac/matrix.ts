@@ -54,6 +54,7 @@ export const MATRIX: Record<string, RoleRule> = {
       'palettes:manage',
       'tickets:update',
       'sessions:hard_delete',
+      'users:export',
       'users:purge',
     ],
   },

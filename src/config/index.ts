@@ -27,6 +27,7 @@ import {
   type RateLimit,
 } from './parsers'
 import { readEventsConfig, type EventsConfig } from './events'
+import { readRetentionConfig, type BackupConfig, type RetentionConfig } from './retention'
 import { readUploadConfig, type UploadConfig } from './uploads'
 
 export { ConfigError, DEFAULT_RATE_LIMITS, type PriceTable, type RateLimit } from './parsers'
@@ -154,8 +155,9 @@ export interface Config {
     /** How old a webhook's signed timestamp may be, either way. */
     webhookToleranceSeconds: number
   }
-  /** How long data is kept; 0 keeps it forever. Read by the scheduled purge job of the retention work (issue 13). */
-  retention: { auditDays: number }
+  retention: RetentionConfig
+  /** `bun run backup` and friends (scripts/backup.ts). */
+  backup: BackupConfig
   /** Every audit event also goes to this SIEM (plugins/audit/stream.ts); null when AUDIT_STREAM_URL is unset. */
   auditStream: AuditStreamConfig | null
   /** Error reporting to Sentry (SPEC §3); read by the errors work of issue 11. */
@@ -356,7 +358,7 @@ export function loadConfig(env: Env = process.env): Config {
       proofSecret: read(env, 'PAYMENTS_PROOF_SECRET', production ? null : DEV_PROOF_SECRET, secret(production, DEV_PROOF_SECRET)),
       webhookToleranceSeconds: read(env, 'PAYMENTS_WEBHOOK_TOLERANCE_S', 300, integer(1, 3600)),
     },
-    retention: { auditDays: read(env, 'AUDIT_RETENTION_DAYS', 365, integer(0, 36_500)) },
+    ...readRetentionConfig((name, fallback, parse) => read(env, name, fallback, parse), dataDir),
     auditStream: auditStream(env),
     sentryDsn: read(env, 'SENTRY_DSN', null as string | null, url),
   }

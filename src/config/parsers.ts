@@ -117,6 +117,8 @@ export const DEFAULT_RATE_LIMITS: Record<string, RateLimit> = {
   'agent-call': { limit: 30, windowMs: 60_000 },
   upload: { limit: 30, windowMs: 60_000 },
   write: { limit: 120, windowMs: 60_000 },
+  // An export reads every session of a person: a few an hour is plenty.
+  export: { limit: 10, windowMs: 3_600_000 },
 }
 
 const WINDOW_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }

@@ -133,3 +133,12 @@ export interface AccessTokenResolver {
    */
   resolveToken(token: string): Promise<TokenOwner | { refused: 'unknown' | 'expired' }>
 }
+
+/**
+ * What the authenticator asks before honouring a sign-in cookie: when (if ever)
+ * the person with this email was erased. A cookie issued before that is refused,
+ * so an erased person's browser does not sign them into a fresh, empty account.
+ */
+export interface ErasureCheck {
+  erasedAt(email: string): Promise<Date | null>
+}

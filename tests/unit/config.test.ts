@@ -123,6 +123,21 @@ describe('loadConfig defaults', () => {
   })
 })
 
+describe('retention and backups', () => {
+  test('defaults: sessions and documents kept, job logs 90 days, audit 365, hourly passes; backups under DATA_DIR, seven kept', () => {
+    const config = loadConfig({ APP_ENV: 'test', DATA_DIR: '/srv/council' })
+    expect(config.retention).toEqual({ sessionDays: 0, documentDays: 0, jobLogDays: 90, auditDays: 365, intervalMs: 3_600_000, batchSize: 500 })
+    expect(config.backup).toEqual({ dir: '/srv/council/backups', keep: 7, s3Copy: false })
+  })
+
+  test('0 keeps (a period) or schedules nothing (the interval); BACKUP_DIR is resolved', () => {
+    const config = loadConfig({ APP_ENV: 'test', SESSION_RETENTION_DAYS: '30', AUDIT_RETENTION_DAYS: '0', RETENTION_INTERVAL_MS: '0', BACKUP_DIR: 'relative/backups', BACKUP_S3_COPY: 'true' })
+    expect(config.retention).toMatchObject({ sessionDays: 30, auditDays: 0, intervalMs: 0 })
+    expect(config.backup.dir.startsWith('/')).toBe(true)
+    expect(config.backup.s3Copy).toBe(true)
+  })
+})
+
 describe('loadConfig rejects bad values, naming the variable', () => {
   const cases: Array<[string, Record<string, string>]> = [
     ['PORT', { PORT: 'abc' }],
@@ -149,6 +164,14 @@ describe('loadConfig rejects bad values, naming the variable', () => {
     ['LLM_PRICES', { LLM_PRICES: '{not json' }],
     ['LLM_PRICES', { LLM_PRICES: '{"gpt-x":{"input":"cheap"}}' }],
     ['READYZ_TIMEOUT_MS', { READYZ_TIMEOUT_MS: '1' }],
+    ['SESSION_RETENTION_DAYS', { SESSION_RETENTION_DAYS: '-1' }],
+    ['DOCUMENT_RETENTION_DAYS', { DOCUMENT_RETENTION_DAYS: '7.5' }],
+    ['JOB_LOG_RETENTION_DAYS', { JOB_LOG_RETENTION_DAYS: 'forever' }],
+    ['AUDIT_RETENTION_DAYS', { AUDIT_RETENTION_DAYS: '100000' }],
+    ['RETENTION_INTERVAL_MS', { RETENTION_INTERVAL_MS: '500' }],
+    ['RETENTION_BATCH', { RETENTION_BATCH: '0' }],
+    ['BACKUP_KEEP', { BACKUP_KEEP: '0' }],
+    ['BACKUP_S3_COPY', { BACKUP_S3_COPY: 'sometimes' }],
   ]
   for (const [variable, env] of cases) {
     test(`${Object.entries(env)[0]!.join('=')} → ConfigError naming ${variable}`, () => {

@@ -31,6 +31,18 @@ export function MePage({ actor, tokens }: { actor: Actor; tokens: Omit<TokensPan
         </details>
       </section>
       {tokens ? <TokensPanel actor={actor} {...tokens} /> : ''}
+      <section class="card" id="your-data" aria-labelledby="your-data-heading">
+        <h2 id="your-data-heading">Your data</h2>
+        <p>
+          Download everything the council keeps about you — your sessions with their drafts, reviews, leaderboard and
+          synthesis, your documents’ details, tickets, tokens and payments — as one JSON file.
+        </p>
+        <p>
+          <a class="button" href="/api/v1/me/export" download="">
+            Export my data
+          </a>
+        </p>
+      </section>
     </Layout>
   )
 }

@@ -13,6 +13,8 @@ import { notFound, unprocessable } from '../../errors'
 import { toPage, type Page, type PageParams } from '../../pagination'
 import type { Stores, TxStores } from '../../stores'
 import type { SessionFilter } from './store'
+import type { ObjectStorage } from '../../../plugins/storage'
+import { closure, removeAll } from '../data/cascade'
 import type { PaletteAccess } from '../palettes/service'
 import type { CreateSessionInput, SessionStatus, SessionSummaryView } from './model'
 
@@ -30,6 +32,10 @@ export interface SessionsDeps {
   eraseObjects?: (sessionId: string) => Promise<{ objects: number; afterwards(): Promise<number> }>
   /** Decides whether `web_search: true` is accepted (the search plugin; DISABLE_WEB_SEARCH makes it refuse). */
   webSearch?: Pick<WebSearch, 'enabled' | 'provider'>
+  /** Where a hard delete removes the session's objects (documents, extracted text) from. */
+  storage: ObjectStorage
+  /** Rows per delete statement of a hard delete. */
+  batchSize: number
 }
 
 /** `web_search` as JSON (true) or a form ("true", "on") sends it. */
@@ -89,10 +95,10 @@ export function toSummary(row: SessionRow, documents: readonly DocumentRow[] = [
 
 /**
  * @example
- * const sessions = createSessionsService({ stores, audit, questionMaxChars: 8000, palettes })
+ * const sessions = createSessionsService({ stores, audit, questionMaxChars: 8000, palettes, storage, batchSize: 500 })
  * const row = await sessions.create(actor, { question: 'Why?' }, meta)
  */
-export function createSessionsService({ stores, audit, questionMaxChars, palettes, eraseObjects, webSearch }: SessionsDeps) {
+export function createSessionsService({ stores, audit, questionMaxChars, palettes, eraseObjects, webSearch, storage, batchSize }: SessionsDeps) {
   /** The summary maker of a page of sessions, their documents read in one query. */
   const summarise = async (rows: readonly SessionRow[]) => {
     const documents = new Map<string, DocumentRow[]>()
@@ -196,11 +202,18 @@ export function createSessionsService({ stores, audit, questionMaxChars, palette
       })
     },
 
-    /** Erases a session and everything derived from it, whoever owns it (admins only; checked by the route). */
+    /**
+     * Erases a session and everything derived from it, whoever owns it (admins only; checked by the route):
+     * first what belongs to it in any table (jobs, their logs, stage outputs, budget reservations,
+     * documents) and the storage objects those name, through the data walk; then the row and its event.
+     */
     async hardDelete(actor: Actor, id: string, meta: RequestMeta): Promise<void> {
       if (!isId(id)) throw notFound('Session')
       // Objects first: if the rows then fail to go, a retry finds the documents again; the other way round would orphan bytes.
       const erased = await eraseObjects?.(id)
+      if ((await stores.data.ids('sessions', 'id', [id])).length === 0) throw notFound('Session')
+      // Every row that belongs to the session (src/modules/data: found from the schema, so new tables are covered), and their objects.
+      await removeAll({ data: stores.data, storage, batchSize }, await closure(stores.data, { sessions: [id] }), new Set(['sessions']))
       await stores.transaction(async (tx) => {
         const removed = await tx.sessions.remove(id)
         if (!removed) throw notFound('Session')

@@ -187,4 +187,34 @@ eachDialect('audit store', (use) => {
     const results = await Promise.all(Array.from({ length: 8 }, (_, i) => outbox.acquireLease(name, `holder-${i}`, 60_000)))
     expect(results.filter(Boolean)).toHaveLength(1)
   })
+
+  test('mentioning finds every event naming a person (actor, actor id, target, metadata), oldest first, by keyset', async () => {
+    const { stores } = use()
+    const userId = newId()
+    const email = `m_${newId().slice(-6)}@example.com`
+    const rows = [
+      toAuditRow({ action: 'by.id', actorId: userId, actor: 'renamed@example.com' }),
+      toAuditRow({ action: 'by.email', actor: email }),
+      toAuditRow({ action: 'on.target', actor: 'admin@example.com', target: `user:${userId}` }),
+      toAuditRow({ action: 'in.metadata', actor: 'admin@example.com', metadata: { email: email.toUpperCase(), nested: [userId] } }),
+    ]
+    const unrelated = toAuditRow({ action: 'other', actor: 'x@example.com', metadata: { email: 'mXexample.com' } })
+    await stores.audit.append([...rows, unrelated])
+    const found = await stores.audit.mentioning({ userId, email }, null, 100)
+    expect(found.map((row) => row.id)).toEqual(rows.map((row) => row.id))
+    const first = await stores.audit.mentioning({ userId, email }, null, 2)
+    expect(await stores.audit.mentioning({ userId, email }, first[1]!.id, 100)).toEqual(found.slice(2))
+  })
+
+  test('rewrite overwrites who and what of the given events, and their waiting outbox lines', async () => {
+    const { stores } = use()
+    const row = toAuditRow({ action: 'session.create', actorId: 'u-1', actor: 'ann@example.com', target: 'user:u-1', ip: '10.0.0.1', metadata: { by: 'ann@example.com' } })
+    await stores.audit.append([row], { stream: true })
+    const changed = { ...row, actorId: 'erased:x', actor: 'erased:x', target: 'user:erased:x', ip: null, metadata: { by: 'erased:x' } }
+    await stores.audit.rewrite([changed])
+    expect(await readAll([row.id])).toEqual([changed])
+    const line = (await stores.audit.outbox.take(100_000)).find((entry) => entry.eventId === row.id)!
+    expect(JSON.parse(line.payload)).toEqual(toAuditJson(changed))
+    await stores.audit.rewrite([])
+  })
 })
