@@ -213,7 +213,7 @@ export function createSessionsService({ stores, audit, questionMaxChars, palette
       const erased = await eraseObjects?.(id)
       if ((await stores.data.ids('sessions', 'id', [id])).length === 0) throw notFound('Session')
       // Every row that belongs to the session (src/modules/data: found from the schema, so new tables are covered), and their objects.
-      await removeAll({ data: stores.data, storage, batchSize }, await closure(stores.data, { sessions: [id] }), new Set(['sessions']))
+      const removal = await removeAll({ data: stores.data, storage, batchSize }, await closure(stores.data, { sessions: [id] }), new Set(['sessions']))
       await stores.transaction(async (tx) => {
         const removed = await tx.sessions.remove(id)
         if (!removed) throw notFound('Session')
@@ -228,7 +228,8 @@ export function createSessionsService({ stores, audit, questionMaxChars, palette
             action: 'session.hard_delete',
             target: `session:${id}`,
             sessionId: id,
-            metadata: { owner_id: removed.userId, documents: documents.length },
+            // Most documents went with the walk above; any left (uploaded meanwhile) go here.
+            metadata: { owner_id: removed.userId, documents: (removal.tables.documents ?? 0) + documents.length },
           },
           tx,
         )
