@@ -7,10 +7,11 @@ const ROOT = join(import.meta.dir, '../../..')
 
 test('every test named in docs/DATA_HANDLING.md exists in the file it names', () => {
   const doc = readFileSync(join(ROOT, 'docs/DATA_HANDLING.md'), 'utf8')
-  // Each "`tests/….test.ts` — "name"; "name"" runs until the next file, table cell, list item, closing parenthesis or blank line.
+  // Each "`tests/….test.ts` — "name"; "name"" (or the matrix's "`tests/….test.ts` › "name"") runs until the next file, table
+  // cell, list item, closing parenthesis or blank line.
   const named: Array<{ file: string; name: string }> = []
   for (const reference of doc.split(/(?=`tests\/)/).slice(1)) {
-    const file = /^`(tests\/[\w/.-]+\.test\.ts)` —/.exec(reference)?.[1]
+    const file = /^`(tests\/[\w/.-]+\.test\.ts)` [—›]/.exec(reference)?.[1]
     if (!file) continue
     const span = reference.split(/\||\n\s*\n|\n- |(?<=")\)/)[0]!
     for (const match of span.matchAll(/"([^"]+)"/g)) named.push({ file, name: match[1]! })
