@@ -106,7 +106,7 @@ describe('listing and revoking', () => {
     await t.json('GET', '/api/v1/me', { headers: bearer(first.token) })
     await Bun.sleep(50)
     const again = (await t.json('GET', '/api/v1/tokens', { user })).body.items.find((item: { id: string }) => item.id === first.id)
-    expect(again.last_used_at).toBe(used.last_used_at)
+    expect(again.last_used_at).toBe(used!.last_used_at)
   })
 
   test('a revoked token is refused on its very next request', async () => {
