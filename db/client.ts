@@ -112,7 +112,7 @@ function createPgDatabase(url: string, poolSize: number, writeBatching: boolean)
       await pool.query('select 1')
     },
     async migrate() {
-      await migratePg(pgOrm, { migrationsFolder: migrationsFolder('pg'), migrationsSchema: searchPathOf(url) ?? 'drizzle' })
+      await migratePg(pgOrm, { migrationsFolder: migrationsFolder('pg'), migrationsSchema: await migrationsSchemaOf(pool, url) })
     },
     async close() {
       await pool.end()
@@ -182,13 +182,20 @@ function serialised(client: Client): Client {
 }
 
 /**
- * The schema named by `?options=-c search_path=X`, if any. Migrations of a
- * database confined to one schema (tests, multi-tenant installs) are tracked
- * inside that schema rather than in the shared "drizzle" schema.
+ * Where drizzle tracks applied migrations. A database confined to one schema
+ * (`?options=-c search_path=X`: tests, multi-tenant installs) tracks them
+ * inside that schema, beside its tables; otherwise in the shared "drizzle"
+ * schema, as installs always have. The schema is asked of the server rather
+ * than read off the URL, because PostgreSQL folds an unquoted `MySchema` to
+ * `myschema` (where the tables land) and keeps a quoted `"MySchema"` as is.
  */
-function searchPathOf(url: string): string | null {
+async function migrationsSchemaOf(pool: pg.Pool, url: string): Promise<string> {
   const options = new URL(url).searchParams.get('options') ?? ''
-  return /search_path=([A-Za-z0-9_]+)/.exec(options)?.[1] ?? null
+  if (!/search_path\s*=/.test(options)) return 'drizzle'
+  const { rows } = await pool.query<{ schema: string | null }>('select current_schema() as schema')
+  const schema = rows[0]?.schema
+  if (!schema) throw new Error(`The search_path in DATABASE_URL (${options}) names no existing schema; create it first.`)
+  return schema
 }
 
 /** Time-ordered ids: keyset pagination on `id` follows creation order. */

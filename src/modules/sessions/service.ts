@@ -213,10 +213,11 @@ export function createSessionsService({ stores, audit, questionMaxChars, palette
       const erased = await eraseObjects?.(id)
       if ((await stores.data.ids('sessions', 'id', [id])).length === 0) throw notFound('Session')
       // Every row that belongs to the session (src/modules/data: found from the schema, so new tables are covered), and their objects.
-      const removal = await removeAll({ data: stores.data, storage, batchSize }, await closure(stores.data, { sessions: [id] }), new Set(['sessions']))
+      const cascade = await removeAll({ data: stores.data, storage, batchSize }, await closure(stores.data, { sessions: [id] }), new Set(['sessions']))
       await stores.transaction(async (tx) => {
         const removed = await tx.sessions.remove(id)
         if (!removed) throw notFound('Session')
+        // What appeared since the walk (an extraction finishing, say) goes with the session row.
         await tx.jobs.removeForSession(id)
         // Drafts, reviews, synthesis, citations and web results: derived from the session, so erased with it.
         await tx.stageOutputs.removeForRun(id)
@@ -228,8 +229,7 @@ export function createSessionsService({ stores, audit, questionMaxChars, palette
             action: 'session.hard_delete',
             target: `session:${id}`,
             sessionId: id,
-            // Most documents went with the walk above; any left (uploaded meanwhile) go here.
-            metadata: { owner_id: removed.userId, documents: (removal.tables.documents ?? 0) + documents.length },
+            metadata: { owner_id: removed.userId, documents: documents.length + (cascade.tables.documents ?? 0) },
           },
           tx,
         )
