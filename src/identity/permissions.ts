@@ -42,8 +42,9 @@ export type Permission = (typeof PERMISSIONS)[number]
 export type RoutePermission = Permission | 'public'
 
 /**
- * Declared by routes landing in issues 11–13 (the status page; retention): the matrix
- * grants them already, so the roles are settled before the routes arrive. Every other permission must be declared or checked by a route, and a name
+ * Declared by routes landing in issues 11–13 (the status page; retention and user
+ * purges): the matrix grants them already, so the roles are settled before the routes
+ * arrive. Every other permission must be declared or checked by a route, and a name
  * leaves this list when its route lands (both checked by plugins/rbac/matrix.test.ts).
  */
 export const AWAITING_ROUTES: readonly Permission[] = ['status:read', 'retention:manage']
