@@ -135,8 +135,34 @@ describe(`retention (${DIALECT === 'pg' ? 'PostgreSQL' : 'libsql'})`, () => {
       expect(await outbox.acquireLease(RETENTION_LEASE, 'another-instance', 60_000)).toBe(true)
       expect(await t.deps.retention.run()).toEqual({ skipped: 'locked' })
       await outbox.releaseLease(RETENTION_LEASE, 'another-instance')
-      const [a, b] = await Promise.all([createRetention({ ...t.deps, retention: t.config.retention }).run(), t.deps.retention.run()])
-      expect([a, b].filter((report) => report.skipped === 'locked')).toHaveLength(1)
+      // Instance A takes the lease and (through its stores) keeps it until B has tried: B must skip, whatever the timing.
+      let acquired!: () => void
+      let bTried!: () => void
+      const aHolds = new Promise<void>((resolve) => (acquired = resolve))
+      const bFinished = new Promise<void>((resolve) => (bTried = resolve))
+      const holdingOutbox = {
+        ...outbox,
+        acquireLease: async (...args: Parameters<typeof outbox.acquireLease>) => {
+          const ok = await outbox.acquireLease(...args)
+          if (ok) acquired()
+          return ok
+        },
+        releaseLease: async (...args: Parameters<typeof outbox.releaseLease>) => {
+          await bFinished
+          return outbox.releaseLease(...args)
+        },
+      }
+      // The app's stores with A's outbox in place (stores' fields are getters: defineProperty, not assignment).
+      const stores = Object.defineProperty(Object.create(t.deps.stores), 'audit', { value: { ...t.deps.stores.audit, outbox: holdingOutbox } })
+      const running = createRetention({ ...t.deps, stores, retention: t.config.retention }).run()
+      await aHolds
+      const b = await t.deps.retention.run()
+      bTried()
+      const a = await running
+      expect(b).toEqual({ skipped: 'locked' })
+      expect(a.skipped).toBeUndefined()
+      // Once A let go, the next pass runs.
+      expect((await t.deps.retention.run()).skipped).toBeUndefined()
     })
   })
 
