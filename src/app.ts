@@ -222,7 +222,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
           return { dialect: db.dialect }
         },
       },
-      ...jobsReadiness(queue),
+      ...jobsReadiness(queue, config.operations.readyz),
       ...quotaReadiness(quotaStore),
       ...eventsReadiness(events),
       ...storageReadiness(storage),
@@ -308,7 +308,7 @@ export function createApp(config: Config, deps: AppDeps) {
       }),
     )
     .use(apiDocsModule({ guard, version: packageJson.version }))
-    .use(health({ checks: deps.readiness, timeoutMs: config.readyz.timeoutMs, guard }))
+    .use(health({ checks: deps.readiness, timeoutMs: config.operations.readyz.timeoutMs, slowMs: config.operations.readyz.slowMs, guard }))
     .use(authModule({ config, audit: deps.audit, guard }))
     .use(homeModule({ guard }))
     .use(meModule({ guard, quota: limiter, tokens: deps.tokens }))

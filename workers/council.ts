@@ -50,6 +50,7 @@ const worker = startBullWorker({
   onEvent: (msg, fields) => deps.logger.warn(msg, fields),
   onAbandoned: (jobId, reason) => deps.executor.abandon(jobId, reason),
   tasks: { [RETENTION_TASK]: (signal) => deps.retention.run(signal) },
+  heartbeatMs: config.operations.heartbeatMs,
 })
 // Every worker (re)states the schedule, or its absence (RETENTION_INTERVAL_MS=0); BullMQ keeps
 // one schedule per name, so one worker runs each period.
