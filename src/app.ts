@@ -59,6 +59,11 @@ import { createExtractionRunner } from './modules/documents/extraction'
 import { createDocumentsService, type DocumentsService } from './modules/documents/service'
 import { createWebSearch, type WebSearch } from '../plugins/search'
 import { createStores, type Stores } from './stores'
+import { statusModule } from './modules/status'
+import { leasedPeriodic, type Periodic } from './modules/status/periodic'
+import { createStatusSampler } from './modules/status/sampler'
+import { createStatusService, type StatusService } from './modules/status/service'
+import { createStalenessMonitor, type StalenessMonitor } from './modules/status/staleness'
 import packageJson from '../package.json'
 
 export interface AppDeps {
@@ -106,6 +111,16 @@ export interface AppDeps {
   metrics: AppMetrics
   /** Components /readyz reports on; later plugins add theirs. */
   readiness: Record<string, ComponentCheck>
+  /** The status page: report, incidents (src/modules/status). */
+  status: StatusService
+  /** Worker heartbeat and backlog age alerts (log line + ALERT_WEBHOOK_URL). */
+  staleness: StalenessMonitor
+  /**
+   * What the server repeats on timers, one instance of all at a time (a lease each):
+   * the status page's probe samples and the staleness check. Started by src/server.ts
+   * (never by tests that do not ask), stopped by close().
+   */
+  background: { sampler: Periodic | null; staleness: Periodic | null }
   /** Releases every resource: flushes the audit queue, closes the database. */
   close(): Promise<void>
 }
@@ -184,6 +199,42 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     forgetIdentities: () => identity.invalidate(),
     onExportError: (error) => logger.error('export failed midway', { error: (error as Error).message }),
   })
+  const readiness: Record<string, ComponentCheck> = {
+    db: {
+      required: true,
+      check: async () => {
+        await db.ping()
+        return { dialect: db.dialect }
+      },
+    },
+    ...jobsReadiness(queue, config.operations.readyz),
+    ...quotaReadiness(quotaStore),
+    ...eventsReadiness(events),
+    ...storageReadiness(storage),
+    ...(auditStream ? auditStreamReadiness(auditStream) : {}),
+  }
+  const ops = config.operations
+  const status = createStatusService({ stores, audit, sampleMs: ops.statusSampleMs || 60_000 })
+  const sampler = createStatusSampler({
+    stores,
+    // The LLM provider is probed for the status page only: /readyz must not depend on a third party.
+    checks: { ...readiness, llm: { required: false, check: async () => void (await llm.probe?.(AbortSignal.timeout(ops.readyz.timeoutMs))) } },
+    timeoutMs: ops.readyz.timeoutMs,
+    slowMs: ops.readyz.slowMs,
+    everyMs: ops.statusSampleMs || 60_000,
+    keepDays: ops.statusSampleDays,
+  })
+  const staleness = createStalenessMonitor({
+    queue,
+    thresholds: ops.readyz,
+    logger,
+    webhook: { url: config.budgets.alertWebhookUrl, timeoutMs: config.budgets.alertWebhookTimeoutMs },
+  })
+  const onBackgroundError = (what: string) => (error: unknown) => logger.warn(`${what} failed`, { error: (error as Error).message })
+  const background = {
+    sampler: ops.statusSampleMs > 0 ? leasedPeriodic(stores.audit.outbox, { name: 'status-sampler', everyMs: ops.statusSampleMs, run: () => sampler.sample() }, onBackgroundError('status probe')) : null,
+    staleness: ops.stalenessCheckMs > 0 ? leasedPeriodic(stores.audit.outbox, { name: 'staleness', everyMs: ops.stalenessCheckMs, run: () => staleness.check() }, onBackgroundError('staleness check')) : null,
+  }
   return {
     config,
     logger,
@@ -214,22 +265,14 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     eventSink,
     streams: new AbortController(),
     metrics: appMetrics,
-    readiness: {
-      db: {
-        required: true,
-        check: async () => {
-          await db.ping()
-          return { dialect: db.dialect }
-        },
-      },
-      ...jobsReadiness(queue, config.operations.readyz),
-      ...quotaReadiness(quotaStore),
-      ...eventsReadiness(events),
-      ...storageReadiness(storage),
-      ...(auditStream ? auditStreamReadiness(auditStream) : {}),
-    },
+    readiness,
+    status,
+    staleness,
+    background,
     async close() {
       this.streams.abort()
+      await Promise.all([background.sampler?.stop(), background.staleness?.stop()])
+      await staleness.flush()
       await queue.close()
       await eventSink.flush()
       await events.close()
@@ -345,6 +388,7 @@ export function createApp(config: Config, deps: AppDeps) {
     .use(roadmapModule({ stores: deps.stores, audit: deps.audit, guard, quota: limiter }))
     .use(ticketsModule({ stores: deps.stores, audit: deps.audit, guard, quota: limiter }))
     .use(docsModule({ guard }))
+    .use(statusModule({ status: deps.status, guard, quota: limiter }))
     .use(adminModule({ db: deps.db, stores: deps.stores, audit: deps.audit, auditEvents: deps.stores.audit, identity: deps.identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
 }
 
