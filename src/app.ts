@@ -7,6 +7,7 @@ import { createDatabase, type Database } from '../db/client'
 import { auditStreamReadiness, createAuditLog, createAuditStream, type AuditLog, type AuditStream } from '../plugins/audit'
 import { createAuthenticator } from '../plugins/auth'
 import { errors } from '../plugins/errors'
+import { createErrorTracker, type ErrorTracker } from '../plugins/errors/tracker'
 import { health, type ComponentCheck } from '../plugins/health'
 import { logging, requestState } from '../plugins/logging'
 import { createMetrics, metrics, type AppMetrics } from '../plugins/metrics'
@@ -107,6 +108,8 @@ export interface AppDeps {
   eventSink: JobEventSink
   /** Aborted when the server stops: ends every open event stream (clients resume elsewhere with their Last-Event-ID). */
   streams: AbortController
+  /** Unexpected errors to Sentry when SENTRY_DSN is set (scrubbed; plugins/errors/tracker.ts); a no-op otherwise. */
+  errors: ErrorTracker
   /** Prometheus metrics of this instance; the executor reports jobs and LLM calls to it. */
   metrics: AppMetrics
   /** Components /readyz reports on; later plugins add theirs. */
@@ -131,10 +134,17 @@ export interface AppDeps {
  * const deps = createDeps(loadConfig())
  * await deps.db.migrate()
  */
-export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'logger' | 'db' | 'llm' | 'storage'>> = {}): AppDeps {
+export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'logger' | 'db' | 'llm' | 'storage' | 'errors'>> = {}): AppDeps {
   const logger =
     overrides.logger ??
     createLogger({ level: config.logLevel, file: config.logFile, hashUsers: config.env === 'production' })
+  const errorTracker =
+    overrides.errors ??
+    createErrorTracker(config.operations.sentry, {
+      process: 'server',
+      release: packageJson.version,
+      onError: (error) => logger.warn('error tracking failed', { error: error.message }),
+    })
   const db = overrides.db ?? createDatabase({ url: config.db.url, poolSize: config.db.poolSize, pgWriteBatching: config.db.pgWriteBatching })
   const stores = createStores(db)
   const audit = createAuditLog({ store: stores.audit, logger, stream: config.auditStream !== null })
@@ -182,7 +192,17 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     },
   })
   const extract = createExtractionRunner({ documents: stores.documents, storage, limits: config.uploads })
-  const executor = createJobExecutor({ stores, council, logger, jobLogs, meter: budgets.meter, observe: appMetrics.jobs, events: eventSink, extract })
+  const executor = createJobExecutor({
+    stores,
+    council,
+    logger,
+    jobLogs,
+    meter: budgets.meter,
+    observe: appMetrics.jobs,
+    events: eventSink,
+    extract,
+    report: (error, context) => errorTracker.capture(error, context),
+  })
   const queue = createJobQueue(config, executor.process, (jobId, error) =>
     logger.debug('job attempt ended with an error', { job_id: jobId, error: (error as Error).message }),
   )
@@ -266,6 +286,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     streams: new AbortController(),
     metrics: appMetrics,
     readiness,
+    errors: errorTracker,
     status,
     staleness,
     background,
@@ -283,6 +304,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
       await audit.close()
       // After the audit queue's last batch reached the outbox, so the grace can deliver it too.
       await auditStream?.stop(config.auditStream?.shutdownGraceMs)
+      await errorTracker.flush()
       await db.close()
     },
   }
@@ -324,6 +346,7 @@ export function createApp(config: Config, deps: AppDeps) {
     .use(
       errors({
         logger: deps.logger,
+        report: (error, context) => deps.errors.capture(error, context),
         renderHtml: async ({ status, message, requestId, fragment, request, cookie }) =>
           fragment
             ? (ErrorNotice({ message, requestId }) as string)

@@ -422,8 +422,9 @@ export function IncidentsPage(props: IncidentsPanelProps) {
       </p>
       <h1>Incidents and maintenance</h1>
       <p class="muted">
-        What you post here shows on the <a href="/status">status page</a> for everyone signed in. Incidents move {STATES.incident.map((s) => STATE_LABELS[s]).join(' → ')}; maintenance{' '}
-        {STATES.maintenance.map((s) => STATE_LABELS[s]).join(' → ')}. Every update is timestamped and audited. Times are UTC.
+        What you post here shows on the <a href="/status">status page</a> for everyone signed in.{' '}
+        <span safe>{`Incidents move ${STATES.incident.map((s) => STATE_LABELS[s]).join(' → ')}; maintenance ${STATES.maintenance.map((s) => STATE_LABELS[s]).join(' → ')}.`}</span> Every update is
+        timestamped and audited. Times are UTC.
       </p>
       <IncidentsPanel {...props} />
     </Layout>
