@@ -28,7 +28,6 @@ export type PaymentEventRow = typeof sqlite.paymentEvents.$inferSelect
 export type EntitlementRow = typeof sqlite.entitlements.$inferSelect
 export type AccessTokenRow = typeof sqlite.accessTokens.$inferSelect
 export type DocumentRow = typeof sqlite.documents.$inferSelect
-export type StatusSampleRow = typeof sqlite.statusSamples.$inferSelect
 export type StatusDayRow = typeof sqlite.statusDays.$inferSelect
 export type IncidentRow = typeof sqlite.incidents.$inferSelect
 export type IncidentUpdateRow = typeof sqlite.incidentUpdates.$inferSelect

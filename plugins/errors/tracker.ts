@@ -14,7 +14,7 @@
 import type { SentryConfig } from '../../src/config/operations'
 import { hashUser } from '../logging/logger'
 
-export interface ErrorContext {
+interface ErrorContext {
   request_id?: string
   job_id?: string
   /** The route template (`/api/v1/sessions/:id`) or `job:<kind>`. */

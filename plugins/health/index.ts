@@ -28,7 +28,7 @@ export class ComponentState extends Error {
   }
 }
 
-export type ComponentHealth = 'ok' | 'degraded' | 'fail'
+type ComponentHealth = 'ok' | 'degraded' | 'fail'
 
 export interface ComponentStatus {
   status: ComponentHealth

@@ -7,12 +7,12 @@
 import { ConfigError, integer, url } from './parsers'
 
 /** An age (or latency) that turns a component `degraded`, and the larger one that turns it `fail`. */
-export interface Threshold {
+interface Threshold {
   degradedMs: number
   failMs: number
 }
 
-export interface ReadyzConfig {
+interface ReadyzConfig {
   /** READYZ_TIMEOUT_MS: a check that has not answered by then fails. */
   timeoutMs: number
   /** READYZ_SLOW_MS: db, queue and storage answering slower than this are `degraded`. */

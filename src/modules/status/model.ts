@@ -22,14 +22,14 @@ export const STATES: Record<IncidentKind, readonly string[]> = {
   incident: ['investigating', 'identified', 'monitoring', 'resolved'],
   maintenance: ['scheduled', 'in_progress', 'completed'],
 }
-export const ALL_STATES = [...STATES.incident, ...STATES.maintenance] as const
+const ALL_STATES = [...STATES.incident, ...STATES.maintenance] as const
 /** The last state of a kind: the incident is over. */
 export const isFinal = (kind: IncidentKind, status: string) => STATES[kind].at(-1) === status
 
 export const TITLE_MAX = 200
 export const MESSAGE_MAX = 5000
 
-export const HEALTHS = ['ok', 'degraded', 'fail', 'unknown'] as const
+const HEALTHS = ['ok', 'degraded', 'fail', 'unknown'] as const
 
 const ComponentView = t.Object({
   name: t.String({ description: `One of ${COMPONENTS.join(', ')}` }),
@@ -98,5 +98,3 @@ export const UpdateIncidentBody = t.Object({
 
 export type StatusViewType = Static<typeof StatusView>
 export type IncidentViewType = Static<typeof IncidentView>
-export type CreateIncidentInput = Static<typeof CreateIncidentBody>
-export type UpdateIncidentInput = Static<typeof UpdateIncidentBody>

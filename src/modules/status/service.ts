@@ -86,7 +86,7 @@ function checkOneOf<V extends string>(field: string, raw: string | undefined, va
   return raw as V
 }
 
-export const incidentView = (row: IncidentWithUpdates): IncidentViewType => ({
+const incidentView = (row: IncidentWithUpdates): IncidentViewType => ({
   id: row.id,
   title: row.title,
   kind: row.kind as IncidentKind,

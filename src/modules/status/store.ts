@@ -15,14 +15,14 @@ export interface ProbeSample {
 }
 
 /** Per component over a window: samples taken and how many found it up (ok or degraded). */
-export interface UptimeCount {
+interface UptimeCount {
   component: string
   samples: number
   up: number
 }
 
 /** The latest sample of a component. */
-export interface LatestSample {
+interface LatestSample {
   component: string
   at: Date
   status: string

@@ -19,7 +19,7 @@ const OVERALL_LABELS: Record<string, string> = {
   fail: 'Some systems are down',
   unknown: 'No recent probe data',
 }
-export const STATE_LABELS: Record<string, string> = {
+const STATE_LABELS: Record<string, string> = {
   investigating: 'Investigating',
   identified: 'Identified',
   monitoring: 'Monitoring',
