@@ -72,7 +72,7 @@ test('with SENTRY_DSN: a request error and a job error arrive scrubbed, with req
   t.deps.sessions.create = async () => {
     throw new Error(`database refused the write: password=hunter2 token=${SECRET} for ${email}`)
   }
-  const failed = await t.json('POST', '/api/v1/sessions', { user: email, body: { question: PROMPT }, headers: { cookie: 'council_session=abc', authorization: `Bearer ${SECRET}` } })
+  const failed = await t.json('POST', '/api/v1/sessions', { user: email, body: { question: PROMPT }, headers: { cookie: 'theme=dark', 'x-api-key': SECRET } })
   expect(failed.status).toBe(500)
   const requestId = failed.headers.get('x-request-id')!
 
@@ -82,7 +82,7 @@ test('with SENTRY_DSN: a request error and a job error arrive scrubbed, with req
   expect(event.user).toEqual({ id: hashUser(me.id) })
   expect(event.exception.values[0].value).toContain('database refused the write')
   expect(event.request).toBeUndefined()
-  for (const leak of [PROMPT, SECRET, 'hunter2', email, 'council_session', 'x-user-id']) expect(raw).not.toContain(leak)
+  for (const leak of [PROMPT, SECRET, 'hunter2', email, 'theme=dark', 'x-api-key', 'x-user-id']) expect(raw).not.toContain(leak)
 
   // A job attempt that fails for a reason the council does not know.
   const realCouncil = t.deps.council.run
