@@ -417,7 +417,7 @@ export const incidents = pgTable(
     title: text('title').notNull(),
     kind: text('kind').notNull(),
     impact: text('impact').notNull(),
-    components: jsonb('components').$type<string[]>().notNull(),
+    components: text('components').notNull(),
     status: text('status').notNull(),
     startsAt: time('starts_at').notNull(),
     endsAt: time('ends_at'),

@@ -469,7 +469,9 @@ export const statusDays = sqliteTable(
 )
 
 /**
- * Incidents and maintenance windows admins post on the status page. `status`
+ * Incidents and maintenance windows admins post on the status page.
+ * `components` is a comma-separated list of component names (text, not JSON:
+ * JSON columns are searched for storage keys by the data walk). `status`
  * is the latest update's; `created_by` only says which admin posted it (kept
  * when that person is erased, as a pseudonym: src/modules/data/plan.ts).
  */
@@ -480,7 +482,7 @@ export const incidents = sqliteTable(
     title: text('title').notNull(),
     kind: text('kind').notNull(),
     impact: text('impact').notNull(),
-    components: text('components', { mode: 'json' }).$type<string[]>().notNull(),
+    components: text('components').notNull(),
     status: text('status').notNull(),
     startsAt: integer('starts_at', { mode: 'timestamp_ms' }).notNull(),
     endsAt: integer('ends_at', { mode: 'timestamp_ms' }),

@@ -12,7 +12,7 @@ CREATE TABLE "incidents" (
 	"title" text NOT NULL,
 	"kind" text NOT NULL,
 	"impact" text NOT NULL,
-	"components" jsonb NOT NULL,
+	"components" text NOT NULL,
 	"status" text NOT NULL,
 	"starts_at" timestamp with time zone NOT NULL,
 	"ends_at" timestamp with time zone,

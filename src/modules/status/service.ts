@@ -91,7 +91,7 @@ const incidentView = (row: IncidentWithUpdates): IncidentViewType => ({
   title: row.title,
   kind: row.kind as IncidentKind,
   impact: row.impact as IncidentViewType['impact'],
-  components: row.components,
+  components: row.components.split(',').filter(Boolean),
   status: row.status,
   starts_at: row.startsAt.toISOString(),
   ends_at: row.endsAt?.toISOString() ?? null,
@@ -168,7 +168,7 @@ export function createStatusService({ stores, audit, sampleMs, now = () => new D
         title,
         kind,
         impact,
-        components,
+        components: components.join(','),
         status,
         startsAt,
         endsAt,
@@ -192,7 +192,7 @@ export function createStatusService({ stores, audit, sampleMs, now = () => new D
       const patch: Partial<IncidentRow> = {}
       if (input.title !== undefined) patch.title = checkText('title', input.title, TITLE_MAX)
       if (input.impact !== undefined) patch.impact = checkOneOf('impact', input.impact, IMPACTS)
-      if (input.components !== undefined) patch.components = checkComponents(input.components)
+      if (input.components !== undefined) patch.components = checkComponents(input.components).join(',')
       if (input.starts_at !== undefined) patch.startsAt = checkTime('starts_at', input.starts_at)
       if (input.ends_at !== undefined) patch.endsAt = input.ends_at ? checkTime('ends_at', input.ends_at) : null
       const startsAt = patch.startsAt ?? existing.startsAt

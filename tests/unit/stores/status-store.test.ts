@@ -18,7 +18,7 @@ const incident = (fields: Partial<IncidentRow> = {}): IncidentRow => ({
   title: 'Councils slow',
   kind: 'incident',
   impact: 'minor',
-  components: ['worker', 'queue'],
+  components: 'queue,worker',
   status: 'investigating',
   startsAt: new Date(),
   endsAt: null,
@@ -91,7 +91,7 @@ eachDialect('status store', (use) => {
     expect(updated?.status).toBe('identified')
     expect(await stores.status.updateIncident(newId(), { status: 'resolved' }, null)).toBeUndefined()
     const found = await stores.status.incident(open.id)
-    expect(found?.components).toEqual(['worker', 'queue'])
+    expect(found?.components).toBe('queue,worker')
     expect(found?.updates.map((u) => u.message)).toEqual(['Looking', 'Found it'])
     const current = await stores.status.current(new Date(Date.now() - 7 * 86_400_000), 10)
     expect(current.map((row) => row.id)).toEqual([open.id])
