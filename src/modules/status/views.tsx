@@ -31,7 +31,7 @@ const STATE_LABELS: Record<string, string> = {
 const IMPACT_LABELS: Record<string, string> = { none: 'No impact', minor: 'Minor', major: 'Major', critical: 'Critical' }
 const KIND_LABELS: Record<string, string> = { incident: 'Incident', maintenance: 'Maintenance' }
 
-const formatPercent = (value: number | null) => (value === null ? '—' : `${value.toFixed(value === 100 ? 0 : 2)} %`)
+const formatPercent = (value: number | null) => (value === null ? '—' : `${value.toFixed(value === 100 ? 0 : 2)}\u00a0%`)
 
 /** The bar colour of a day: no data, full, small loss, large loss. */
 const dayClass = (uptime: number | null) => (uptime === null ? 'day-none' : uptime >= 99.9 ? 'day-up' : uptime >= 95 ? 'day-partial' : 'day-down')
@@ -162,6 +162,15 @@ export function StatusPage({ actor, report, now }: { actor: Actor; report: Statu
           <span class={`dot health-${report.status}`} aria-hidden="true"></span>
           <strong safe>{OVERALL_LABELS[report.status] ?? report.status}</strong>
         </p>
+        {open.length + ongoing.length > 0 ? (
+          <p>
+            <a href="#now-heading" safe>
+              {`${open.length + ongoing.length} ${open.length + ongoing.length === 1 ? 'incident or maintenance window' : 'incidents or maintenance windows'} in progress`}
+            </a>
+          </p>
+        ) : (
+          ''
+        )}
         <p class="small muted">
           {report.checked_at ? (
             <>
