@@ -94,7 +94,7 @@ describe('GET /api/v1/status', () => {
     const worker = html.slice(html.indexOf('data-component="worker"'), html.indexOf('data-component="storage"'))
     expect(worker.match(/<rect /g)).toHaveLength(90)
     expect(worker).toContain('Worker: uptime per day over the last 90 days')
-    expect(worker).toContain('50.00 % up')
+    expect(worker).toContain('50.00\u00a0% up')
     expect(worker).toContain('<table class="uptime-table">')
     expect(html).toContain('UTC')
   })
