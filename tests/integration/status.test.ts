@@ -141,6 +141,32 @@ describe('incidents and maintenance', () => {
     expect(report.incidents.find((i: { id: string }) => i.id === id)).toMatchObject({ status: 'resolved' })
   })
 
+  test('the contract’s shape: updates[] posted in order (the last one is the state), backwards refused', async () => {
+    const created = await post({
+      title: 'Slow answers',
+      kind: 'incident',
+      impact: 'minor',
+      components: ['llm'],
+      starts_at: new Date(Date.now() - 600_000).toISOString(),
+      updates: [
+        { status: 'investigating', message: 'Answers are slow.' },
+        { status: 'identified', message: 'The provider is rate limiting us.' },
+      ],
+    })
+    expect(created.status).toBe(201)
+    expect(created.body.status).toBe('identified')
+    expect(created.body.updates.map((u: { status: string; message: string }) => `${u.status}: ${u.message}`)).toEqual([
+      'investigating: Answers are slow.',
+      'identified: The provider is rate limiting us.',
+    ])
+    const more = await patch(created.body.id, { updates: [{ status: 'monitoring', message: 'Limits raised.' }, { status: 'resolved', message: 'Back to normal.' }] })
+    expect(more.body).toMatchObject({ status: 'resolved', resolved_at: expect.any(String) })
+    expect(more.body.updates).toHaveLength(4)
+    const backwards = await post({ title: 'x', kind: 'incident', impact: 'minor', components: [], updates: [{ status: 'monitoring', message: 'a' }, { status: 'identified', message: 'b' }] })
+    expectErrorShape(expect, backwards, 409, 'invalid_transition')
+    expectErrorShape(expect, await post({ title: 'x', kind: 'incident', impact: 'minor', components: [] }), 422, 'validation_failed')
+  })
+
   test('a maintenance window announced for tomorrow shows on the status page before it starts, and goes once completed', async () => {
     const starts = new Date(Date.now() + DAY_MS).toISOString()
     const ends = new Date(Date.now() + DAY_MS + 3_600_000).toISOString()

@@ -73,6 +73,16 @@ export const StatusView = t.Object({
   maintenance: t.Array(IncidentView, { description: 'Maintenance windows announced or in progress (including those not started yet)' }),
 })
 
+/** The contract's `updates` (SPEC §4): each posted in order and timestamped by the server. */
+const UpdatesBody = t.Array(
+  t.Object({
+    status: t.Optional(oneOf(ALL_STATES)),
+    message: t.String({ maxLength: MESSAGE_MAX }),
+    at: t.Optional(t.String({ maxLength: 40, description: 'Ignored: the server stamps each update' })),
+  }),
+  { minItems: 1, maxItems: 20, description: 'Updates to post, oldest first, instead of status and message' },
+)
+
 const dateTime = (description: string) => t.String({ maxLength: 40, description: `ISO 8601 date-time; ${description}` })
 
 export const CreateIncidentBody = t.Object({
@@ -83,7 +93,8 @@ export const CreateIncidentBody = t.Object({
   starts_at: t.Optional(dateTime('Default now; a maintenance window in the future is announced until it starts')),
   ends_at: t.Optional(t.Nullable(dateTime('Expected end'))),
   status: t.Optional(oneOf(ALL_STATES, { description: 'Default investigating (incident) or scheduled (maintenance)' })),
-  message: t.String({ maxLength: MESSAGE_MAX, description: 'The first update' }),
+  message: t.Optional(t.String({ maxLength: MESSAGE_MAX, description: 'The first update (or give `updates`)' })),
+  updates: t.Optional(UpdatesBody),
 })
 
 export const UpdateIncidentBody = t.Object({
@@ -94,6 +105,7 @@ export const UpdateIncidentBody = t.Object({
   ends_at: t.Optional(t.Nullable(dateTime('Expected end'))),
   status: t.Optional(oneOf(ALL_STATES, { description: 'The new state; never one before the current' })),
   message: t.Optional(t.String({ maxLength: MESSAGE_MAX, description: 'Posted as a timestamped update (needed with status)' })),
+  updates: t.Optional(UpdatesBody),
 })
 
 export type StatusViewType = Static<typeof StatusView>

@@ -54,6 +54,8 @@ export interface IncidentInput {
   ends_at?: string | null
   status?: string
   message?: string
+  /** The contract's shape (SPEC §4): updates to post, in order; instead of `status` and `message`. */
+  updates?: Array<{ status?: string; message?: string }>
 }
 
 const invalid = (field: string, message: string) => unprocessable('validation_failed', `Invalid field "${field}": ${message}.`, [{ field, message }])
@@ -84,6 +86,35 @@ function checkComponents(raw: string[] | undefined): string[] {
 function checkOneOf<V extends string>(field: string, raw: string | undefined, values: readonly V[]): V {
   if (!raw || !(values as readonly string[]).includes(raw)) throw invalid(field, `one of ${values.join(', ')}`)
   return raw as V
+}
+
+/**
+ * The updates a request posts, checked: each state one of its kind's, never
+ * before the one it follows (409 invalid_transition), each with a message.
+ * `from` is the incident's state now (null for a new one, whose first update
+ * defaults to its kind's first state).
+ */
+function checkSteps(kind: IncidentKind, from: string | null, input: IncidentInput) {
+  const states = STATES[kind]
+  const backwards = (to: string, after: string) =>
+    conflict('invalid_transition', `A ${kind} moves ${states.join(' → ')}; it is ${after} and cannot go back to ${to}.`)
+  const listed = input.updates?.length ? input.updates : null
+  const steps = listed ?? (input.message?.trim() || from === null ? [{ status: input.status || undefined, message: input.message }] : [])
+  let current = from
+  const checked = steps.map((step, i) => {
+    const field = listed ? `updates[${i}].` : ''
+    const status = step.status ? checkOneOf(`${field}status`, step.status, states) : (current ?? states[0]!)
+    if (current !== null && states.indexOf(status) < states.indexOf(current)) throw backwards(status, current)
+    current = status
+    return { status, message: checkText(`${field}message`, step.message, MESSAGE_MAX) }
+  })
+  // A state change with nothing said (a PATCH of `status` alone, or the form without a message).
+  if (steps.length === 0 && input.status && input.status !== from && from !== null) {
+    const status = checkOneOf('status', input.status, states)
+    if (states.indexOf(status) < states.indexOf(from)) throw backwards(status, from)
+    throw invalid('message', `say what changed when moving to ${status}`)
+  }
+  return checked
 }
 
 const incidentView = (row: IncidentWithUpdates): IncidentViewType => ({
@@ -157,8 +188,8 @@ export function createStatusService({ stores, audit, sampleMs, now = () => new D
       const title = checkText('title', input.title, TITLE_MAX)
       const impact = checkOneOf('impact', input.impact, IMPACTS)
       const components = checkComponents(input.components)
-      const status = input.status ? checkOneOf('status', input.status, STATES[kind]) : STATES[kind][0]!
-      const message = checkText('message', input.message, MESSAGE_MAX)
+      const steps = checkSteps(kind, null, input)
+      const status = steps.at(-1)!.status
       const at = now()
       const startsAt = input.starts_at ? checkTime('starts_at', input.starts_at) : at
       const endsAt = input.ends_at ? checkTime('ends_at', input.ends_at) : null
@@ -177,12 +208,12 @@ export function createStatusService({ stores, audit, sampleMs, now = () => new D
         createdAt: at,
         updatedAt: at,
       }
-      const update = { id: newId(), incidentId: row.id, status, message, at, createdBy: actor.userId }
+      const updates = steps.map((step) => ({ id: newId(), incidentId: row.id, ...step, at, createdBy: actor.userId }))
       await stores.transaction(async (tx) => {
-        await tx.status.insertIncident(row, update)
+        await tx.status.insertIncident(row, updates)
         await audit.record({ ...meta.audit, action: 'incident.create', target: `incident:${row.id}`, metadata: { kind, impact, status, components } }, tx)
       })
-      return incidentView({ ...row, updates: [update] })
+      return incidentView({ ...row, updates })
     },
 
     async update(actor: Actor, id: string, input: IncidentInput, meta: RequestMeta): Promise<IncidentViewType> {
@@ -198,20 +229,16 @@ export function createStatusService({ stores, audit, sampleMs, now = () => new D
       const startsAt = patch.startsAt ?? existing.startsAt
       const endsAt = patch.endsAt === undefined ? existing.endsAt : patch.endsAt
       if (endsAt && endsAt < startsAt) throw invalid('ends_at', 'must not be before starts_at')
-      const status = input.status !== undefined && input.status !== '' ? checkOneOf('status', input.status, STATES[kind]) : existing.status
-      const states = STATES[kind]
-      if (states.indexOf(status) < states.indexOf(existing.status))
-        throw conflict('invalid_transition', `A ${kind} moves ${states.join(' → ')}; it is ${existing.status} and cannot go back to ${status}.`)
-      const hasMessage = input.message !== undefined && input.message.trim() !== ''
-      if (status !== existing.status && !hasMessage) throw invalid('message', `say what changed when moving to ${status}`)
+      const steps = checkSteps(kind, existing.status, input)
+      const status = steps.at(-1)?.status ?? existing.status
       const at = now()
-      const update = hasMessage ? { id: newId(), incidentId: id, status, message: checkText('message', input.message, MESSAGE_MAX), at, createdBy: actor.userId } : null
-      if (!update && Object.keys(patch).length === 0) throw invalid('message', 'nothing to change: post a message or change a field')
+      const updates = steps.map((step) => ({ id: newId(), incidentId: id, ...step, at, createdBy: actor.userId }))
+      if (updates.length === 0 && Object.keys(patch).length === 0) throw invalid('message', 'nothing to change: post a message or change a field')
       patch.status = status
       patch.updatedAt = at
       if (status !== existing.status) patch.resolvedAt = isFinal(kind, status) ? at : null
       const row = await stores.transaction(async (tx) => {
-        const changed = await tx.status.updateIncident(id, patch, update)
+        const changed = await tx.status.updateIncident(id, patch, updates)
         if (!changed) throw notFound('The incident')
         await audit.record(
           {
@@ -224,7 +251,7 @@ export function createStatusService({ stores, audit, sampleMs, now = () => new D
         )
         return changed
       })
-      return incidentView({ ...row, updates: update ? [...existing.updates, update] : existing.updates })
+      return incidentView({ ...row, updates: [...existing.updates, ...updates] })
     },
 
     async get(id: string): Promise<IncidentViewType> {

@@ -78,13 +78,13 @@ export function createSqliteStatusStore(db: SqliteExec): StatusStore {
       return gone.length
     },
 
-    async insertIncident(row, update) {
+    async insertIncident(row, updates) {
       await db.insert(incidents).values(row)
-      await db.insert(incidentUpdates).values(update)
+      if (updates.length > 0) await db.insert(incidentUpdates).values([...updates])
     },
-    async updateIncident(id, patch, update) {
+    async updateIncident(id, patch, updates) {
       const [row] = await db.update(incidents).set(patch).where(eq(incidents.id, id)).returning()
-      if (row && update) await db.insert(incidentUpdates).values(update)
+      if (row && updates.length > 0) await db.insert(incidentUpdates).values([...updates])
       return row
     },
     async incident(id) {

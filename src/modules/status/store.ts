@@ -51,9 +51,10 @@ export interface StatusStore {
   /** Deletes the daily totals of days before `beforeDay`. */
   pruneDays(beforeDay: string): Promise<number>
 
-  insertIncident(row: IncidentRow, update: IncidentUpdateRow): Promise<void>
-  /** Changes the incident and appends the update (when given); undefined when there is no such incident. */
-  updateIncident(id: string, patch: Partial<Omit<IncidentRow, 'id' | 'createdAt' | 'createdBy'>>, update: IncidentUpdateRow | null): Promise<IncidentRow | undefined>
+  /** The incident with its first update(s). */
+  insertIncident(row: IncidentRow, updates: readonly IncidentUpdateRow[]): Promise<void>
+  /** Changes the incident and appends the updates; undefined when there is no such incident. */
+  updateIncident(id: string, patch: Partial<Omit<IncidentRow, 'id' | 'createdAt' | 'createdBy'>>, updates: readonly IncidentUpdateRow[]): Promise<IncidentRow | undefined>
   incident(id: string): Promise<IncidentWithUpdates | undefined>
   /** Incidents not resolved, or resolved since `resolvedSince`, newest start first, with their updates. */
   current(resolvedSince: Date, limit: number): Promise<IncidentWithUpdates[]>

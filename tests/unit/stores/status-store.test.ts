@@ -83,13 +83,13 @@ eachDialect('status store', (use) => {
     const open = incident()
     const first = { id: newId(), incidentId: open.id, status: 'investigating', message: 'Looking', at: new Date(Date.now() - 1000), createdBy: null }
     await stores.transaction(async (tx) => {
-      await tx.status.insertIncident(old, { id: newId(), incidentId: old.id, status: 'resolved', message: 'Fixed', at: old.resolvedAt!, createdBy: null })
-      await tx.status.insertIncident(open, first)
+      await tx.status.insertIncident(old, [{ id: newId(), incidentId: old.id, status: 'resolved', message: 'Fixed', at: old.resolvedAt!, createdBy: null }])
+      await tx.status.insertIncident(open, [first])
     })
     const later = { id: newId(), incidentId: open.id, status: 'identified', message: 'Found it', at: new Date(), createdBy: null }
-    const updated = await stores.status.updateIncident(open.id, { status: 'identified', updatedAt: later.at }, later)
+    const updated = await stores.status.updateIncident(open.id, { status: 'identified', updatedAt: later.at }, [later])
     expect(updated?.status).toBe('identified')
-    expect(await stores.status.updateIncident(newId(), { status: 'resolved' }, null)).toBeUndefined()
+    expect(await stores.status.updateIncident(newId(), { status: 'resolved' }, [])).toBeUndefined()
     const found = await stores.status.incident(open.id)
     expect(found?.components).toBe('queue,worker')
     expect(found?.updates.map((u) => u.message)).toEqual(['Looking', 'Found it'])
