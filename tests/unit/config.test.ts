@@ -138,6 +138,38 @@ describe('retention and backups', () => {
   })
 })
 
+describe('operations: /readyz thresholds, staleness, status samples, Sentry', () => {
+  test('defaults: worker 15 s / 60 s, backlog 60 s / 5 min, checks every 15 s, a probe a minute, Sentry off', () => {
+    const { operations } = loadConfig({ APP_ENV: 'test' })
+    expect(operations).toEqual({
+      readyz: { timeoutMs: 2000, slowMs: 1000, worker: { degradedMs: 15_000, failMs: 60_000 }, backlog: { degradedMs: 60_000, failMs: 300_000 } },
+      heartbeatMs: 5000,
+      stalenessCheckMs: 15_000,
+      statusSampleMs: 60_000,
+      statusSampleDays: 2,
+      sentry: null,
+    })
+  })
+
+  test('SENTRY_DSN turns Sentry on with the app environment; 0 turns the staleness check and the probes off', () => {
+    const { operations } = loadConfig({ APP_ENV: 'test', SENTRY_DSN: 'https://key@o1.ingest.sentry.io/2', SENTRY_SAMPLE_RATE: '0.5', STALENESS_CHECK_MS: '0', STATUS_SAMPLE_MS: '0' })
+    expect(operations.sentry).toEqual({ dsn: 'https://key@o1.ingest.sentry.io/2', environment: 'test', sampleRate: 0.5 })
+    expect(operations).toMatchObject({ stalenessCheckMs: 0, statusSampleMs: 0 })
+  })
+
+  test.each([
+    ['READYZ_WORKER_FAIL_MS', { READYZ_WORKER_DEGRADED_MS: '20000', READYZ_WORKER_FAIL_MS: '10000' }, 'must be at least READYZ_WORKER_DEGRADED_MS'],
+    ['READYZ_BACKLOG_FAIL_MS', { READYZ_BACKLOG_FAIL_MS: '1000' }, 'must be at least READYZ_BACKLOG_DEGRADED_MS'],
+    ['READYZ_WORKER_DEGRADED_MS', { WORKER_HEARTBEAT_MS: '20000' }, 'must be more than WORKER_HEARTBEAT_MS'],
+    ['SENTRY_SAMPLE_RATE', { SENTRY_DSN: 'https://key@o1.ingest.sentry.io/2', SENTRY_SAMPLE_RATE: '2' }, 'from 0 to 1'],
+    ['SENTRY_DSN', { SENTRY_DSN: 'not a dsn' }, ''],
+    ['STATUS_SAMPLE_MS', { STATUS_SAMPLE_MS: '5' }, ''],
+  ])('%s is refused, named', (name, env, says) => {
+    expect(() => loadConfig({ APP_ENV: 'test', ...env })).toThrow(name)
+    if (says) expect(() => loadConfig({ APP_ENV: 'test', ...env })).toThrow(says)
+  })
+})
+
 describe('loadConfig rejects bad values, naming the variable', () => {
   const cases: Array<[string, Record<string, string>]> = [
     ['PORT', { PORT: 'abc' }],
