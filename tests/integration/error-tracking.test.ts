@@ -1,15 +1,18 @@
 /**
  * Error tracking against a local HTTP sink standing in for Sentry: with
- * SENTRY_DSN pointing at it, an unexpected error in a request and one in a job
- * each arrive as a Sentry envelope, decoded here, carrying request_id, job_id,
+ * SENTRY_DSN pointing at it, an unexpected error in a request, one in a job run
+ * in-process and one in a real worker process (`bun run worker`, Redis) each
+ * arrive as a Sentry envelope, decoded here, carrying request_id, job_id,
  * route and a hashed user — and never the request body, the prompt, headers,
  * cookies, the email, or a secret that was in the error's message. Without
  * SENTRY_DSN nothing is sent.
  */
 import { afterAll, expect, test } from 'bun:test'
 import { gunzipSync } from 'node:zlib'
+import type { JobRow } from '../../db/schema'
 import { hashUser } from '../../plugins/logging/logger'
 import { buildTestApp, type TestApp } from '../helpers/app'
+import { startWorker, type WorkerProcess } from '../helpers/worker'
 
 interface Envelope {
   header: Record<string, unknown>
@@ -32,7 +35,9 @@ const sink = Bun.serve({
   },
 })
 const apps: TestApp[] = []
+const workers: WorkerProcess[] = []
 afterAll(async () => {
+  for (const worker of workers) await worker.stop('SIGKILL')
   for (const app of apps) await app.close()
   await sink.stop(true)
 })
@@ -102,3 +107,49 @@ test('with SENTRY_DSN: a request error and a job error arrive scrubbed, with req
   expect(job!.raw).not.toContain(email)
   t.deps.council.run = realCouncil
 })
+
+test('the worker process reports an unexpected job failure with its job_id, tagged process=worker', async () => {
+  const redis = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+  const queue = `test-sentry-${crypto.randomUUID().slice(0, 8)}`
+  const shared = { JOBS_BACKEND: 'bullmq', REDIS_URL: redis, JOBS_QUEUE: queue, EVENTS_PREFIX: queue, JOBS_ATTEMPTS: '1' }
+  const t = await buildTestApp(shared)
+  apps.push(t)
+  const worker = startWorker({ ...shared, DATABASE_URL: t.config.db.url, SENTRY_DSN: `http://publickey@127.0.0.1:${sink.port}/42` })
+  workers.push(worker)
+  await worker.ready
+  const me = (await t.json('GET', '/api/v1/me', { user: 'worker-victim@example.com' })).body
+  // An agent job whose input the executor cannot read: a TypeError, not a council failure.
+  const job: JobRow = {
+    id: Bun.randomUUIDv7(),
+    kind: 'agent',
+    userId: me.id,
+    sessionId: null,
+    status: 'queued',
+    stage: null,
+    progress: 0,
+    requestId: 'req-worker-sentry-1',
+    role: 'user',
+    idempotencyKey: null,
+    input: null,
+    output: null,
+    error: null,
+    attempts: 0,
+    cancelRequested: false,
+    createdAt: new Date(),
+    startedAt: null,
+    finishedAt: null,
+    heartbeatAt: null,
+  }
+  await t.deps.stores.jobs.insert(job)
+  const before = envelopes.length
+  await t.deps.queue.enqueue(job.id)
+  const deadline = Date.now() + 20_000
+  let found: any
+  while (!found) {
+    found = envelopes.slice(before).flatMap((e) => e.items.map((item) => item.payload)).find((p) => p?.tags?.job_id === job.id)
+    if (Date.now() > deadline) throw new Error(`no event from the worker:\n${worker.output()}`)
+    await Bun.sleep(100)
+  }
+  expect(found.tags).toMatchObject({ process: 'worker', job_id: job.id, request_id: 'req-worker-sentry-1', route: 'job:agent', user: hashUser(me.id) })
+  expect(found.exception.values[0].type).toBe('TypeError')
+}, 40_000)
