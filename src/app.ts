@@ -35,6 +35,7 @@ import { newSessionFormRefusal, progressRefusal, sessionsModule } from './module
 import { createViewer } from './viewer'
 import { agentsModule } from './modules/agents'
 import { adminModule } from './modules/admin'
+import { qualityModule } from './modules/quality'
 import { jobsModule } from './modules/jobs'
 import { createJobExecutor, type JobExecutor } from './modules/jobs/executor'
 import { createJobLogWriter, type JobLogWriter } from './modules/jobs/job-log'
@@ -345,6 +346,7 @@ export function createApp(config: Config, deps: AppDeps) {
     .use(roadmapModule({ stores: deps.stores, audit: deps.audit, guard, quota: limiter }))
     .use(ticketsModule({ stores: deps.stores, audit: deps.audit, guard, quota: limiter }))
     .use(docsModule({ guard }))
+    .use(qualityModule({ stores: deps.stores, audit: deps.audit, guard }))
     .use(adminModule({ db: deps.db, stores: deps.stores, audit: deps.audit, auditEvents: deps.stores.audit, identity: deps.identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
 }
 
