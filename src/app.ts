@@ -347,7 +347,7 @@ export function createApp(config: Config, deps: AppDeps) {
     .use(ticketsModule({ stores: deps.stores, audit: deps.audit, guard, quota: limiter }))
     .use(docsModule({ guard }))
     .use(qualityModule({ stores: deps.stores, audit: deps.audit, guard }))
-    .use(adminModule({ db: deps.db, stores: deps.stores, audit: deps.audit, auditEvents: deps.stores.audit, identity: deps.identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
+    .use(adminModule({ db: deps.db, stores: deps.stores, audit: deps.audit, auditEvents: deps.stores.audit, identity: deps.identity, agentRoleAllowlist: config.agentRoleAllowlist, jwtRoles: Object.values(config.auth.roleClaimMap), guard }))
 }
 
 type App = ReturnType<typeof createApp>

@@ -5,13 +5,12 @@
  */
 import type { Actor } from '../../identity'
 import { LoadMoreRow } from '../../../views/components/load-more'
+import { Time } from '../../../views/components/time'
 import { Layout } from '../../../views/layout'
 import type { Page } from '../../pagination'
 import { filterQueryString } from './audit-trail'
 import type { AuditEventViewType, AuditFilterInput, RoleBindingViewType } from './model'
 import type { RoleBindingFilters } from './role-bindings'
-
-const when = (iso: string) => iso.replace('T', ' ').slice(0, 19)
 
 const Csrf = ({ actor }: { actor: Actor }) => (actor.csrfToken ? <input type="hidden" name="_csrf" value={actor.csrfToken} /> : '')
 
@@ -79,8 +78,8 @@ export function BindingRows({ actor, page, filters }: { actor: Actor; page: Page
           <td class="muted small" safe>
             {binding.created_by ?? '—'}
           </td>
-          <td class="muted small" safe>
-            {when(binding.created_at)}
+          <td class="muted small nowrap">
+            <Time iso={binding.created_at} />
           </td>
           <td>
             <form
@@ -172,7 +171,19 @@ export function RbacPanel({ actor, page, filters, knownRoles, form = {}, error, 
         </div>
         <div class="field">
           <label for="binding-role">Role</label>
-          <input id="binding-role" name="role" type="text" required maxlength="64" list="known-roles" value={form.role ?? ''} placeholder="auditor" />
+          <select id="binding-role" name="role" required>
+            <option value="" selected={!form.role || !knownRoles.includes(form.role)}>
+              Choose a role
+            </option>
+            {knownRoles.map((role) => (
+              <option value={role} selected={form.role === role} safe>
+                {role}
+              </option>
+            ))}
+          </select>
+          <p class="field-help muted small">
+            Built-in roles, the agent roles of <code>AGENT_ROLE_ALLOWLIST</code> and the roles <code>JWT_ROLE_MAP</code> maps to.
+          </p>
         </div>
         <p>
           <button type="submit">Grant</button>
@@ -216,15 +227,40 @@ export function RbacPage(props: RbacPanelProps) {
 
 // ── Audit trail ──────────────────────────────────────────────────────────────
 
+/** A long id as its first 8 characters, the whole id in the tooltip, and a button that copies it (views/assets/app.js). */
+export function ShortId({ id, label = 'id' }: { id: string; label?: string }) {
+  if (id.length <= 12) return <code safe>{id}</code>
+  return (
+    <span class="short-id">
+      <code title={id} safe>{`${id.slice(0, 8)}…`}</code>
+      <button type="button" class="link copy" data-copy={id} title={`Copy the full ${label}`} aria-label={`Copy the full ${label} ${id}`}>
+        copy
+      </button>
+    </span>
+  )
+}
+
+/** A target such as "user:0190…" keeps its kind and shortens the id after it. */
+function Target({ target }: { target: string }) {
+  const match = /^([A-Za-z_.-]+:)([0-9a-f][0-9a-f-]{15,})$/.exec(target)
+  if (!match) return <span class="target" safe>{target}</span>
+  return (
+    <span class="target">
+      <span safe>{match[1]}</span>
+      <ShortId id={match[2]!} label="target id" />
+    </span>
+  )
+}
+
 export function AuditRows({ page, filters }: { page: Page<AuditEventViewType>; filters: AuditFilterInput }) {
   return (
     <>
       {page.items.map((event) => (
-        <tr data-event-id={event.id} data-action={event.action}>
-          <td class="small" safe>
-            {when(event.at)}
+        <tr data-event-id={event.id} data-action={event.action} data-request-id={event.request_id ?? undefined}>
+          <td class="small nowrap">
+            <Time iso={event.at} seconds />
           </td>
-          <td>
+          <td class="actor-cell">
             <span safe>{event.actor ?? '—'}</span>
             {event.role ? (
               <span class="muted small" safe>
@@ -245,20 +281,41 @@ export function AuditRows({ page, filters }: { page: Page<AuditEventViewType>; f
             <code safe>{event.action}</code>
           </td>
           <td class="small">
-            <span safe>{event.target ?? ''}</span>
-            {event.session_id ? <div class="muted" safe>{`session ${event.session_id}`}</div> : ''}
-            {event.job_id ? <div class="muted" safe>{`job ${event.job_id}`}</div> : ''}
-          </td>
-          <td class="small">
-            {event.request_id ? (
-              <a href={`/admin/audit?${filterQueryString({ request_id: event.request_id })}`} class="request-id" title="Every event of this request">
-                <code safe>{event.request_id}</code>
-              </a>
+            {event.target ? <Target target={event.target} /> : ''}
+            {event.session_id ? (
+              <div class="muted nowrap">
+                session <ShortId id={event.session_id} label="session id" />
+              </div>
+            ) : (
+              ''
+            )}
+            {event.job_id ? (
+              <div class="muted nowrap">
+                job <ShortId id={event.job_id} label="job id" />
+              </div>
             ) : (
               ''
             )}
           </td>
-          <td>
+          <td class="small nowrap">
+            {event.request_id ? (
+              <span class="short-id">
+                <a href={`/admin/audit?${filterQueryString({ request_id: event.request_id })}`} class="request-id" title={`Every event of request ${event.request_id}`}>
+                  <code safe>{event.request_id.length > 12 ? `${event.request_id.slice(0, 8)}…` : event.request_id}</code>
+                </a>
+                {event.request_id.length > 12 ? (
+                  <button type="button" class="link copy" data-copy={event.request_id} title="Copy the full request id" aria-label={`Copy the full request id ${event.request_id}`}>
+                    copy
+                  </button>
+                ) : (
+                  ''
+                )}
+              </span>
+            ) : (
+              ''
+            )}
+          </td>
+          <td class="details-cell">
             {event.metadata ? (
               <code class="muted small" safe>
                 {JSON.stringify(event.metadata)}
@@ -292,10 +349,11 @@ export function AuditResults({ actor, page, filters }: { actor: Actor; page: Pag
           No events match.
         </p>
       ) : (
+        <div class="table-scroll">
         <table id="audit-table">
           <thead>
             <tr>
-              <th>At (UTC)</th>
+              <th>At</th>
               <th>Actor</th>
               <th>Action</th>
               <th>Target</th>
@@ -307,6 +365,7 @@ export function AuditResults({ actor, page, filters }: { actor: Actor; page: Pag
             <AuditRows page={page} filters={filters} />
           </tbody>
         </table>
+        </div>
       )}
     </section>
   )
