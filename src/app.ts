@@ -36,7 +36,7 @@ import { createViewer } from './viewer'
 import { agentsModule } from './modules/agents'
 import { adminModule } from './modules/admin'
 import { qualityModule } from './modules/quality'
-import { jobsModule } from './modules/jobs'
+import { adminJobsModule, jobsModule } from './modules/jobs'
 import { createJobExecutor, type JobExecutor } from './modules/jobs/executor'
 import { createJobLogWriter, type JobLogWriter } from './modules/jobs/job-log'
 import { createJobsService, type JobsService } from './modules/jobs/service'
@@ -341,6 +341,7 @@ export function createApp(config: Config, deps: AppDeps) {
         onCancelled: (sessionId) => `/sessions/${sessionId}`,
       }),
     )
+    .use(adminJobsModule({ jobs: deps.jobs, audit: deps.audit, guard, quota: limiter }))
     .use(agentsModule({ catalog: deps.stores.catalog, jobs: deps.jobs, guard, quota: limiter }))
     .use(budgetsModule({ budgets: deps.budgets, guard, quota: limiter }))
     .use(roadmapModule({ stores: deps.stores, audit: deps.audit, guard, quota: limiter }))

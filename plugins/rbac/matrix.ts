@@ -49,6 +49,7 @@ export const MATRIX: Record<string, RoleRule> = {
       'audit:export',
       'rbac:manage',
       'limits:manage',
+      'jobs:manage',
       'retention:manage',
       'roadmap:manage',
       'palettes:manage',

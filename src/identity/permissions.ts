@@ -32,6 +32,7 @@ export const PERMISSIONS = [
   'audit:export',
   'rbac:manage',
   'limits:manage',
+  'jobs:manage',
   'retention:manage',
   'users:export',
   'users:purge',

@@ -123,7 +123,7 @@ describe('RBAC administration in the browser', () => {
 
         // Following the binding's request id opens every event of that request.
         await page.goto(`${server.url}/admin/audit`)
-        await page.locator(`#audit-rows tr[data-request-id="${grantRequestId}"] a.request-id`).first().click()
+        await page.locator(`#audit-rows tr[data-request-id="${grantRequestId}"] a[href*="request_id="]`).first().click()
         await page.waitForURL((url) => url.searchParams.get('request_id') === grantRequestId)
         await page.locator('#audit-rows tr[data-action="role_binding.create"]').waitFor()
         expect(await page.locator('#audit-rows tr[data-action="agent.call"]').count()).toBe(0)

@@ -5,6 +5,7 @@
  */
 import type { Actor } from '../../identity'
 import { LoadMoreRow } from '../../../views/components/load-more'
+import { ShortId } from '../../../views/components/short-id'
 import { Time } from '../../../views/components/time'
 import { Layout } from '../../../views/layout'
 import type { Page } from '../../pagination'
@@ -227,19 +228,6 @@ export function RbacPage(props: RbacPanelProps) {
 
 // ── Audit trail ──────────────────────────────────────────────────────────────
 
-/** A long id as its first 8 characters, the whole id in the tooltip, and a button that copies it (views/assets/app.js). */
-export function ShortId({ id, label = 'id' }: { id: string; label?: string }) {
-  if (id.length <= 12) return <code safe>{id}</code>
-  return (
-    <span class="short-id">
-      <code title={id} safe>{`${id.slice(0, 8)}…`}</code>
-      <button type="button" class="link copy" data-copy={id} title={`Copy the full ${label}`} aria-label={`Copy the full ${label} ${id}`}>
-        copy
-      </button>
-    </span>
-  )
-}
-
 /** A target such as "user:0190…" keeps its kind and shortens the id after it. */
 function Target({ target }: { target: string }) {
   const match = /^([A-Za-z_.-]+:)([0-9a-f][0-9a-f-]{15,})$/.exec(target)
@@ -299,18 +287,7 @@ export function AuditRows({ page, filters }: { page: Page<AuditEventViewType>; f
           </td>
           <td class="small nowrap">
             {event.request_id ? (
-              <span class="short-id">
-                <a href={`/admin/audit?${filterQueryString({ request_id: event.request_id })}`} class="request-id" title={`Every event of request ${event.request_id}`}>
-                  <code safe>{event.request_id.length > 12 ? `${event.request_id.slice(0, 8)}…` : event.request_id}</code>
-                </a>
-                {event.request_id.length > 12 ? (
-                  <button type="button" class="link copy" data-copy={event.request_id} title="Copy the full request id" aria-label={`Copy the full request id ${event.request_id}`}>
-                    copy
-                  </button>
-                ) : (
-                  ''
-                )}
-              </span>
+              <ShortId id={event.request_id} label="request id" href={`/admin/audit?${filterQueryString({ request_id: event.request_id })}`} />
             ) : (
               ''
             )}
