@@ -35,6 +35,7 @@ import { newSessionFormRefusal, progressRefusal, sessionsModule } from './module
 import { createViewer } from './viewer'
 import { agentsModule } from './modules/agents'
 import { adminModule } from './modules/admin'
+import { bindableRoles } from './modules/admin/role-bindings'
 import { qualityModule } from './modules/quality'
 import { adminJobsModule, jobsModule } from './modules/jobs'
 import { createJobExecutor, type JobExecutor } from './modules/jobs/executor'
@@ -343,7 +344,7 @@ export function createApp(config: Config, deps: AppDeps) {
     )
     .use(adminJobsModule({ jobs: deps.jobs, audit: deps.audit, guard, quota: limiter }))
     .use(agentsModule({ catalog: deps.stores.catalog, jobs: deps.jobs, guard, quota: limiter }))
-    .use(budgetsModule({ budgets: deps.budgets, guard, quota: limiter }))
+    .use(budgetsModule({ budgets: deps.budgets, guard, quota: limiter, audit: deps.audit, roles: bindableRoles(config.agentRoleAllowlist, Object.values(config.auth.roleClaimMap)) }))
     .use(roadmapModule({ stores: deps.stores, audit: deps.audit, guard, quota: limiter }))
     .use(ticketsModule({ stores: deps.stores, audit: deps.audit, guard, quota: limiter }))
     .use(docsModule({ guard }))

@@ -40,15 +40,25 @@ const toView = (row: BoundRole): RoleBindingViewType => ({
 })
 
 /**
+ * The roles a binding may grant: the matrix's, the agent allowlist's
+ * (AGENT_ROLE_ALLOWLIST) and the internal roles JWT_ROLE_MAP maps to. `user` is
+ * everyone's already; the payment provider's role belongs to a signed webhook, never a person.
+ * @example
+ * bindableRoles(['ADMIN_AGENT'], []) // ['auditor', 'admin', 'readonly', 'ADMIN_AGENT']
+ */
+export function bindableRoles(agentRoleAllowlist: readonly string[], jwtRoles: readonly string[] = []): string[] {
+  return [...new Set([...Object.keys(MATRIX), ...agentRoleAllowlist, ...jwtRoles])].filter((role) => role !== 'user' && role !== PAYMENT_PROVIDER_ROLE)
+}
+
+/**
  * @example
  * const bindings = createRoleBindingsService({ stores, audit, identity, agentRoleAllowlist })
  * await bindings.create(actor, { email: 'ann@example.com', role: 'auditor' }, meta)
  */
 export function createRoleBindingsService({ stores, audit, identity, agentRoleAllowlist, jwtRoles = [] }: RoleBindingsDeps) {
-  // `user` is everyone's already; the payment provider's role belongs to a signed webhook, never a person.
-  const known = [...new Set([...Object.keys(MATRIX), ...agentRoleAllowlist, ...jwtRoles])].filter((role) => role !== 'user' && role !== PAYMENT_PROVIDER_ROLE)
+  const known = bindableRoles(agentRoleAllowlist, jwtRoles)
   return {
-    /** The roles a binding may grant: the matrix's, the agent allowlist's (AGENT_ROLE_ALLOWLIST) and JWT_ROLE_MAP's. */
+    /** The roles a binding may grant (bindableRoles). */
     knownRoles(): string[] {
       return known
     },

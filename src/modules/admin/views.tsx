@@ -44,6 +44,27 @@ export function AdminPage({ actor }: { actor: Actor }) {
           ) : (
             ''
           )}
+          {actor.permissions.has('limits:manage') ? (
+            <li>
+              <a href="/admin/limits">Limits</a> — daily token and cost budgets per user and per role; everyone’s use today.
+            </li>
+          ) : (
+            ''
+          )}
+          {actor.permissions.has('metrics:read') ? (
+            <li>
+              <a href="/admin/jobs">Jobs</a> — everyone’s queued, running and failed jobs{actor.permissions.has('jobs:manage') ? '; cancel' : ''}.
+            </li>
+          ) : (
+            ''
+          )}
+          {actor.permissions.has('metrics:read') ? (
+            <li>
+              <a href="/admin/quality">Council quality</a> — position and length bias, self-preference, unreadable reviews, reviewer agreement.
+            </li>
+          ) : (
+            ''
+          )}
           {actor.permissions.has('audit:read') ? (
             <li>
               <a href="/admin/audit">Audit trail</a> — who did what, when, from which request; CSV export.
