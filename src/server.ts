@@ -16,6 +16,9 @@ const maxRequestBodySize = Math.max(64 * 1024 * 1024, config.uploads.maxSessionB
 // With BullMQ the workers run retention (workers/council.ts); in-process, this server does.
 const retention = deps.queue.backend === 'inline' ? retentionTask(config, deps.retention) : null
 if (retention) await deps.queue.schedule(retention)
+// One instance of all probes the components for /status and watches for staleness (a lease each).
+deps.background.sampler?.start()
+deps.background.staleness?.start()
 const app = createApp(config, deps).listen({ port: config.port, hostname: config.host, maxRequestBodySize })
 deps.logger.info('server listening', {
   pid: process.pid,

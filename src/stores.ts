@@ -44,6 +44,9 @@ import { createSqliteTicketStore } from './modules/tickets/store.sqlite'
 import type { PaymentStore } from './modules/payments/store'
 import { createPgPaymentStore } from './modules/payments/store.pg'
 import { createSqlitePaymentStore } from './modules/payments/store.sqlite'
+import type { StatusStore } from './modules/status/store'
+import { createPgStatusStore } from './modules/status/store.pg'
+import { createSqliteStatusStore } from './modules/status/store.sqlite'
 import type { TokenStore } from './modules/tokens/store'
 import { createPgTokenStore } from './modules/tokens/store.pg'
 import { createSqliteTokenStore } from './modules/tokens/store.sqlite'
@@ -61,6 +64,8 @@ export interface TxStores {
   roadmap: RoadmapStore
   sessions: SessionStore
   stageOutputs: StageOutputStore
+  /** The status page: probe samples, daily uptime, incidents and maintenance windows. */
+  status: StatusStore
   tickets: TicketStore
   payments: PaymentStore
   tokens: TokenStore
@@ -84,6 +89,7 @@ const sqliteFactories: Factories<SqliteExec> = {
   roadmap: (exec) => createSqliteRoadmapStore(exec),
   sessions: (exec) => createSqliteSessionStore(exec),
   stageOutputs: (exec) => createSqliteStageOutputStore(exec),
+  status: (exec) => createSqliteStatusStore(exec),
   tickets: (exec) => createSqliteTicketStore(exec),
   payments: (exec) => createSqlitePaymentStore(exec),
   tokens: (exec, root) => createSqliteTokenStore(exec, root),
@@ -100,6 +106,7 @@ const pgFactories: Factories<PgExec> = {
   roadmap: (exec) => createPgRoadmapStore(exec),
   sessions: (exec, root) => createPgSessionStore(exec, { coalesce: root }),
   stageOutputs: (exec, root) => createPgStageOutputStore(exec, { coalesce: root }),
+  status: (exec) => createPgStatusStore(exec),
   tickets: (exec) => createPgTicketStore(exec),
   payments: (exec) => createPgPaymentStore(exec),
   tokens: (exec, root) => createPgTokenStore(exec, { coalesce: root }),

@@ -6,7 +6,7 @@
  */
 import { Elysia } from 'elysia'
 import { AppError } from '../../src/errors'
-import { requestIdOf } from '../logging'
+import { requestIdOf, requestState } from '../logging'
 import type { Logger } from '../logging/logger'
 
 interface ErrorBody {
@@ -22,8 +22,8 @@ export interface ErrorsOptions {
    * form with what was typed and the message beside the field, instead of an error page.
    */
   forms?: Record<string, (error: HtmlError & { body: unknown; context: Record<string, unknown> }) => string | Promise<string>>
-  /** Reports an unexpected error to an error tracker (Sentry), if configured. */
-  report?: (error: unknown, context: Record<string, unknown>) => void
+  /** Reports an unexpected error to an error tracker (Sentry, ./tracker.ts), if configured. */
+  report?: (error: unknown, context: { request_id: string; route: string; user?: string }) => void
 }
 
 export interface HtmlError {
@@ -129,7 +129,9 @@ export const errors = ({ logger, renderHtml, report, forms = {} }: ErrorsOptions
           cause: error instanceof Error && error.cause instanceof Error ? error.cause.message : undefined,
           stack: error instanceof Error && error.stack ? withoutQueryParams(error.stack) : undefined,
         })
-        report?.(error, { request_id: requestId, path })
+        // The caller's id when the guard resolved them, else the email it noted; the tracker hashes it.
+        const actor = (context as { actor?: { userId?: string } }).actor
+        report?.(error, { request_id: requestId, route: (context as { route?: string }).route || path, user: actor?.userId || requestState(request)?.user })
         normalised = {
           status: 500,
           code: 'internal_error',

@@ -49,6 +49,7 @@ export const MATRIX: Record<string, RoleRule> = {
       'audit:export',
       'rbac:manage',
       'limits:manage',
+      'incidents:manage',
       'retention:manage',
       'roadmap:manage',
       'palettes:manage',

@@ -27,6 +27,7 @@ import {
   type RateLimit,
 } from './parsers'
 import { readEventsConfig, type EventsConfig } from './events'
+import { readOperationsConfig, type OperationsConfig } from './operations'
 import { readRetentionConfig, type BackupConfig, type RetentionConfig } from './retention'
 import { readUploadConfig, type UploadConfig } from './uploads'
 
@@ -140,7 +141,8 @@ export interface Config {
     searxngUrl: string | null
     timeoutMs: number
   }
-  readyz: { timeoutMs: number }
+  /** /readyz thresholds, staleness alerts, status-page samples, Sentry (./operations.ts). */
+  operations: OperationsConfig
   metrics: {
     /** When set, scraping /metrics needs `Authorization: Bearer <token>`; when unset, production allows loopback and TRUSTED_PROXY_IPS only. */
     token: string | null
@@ -160,8 +162,6 @@ export interface Config {
   backup: BackupConfig
   /** Every audit event also goes to this SIEM (plugins/audit/stream.ts); null when AUDIT_STREAM_URL is unset. */
   auditStream: AuditStreamConfig | null
-  /** Error reporting to Sentry (SPEC §3); read by the errors work of issue 11. */
-  sentryDsn: string | null
 }
 
 interface AuditStreamConfig {
@@ -344,7 +344,7 @@ export function loadConfig(env: Env = process.env): Config {
       searxngUrl: read(env, 'SEARXNG_URL', null as string | null, httpBaseUrl),
       timeoutMs: read(env, 'SEARXNG_TIMEOUT_MS', 5000, integer(100, 60_000)),
     },
-    readyz: { timeoutMs: read(env, 'READYZ_TIMEOUT_MS', 2000, integer(10, 60_000)) },
+    operations: readOperationsConfig((name, fallback, parse) => read(env, name, fallback, parse), appEnv),
     metrics: {
       token: read(env, 'METRICS_TOKEN', null as string | null, (raw) => {
         if (raw.length < 16 || !/^[\x21-\x7e]+$/.test(raw)) throw new Error('must be at least 16 printable characters without spaces')
@@ -360,7 +360,6 @@ export function loadConfig(env: Env = process.env): Config {
     },
     ...readRetentionConfig((name, fallback, parse) => read(env, name, fallback, parse), dataDir),
     auditStream: auditStream(env),
-    sentryDsn: read(env, 'SENTRY_DSN', null as string | null, url),
   }
 
   validateCombination(config)

@@ -63,13 +63,16 @@ const PAGES: Checked[] = [
   { name: 'admin-palettes', path: () => '/admin/palettes', who: 'admin', status: 200 },
   { name: 'admin-rbac', path: () => '/admin/rbac', who: 'admin', status: 200 },
   { name: 'admin-audit', path: () => '/admin/audit', who: 'admin', status: 200 },
+  { name: 'status', path: () => '/status', who: 'member', status: 200 },
+  { name: 'admin-incidents', path: () => '/admin/incidents', who: 'admin', status: 200 },
+  { name: 'admin-incidents-forbidden', path: () => '/admin/incidents', who: 'member', status: 403 },
   { name: 'forbidden', path: () => '/admin', who: 'member', status: 403 },
   { name: 'not-found', path: () => `/sessions/${crypto.randomUUID()}`, who: 'member', status: 404 },
   { name: 'no-such-page', path: () => '/no/such/page', who: 'member', status: 404 },
 ]
 
 /** SPEC §4 pages other work packages are building: no route answers them until they land; then they belong in PAGES. */
-const PENDING = ['/status', '/admin/limits', '/admin/jobs', '/admin/quality', '/admin/incidents']
+const PENDING = ['/admin/limits', '/admin/jobs', '/admin/quality']
 
 let server: RunningServer
 let browser: Browser

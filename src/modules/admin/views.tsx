@@ -51,6 +51,13 @@ export function AdminPage({ actor }: { actor: Actor }) {
           ) : (
             ''
           )}
+          {actor.permissions.has('incidents:manage') ? (
+            <li>
+              <a href="/admin/incidents">Incidents</a> — post and update incidents and maintenance windows on the <a href="/status">status page</a>.
+            </li>
+          ) : (
+            ''
+          )}
         </ul>
       </div>
     </Layout>
