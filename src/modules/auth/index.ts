@@ -7,20 +7,12 @@
 import { Elysia, t } from 'elysia'
 import type { AuditLog } from '../../../plugins/audit'
 import { SESSION_COOKIE, sessionCookie } from '../../../plugins/auth'
+import { fromThisSite } from '../../../plugins/auth/origin'
 import type { rbac } from '../../../plugins/rbac'
 import type { Config } from '../../config'
 import { AppError, forbidden } from '../../errors'
 import { isEmail, normaliseEmail } from '../../identity'
 import { LoginPage } from './views'
-
-/** Is the request same-origin? Guards the login form against login CSRF. */
-function sameOrigin(request: Request): boolean {
-  const site = request.headers.get('sec-fetch-site')
-  if (site) return site === 'same-origin' || site === 'none'
-  const origin = request.headers.get('origin')
-  if (!origin) return true
-  return new URL(origin).host === new URL(request.url).host
-}
 
 /** Where to go after logging in: a path on this site, else the session list. */
 const safeNext = (next: unknown): string =>
@@ -48,7 +40,8 @@ export const authModule = ({ config, audit, guard }: AuthModuleOptions) =>
       '/auth/dev-login',
       async ({ body, cookie, request, meta, set }) => {
         if (config.auth.mode !== 'dev') throw forbidden('Dev login is disabled in this environment.', 'dev_login_disabled')
-        if (!sameOrigin(request)) throw forbidden('Log in from this site’s own login page.', 'csrf_failed')
+        // Guards the login form against login CSRF.
+        if (!fromThisSite(request, config.publicUrl)) throw forbidden('Log in from this site’s own login page.', 'csrf_failed')
         const email = normaliseEmail(body.email)
         if (!isEmail(email)) throw new AppError(422, 'validation_failed', 'Enter a valid email address.')
         cookie[SESSION_COOKIE]!.set(sessionCookie(config.auth, email))
