@@ -30,3 +30,24 @@ export function fromThisSite(request: Request, publicUrl: string): boolean {
   const host = originHost(origin)
   return host !== null && (host === new URL(request.url).host || host === new URL(publicUrl).host)
 }
+
+const PLACEHOLDER = 'http://this-site.invalid'
+
+/**
+ * Where to go after logging in: a path on this site, else `fallback`. Browsers read
+ * `\` as `/` and drop tabs and newlines inside a URL, so `/\evil.example` and
+ * `/<TAB>/evil.example` leave the site although they start with one slash: any
+ * backslash or control character is refused, and what remains must resolve to a
+ * path of this origin. The answer is that resolved path (with its query and hash).
+ * @example
+ * safeNext('/sessions/42?tab=log') // '/sessions/42?tab=log'
+ * safeNext('/\\evil.example')       // '/sessions'
+ */
+export function safeNext(next: unknown, fallback = '/sessions'): string {
+  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//')) return fallback
+  if (/[\\\u0000-\u001f\u007f]/.test(next)) return fallback
+  if (!URL.canParse(next, PLACEHOLDER)) return fallback
+  const resolved = new URL(next, PLACEHOLDER)
+  if (resolved.origin !== PLACEHOLDER) return fallback
+  return `${resolved.pathname}${resolved.search}${resolved.hash}`
+}

@@ -59,3 +59,33 @@ describe('finding 1: the dev login parses Origin safely', () => {
     }
   })
 })
+
+describe('finding 2: no open redirect after login', () => {
+  const app = useApp()
+  const OFF_SITE = ['/\\evil.example', '/\t/evil.example', '/\\/evil.example', '/\n/evil.example', '/\\\\evil.example/x']
+
+  test('finding 2: next=/\\evil.example and /<TAB>/evil.example are refused in Location (303 to /sessions)', async () => {
+    for (const next of OFF_SITE) {
+      const res = await app().call('POST', '/auth/dev-login', { body: form({ email: freshUser('next'), next }), headers: FORM })
+      expect({ next, status: res.status, location: res.headers.get('location') }).toEqual({ next, status: 303, location: '/sessions' })
+    }
+  })
+
+  test('finding 2: the htmx login sends no off-site target in HX-Redirect', async () => {
+    for (const next of OFF_SITE) {
+      const res = await app().call('POST', '/auth/dev-login', { body: form({ email: freshUser('hx'), next }), headers: { ...FORM, 'hx-request': 'true' } })
+      expect({ next, redirect: res.headers.get('hx-redirect') }).toEqual({ next, redirect: '/sessions' })
+    }
+  })
+
+  test('finding 2: GET /login?next=/%5Cevil.example does not put the target into the form', async () => {
+    const html = await (await app().call('GET', '/login?next=/%5Cevil.example', { headers: { accept: 'text/html' } })).text()
+    expect(html).not.toContain('evil.example')
+    expect(html).toContain('name="next" value="/sessions"')
+  })
+
+  test('finding 2: a path of this site keeps its query and hash', async () => {
+    const res = await app().call('POST', '/auth/dev-login', { body: form({ email: freshUser('keep'), next: '/sessions/new?from=mail#top' }), headers: FORM })
+    expect(res.headers.get('location')).toBe('/sessions/new?from=mail#top')
+  })
+})

@@ -7,16 +7,12 @@
 import { Elysia, t } from 'elysia'
 import type { AuditLog } from '../../../plugins/audit'
 import { SESSION_COOKIE, sessionCookie } from '../../../plugins/auth'
-import { fromThisSite } from '../../../plugins/auth/origin'
+import { fromThisSite, safeNext } from '../../../plugins/auth/origin'
 import type { rbac } from '../../../plugins/rbac'
 import type { Config } from '../../config'
 import { AppError, forbidden } from '../../errors'
 import { isEmail, normaliseEmail } from '../../identity'
 import { LoginPage } from './views'
-
-/** Where to go after logging in: a path on this site, else the session list. */
-const safeNext = (next: unknown): string =>
-  typeof next === 'string' && next.startsWith('/') && !next.startsWith('//') ? next : '/sessions'
 
 export interface AuthModuleOptions {
   config: Config
