@@ -3,7 +3,7 @@
  * naming the variable), migrates in development, listens, and on SIGTERM/SIGINT
  * stops taking requests, flushes the audit queue and closes the database.
  */
-import { createApp, createDeps, prepare } from './app'
+import { createApp, createDeps, prepare, serveOptions } from './app'
 import { loadConfigOrExit } from './config'
 import { retentionTask } from './modules/retention/schedule'
 
@@ -16,7 +16,7 @@ const maxRequestBodySize = Math.max(64 * 1024 * 1024, config.uploads.maxSessionB
 // With BullMQ the workers run retention (workers/council.ts); in-process, this server does.
 const retention = deps.queue.backend === 'inline' ? retentionTask(config, deps.retention) : null
 if (retention) await deps.queue.schedule(retention)
-const app = createApp(config, deps).listen({ port: config.port, hostname: config.host, maxRequestBodySize })
+const app = createApp(config, deps).listen({ port: config.port, hostname: config.host, maxRequestBodySize, ...serveOptions(config, deps.logger) })
 deps.logger.info('server listening', {
   pid: process.pid,
   url: `http://${config.host}:${app.server?.port}`,

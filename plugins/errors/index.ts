@@ -6,6 +6,7 @@
  */
 import { Elysia } from 'elysia'
 import { AppError } from '../../src/errors'
+import { own } from '../../src/lookup'
 import { requestIdOf } from '../logging'
 import type { Logger } from '../logging/logger'
 
@@ -86,7 +87,8 @@ function normalise(code: string | number, error: unknown): Normalised | null {
   if (error instanceof AppError)
     return { status: error.status, code: error.code, message: error.message, headers: error.headers, details: error.details }
   if (code === 'VALIDATION') return describeValidation(error)
-  if (typeof code === 'string' && ELYSIA_CODES[code]) return ELYSIA_CODES[code]
+  const known = typeof code === 'string' ? own(ELYSIA_CODES, code) : undefined
+  if (known) return known
   // Elysia's status(…) helper throws an ElysiaCustomStatusResponse with a numeric code.
   if (typeof code === 'number' && code >= 400 && code < 500)
     return { status: code, code: 'request_error', message: String((error as { response?: unknown }).response ?? 'Request error') }
@@ -150,7 +152,7 @@ export const errors = ({ logger, renderHtml, report, forms = {} }: ErrorsOptions
         if (normalised.status === 401 && fragment) set.headers['hx-redirect'] = '/login'
         const cookie = (context as { cookie?: HtmlError['cookie'] }).cookie
         const html: HtmlError = { ...normalised, requestId, fragment, request, cookie }
-        const form = normalised.status !== 401 ? forms[`${request.method} ${(context as { route?: string }).route ?? ''}`] : undefined
+        const form = normalised.status !== 401 ? own(forms, `${request.method} ${(context as { route?: string }).route ?? ''}`) : undefined
         if (form) return respond(set, await form({ ...html, body: (context as { body?: unknown }).body, context: context as unknown as Record<string, unknown> }), 'text/html; charset=utf-8')
         return respond(set, await renderHtml(html), 'text/html; charset=utf-8')
       }

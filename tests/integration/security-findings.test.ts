@@ -14,6 +14,7 @@ import { errors } from '../../plugins/errors'
 import { logging } from '../../plugins/logging'
 import { createLogger } from '../../plugins/logging/logger'
 import { serveMetrics } from '../../plugins/metrics'
+import { serveOptions } from '../../src/app'
 import { buildTestApp, type TestApp } from '../helpers/app'
 import { COOKIE_NAME, form, FORM } from './auth-support'
 import { auditEvents, expectErrorShape, freshUser, useApp, userIdOf } from './support'
@@ -39,6 +40,20 @@ async function devLogin(t: TestApp, email: string) {
 
 /** A sign-in cookie is checked against revocations by its issue time in ms: the next one is issued a moment later. */
 const nextMillisecond = () => Bun.sleep(3)
+
+/** Serves a test app on 127.0.0.1 with the server's own Bun.serve options; stops it and closes the app. */
+async function serve(env: Record<string, string>) {
+  const t = await buildTestApp(env)
+  t.app.listen({ port: 0, hostname: '127.0.0.1', ...serveOptions(t.config, t.deps.logger) })
+  return {
+    t,
+    base: `http://127.0.0.1:${t.app.server!.port}`,
+    async stop() {
+      await t.app.stop(true)
+      await t.close()
+    },
+  }
+}
 
 describe('finding 1: the dev login parses Origin safely', () => {
   const app = useApp()
@@ -87,5 +102,59 @@ describe('finding 2: no open redirect after login', () => {
   test('finding 2: a path of this site keeps its query and hash', async () => {
     const res = await app().call('POST', '/auth/dev-login', { body: form({ email: freshUser('keep'), next: '/sessions/new?from=mail#top' }), headers: FORM })
     expect(res.headers.get('location')).toBe('/sessions/new?from=mail#top')
+  })
+})
+
+describe('finding 3: asset names are looked up safely and no Bun.file failure escapes', () => {
+  const app = useApp()
+  const NAMES = ['constructor', '__proto__', 'toString', 'hasOwnProperty']
+
+  test('finding 3: GET /assets/constructor, __proto__, toString answer 404 in the error shape, not 500', async () => {
+    for (const name of NAMES) expectErrorShape(expect, await app().json('GET', `/assets/${name}`), 404, 'not_found')
+  })
+
+  test('finding 3: GET /swagger/assets/__proto__ and constructor answer 404 in the error shape', async () => {
+    for (const name of NAMES) expectErrorShape(expect, await app().json('GET', `/swagger/assets/${name}`), 404, 'not_found')
+    // The real files still come.
+    expect((await app().call('GET', '/assets/app.css')).status).toBe(200)
+    expect((await app().call('GET', '/swagger/assets/swagger-ui.css')).status).toBe(200)
+  })
+
+  test('finding 3: a production server answers /swagger/assets/__proto__ with 404 JSON and security headers, never Bun’s error page', async () => {
+    const server = await serve(PRODUCTION)
+    try {
+      for (const path of ['/swagger/assets/__proto__', '/assets/constructor', '/swagger/assets/toString']) {
+        const res = await fetch(`${server.base}${path}`)
+        const text = await res.text()
+        expect({ path, status: res.status }).toEqual({ path, status: 404 })
+        expect(res.headers.get('content-type')).toContain('application/json')
+        expect(res.headers.get('content-security-policy')).toContain("default-src 'self'")
+        expect(text.length).toBeLessThan(1000)
+        expect(text).not.toContain('node_modules')
+        expect(JSON.parse(text).error.code).toBe('not_found')
+      }
+      await Bun.sleep(10)
+      // The access log says what the client got.
+      const lines = server.t.logs.filter((line) => line.msg === 'request' && line.route === '/swagger/assets/:name')
+      expect(lines.map((line) => line.status)).toEqual([404, 404])
+    } finally {
+      await server.stop()
+    }
+  })
+
+  test('finding 3: in production Bun’s development error page is off and a failure outside the app answers the error shape', async () => {
+    const t = await buildTestApp(PRODUCTION)
+    try {
+      const options = serveOptions(t.config, t.deps.logger)
+      expect(options.development).toBe(false)
+      const res = options.error(new Error('ENOENT: /srv/app/node_modules/secret/path'))
+      const body = await res.json()
+      expectErrorShape(expect, { status: res.status, body, headers: res.headers }, 500, 'internal_error')
+      expect(JSON.stringify(body)).not.toContain('node_modules')
+      expect(res.headers.get('content-security-policy')).toContain("default-src 'self'")
+      expect(res.headers.get('strict-transport-security')).toContain('max-age=')
+    } finally {
+      await t.close()
+    }
   })
 })
