@@ -14,6 +14,7 @@
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose'
 import type { Config } from '../../src/config'
 import { AppError, forbidden, unauthenticated } from '../../src/errors'
+import { own } from '../../src/lookup'
 import {
   ACCESS_TOKEN_PREFIX,
   isEmail,
@@ -121,12 +122,15 @@ export function createAuthenticator({ config, identity, accessTokens, erasures }
     } catch (error) {
       throw unauthenticated(`The bearer token was rejected (${(error as Error).message}). Get a new token and retry.`)
     }
-    const email = [payload.email, payload.preferred_username, payload.upn, payload.sub].find(
+    const { sub } = payload
+    if (typeof sub !== 'string' || sub.length === 0 || sub.length > 255)
+      throw unauthenticated('The bearer token\'s "sub" claim must be a string of 1–255 characters naming the person.')
+    const email = [payload.email, payload.preferred_username, payload.upn, sub].find(
       (value): value is string => typeof value === 'string' && value.length > 0,
     )!
     const claimed = Array.isArray(payload.roles) ? payload.roles.filter((role): role is string => typeof role === 'string') : []
-    const mapped = claimed.map((role) => auth.roleClaimMap[role] ?? role)
-    return toActor(`jwt:${payload.sub}`, normaliseEmail(email), 'jwt', ctx, mapped)
+    const mapped = claimed.map((role) => own(auth.roleClaimMap, role) ?? role)
+    return toActor(`jwt:${sub}`, normaliseEmail(email), 'jwt', ctx, mapped)
   }
 
   const fromAccessToken = async (token: string, ctx: AuthContext): Promise<Actor> => {

@@ -158,3 +158,28 @@ describe('finding 3: asset names are looked up safely and no Bun.file failure es
     }
   })
 })
+
+describe('finding 4: odd JWT claims are refused cleanly', () => {
+  const app = useApp({ AUTH_MODE: 'prod', JWT_SECRET, JWT_ROLE_MAP: 'Council.Admin=admin' })
+
+  test('finding 4: a signed JWT whose sub is a number, or empty, with no email is 401, not 500', async () => {
+    for (const sub of [12345, '', null, { id: 1 }]) {
+      const res = await app().json('GET', '/api/v1/me', { headers: await bearer({ sub }) })
+      expectErrorShape(expect, res, 401, 'unauthenticated')
+    }
+  })
+
+  test('finding 4: roles ["constructor"] (and other Object.prototype names) grant nothing and leak no internals', async () => {
+    const res = await app().call('GET', '/api/v1/me', {
+      headers: await bearer({ sub: `odd-${crypto.randomUUID()}`, email: freshUser('proto'), email_verified: true, roles: ['constructor', '__proto__', 'toString', 'hasOwnProperty'] }),
+    })
+    const text = await res.text()
+    expect(res.status).toBe(200)
+    expect(text).not.toContain('native code')
+    const me = JSON.parse(text)
+    for (const role of me.roles) expect(typeof role).toBe('string')
+    // Exactly a plain member's permissions.
+    const plain = await app().json('GET', '/api/v1/me', { headers: await bearer({ sub: `plain-${crypto.randomUUID()}` }) })
+    expect(me.permissions).toEqual(plain.body.permissions)
+  })
+})
