@@ -83,9 +83,17 @@ function describeValidation(error: unknown): Normalised {
   }
 }
 
+/**
+ * A response that fails its own schema is the server's fault, not the caller's: it takes the
+ * path of every unexpected error (500 internal_error, no detail), never 422 validation_failed.
+ */
+const isResponseValidation = (code: string | number, error: unknown) =>
+  code === 'VALIDATION' && (error as { type?: unknown }).type === 'response'
+
 function normalise(code: string | number, error: unknown): Normalised | null {
   if (error instanceof AppError)
     return { status: error.status, code: error.code, message: error.message, headers: error.headers, details: error.details }
+  if (isResponseValidation(code, error)) return null
   if (code === 'VALIDATION') return describeValidation(error)
   const known = typeof code === 'string' ? own(ELYSIA_CODES, code) : undefined
   if (known) return known
@@ -94,6 +102,10 @@ function normalise(code: string | number, error: unknown): Normalised | null {
     return { status: code, code: 'request_error', message: String((error as { response?: unknown }).response ?? 'Request error') }
   return null
 }
+
+/** The paths of the fields a response failed on, without their values. */
+const responseFields = (error: unknown): string[] =>
+  ((error as { all?: Array<{ path?: string }> }).all ?? []).slice(0, 10).map((issue) => issue.path ?? '')
 
 /**
  * A finished Response rather than a value: with any global mapResponse hook in
@@ -122,7 +134,11 @@ export const errors = ({ logger, renderHtml, report, forms = {} }: ErrorsOptions
       const { code, error, request, set, path } = context
       const requestId = requestIdOf(request)
       let normalised = normalise(code, error)
-      if (!normalised) {
+      if (!normalised && isResponseValidation(code, error)) {
+        // Its message holds the values the route answered with (a user's data): only where it failed is logged.
+        logger.error('response failed its schema', { request_id: requestId, route: path, fields: responseFields(error) })
+        report?.(new Error(`response of ${path} failed its schema`), { request_id: requestId, path })
+      } else if (!normalised) {
         logger.error('unhandled error', {
           request_id: requestId,
           route: path,
@@ -132,6 +148,8 @@ export const errors = ({ logger, renderHtml, report, forms = {} }: ErrorsOptions
           stack: error instanceof Error && error.stack ? withoutQueryParams(error.stack) : undefined,
         })
         report?.(error, { request_id: requestId, path })
+      }
+      if (!normalised) {
         normalised = {
           status: 500,
           code: 'internal_error',

@@ -183,3 +183,36 @@ describe('finding 4: odd JWT claims are refused cleanly', () => {
     expect(me.permissions).toEqual(plain.body.permissions)
   })
 })
+
+describe('finding 5: a response that fails its own schema is a server fault', () => {
+  function build() {
+    const lines: Array<Record<string, unknown>> = []
+    const logger = createLogger({ level: 'debug', sink: (line) => lines.push(JSON.parse(line)) })
+    const app = new Elysia()
+      .use(logging({ logger }))
+      .use(errors({ logger }))
+      // A route whose answer breaks its own contract: a string where the schema says number.
+      .get('/api/v1/broken', () => ({ count: 'TOP-SECRET user answer' }) as unknown as { count: number }, {
+        response: schema.Object({ count: schema.Number() }),
+      })
+    return { app, lines }
+  }
+
+  test('finding 5: it answers 500 internal_error without detail, not 422 validation_failed', async () => {
+    const { app } = build()
+    const res = await app.handle(new Request('http://localhost/api/v1/broken'))
+    const body = await res.json()
+    expectErrorShape(expect, { status: res.status, body, headers: res.headers }, 500, 'internal_error')
+    expect(body.error.details).toBeUndefined()
+    expect(JSON.stringify(body)).not.toContain('TOP-SECRET')
+  })
+
+  test('finding 5: it is logged as an error, without the values the route answered with', async () => {
+    const { app, lines } = build()
+    const res = await app.handle(new Request('http://localhost/api/v1/broken'))
+    await Bun.sleep(5)
+    const logged = lines.find((line) => line.msg === 'response failed its schema')
+    expect(logged).toMatchObject({ level: 'error', request_id: res.headers.get('x-request-id'), route: '/api/v1/broken' })
+    expect(JSON.stringify(lines)).not.toContain('TOP-SECRET')
+  })
+})
