@@ -17,6 +17,7 @@ import type { Config } from './config'
 import type { Authenticator } from './identity'
 import { apiDocsModule } from './modules/apidocs'
 import { authModule } from './modules/auth'
+import { createSignInRevocations, type SignInRevocations } from './modules/auth/revocations'
 import { homeModule } from './modules/home'
 import { ErrorNotice } from '../views/layout'
 import { ErrorPage } from './modules/home/views'
@@ -71,6 +72,8 @@ export interface AppDeps {
   /** Delivers the audit trail to the SIEM (AUDIT_STREAM_URL); null when not configured. */
   auditStream: AuditStream | null
   identity: IdentityService
+  /** Revoked sign-in cookies: logout, role changes and erasure end them (src/modules/auth/revocations.ts). */
+  signIns: SignInRevocations
   authenticator: Authenticator
   /** Personal access tokens; the authenticator resolves bearer tokens through it. */
   tokens: TokensService
@@ -130,7 +133,14 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     cacheMs: config.auth.identityCacheMs,
   })
   const tokens = createTokensService({ stores, audit, logger })
-  const authenticator = createAuthenticator({ config, identity, accessTokens: tokens, erasures: createErasureCheck(stores, config.auth.sessionSecret) })
+  const signIns = createSignInRevocations(stores, config.auth.sessionSecret)
+  const authenticator = createAuthenticator({
+    config,
+    identity,
+    accessTokens: tokens,
+    erasures: createErasureCheck(stores, config.auth.sessionSecret),
+    signIns,
+  })
   const palettes = createPalettesService({ stores, audit })
   const payments = createPaymentsService({ stores, audit, config })
   const storage = overrides.storage ?? createObjectStorage(config)
@@ -182,6 +192,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     secret: config.auth.sessionSecret,
     batchSize: config.retention.batchSize,
     forgetIdentities: () => identity.invalidate(),
+    signIns,
     onExportError: (error) => logger.error('export failed midway', { error: (error as Error).message }),
   })
   return {
@@ -192,6 +203,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     audit,
     auditStream,
     identity,
+    signIns,
     authenticator,
     tokens,
     palettes,
@@ -331,7 +343,7 @@ export function createApp(config: Config, deps: AppDeps) {
     )
     .use(apiDocsModule({ guard, version: packageJson.version }))
     .use(health({ checks: deps.readiness, timeoutMs: config.readyz.timeoutMs, guard }))
-    .use(authModule({ config, audit: deps.audit, guard }))
+    .use(authModule({ config, audit: deps.audit, signIns: deps.signIns, guard }))
     .use(homeModule({ guard }))
     .use(meModule({ guard, quota: limiter, tokens: deps.tokens }))
     .use(privacyModule({ privacy: deps.privacy, guard, quota: limiter }))
@@ -367,7 +379,7 @@ export function createApp(config: Config, deps: AppDeps) {
     .use(roadmapModule({ stores: deps.stores, audit: deps.audit, guard, quota: limiter }))
     .use(ticketsModule({ stores: deps.stores, audit: deps.audit, guard, quota: limiter }))
     .use(docsModule({ guard }))
-    .use(adminModule({ db: deps.db, stores: deps.stores, audit: deps.audit, auditEvents: deps.stores.audit, identity: deps.identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
+    .use(adminModule({ db: deps.db, stores: deps.stores, audit: deps.audit, auditEvents: deps.stores.audit, identity: deps.identity, signIns: deps.signIns, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
 }
 
 type App = ReturnType<typeof createApp>

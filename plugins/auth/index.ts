@@ -26,6 +26,7 @@ import {
   type Authenticator,
   type ErasureCheck,
   type IdentityResolver,
+  type SignInRevocationCheck,
 } from '../../src/identity'
 import type { Permission } from '../../src/identity/permissions'
 import { requestIdOf } from '../logging'
@@ -44,6 +45,8 @@ export interface AuthOptions {
   accessTokens?: AccessTokenResolver
   /** Erased people: a sign-in cookie issued before its holder was erased no longer signs anyone in. */
   erasures?: ErasureCheck
+  /** Revoked sign-ins (logout, role change, erasure): a cookie issued before its holder's revocation signs nobody in. */
+  signIns?: SignInRevocationCheck
 }
 
 const SIGNATURE_REFUSALS = {
@@ -57,7 +60,7 @@ const SIGNATURE_REFUSALS = {
  * const authenticator = createAuthenticator({ config, identity })
  * const actor = await authenticator.authenticate({ request, cookie })
  */
-export function createAuthenticator({ config, identity, accessTokens, erasures }: AuthOptions): Authenticator {
+export function createAuthenticator({ config, identity, accessTokens, erasures, signIns }: AuthOptions): Authenticator {
   const { auth } = config
   const jwks = auth.jwksUrl ? createRemoteJWKSet(new URL(auth.jwksUrl)) : null
   const hsKey = auth.jwtSecret ? new TextEncoder().encode(auth.jwtSecret) : null
@@ -205,8 +208,10 @@ export function createAuthenticator({ config, identity, accessTokens, erasures }
       if (typeof cookieValue === 'string' && cookieValue) {
         const email = verifySession(auth.sessionSecret, cookieValue)
         if (!email) return null
-        const erasedAt = await erasures?.erasedAt(email)
-        if (erasedAt && expiryOf(cookieValue) - SESSION_TTL_MS <= erasedAt.getTime()) return null
+        const [erasedAt, revokedAt] = await Promise.all([erasures?.erasedAt(email), signIns?.revokedAt(email)])
+        const issuedAt = expiryOf(cookieValue) - SESSION_TTL_MS
+        if (erasedAt && issuedAt <= erasedAt.getTime()) return null
+        if (revokedAt && issuedAt <= revokedAt.getTime()) return null
         checkCsrf(ctx, cookieValue)
         const actor = await toActor(email, email, 'cookie', ctx)
         actor.csrfToken = csrfTokenFor(auth.sessionSecret, cookieValue)

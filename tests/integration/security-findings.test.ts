@@ -216,3 +216,52 @@ describe('finding 5: a response that fails its own schema is a server fault', ()
     expect(JSON.stringify(lines)).not.toContain('TOP-SECRET')
   })
 })
+
+describe('finding 6: sign-ins are revoked on the server', () => {
+  const app = useApp()
+
+  test('finding 6: after logout the old session cookie no longer signs anyone in', async () => {
+    const t = app()
+    const { cookie, csrf } = await devLogin(t, freshUser('logout'))
+    expect((await t.call('GET', '/api/v1/me', { headers: { cookie } })).status).toBe(200)
+    const out = await t.call('POST', '/auth/logout', { headers: { ...FORM, cookie }, body: form({ _csrf: csrf }) })
+    expect(out.status).toBe(303)
+    // The browser forgets the cookie; a copy of it (stolen, or another tab) no longer works.
+    expectErrorShape(expect, await t.json('GET', '/api/v1/me', { headers: { cookie } }), 401)
+    expectErrorShape(expect, await t.json('POST', '/api/v1/sessions', { headers: { cookie, 'x-csrf-token': csrf }, body: { question: 'Still me?' } }), 401)
+  })
+
+  test('finding 6: a new login after logout works', async () => {
+    const t = app()
+    const email = freshUser('again')
+    const first = await devLogin(t, email)
+    await t.call('POST', '/auth/logout', { headers: { ...FORM, cookie: first.cookie }, body: form({ _csrf: first.csrf }) })
+    await nextMillisecond()
+    const second = await devLogin(t, email)
+    expect((await t.json('GET', '/api/v1/me', { headers: { cookie: second.cookie } })).body.email).toBe(email)
+  })
+
+  test('finding 6: a role granted or removed ends the person’s sign-in cookies', async () => {
+    const t = app()
+    const email = freshUser('promoted')
+    const before = await devLogin(t, email)
+    const granted = await t.json('POST', '/api/admin/role-bindings', { ...ADMIN, body: { email, role: 'auditor' } })
+    expect(granted.status).toBe(201)
+    expectErrorShape(expect, await t.json('GET', '/api/v1/me', { headers: { cookie: before.cookie } }), 401)
+
+    await nextMillisecond()
+    const during = await devLogin(t, email)
+    expect((await t.json('GET', '/api/v1/me', { headers: { cookie: during.cookie } })).body.roles).toContain('auditor')
+    expect((await t.call('DELETE', `/api/admin/role-bindings/${granted.body.id}`, ADMIN)).status).toBe(204)
+    expectErrorShape(expect, await t.json('GET', '/api/v1/me', { headers: { cookie: during.cookie } }), 401)
+  })
+
+  test('finding 6: erasure ends the erased person’s sign-in cookies', async () => {
+    const t = app()
+    const email = freshUser('erased')
+    const { cookie } = await devLogin(t, email)
+    const userId = await userIdOf(t, email)
+    expect((await t.call('DELETE', `/api/admin/users/${userId}`, ADMIN)).status).toBe(200)
+    expectErrorShape(expect, await t.json('GET', '/api/v1/me', { headers: { cookie } }), 401)
+  })
+})

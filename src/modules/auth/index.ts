@@ -12,19 +12,22 @@ import type { rbac } from '../../../plugins/rbac'
 import type { Config } from '../../config'
 import { AppError, forbidden } from '../../errors'
 import { isEmail, normaliseEmail } from '../../identity'
+import type { SignInRevocations } from './revocations'
 import { LoginPage } from './views'
 
 export interface AuthModuleOptions {
   config: Config
   audit: AuditLog
+  /** Logout revokes the sign-in server-side, not only in the browser. */
+  signIns: Pick<SignInRevocations, 'revoke'>
   guard: ReturnType<typeof rbac>
 }
 
 /**
  * @example
- * app.use(authModule({ config, audit, guard }))
+ * app.use(authModule({ config, audit, signIns, guard }))
  */
-export const authModule = ({ config, audit, guard }: AuthModuleOptions) =>
+export const authModule = ({ config, audit, signIns, guard }: AuthModuleOptions) =>
   new Elysia({ name: 'module/auth' })
     .use(guard)
     .get(
@@ -60,7 +63,12 @@ export const authModule = ({ config, audit, guard }: AuthModuleOptions) =>
     )
     .post(
       '/auth/logout',
-      ({ cookie, set }) => {
+      async ({ actor, meta, cookie, set }) => {
+        // The cookie itself would stay valid for its 12 hours: its sign-in ends on the server too.
+        if (actor.via === 'cookie') {
+          await signIns.revoke(actor.email)
+          await audit.record({ ...meta.audit, action: 'logout', target: `user:${actor.userId}` })
+        }
         cookie[SESSION_COOKIE]!.remove()
         set.status = 303
         set.headers.location = '/login'
