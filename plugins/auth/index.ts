@@ -32,6 +32,7 @@ import type { Permission } from '../../src/identity/permissions'
 import { requestIdOf } from '../logging'
 import { PAYMENT_PROVIDER_ROLE, permissionsFor } from '../rbac/matrix'
 import { csrfTokenFor, expiryOf, signSession, verifyCsrf, verifySession } from './cookie'
+import { fromThisSite } from './origin'
 import { SIGNATURE_HEADER, verifyWebhook } from './signature'
 
 export const SESSION_COOKIE = 'council_session'
@@ -164,14 +165,29 @@ export function createAuthenticator({ config, identity, accessTokens, erasures, 
     }
   }
 
-  const checkCsrf = (ctx: AuthContext, sessionCookie: string) => {
+  /**
+   * A state-changing browser request, whatever signed it in (the app's cookie or an
+   * authenticating proxy's), must come from this site's pages (Sec-Fetch-Site / Origin,
+   * defence in depth) and carry the CSRF token bound to `binding` (issue 14, finding 7).
+   */
+  const checkCsrf = (ctx: AuthContext, binding: string) => {
     if (SAFE_METHODS.has(ctx.request.method)) return
+    if (!fromThisSite(ctx.request, config.publicUrl))
+      throw forbidden('This change was sent from another site; make it from this site’s own pages.', 'csrf_failed')
     const fromBody =
       ctx.body && typeof ctx.body === 'object' ? (ctx.body as Record<string, unknown>)._csrf : undefined
     const token = ctx.request.headers.get('x-csrf-token') ?? (typeof fromBody === 'string' ? fromBody : undefined)
-    if (!verifyCsrf(auth.sessionSecret, sessionCookie, token))
+    if (!verifyCsrf(auth.sessionSecret, binding, token))
       throw forbidden('The form is missing its CSRF token or it has expired; reload the page and try again.', 'csrf_failed')
   }
+
+  /**
+   * Did a browser send this? Its requests carry cookies (an authenticating proxy keeps its
+   * own session in one), `Origin` or `Sec-Fetch-Site`; a script calling through the proxy
+   * sends none of them and needs no token, since no other site can make it send anything.
+   */
+  const fromBrowser = (request: Request) =>
+    request.headers.has('cookie') || request.headers.has('origin') || request.headers.has('sec-fetch-site')
 
   return {
     clientIp,
@@ -192,7 +208,12 @@ export function createAuthenticator({ config, identity, accessTokens, erasures, 
           if (!ip || !auth.trustedProxyIps.includes(ip))
             throw unauthenticated('X-Authenticated-User is only accepted from a trusted proxy.')
           const email = normaliseEmail(proxied)
-          return toActor(email, email, 'proxy', ctx)
+          // The proxy's session is not ours to bind a token to: the token is bound to the person.
+          const binding = `proxy:${email}`
+          if (fromBrowser(request)) checkCsrf(ctx, binding)
+          const actor = await toActor(email, email, 'proxy', ctx)
+          actor.csrfToken = csrfTokenFor(auth.sessionSecret, binding)
+          return actor
         }
         return null
       }

@@ -265,3 +265,70 @@ describe('finding 6: sign-ins are revoked on the server', () => {
     expectErrorShape(expect, await t.json('GET', '/api/v1/me', { headers: { cookie } }), 401)
   })
 })
+
+describe('finding 7: browser writes need the CSRF token whatever signed them in', () => {
+  let server: Awaited<ReturnType<typeof serve>>
+  beforeAll(async () => {
+    server = await serve({ AUTH_MODE: 'prod', TRUSTED_PROXY_IPS: '127.0.0.1' })
+  })
+  afterAll(async () => {
+    await server.stop()
+  })
+
+  /** What an authenticating proxy forwards for a browser: its own session cookie, and who the person is. */
+  const proxied = (email: string, headers: Record<string, string> = {}) => ({ 'x-authenticated-user': email, cookie: 'proxy_session=abc123', ...headers })
+  const createSession = (headers: Record<string, string>) =>
+    fetch(`${server.base}/api/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ question: 'Forged?' }) })
+
+  /** The token a page of the app gives the person (the hidden _csrf field of its forms). */
+  const pageToken = async (email: string) => {
+    const html = await (await fetch(`${server.base}/sessions`, { headers: proxied(email) })).text()
+    return /name="_csrf" value="([^"]+)"/.exec(html)?.[1]
+  }
+
+  test('finding 7: a proxy-authenticated browser POST without the CSRF token is 403 csrf_failed and creates nothing', async () => {
+    const email = freshUser('proxy')
+    const res = await createSession(proxied(email))
+    expect(res.status).toBe(403)
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('csrf_failed')
+    const list = (await (await fetch(`${server.base}/api/v1/sessions`, { headers: { 'x-authenticated-user': email } })).json()) as { items: unknown[] }
+    expect(list.items).toEqual([])
+  })
+
+  test('finding 7: with the token its pages carry, the same POST from this site is 201', async () => {
+    const email = freshUser('proxy-ok')
+    const token = await pageToken(email)
+    expect(token).toBeTruthy()
+    expect((await createSession(proxied(email, { 'x-csrf-token': token!, 'sec-fetch-site': 'same-origin' }))).status).toBe(201)
+    // Another person's token does not do.
+    const other = await pageToken(freshUser('proxy-other'))
+    expect((await createSession(proxied(email, { 'x-csrf-token': other! }))).status).toBe(403)
+  })
+
+  test('finding 7: a cross-site Origin or Sec-Fetch-Site is refused even with a valid token', async () => {
+    const email = freshUser('proxy-xsite')
+    const token = (await pageToken(email))!
+    const foreign: Array<Record<string, string>> = [{ origin: 'https://evil.example' }, { origin: 'null' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }]
+    for (const header of foreign) {
+      const res = await createSession(proxied(email, { 'x-csrf-token': token, ...header }))
+      expect({ header, status: res.status }).toEqual({ header, status: 403 })
+    }
+  })
+
+  test('finding 7: a script through the proxy (no cookie, no Origin) needs no token', async () => {
+    expect((await createSession({ 'x-authenticated-user': freshUser('proxy-script') })).status).toBe(201)
+  })
+
+  test('finding 7: the app’s own cookie session is refused from another site even with its token', async () => {
+    const dev = await buildTestApp()
+    try {
+      const { cookie, csrf } = await devLogin(dev, freshUser('cookie-xsite'))
+      const post = (headers: Record<string, string>) => dev.json('POST', '/api/v1/sessions', { headers: { cookie, 'x-csrf-token': csrf, ...headers }, body: { question: 'Forged?' } })
+      expectErrorShape(expect, await post({ origin: 'https://evil.example' }), 403, 'csrf_failed')
+      expectErrorShape(expect, await post({ 'sec-fetch-site': 'cross-site' }), 403, 'csrf_failed')
+      expect((await post({ origin: 'http://localhost' })).status).toBe(201)
+    } finally {
+      await dev.close()
+    }
+  })
+})
