@@ -9,7 +9,10 @@
  *    prefix, looked up on every use; its owner's roles as they are now), and a
  *    payment provider's webhook signed in `X-Signature` (./signature.ts), which
  *    acts as the `payments-provider` role and nothing else.
- * Cookie-authenticated writes must carry the CSRF token.
+ * Browser writes — signed in by the cookie or by the proxy — must carry the CSRF
+ * token and come from this site (Sec-Fetch-Site / Origin); a revoked sign-in
+ * (logout, role change, erasure) no longer counts. JWT `email` is trusted only
+ * when verified, and unmapped `roles` claims are dropped, unless configured otherwise.
  */
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose'
 import type { Config } from '../../src/config'
@@ -38,6 +41,8 @@ import { SIGNATURE_HEADER, verifyWebhook } from './signature'
 export const SESSION_COOKIE = 'council_session'
 const SESSION_TTL_MS = 12 * 60 * 60 * 1000
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+/** A role name a `roles` claim may pass through as (the shape role bindings accept). */
+const ROLE_NAME = /^[A-Za-z][A-Za-z0-9_:-]{0,63}$/
 
 export interface AuthOptions {
   config: Config
@@ -111,6 +116,29 @@ export function createAuthenticator({ config, identity, accessTokens, erasures, 
     }
   }
 
+  /**
+   * The person's email, as far as the token vouches for it. `email` is trusted only with
+   * `email_verified: true` (JWT_TRUST_UNVERIFIED_EMAIL=true also takes `email`,
+   * `preferred_username` or `upn` without it): the email decides ADMIN_EMAILS and which
+   * account a role bound by email reaches. Otherwise the person is known as `jwt:<sub>`,
+   * which is no address, so neither can apply to them.
+   */
+  const jwtEmail = (payload: JWTPayload, sub: string): string => {
+    const claims = auth.jwtTrustUnverifiedEmail ? [payload.email, payload.preferred_username, payload.upn] : payload.email_verified === true ? [payload.email] : []
+    const email = claims.filter((value): value is string => typeof value === 'string').map(normaliseEmail).find(isEmail)
+    return email ?? `jwt:${sub}`
+  }
+
+  /** Internal roles from the `roles` claim: those JWT_ROLE_MAP maps; unmapped ones only with JWT_PASS_UNMAPPED_ROLES. */
+  const jwtRoles = (payload: JWTPayload): string[] => {
+    const claimed = Array.isArray(payload.roles) ? payload.roles.filter((role): role is string => typeof role === 'string') : []
+    return claimed.flatMap((role) => {
+      const mapped = own(auth.roleClaimMap, role)
+      if (mapped !== undefined) return [mapped]
+      return auth.jwtPassUnmappedRoles && ROLE_NAME.test(role) ? [role] : []
+    })
+  }
+
   const fromJwt = async (token: string, ctx: AuthContext): Promise<Actor> => {
     if (!jwks && !hsKey) throw unauthenticated('Bearer tokens are not accepted here: no JWT_SECRET or JWT_JWKS_URL is set.')
     let payload: JWTPayload
@@ -129,12 +157,7 @@ export function createAuthenticator({ config, identity, accessTokens, erasures, 
     const { sub } = payload
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > 255)
       throw unauthenticated('The bearer token\'s "sub" claim must be a string of 1–255 characters naming the person.')
-    const email = [payload.email, payload.preferred_username, payload.upn, sub].find(
-      (value): value is string => typeof value === 'string' && value.length > 0,
-    )!
-    const claimed = Array.isArray(payload.roles) ? payload.roles.filter((role): role is string => typeof role === 'string') : []
-    const mapped = claimed.map((role) => own(auth.roleClaimMap, role) ?? role)
-    return toActor(`jwt:${sub}`, normaliseEmail(email), 'jwt', ctx, mapped)
+    return toActor(`jwt:${sub}`, jwtEmail(payload, sub), 'jwt', ctx, jwtRoles(payload))
   }
 
   const fromAccessToken = async (token: string, ctx: AuthContext): Promise<Actor> => {

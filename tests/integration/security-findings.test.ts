@@ -332,3 +332,50 @@ describe('finding 7: browser writes need the CSRF token whatever signed them in'
     }
   })
 })
+
+describe('finding 8: JWT email and roles are trusted only as configured', () => {
+  const BOSS = 'findings-boss@example.com'
+
+  describe('by default', () => {
+    const app = useApp({ AUTH_MODE: 'prod', JWT_SECRET, ADMIN_EMAILS: BOSS })
+
+    test('finding 8: an unverified email claim does not make its bearer an ADMIN_EMAILS admin', async () => {
+      const sub = `forger-${crypto.randomUUID()}`
+      const me = await app().json('GET', '/api/v1/me', { headers: await bearer({ sub, email: BOSS }) })
+      expect(me.status).toBe(200)
+      expect(me.body.roles).toEqual(['user'])
+      expect(me.body.email).toBe(`jwt:${sub}`)
+    })
+
+    test('finding 8: a verified email claim is the person’s email (ADMIN_EMAILS applies)', async () => {
+      const me = await app().json('GET', '/api/v1/me', { headers: await bearer({ sub: `boss-${crypto.randomUUID()}`, email: BOSS.toUpperCase(), email_verified: true }) })
+      expect(me.body.email).toBe(BOSS)
+      expect(me.body.roles).toContain('admin')
+    })
+
+    test('finding 8: a role bound by email does not reach an account that only claimed that email', async () => {
+      const victim = freshUser('victim')
+      const forger = await bearer({ sub: `forger-${crypto.randomUUID()}`, email: victim })
+      expect((await app().json('GET', '/api/v1/me', { headers: forger })).status).toBe(200)
+      expect((await app().json('POST', '/api/admin/role-bindings', { headers: await bearer({ sub: `boss-${crypto.randomUUID()}`, email: BOSS, email_verified: true }), body: { email: victim, role: 'auditor' } })).status).toBe(201)
+      expect((await app().json('GET', '/api/v1/me', { headers: forger })).body.roles).toEqual(['user'])
+    })
+
+    test('finding 8: roles ["admin"] without JWT_ROLE_MAP grants nothing', async () => {
+      const me = await app().json('GET', '/api/v1/me', { headers: await bearer({ sub: `roles-${crypto.randomUUID()}`, roles: ['admin', 'auditor', 'ADMIN_AGENT'] }) })
+      expect(me.body.roles).toEqual(['user'])
+      expect(me.body.permissions).not.toContain('sessions:hard_delete')
+    })
+  })
+
+  describe('when configured', () => {
+    const app = useApp({ AUTH_MODE: 'prod', JWT_SECRET, ADMIN_EMAILS: BOSS, JWT_TRUST_UNVERIFIED_EMAIL: 'true', JWT_PASS_UNMAPPED_ROLES: 'true' })
+
+    test('finding 8: JWT_TRUST_UNVERIFIED_EMAIL and JWT_PASS_UNMAPPED_ROLES restore the trusting behaviour explicitly', async () => {
+      const email = freshUser('trusted')
+      const me = await app().json('GET', '/api/v1/me', { headers: await bearer({ sub: `t-${crypto.randomUUID()}`, preferred_username: email, roles: ['auditor', 'not a role!'] }) })
+      expect(me.body.email).toBe(email)
+      expect(me.body.roles).toEqual(['user', 'auditor'])
+    })
+  })
+})
