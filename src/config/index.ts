@@ -146,9 +146,9 @@ export interface Config {
   }
   readyz: { timeoutMs: number }
   metrics: {
-    /** When set, scraping /metrics needs `Authorization: Bearer <token>`; when unset, production allows loopback and TRUSTED_PROXY_IPS only. */
+    /** When set, scraping /metrics needs `Authorization: Bearer <token>`; when unset, production refuses /metrics on PORT (METRICS_PORT: loopback and TRUSTED_PROXY_IPS). */
     token: string | null
-    /** The worker serves /metrics on this port when set (the server always serves it on PORT). */
+    /** The server and the worker also serve /metrics on this separate listener when set (the server also on PORT). */
     port: number | null
   }
   payments: {

@@ -379,3 +379,39 @@ describe('finding 8: JWT email and roles are trusted only as configured', () => 
     })
   })
 })
+
+describe('finding 9: /metrics in production needs METRICS_TOKEN or a separate listener', () => {
+  test('finding 9: without METRICS_TOKEN, production refuses /metrics on the app’s port even from loopback', async () => {
+    const server = await serve(PRODUCTION)
+    try {
+      const res = await fetch(`${server.base}/metrics`)
+      expect(res.status).toBe(403)
+      expect(((await res.json()) as { error: { code: string; message: string } }).error.message).toContain('METRICS_TOKEN')
+    } finally {
+      await server.stop()
+    }
+  })
+
+  test('finding 9: with METRICS_TOKEN, production serves /metrics to the bearer of the token only', async () => {
+    const server = await serve({ ...PRODUCTION, METRICS_TOKEN })
+    try {
+      expect((await fetch(`${server.base}/metrics`)).status).toBe(401)
+      const res = await fetch(`${server.base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
+      expect(res.status).toBe(200)
+      expect(await res.text()).toContain('http_requests_total')
+    } finally {
+      await server.stop()
+    }
+  })
+
+  test('finding 9: a separate metrics listener (METRICS_PORT) still answers loopback without a token', async () => {
+    const t = await buildTestApp(PRODUCTION)
+    const listener = serveMetrics({ metrics: t.deps.metrics, port: 0, hostname: '127.0.0.1', token: null, production: true, trustedIps: [] })
+    try {
+      expect((await fetch(`http://127.0.0.1:${listener.port}/metrics`)).status).toBe(200)
+    } finally {
+      await listener.stop(true)
+      await t.close()
+    }
+  })
+})
