@@ -36,7 +36,9 @@ import { newSessionFormRefusal, progressRefusal, sessionsModule } from './module
 import { createViewer } from './viewer'
 import { agentsModule } from './modules/agents'
 import { adminModule } from './modules/admin'
-import { jobsModule } from './modules/jobs'
+import { bindableRoles } from './modules/admin/role-bindings'
+import { qualityModule } from './modules/quality'
+import { adminJobsModule, jobsModule } from './modules/jobs'
 import { createJobExecutor, type JobExecutor } from './modules/jobs/executor'
 import { createJobLogWriter, type JobLogWriter } from './modules/jobs/job-log'
 import { createJobsService, type JobsService } from './modules/jobs/service'
@@ -406,13 +408,15 @@ export function createApp(config: Config, deps: AppDeps) {
         onCancelled: (sessionId) => `/sessions/${sessionId}`,
       }),
     )
+    .use(adminJobsModule({ jobs: deps.jobs, audit: deps.audit, guard, quota: limiter }))
     .use(agentsModule({ catalog: deps.stores.catalog, jobs: deps.jobs, guard, quota: limiter }))
-    .use(budgetsModule({ budgets: deps.budgets, guard, quota: limiter }))
+    .use(budgetsModule({ budgets: deps.budgets, guard, quota: limiter, audit: deps.audit, roles: bindableRoles(config.agentRoleAllowlist, Object.values(config.auth.roleClaimMap)) }))
     .use(roadmapModule({ stores: deps.stores, audit: deps.audit, guard, quota: limiter }))
     .use(ticketsModule({ stores: deps.stores, audit: deps.audit, guard, quota: limiter }))
     .use(docsModule({ guard }))
     .use(statusModule({ status: deps.status, guard, quota: limiter }))
-    .use(adminModule({ db: deps.db, stores: deps.stores, audit: deps.audit, auditEvents: deps.stores.audit, identity: deps.identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
+    .use(qualityModule({ stores: deps.stores, audit: deps.audit, guard }))
+    .use(adminModule({ db: deps.db, stores: deps.stores, audit: deps.audit, auditEvents: deps.stores.audit, identity: deps.identity, agentRoleAllowlist: config.agentRoleAllowlist, jwtRoles: Object.values(config.auth.roleClaimMap), guard }))
 }
 
 type App = ReturnType<typeof createApp>

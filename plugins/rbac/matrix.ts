@@ -50,6 +50,7 @@ export const MATRIX: Record<string, RoleRule> = {
       'rbac:manage',
       'limits:manage',
       'incidents:manage',
+      'jobs:manage',
       'retention:manage',
       'roadmap:manage',
       'palettes:manage',

@@ -26,6 +26,8 @@ export interface AdminModuleOptions {
   auditEvents: Pick<AuditStore, 'list'>
   identity: IdentityService
   agentRoleAllowlist: string[]
+  /** Internal roles of JWT_ROLE_MAP: bindable like the built-in and allowlisted ones. */
+  jwtRoles?: string[]
   guard: ReturnType<typeof rbac>
 }
 
@@ -63,8 +65,8 @@ const pickFilters = (query: AuditFilterInput): AuditFilterInput => {
  * @example
  * app.use(adminModule({ db, stores, audit, auditEvents: stores.audit, identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
  */
-export const adminModule = ({ db, stores, audit, auditEvents, identity, agentRoleAllowlist, guard }: AdminModuleOptions) => {
-  const bindings = createRoleBindingsService({ stores, audit, identity, agentRoleAllowlist })
+export const adminModule = ({ db, stores, audit, auditEvents, identity, agentRoleAllowlist, jwtRoles, guard }: AdminModuleOptions) => {
+  const bindings = createRoleBindingsService({ stores, audit, identity, agentRoleAllowlist, jwtRoles })
   const trail = createAuditTrail({ store: auditEvents })
 
   const viewed = (actor: Actor, meta: RequestMeta, page: string, metadata?: Record<string, unknown>) =>

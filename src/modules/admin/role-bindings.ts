@@ -7,7 +7,7 @@
 import { isId, newId } from '../../../db/client'
 import type { AuditLog } from '../../../plugins/audit'
 import type { RequestMeta } from '../../../plugins/rbac'
-import { MATRIX } from '../../../plugins/rbac/matrix'
+import { MATRIX, PAYMENT_PROVIDER_ROLE } from '../../../plugins/rbac/matrix'
 import { conflict, notFound, unprocessable } from '../../errors'
 import { isEmail, normaliseEmail, type Actor } from '../../identity'
 import { toPage, type Page, type PageParams } from '../../pagination'
@@ -23,6 +23,8 @@ export interface RoleBindingsDeps {
   audit: AuditLog
   identity: IdentityService
   agentRoleAllowlist: readonly string[]
+  /** Internal roles JWT_ROLE_MAP maps identity-provider roles to. */
+  jwtRoles?: readonly string[]
 }
 
 const invalid = (field: string, message: string) =>
@@ -38,15 +40,27 @@ const toView = (row: BoundRole): RoleBindingViewType => ({
 })
 
 /**
+ * The roles a binding may grant: the matrix's, the agent allowlist's
+ * (AGENT_ROLE_ALLOWLIST) and the internal roles JWT_ROLE_MAP maps to. `user` is
+ * everyone's already; the payment provider's role belongs to a signed webhook, never a person.
+ * @example
+ * bindableRoles(['ADMIN_AGENT'], []) // ['auditor', 'admin', 'readonly', 'ADMIN_AGENT']
+ */
+export function bindableRoles(agentRoleAllowlist: readonly string[], jwtRoles: readonly string[] = []): string[] {
+  return [...new Set([...Object.keys(MATRIX), ...agentRoleAllowlist, ...jwtRoles])].filter((role) => role !== 'user' && role !== PAYMENT_PROVIDER_ROLE)
+}
+
+/**
  * @example
  * const bindings = createRoleBindingsService({ stores, audit, identity, agentRoleAllowlist })
  * await bindings.create(actor, { email: 'ann@example.com', role: 'auditor' }, meta)
  */
-export function createRoleBindingsService({ stores, audit, identity, agentRoleAllowlist }: RoleBindingsDeps) {
+export function createRoleBindingsService({ stores, audit, identity, agentRoleAllowlist, jwtRoles = [] }: RoleBindingsDeps) {
+  const known = bindableRoles(agentRoleAllowlist, jwtRoles)
   return {
-    /** Roles worth offering in a form: the matrix's and the agent allowlist's (`user` is implicit). */
+    /** The roles a binding may grant (bindableRoles). */
     knownRoles(): string[] {
-      return [...new Set([...Object.keys(MATRIX), ...agentRoleAllowlist])].filter((role) => role !== 'user')
+      return known
     },
 
     async list(filters: RoleBindingFilters, params: PageParams): Promise<Page<RoleBindingViewType>> {
@@ -61,6 +75,10 @@ export function createRoleBindingsService({ stores, audit, identity, agentRoleAl
       if (!ROLE_PATTERN.test(role))
         throw invalid('role', 'must start with a letter and hold up to 64 letters, digits, _ : or -')
       if (role === 'user') throw invalid('role', 'every signed-in person already holds "user"; bind another role')
+      if (!known.includes(role))
+        throw unprocessable('unknown_role', `Invalid field "role": "${role}" is not a known role; choose one of ${known.join(', ')}.`, [
+          { field: 'role', message: `must be one of ${known.join(', ')}` },
+        ])
       const created = await stores.transaction(async (tx) => {
         const userId = await identity.ensureUser(email, meta.audit, tx)
         const row: BoundRole = { id: newId(), userId, email, role, createdBy: actor.email, createdAt: new Date() }
