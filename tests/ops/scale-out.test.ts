@@ -31,6 +31,8 @@ const REDIS_URL = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379'
 const id = crypto.randomUUID().replaceAll('-', '').slice(0, 10)
 const QUEUE = `scale-${id}`
 const IDENTITY_CACHE_MS = 2000
+/** Per offline LLM call: a council (3 sequential stages) then keeps its worker busy ≥ 1.5 s, long enough for the other worker to take the second. */
+const LATENCY_MS = 500
 const RATE_LIMIT = 4
 /** The default palette's worst case: 3 members draft and review, the chair synthesises — 7 calls of MAX_TOKENS in and out. */
 const MAX_TOKENS = 500
@@ -66,7 +68,7 @@ const sharedEnv = (): Record<string, string> => ({
   RATE_LIMITS: `write=${RATE_LIMIT}/60s`,
   DAILY_TOKEN_BUDGET: String(DAILY_TOKENS),
   COUNCIL_MAX_TOKENS: String(MAX_TOKENS),
-  LLM_OFFLINE_LATENCY_MS: '300',
+  LLM_OFFLINE_LATENCY_MS: String(LATENCY_MS),
 })
 
 async function call(app: RunningServer, method: string, path: string, user: string, body?: unknown) {
@@ -204,7 +206,7 @@ test('2 apps + 2 workers, no shared disk: upload on 1, run on 2, stream on 1 to 
     const objects = join(dir, 'objects')
     expect({ dir, files: existsSync(objects) ? readdirSync(objects, { recursive: true }) : [] }).toEqual({ dir, files: [] })
   }
-  console.info(`scale-out: upload on 1 → extracted by a worker ${Math.round(extractedMs)} ms; run on 2 → done on 1's stream ${Math.round(doneMs)} ms (3 stages × 300 ms offline latency)`)
+  console.info(`scale-out: upload on 1 → extracted by a worker ${Math.round(extractedMs)} ms; run on 2 → done on 1's stream ${Math.round(doneMs)} ms (3 stages × ${LATENCY_MS} ms offline latency)`)
 }, 90_000)
 
 test('a per-user rate limit is shared: requests split over both instances, the next is refused on either', async () => {
