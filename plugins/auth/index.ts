@@ -32,7 +32,7 @@ import {
   type SignInRevocationCheck,
 } from '../../src/identity'
 import type { Permission } from '../../src/identity/permissions'
-import { requestIdOf } from '../logging'
+import { requestIdOf, requestState } from '../logging'
 import { PAYMENT_PROVIDER_ROLE, permissionsFor } from '../rbac/matrix'
 import { csrfTokenFor, expiryOf, signSession, verifyCsrf, verifySession } from './cookie'
 import { fromThisSite } from './origin'
@@ -101,6 +101,7 @@ export function createAuthenticator({ config, identity, accessTokens, erasures, 
     }
     const found = await identity.resolve(externalId, email, {
       requestId: requestIdOf(ctx.request),
+      clientRequestId: requestState(ctx.request)?.clientRequestId,
       ip: clientIp(ctx),
       roleOf: (bound) => primaryRole(rolesFor(bound), config.agentRoleAllowlist),
     })

@@ -19,11 +19,11 @@ import { buildTestApp, type TestApp } from '../helpers/app'
 import { COOKIE_NAME, form, FORM } from './auth-support'
 import { auditEvents, expectErrorShape, freshUser, useApp, userIdOf } from './support'
 
-const JWT_SECRET = 'a-security-findings-hs256-secret-0123456789'
+const JWT_SECRET = 'f'.repeat(48)
 const SESSION_SECRET = 's'.repeat(40)
 const PRODUCTION = { APP_ENV: 'production', AUTH_MODE: 'prod', JWT_SECRET, SESSION_SECRET }
 const ADMIN = { user: 'findings-admin@example.com', role: 'admin' }
-const METRICS_TOKEN = 'findings-metrics-token-0123456789'
+const METRICS_TOKEN = 'm'.repeat(32)
 
 /** A correctly signed HS256 token with exactly these claims (any types: the test plays the attacker). */
 const signed = (claims: Record<string, unknown>) =>
@@ -413,5 +413,35 @@ describe('finding 9: /metrics in production needs METRICS_TOKEN or a separate li
       await listener.stop(true)
       await t.close()
     }
+  })
+})
+
+describe('finding 10: a client’s X-Request-Id is kept beside the server’s own', () => {
+  const app = useApp()
+
+  test('finding 10: an audit event records the server’s request id, with the client’s as client_request_id', async () => {
+    const t = app()
+    const planted = `victim-request-${crypto.randomUUID().slice(0, 8)}`
+    const user = freshUser('planter')
+    const res = await t.json('POST', '/api/v1/sessions', { user, body: { question: 'Whose request is this?' }, headers: { 'x-request-id': planted } })
+    expect(res.status).toBe(201)
+    const own = res.headers.get('x-request-id')!
+    expect(own).not.toBe(planted)
+    expect(res.headers.get('x-client-request-id')).toBe(planted)
+    await t.deps.audit.flush()
+    expect(await auditEvents(t, { request_id: planted })).toEqual([])
+    const [event] = await auditEvents(t, { request_id: own, action: 'session.create' })
+    expect(event).toMatchObject({ actor: user, requestId: own })
+    expect(event!.metadata).toMatchObject({ client_request_id: planted })
+  })
+
+  test('finding 10: the log line carries both ids; an error body quotes the server’s', async () => {
+    const t = app()
+    const planted = `client-trace-${crypto.randomUUID().slice(0, 8)}`
+    const res = await t.json('GET', '/api/v1/me', { headers: { 'x-request-id': planted } })
+    expectErrorShape(expect, res, 401)
+    expect(res.body.error.request_id).not.toBe(planted)
+    await Bun.sleep(5)
+    expect(t.logs.find((line) => line.msg === 'request' && line.client_request_id === planted)).toMatchObject({ request_id: res.headers.get('x-request-id') })
   })
 })
