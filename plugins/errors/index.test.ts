@@ -57,8 +57,9 @@ describe('the JSON error shape', () => {
     expect(res.status).toBe(404)
     expect(res.headers.get('content-type')).toBe('application/json')
     expect(res.body).toEqual({ error: { code: 'not_found', message: 'Thing 42 was not found.', request_id: res.headers.get('x-request-id') } })
-    // The client's own id is kept beside the server's, never as it.
-    expect(res.body.error.request_id).not.toBe('error-probe-001')
+    // The client's own id is echoed (SPEC §4); the server's own comes beside it.
+    expect(res.body.error.request_id).toBe('error-probe-001')
+    expect(res.headers.get('x-server-request-id')).not.toBe('error-probe-001')
   })
 
   test("an AppError's headers are sent (Retry-After, rounded up to whole seconds)", async () => {
@@ -91,7 +92,8 @@ describe('the JSON error shape', () => {
     expect(res.body.error.message).toContain(res.headers.get('x-request-id')!)
     expect(JSON.stringify(res.body)).not.toContain('insert into')
     const line = logs.find((entry) => entry.msg === 'unhandled error')
-    expect(line).toMatchObject({ request_id: res.headers.get('x-request-id'), route: '/api/v1/crash' })
+    expect(res.body.error.message).toContain('crash-probe-001')
+    expect(line).toMatchObject({ request_id: res.headers.get('x-server-request-id'), client_request_id: 'crash-probe-001', route: '/api/v1/crash' })
     expect(JSON.stringify(line)).not.toContain('TOP-SECRET')
     expect(String(line!.error)).toContain('params: [redacted]')
     expect(reported).toHaveLength(1)

@@ -7,7 +7,7 @@
 import { Elysia } from 'elysia'
 import { AppError } from '../../src/errors'
 import { own } from '../../src/lookup'
-import { requestIdOf, requestState } from '../logging'
+import { requestIdOf, requestState, responseRequestIdOf } from '../logging'
 import type { Logger } from '../logging/logger'
 
 interface ErrorBody {
@@ -132,7 +132,9 @@ export const errors = ({ logger, renderHtml, report, forms = {} }: ErrorsOptions
   new Elysia({ name: 'plugin/errors' })
     .onError({ as: 'global' }, async (context) => {
       const { code, error, request, set, path } = context
+      // Logs carry the server's own id; what the caller reads quotes the id their X-Request-Id holds (SPEC §4).
       const requestId = requestIdOf(request)
+      const shownRequestId = responseRequestIdOf(request)
       let normalised = normalise(code, error)
       // What the error tracker gets: the caller's id when the guard resolved them, else the email it noted (it hashes it).
       const tracked = () => {
@@ -141,11 +143,12 @@ export const errors = ({ logger, renderHtml, report, forms = {} }: ErrorsOptions
       }
       if (!normalised && isResponseValidation(code, error)) {
         // Its message holds the values the route answered with (a user's data): only where it failed is logged.
-        logger.error('response failed its schema', { request_id: requestId, route: path, fields: responseFields(error) })
+        logger.error('response failed its schema', { request_id: requestId, client_request_id: requestState(request)?.clientRequestId, route: path, fields: responseFields(error) })
         report?.(new Error(`response of ${path} failed its schema`), tracked())
       } else if (!normalised) {
         logger.error('unhandled error', {
           request_id: requestId,
+          client_request_id: requestState(request)?.clientRequestId,
           route: path,
           error: withoutQueryParams(error instanceof Error ? error.message : String(error)),
           // Drivers wrap the database's own message (e.g. a constraint name) in `cause`.
@@ -158,7 +161,7 @@ export const errors = ({ logger, renderHtml, report, forms = {} }: ErrorsOptions
         normalised = {
           status: 500,
           code: 'internal_error',
-          message: `Something went wrong on our side. Quote request id ${requestId} when reporting it.`,
+          message: `Something went wrong on our side. Quote request id ${shownRequestId} when reporting it.`,
         }
       }
       set.status = normalised.status
@@ -174,12 +177,12 @@ export const errors = ({ logger, renderHtml, report, forms = {} }: ErrorsOptions
         }
         if (normalised.status === 401 && fragment) set.headers['hx-redirect'] = '/login'
         const cookie = (context as { cookie?: HtmlError['cookie'] }).cookie
-        const html: HtmlError = { ...normalised, requestId, fragment, request, cookie }
+        const html: HtmlError = { ...normalised, requestId: shownRequestId, fragment, request, cookie }
         const form = normalised.status !== 401 ? own(forms, `${request.method} ${(context as { route?: string }).route ?? ''}`) : undefined
         if (form) return respond(set, await form({ ...html, body: (context as { body?: unknown }).body, context: context as unknown as Record<string, unknown> }), 'text/html; charset=utf-8')
         return respond(set, await renderHtml(html), 'text/html; charset=utf-8')
       }
-      const body: ErrorBody = { error: { code: normalised.code, message: normalised.message, request_id: requestId } }
+      const body: ErrorBody = { error: { code: normalised.code, message: normalised.message, request_id: shownRequestId } }
       if (normalised.details !== undefined) body.error.details = normalised.details
       return respond(set, JSON.stringify(body), 'application/json')
     })

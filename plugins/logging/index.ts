@@ -1,12 +1,14 @@
 /**
  * Request logging and request ids. Every request gets the server's own id,
- * which every response carries as X-Request-Id and every log line and audit
- * event records as request_id. A valid incoming X-Request-Id is the client's:
- * it is kept beside the server's (client_request_id in the log line and the
- * audit event, X-Client-Request-Id on the response), never as it — else a
- * caller could file their events under another request's id (SPEC §5 Audit;
- * issue 14, finding 10). Every request ends with one JSON line: request_id,
- * client_request_id, user, method, route, status, duration_ms.
+ * which every log line and audit event records as request_id. A valid incoming
+ * X-Request-Id is the client's: the response echoes it as X-Request-Id (SPEC §4),
+ * and it is recorded beside the server's (client_request_id in the log line and
+ * the audit event), never as it — else a caller could file their events under
+ * another request's id (SPEC §5 Audit; issue 14, finding 10). The response then
+ * also carries the server's own id as X-Server-Request-Id, so whoever holds it
+ * can follow the request into the logs and the audit trail either way. Every
+ * request ends with one JSON line: request_id, client_request_id, user, method,
+ * route, status, duration_ms.
  */
 import { Elysia } from 'elysia'
 import type { Logger } from './logger'
@@ -30,6 +32,12 @@ export const requestState = (request: Request): RequestState | undefined => stat
 
 export const requestIdOf = (request: Request): string => states.get(request)?.requestId ?? 'unknown'
 
+/** The id the caller was given in X-Request-Id (theirs when valid, else the server's): what error bodies quote. */
+export const responseRequestIdOf = (request: Request): string => {
+  const state = states.get(request)
+  return state?.clientRequestId ?? state?.requestId ?? 'unknown'
+}
+
 export interface LoggingOptions {
   logger: Logger
 }
@@ -45,8 +53,8 @@ export const logging = ({ logger }: LoggingOptions) =>
       const clientRequestId = incoming && VALID_REQUEST_ID.test(incoming) ? incoming : undefined
       const requestId = crypto.randomUUID()
       states.set(request, { requestId, clientRequestId, startedAt: performance.now() })
-      set.headers['x-request-id'] = requestId
-      if (clientRequestId) set.headers['x-client-request-id'] = clientRequestId
+      set.headers['x-request-id'] = clientRequestId ?? requestId
+      if (clientRequestId) set.headers['x-server-request-id'] = requestId
     })
     .derive({ as: 'global' }, ({ request }) => ({ requestId: requestIdOf(request) }))
     .onAfterResponse({ as: 'global' }, ({ request, route, set, path }) => {

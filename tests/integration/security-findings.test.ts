@@ -425,9 +425,10 @@ describe('finding 10: a client’s X-Request-Id is kept beside the server’s ow
     const user = freshUser('planter')
     const res = await t.json('POST', '/api/v1/sessions', { user, body: { question: 'Whose request is this?' }, headers: { 'x-request-id': planted } })
     expect(res.status).toBe(201)
-    const own = res.headers.get('x-request-id')!
-    expect(own).not.toBe(planted)
-    expect(res.headers.get('x-client-request-id')).toBe(planted)
+    // SPEC §4: the valid incoming id is echoed; the server's own comes beside it.
+    expect(res.headers.get('x-request-id')).toBe(planted)
+    const own = res.headers.get('x-server-request-id')!
+    expect(own).toMatch(/^[0-9a-f-]{36}$/)
     await t.deps.audit.flush()
     expect(await auditEvents(t, { request_id: planted })).toEqual([])
     const [event] = await auditEvents(t, { request_id: own, action: 'session.create' })
@@ -435,13 +436,15 @@ describe('finding 10: a client’s X-Request-Id is kept beside the server’s ow
     expect(event!.metadata).toMatchObject({ client_request_id: planted })
   })
 
-  test('finding 10: the log line carries both ids; an error body quotes the server’s', async () => {
+  test('finding 10: the log line carries both ids; an error body quotes the id the caller was given', async () => {
     const t = app()
     const planted = `client-trace-${crypto.randomUUID().slice(0, 8)}`
     const res = await t.json('GET', '/api/v1/me', { headers: { 'x-request-id': planted } })
     expectErrorShape(expect, res, 401)
-    expect(res.body.error.request_id).not.toBe(planted)
+    expect(res.body.error.request_id).toBe(planted)
+    const own = res.headers.get('x-server-request-id')
+    expect(own).not.toBe(planted)
     await Bun.sleep(5)
-    expect(t.logs.find((line) => line.msg === 'request' && line.client_request_id === planted)).toMatchObject({ request_id: res.headers.get('x-request-id') })
+    expect(t.logs.find((line) => line.msg === 'request' && line.client_request_id === planted)).toMatchObject({ request_id: own })
   })
 })
