@@ -349,7 +349,7 @@ describe(`role bindings on ${DIALECT}`, () => {
       for (const role of ['admin', 'auditor', 'readonly', ...t.config.agentRoleAllowlist]) expect(options).toContain(role)
       expect(options).not.toContain('user')
       await t.deps.audit.flush()
-      const viewed = await auditRows(t, 'admin.view', res.headers.get('x-request-id')!)
+      const viewed = await auditRows(t, 'admin.view', res.headers.get('x-server-request-id')!)
       expect(viewed).toHaveLength(1)
       expect(viewed[0]!).toMatchObject({ actor: ADMIN, target: 'page:/admin/rbac' })
     })
