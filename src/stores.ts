@@ -11,6 +11,9 @@ import type { Database, PgExec, SqliteExec } from '../db/client'
 import { createPgAuditStore } from '../plugins/audit/store.pg'
 import { createSqliteAuditStore } from '../plugins/audit/store.sqlite'
 import type { AuditStore } from '../plugins/audit/types'
+import type { SignInStore } from './modules/auth/store'
+import { createPgSignInStore } from './modules/auth/store.pg'
+import { createSqliteSignInStore } from './modules/auth/store.sqlite'
 import type { BudgetLedger } from './modules/budgets/store'
 import { createPgBudgetLedger } from './modules/budgets/store.pg'
 import { createSqliteBudgetLedger } from './modules/budgets/store.sqlite'
@@ -63,6 +66,8 @@ export interface TxStores {
   jobs: JobStore
   roadmap: RoadmapStore
   sessions: SessionStore
+  /** Revoked sign-in cookies (logout, role change, erasure). */
+  signIns: SignInStore
   stageOutputs: StageOutputStore
   /** The status page: probe samples, daily uptime, incidents and maintenance windows. */
   status: StatusStore
@@ -88,6 +93,7 @@ const sqliteFactories: Factories<SqliteExec> = {
   jobs: (exec) => createSqliteJobStore(exec),
   roadmap: (exec) => createSqliteRoadmapStore(exec),
   sessions: (exec) => createSqliteSessionStore(exec),
+  signIns: (exec) => createSqliteSignInStore(exec),
   stageOutputs: (exec) => createSqliteStageOutputStore(exec),
   status: (exec) => createSqliteStatusStore(exec),
   tickets: (exec) => createSqliteTicketStore(exec),
@@ -105,6 +111,7 @@ const pgFactories: Factories<PgExec> = {
   jobs: (exec, root) => createPgJobStore(exec, { coalesce: root }),
   roadmap: (exec) => createPgRoadmapStore(exec),
   sessions: (exec, root) => createPgSessionStore(exec, { coalesce: root }),
+  signIns: (exec) => createPgSignInStore(exec),
   stageOutputs: (exec, root) => createPgStageOutputStore(exec, { coalesce: root }),
   status: (exec) => createPgStatusStore(exec),
   tickets: (exec) => createPgTicketStore(exec),

@@ -442,3 +442,9 @@ export const incidentUpdates = pgTable(
   },
   (t) => [index('incident_updates_incident_idx').on(t.incidentId, t.at)],
 )
+
+/** See ./sqlite.ts signInRevocations. */
+export const signInRevocations = pgTable('sign_in_revocations', {
+  subject: text('subject').primaryKey(),
+  revokedAt: time('revoked_at').notNull(),
+})

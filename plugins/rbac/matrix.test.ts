@@ -7,7 +7,7 @@ import { BUILT_IN_ROLES, MATRIX, permissionsFor } from './matrix'
 import { AWAITING_ROUTES, isPermission, PERMISSIONS } from '../../src/identity/permissions'
 
 const ALLOWLIST = ['GODMODE', 'SUPER_ADMIN', 'ADMIN_AGENT']
-const ADMIN_ONLY = ['rbac:manage', 'limits:manage', 'retention:manage', 'sessions:hard_delete', 'users:purge', 'roadmap:manage'] as const
+const ADMIN_ONLY = ['rbac:manage', 'limits:manage', 'jobs:manage', 'retention:manage', 'sessions:hard_delete', 'users:purge', 'roadmap:manage'] as const
 
 describe('permissionsFor', () => {
   test('a member may work with their own sessions but not administer', () => {

@@ -33,6 +33,7 @@ export const PERMISSIONS = [
   'rbac:manage',
   'limits:manage',
   'incidents:manage',
+  'jobs:manage',
   'retention:manage',
   'users:export',
   'users:purge',

@@ -65,7 +65,7 @@ describe('RBAC administration in the browser', () => {
         // Grant through the htmx form; the panel comes back in place with the new binding.
         const form = page.locator('form#rbac-add')
         await form.locator('input[name="email"]').fill(MEMBER)
-        await form.locator('input[name="role"]').fill('ADMIN_AGENT')
+        await form.locator('select[name="role"]').selectOption('ADMIN_AGENT')
         const posted = page.waitForResponse((res) => res.request().method() === 'POST' && new URL(res.url()).pathname === '/admin/rbac/bindings')
         await form.locator('[type="submit"]').click()
         const grant = await posted
@@ -81,7 +81,7 @@ describe('RBAC administration in the browser', () => {
 
         // A second grant of the same role is refused in place (htmx 4 swaps the 409 panel).
         await page.locator('form#rbac-add input[name="email"]').fill(MEMBER)
-        await page.locator('form#rbac-add input[name="role"]').fill('ADMIN_AGENT')
+        await page.locator('form#rbac-add select[name="role"]').selectOption('ADMIN_AGENT')
         const refusedResponse = page.waitForResponse((res) => res.request().method() === 'POST' && new URL(res.url()).pathname === '/admin/rbac/bindings')
         await page.locator('form#rbac-add [type="submit"]').click()
         await expectStatus(await refusedResponse, 409)
@@ -97,10 +97,10 @@ describe('RBAC administration in the browser', () => {
 
         // The trail shows both, with the request ids their responses carried.
         await page.goto(`${server.url}/admin/audit`)
-        const bindingRow = page.locator('#audit-rows tr[data-action="role_binding.create"]', { hasText: grantRequestId })
+        const bindingRow = page.locator(`#audit-rows tr[data-action="role_binding.create"][data-request-id="${grantRequestId}"]`)
         await bindingRow.waitFor()
         expect(await bindingRow.textContent()).toContain(ADMIN)
-        const callRow = page.locator('#audit-rows tr[data-action="agent.call"]', { hasText: runRequestId })
+        const callRow = page.locator(`#audit-rows tr[data-action="agent.call"][data-request-id="${runRequestId}"]`)
         await callRow.waitFor()
         expect(await callRow.textContent()).toContain(MEMBER)
         expect(await callRow.textContent()).toContain('ADMIN_AGENT')
@@ -114,7 +114,7 @@ describe('RBAC administration in the browser', () => {
         await page.waitForFunction(
           (id) => {
             const rows = Array.from(document.querySelectorAll('#audit-rows tr[data-event-id]'))
-            return rows.length > 0 && rows.every((tr) => tr.textContent?.includes(id))
+            return rows.length > 0 && rows.every((tr) => (tr as HTMLElement).dataset.requestId === id)
           },
           runRequestId,
         )
@@ -123,7 +123,7 @@ describe('RBAC administration in the browser', () => {
 
         // Following the binding's request id opens every event of that request.
         await page.goto(`${server.url}/admin/audit`)
-        await page.locator('#audit-rows a.request-id', { hasText: grantRequestId }).first().click()
+        await page.locator(`#audit-rows tr[data-request-id="${grantRequestId}"] a[href*="request_id="]`).first().click()
         await page.waitForURL((url) => url.searchParams.get('request_id') === grantRequestId)
         await page.locator('#audit-rows tr[data-action="role_binding.create"]').waitFor()
         expect(await page.locator('#audit-rows tr[data-action="agent.call"]').count()).toBe(0)

@@ -42,7 +42,8 @@ const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
 const HTMX = { 'hx-request': 'true' }
 
 describe(`role bindings on ${DIALECT}`, () => {
-  const app = useApp({ ADMIN_EMAILS: ADMIN })
+  // Two internal roles that only JWT_ROLE_MAP names: bindable like the built-in ones.
+  const app = useApp({ ADMIN_EMAILS: ADMIN, JWT_ROLE_MAP: `Ops.ReadOnly=ops:read-only_2,Long=A${'b'.repeat(63)}` })
 
   describe('who may', () => {
     test('no identity → 401 on every /api/admin route', async () => {
@@ -176,6 +177,32 @@ describe(`role bindings on ${DIALECT}`, () => {
       expect(await auditRows(t, 'role_binding.create', again.headers.get('x-request-id')!)).toHaveLength(0)
     })
 
+    test('an unknown role (superuser) is refused with 422 unknown_role naming the known ones, and writes nothing', async () => {
+      const t = app()
+      const email = freshUser('super')
+      for (const role of ['superuser', 'Admin', 'payments-provider']) {
+        const res = await grant(t, email, role)
+        expectErrorShape(expect, res, 422, 'unknown_role')
+        expect(res.body.error.message).toContain(`Invalid field "role": "${role}" is not a known role; choose one of auditor, admin, readonly, GODMODE, SUPER_ADMIN, ADMIN_AGENT, ops:read-only_2,`)
+        expect(await auditRows(t, 'role_binding.create', res.headers.get('x-request-id')!)).toHaveLength(0)
+      }
+      expect((await t.json('GET', `/api/admin/role-bindings?user=${encodeURIComponent(email)}`, { user: ADMIN })).body.items).toEqual([])
+      // The page offers exactly the known roles in a select.
+      const page = await (await t.call('GET', '/admin/rbac', { user: ADMIN })).text()
+      const select = /<select id="binding-role"[^>]*>([\s\S]*?)<\/select>/.exec(page)?.[1] ?? ''
+      expect([...select.matchAll(/<option value="([^"]*)"/g)].map((m) => m[1])).toEqual([
+        '',
+        'auditor',
+        'admin',
+        'readonly',
+        'GODMODE',
+        'SUPER_ADMIN',
+        'ADMIN_AGENT',
+        'ops:read-only_2',
+        `A${'b'.repeat(63)}`,
+      ])
+    })
+
     test('422 naming the field for a bad role or email', async () => {
       const t = app()
       for (const role of ['', '9lives', 'has space', 'semi;colon', 'x'.repeat(65), 'user', '<b>'])
@@ -185,6 +212,7 @@ describe(`role bindings on ${DIALECT}`, () => {
         }
       expect((await grant(t, freshUser(), `A${'b'.repeat(63)}`)).status).toBe(201)
       expect((await grant(t, freshUser(), 'ops:read-only_2')).status).toBe(201)
+      expect((await grant(t, freshUser(), 'ADMIN_AGENT')).status).toBe(201)
       for (const email of ['', 'not-an-email', 'a@b@c', '<script>@example.com']) {
         const res = await grant(t, email, 'auditor')
         expectErrorShape(expect, res, 422)
@@ -321,7 +349,7 @@ describe(`role bindings on ${DIALECT}`, () => {
       for (const role of ['admin', 'auditor', 'readonly', ...t.config.agentRoleAllowlist]) expect(options).toContain(role)
       expect(options).not.toContain('user')
       await t.deps.audit.flush()
-      const viewed = await auditRows(t, 'admin.view', res.headers.get('x-request-id')!)
+      const viewed = await auditRows(t, 'admin.view', res.headers.get('x-server-request-id')!)
       expect(viewed).toHaveLength(1)
       expect(viewed[0]!).toMatchObject({ actor: ADMIN, target: 'page:/admin/rbac' })
     })
@@ -366,7 +394,10 @@ describe(`role bindings on ${DIALECT}`, () => {
       const badHtml = await bad.text()
       expect(badHtml).toContain('role="alert"')
       expect(badHtml).toContain('Invalid field &quot;role&quot;')
-      expect(badHtml).toContain('value="9 lives"')
+      expect(badHtml).toContain(`value="${email}"`)
+      const unknown = await t.call('POST', '/admin/rbac/bindings', { user: ADMIN, headers: { ...FORM, ...HTMX }, body: form({ email, role: 'superuser' }) })
+      expect(unknown.status).toBe(422)
+      expect(await unknown.text()).toContain('&quot;superuser&quot; is not a known role')
     })
 
     test('remove through the page; the last admin is refused inline with 409', async () => {

@@ -119,10 +119,10 @@ describe(`audit trail export and page on ${DIALECT}`, () => {
       const html = await res.text()
       expect(html).toContain('<form id="audit-filter"')
       expect(html).toContain('href="/admin/audit?request_id=req-page-0001"')
-      expect(html).toContain('<code>req-page-0001</code>')
+      expect(html).toContain('data-copy="req-page-0001"') // the short id shows its start; the full one is in the title and the copy button
       expect(html).toContain(`href="/api/admin/audit?action=${action}&format=csv"`)
       expect(html).toContain(`value="${action}"`)
-      const viewed = await eventsOf(t, 'admin.view', res.headers.get('x-request-id')!)
+      const viewed = await eventsOf(t, 'admin.view', res.headers.get('x-server-request-id')!)
       expect(viewed).toHaveLength(1)
       expect(viewed[0]!).toMatchObject({ actor: auditor, target: 'page:/admin/audit' })
     })

@@ -47,3 +47,17 @@
   document.addEventListener('htmx:after:settle', () => enhance(document))
   window.councilEnhance = enhance
 })()
+
+// 3. Copy buttons: <button data-copy="…"> puts the full value (an id shown shortened) on the clipboard.
+document.addEventListener('click', (event) => {
+  const button = event.target instanceof Element ? event.target.closest('button[data-copy]') : null
+  if (!button || !navigator.clipboard) return
+  navigator.clipboard.writeText(button.getAttribute('data-copy')).then(
+    () => {
+      const label = button.textContent
+      button.textContent = 'copied'
+      setTimeout(() => (button.textContent = label), 1500)
+    },
+    () => {},
+  )
+})

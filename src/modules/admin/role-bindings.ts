@@ -1,13 +1,15 @@
 /**
  * Role bindings: who holds which role beyond `user`. Admins list, grant and
  * revoke them; each change is written together with its audit event in one
- * transaction, and clears the identity cache so it applies on the next request.
+ * transaction, and clears the identity cache so it applies on the next request;
+ * it also ends the person's sign-in cookies (issue 14, finding 6).
  * The last `admin` binding cannot be removed, so an install never locks itself out.
  */
+import type { SignInRevocations } from '../auth/revocations'
 import { isId, newId } from '../../../db/client'
 import type { AuditLog } from '../../../plugins/audit'
 import type { RequestMeta } from '../../../plugins/rbac'
-import { MATRIX } from '../../../plugins/rbac/matrix'
+import { MATRIX, PAYMENT_PROVIDER_ROLE } from '../../../plugins/rbac/matrix'
 import { conflict, notFound, unprocessable } from '../../errors'
 import { isEmail, normaliseEmail, type Actor } from '../../identity'
 import { toPage, type Page, type PageParams } from '../../pagination'
@@ -22,7 +24,11 @@ export interface RoleBindingsDeps {
   stores: Stores
   audit: AuditLog
   identity: IdentityService
+  /** Ends the person's sign-in cookies when their roles change: they sign in again under the new ones. */
+  signIns: Pick<SignInRevocations, 'revoke'>
   agentRoleAllowlist: readonly string[]
+  /** Internal roles JWT_ROLE_MAP maps identity-provider roles to. */
+  jwtRoles?: readonly string[]
 }
 
 const invalid = (field: string, message: string) =>
@@ -38,15 +44,27 @@ const toView = (row: BoundRole): RoleBindingViewType => ({
 })
 
 /**
+ * The roles a binding may grant: the matrix's, the agent allowlist's
+ * (AGENT_ROLE_ALLOWLIST) and the internal roles JWT_ROLE_MAP maps to. `user` is
+ * everyone's already; the payment provider's role belongs to a signed webhook, never a person.
+ * @example
+ * bindableRoles(['ADMIN_AGENT'], []) // ['auditor', 'admin', 'readonly', 'ADMIN_AGENT']
+ */
+export function bindableRoles(agentRoleAllowlist: readonly string[], jwtRoles: readonly string[] = []): string[] {
+  return [...new Set([...Object.keys(MATRIX), ...agentRoleAllowlist, ...jwtRoles])].filter((role) => role !== 'user' && role !== PAYMENT_PROVIDER_ROLE)
+}
+
+/**
  * @example
  * const bindings = createRoleBindingsService({ stores, audit, identity, agentRoleAllowlist })
  * await bindings.create(actor, { email: 'ann@example.com', role: 'auditor' }, meta)
  */
-export function createRoleBindingsService({ stores, audit, identity, agentRoleAllowlist }: RoleBindingsDeps) {
+export function createRoleBindingsService({ stores, audit, identity, signIns, agentRoleAllowlist, jwtRoles = [] }: RoleBindingsDeps) {
+  const known = bindableRoles(agentRoleAllowlist, jwtRoles)
   return {
-    /** Roles worth offering in a form: the matrix's and the agent allowlist's (`user` is implicit). */
+    /** The roles a binding may grant (bindableRoles). */
     knownRoles(): string[] {
-      return [...new Set([...Object.keys(MATRIX), ...agentRoleAllowlist])].filter((role) => role !== 'user')
+      return known
     },
 
     async list(filters: RoleBindingFilters, params: PageParams): Promise<Page<RoleBindingViewType>> {
@@ -61,10 +79,15 @@ export function createRoleBindingsService({ stores, audit, identity, agentRoleAl
       if (!ROLE_PATTERN.test(role))
         throw invalid('role', 'must start with a letter and hold up to 64 letters, digits, _ : or -')
       if (role === 'user') throw invalid('role', 'every signed-in person already holds "user"; bind another role')
+      if (!known.includes(role))
+        throw unprocessable('unknown_role', `Invalid field "role": "${role}" is not a known role; choose one of ${known.join(', ')}.`, [
+          { field: 'role', message: `must be one of ${known.join(', ')}` },
+        ])
       const created = await stores.transaction(async (tx) => {
         const userId = await identity.ensureUser(email, meta.audit, tx)
         const row: BoundRole = { id: newId(), userId, email, role, createdBy: actor.email, createdAt: new Date() }
         if (!(await tx.identity.bind(row))) return undefined
+        await signIns.revoke(email, tx)
         await audit.record(
           { ...meta.audit, action: 'role_binding.create', target: `user:${userId}`, metadata: { email, role } },
           tx,
@@ -88,6 +111,7 @@ export function createRoleBindingsService({ stores, audit, identity, agentRoleAl
             `${outcome.refused.email} holds the last admin binding; grant admin to someone else before removing it.`,
           )
         const found = outcome.removed
+        await signIns.revoke(found.email, tx)
         await audit.record(
           {
             ...meta.audit,

@@ -5,13 +5,13 @@
  */
 import type { Actor } from '../../identity'
 import { LoadMoreRow } from '../../../views/components/load-more'
+import { ShortId } from '../../../views/components/short-id'
+import { Time } from '../../../views/components/time'
 import { Layout } from '../../../views/layout'
 import type { Page } from '../../pagination'
 import { filterQueryString } from './audit-trail'
 import type { AuditEventViewType, AuditFilterInput, RoleBindingViewType } from './model'
 import type { RoleBindingFilters } from './role-bindings'
-
-const when = (iso: string) => iso.replace('T', ' ').slice(0, 19)
 
 const Csrf = ({ actor }: { actor: Actor }) => (actor.csrfToken ? <input type="hidden" name="_csrf" value={actor.csrfToken} /> : '')
 
@@ -40,6 +40,27 @@ export function AdminPage({ actor }: { actor: Actor }) {
           {actor.permissions.has('palettes:manage') ? (
             <li>
               <a href="/admin/palettes">Palettes</a> — create, edit and price the agent sets members run.
+            </li>
+          ) : (
+            ''
+          )}
+          {actor.permissions.has('limits:manage') ? (
+            <li>
+              <a href="/admin/limits">Limits</a> — daily token and cost budgets per user and per role; everyone’s use today.
+            </li>
+          ) : (
+            ''
+          )}
+          {actor.permissions.has('metrics:read') ? (
+            <li>
+              <a href="/admin/jobs">Jobs</a> — everyone’s queued, running and failed jobs{actor.permissions.has('jobs:manage') ? '; cancel' : ''}.
+            </li>
+          ) : (
+            ''
+          )}
+          {actor.permissions.has('metrics:read') ? (
+            <li>
+              <a href="/admin/quality">Council quality</a> — position and length bias, self-preference, unreadable reviews, reviewer agreement.
             </li>
           ) : (
             ''
@@ -86,8 +107,8 @@ export function BindingRows({ actor, page, filters }: { actor: Actor; page: Page
           <td class="muted small" safe>
             {binding.created_by ?? '—'}
           </td>
-          <td class="muted small" safe>
-            {when(binding.created_at)}
+          <td class="muted small nowrap">
+            <Time iso={binding.created_at} />
           </td>
           <td>
             <form
@@ -179,7 +200,19 @@ export function RbacPanel({ actor, page, filters, knownRoles, form = {}, error, 
         </div>
         <div class="field">
           <label for="binding-role">Role</label>
-          <input id="binding-role" name="role" type="text" required maxlength="64" list="known-roles" value={form.role ?? ''} placeholder="auditor" />
+          <select id="binding-role" name="role" required>
+            <option value="" selected={!form.role || !knownRoles.includes(form.role)}>
+              Choose a role
+            </option>
+            {knownRoles.map((role) => (
+              <option value={role} selected={form.role === role} safe>
+                {role}
+              </option>
+            ))}
+          </select>
+          <p class="field-help muted small">
+            Built-in roles, the agent roles of <code>AGENT_ROLE_ALLOWLIST</code> and the roles <code>JWT_ROLE_MAP</code> maps to.
+          </p>
         </div>
         <p>
           <button type="submit">Grant</button>
@@ -223,15 +256,27 @@ export function RbacPage(props: RbacPanelProps) {
 
 // ── Audit trail ──────────────────────────────────────────────────────────────
 
+/** A target such as "user:0190…" keeps its kind and shortens the id after it. */
+function Target({ target }: { target: string }) {
+  const match = /^([A-Za-z_.-]+:)([0-9a-f][0-9a-f-]{15,})$/.exec(target)
+  if (!match) return <span class="target" safe>{target}</span>
+  return (
+    <span class="target">
+      <span safe>{match[1]}</span>
+      <ShortId id={match[2]!} label="target id" />
+    </span>
+  )
+}
+
 export function AuditRows({ page, filters }: { page: Page<AuditEventViewType>; filters: AuditFilterInput }) {
   return (
     <>
       {page.items.map((event) => (
-        <tr data-event-id={event.id} data-action={event.action}>
-          <td class="small" safe>
-            {when(event.at)}
+        <tr data-event-id={event.id} data-action={event.action} data-request-id={event.request_id ?? undefined}>
+          <td class="small nowrap">
+            <Time iso={event.at} seconds />
           </td>
-          <td>
+          <td class="actor-cell">
             <span safe>{event.actor ?? '—'}</span>
             {event.role ? (
               <span class="muted small" safe>
@@ -252,20 +297,30 @@ export function AuditRows({ page, filters }: { page: Page<AuditEventViewType>; f
             <code safe>{event.action}</code>
           </td>
           <td class="small">
-            <span safe>{event.target ?? ''}</span>
-            {event.session_id ? <div class="muted" safe>{`session ${event.session_id}`}</div> : ''}
-            {event.job_id ? <div class="muted" safe>{`job ${event.job_id}`}</div> : ''}
-          </td>
-          <td class="small">
-            {event.request_id ? (
-              <a href={`/admin/audit?${filterQueryString({ request_id: event.request_id })}`} class="request-id" title="Every event of this request">
-                <code safe>{event.request_id}</code>
-              </a>
+            {event.target ? <Target target={event.target} /> : ''}
+            {event.session_id ? (
+              <div class="muted nowrap">
+                session <ShortId id={event.session_id} label="session id" />
+              </div>
+            ) : (
+              ''
+            )}
+            {event.job_id ? (
+              <div class="muted nowrap">
+                job <ShortId id={event.job_id} label="job id" />
+              </div>
             ) : (
               ''
             )}
           </td>
-          <td>
+          <td class="small nowrap">
+            {event.request_id ? (
+              <ShortId id={event.request_id} label="request id" href={`/admin/audit?${filterQueryString({ request_id: event.request_id })}`} />
+            ) : (
+              ''
+            )}
+          </td>
+          <td class="details-cell">
             {event.metadata ? (
               <code class="muted small" safe>
                 {JSON.stringify(event.metadata)}
@@ -299,10 +354,11 @@ export function AuditResults({ actor, page, filters }: { actor: Actor; page: Pag
           No events match.
         </p>
       ) : (
+        <div class="table-scroll">
         <table id="audit-table">
           <thead>
             <tr>
-              <th>At (UTC)</th>
+              <th>At</th>
               <th>Actor</th>
               <th>Action</th>
               <th>Target</th>
@@ -314,6 +370,7 @@ export function AuditResults({ actor, page, filters }: { actor: Actor; page: Pag
             <AuditRows page={page} filters={filters} />
           </tbody>
         </table>
+        </div>
       )}
     </section>
   )

@@ -1,5 +1,5 @@
 /** Stage outputs on PostgreSQL: the reads and inserts of councils that move together share statements (db/coalesce.ts). */
-import { and, asc, eq, inArray, ne, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, gte, inArray, lt, ne, sql } from 'drizzle-orm'
 import { newId, type PgExec } from '../../../db/client'
 import { createCoalescer } from '../../../db/coalesce'
 import type { StageOutputRow } from '../../../db/schema'
@@ -57,6 +57,25 @@ export function createPgStageOutputStore(db: PgExec, { coalesce }: PgStageOutput
   return {
     forRun(runId) {
       return coalesce ? readTogether.add(runId) : readRuns([runId])
+    },
+    qualitySample(since, until, maxCouncils) {
+      const councils = db
+        .select({ runId: stageOutputs.runId })
+        .from(stageOutputs)
+        .where(and(eq(stageOutputs.stage, 'aggregate'), gte(stageOutputs.createdAt, since), lt(stageOutputs.createdAt, until)))
+        .orderBy(desc(stageOutputs.createdAt))
+        .limit(maxCouncils)
+      return db
+        .select({
+          runId: stageOutputs.runId,
+          stage: stageOutputs.stage,
+          agent: stageOutputs.agent,
+          chars: sql<number>`coalesce(length(${stageOutputs.content}), 0)`.mapWith(Number),
+          data: stageOutputs.data,
+        })
+        .from(stageOutputs)
+        .where(and(inArray(stageOutputs.runId, councils), inArray(stageOutputs.stage, ['draft', 'review']), eq(stageOutputs.status, 'ok')))
+        .orderBy(asc(stageOutputs.runId), asc(stageOutputs.agent))
     },
     async removeForRun(runId) {
       return (await db.delete(stageOutputs).where(eq(stageOutputs.runId, runId)).returning({ id: stageOutputs.id })).length

@@ -1,5 +1,5 @@
 /** Stage outputs on libsql: the simplest correct SQL (writes take turns on one file anyway). */
-import { and, asc, eq, ne } from 'drizzle-orm'
+import { and, asc, desc, eq, gte, inArray, lt, ne, sql } from 'drizzle-orm'
 import { newId, type SqliteExec } from '../../../db/client'
 import type { StageOutputRow } from '../../../db/schema'
 import { stageOutputs } from '../../../db/schema/sqlite'
@@ -22,6 +22,25 @@ export function createSqliteStageOutputStore(db: SqliteExec): StageOutputStore {
         .where(and(key, ne(stageOutputs.status, 'ok')))
         .returning()
       return updated ?? (await db.select().from(stageOutputs).where(key).limit(1))[0]!
+    },
+    qualitySample(since, until, maxCouncils) {
+      const councils = db
+        .select({ runId: stageOutputs.runId })
+        .from(stageOutputs)
+        .where(and(eq(stageOutputs.stage, 'aggregate'), gte(stageOutputs.createdAt, since), lt(stageOutputs.createdAt, until)))
+        .orderBy(desc(stageOutputs.createdAt))
+        .limit(maxCouncils)
+      return db
+        .select({
+          runId: stageOutputs.runId,
+          stage: stageOutputs.stage,
+          agent: stageOutputs.agent,
+          chars: sql<number>`coalesce(length(${stageOutputs.content}), 0)`.mapWith(Number),
+          data: stageOutputs.data,
+        })
+        .from(stageOutputs)
+        .where(and(inArray(stageOutputs.runId, councils), inArray(stageOutputs.stage, ['draft', 'review']), eq(stageOutputs.status, 'ok')))
+        .orderBy(asc(stageOutputs.runId), asc(stageOutputs.agent))
     },
     async removeForRun(runId) {
       return (await db.delete(stageOutputs).where(eq(stageOutputs.runId, runId)).returning({ id: stageOutputs.id })).length

@@ -4,6 +4,7 @@
  * tests/unit/stores/stage-output-store.test.ts.
  */
 import type { StageOutputRow } from '../../../db/schema'
+import type { QualityOutput } from '../../council/quality'
 import type { NewStageOutput } from '../../council/store'
 
 export interface StageOutputStore {
@@ -17,4 +18,10 @@ export interface StageOutputStore {
   save(row: NewStageOutput): Promise<StageOutputRow>
   /** Removes every output of a run (a hard delete of its session); says how many went. */
   removeForRun(runId: string): Promise<number>
+  /**
+   * The successful drafts (with their length in characters) and reviews (with
+   * their data) of the newest `maxCouncils` councils whose aggregate stage was
+   * stored in [since, until): what the quality panel reads (src/council/quality.ts).
+   */
+  qualitySample(since: Date, until: Date, maxCouncils: number): Promise<QualityOutput[]>
 }

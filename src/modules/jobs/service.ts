@@ -11,11 +11,12 @@ import type { JobQueue } from '../../../plugins/jobs'
 import type { RequestMeta } from '../../../plugins/rbac'
 import type { AuditEvent, AuditLog } from '../../../plugins/audit'
 import { AppError, conflict, notFound } from '../../errors'
-import { toPage, type PageParams } from '../../pagination'
+import { toPage, type Page, type PageParams } from '../../pagination'
 import type { BudgetGate } from '../budgets/service'
 import type { PaletteAccess } from '../palettes/service'
 import type { Stores, TxStores } from '../../stores'
-import type { JobStatus, JobViewType } from './model'
+import type { AdminJobViewType, JobStatus, JobViewType } from './model'
+import type { AdminJobRow } from './store'
 
 const ACTIVE: JobStatus[] = ['queued', 'running']
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/
@@ -37,6 +38,31 @@ export function toJobView(row: JobRow): JobViewType {
     error: row.error,
     output: row.output ?? null,
     links: { self: `/api/v1/jobs/${row.id}`, logs: `/api/v1/jobs/${row.id}/logs`, logs_page: `/jobs/${row.id}/logs` },
+  }
+}
+
+/** Error texts can quote a provider's answer; the admin list shows the start only. */
+const ADMIN_ERROR_CHARS = 200
+
+function toAdminJobView(row: AdminJobRow): AdminJobViewType {
+  return {
+    id: row.id,
+    kind: row.kind as AdminJobViewType['kind'],
+    status: row.status as JobStatus,
+    stage: row.stage,
+    progress: row.progress,
+    user_id: row.userId,
+    email: row.email,
+    session_id: row.sessionId,
+    request_id: row.requestId,
+    role: row.role,
+    attempts: row.attempts,
+    cancel_requested: row.cancelRequested,
+    created_at: row.createdAt.toISOString(),
+    started_at: row.startedAt?.toISOString() ?? null,
+    finished_at: row.finishedAt?.toISOString() ?? null,
+    heartbeat_at: row.heartbeatAt?.toISOString() ?? null,
+    error: row.error === null ? null : row.error.length > ADMIN_ERROR_CHARS ? `${row.error.slice(0, ADMIN_ERROR_CHARS)}…` : row.error,
   }
 }
 
@@ -102,6 +128,23 @@ export function createJobsService({ stores, audit, queue, budgets, events, palet
     if (key !== undefined && !IDEMPOTENCY_KEY.test(key))
       throw new AppError(400, 'invalid_idempotency_key', 'Idempotency-Key must be 1–128 characters of letters, digits, . _ : -')
     return key ?? null
+  }
+
+  /** Cancels a queued job at once, or asks a running one to stop (its runner sees the flag); audited in the same transaction. */
+  const cancelJob = async (actor: Actor, job: JobRow, meta: RequestMeta, metadata?: Record<string, unknown>): Promise<JobRow> => {
+    const id = job.id
+    if (!ACTIVE.includes(job.status as JobStatus))
+      throw conflict('job_finished', `The job has already ${job.status === 'cancelled' ? 'been cancelled' : job.status}.`)
+    const now = new Date()
+    const queued = job.status === 'queued'
+    await stores.transaction(async (tx) => {
+      await tx.jobs.update(id, queued ? { cancelRequested: true, status: 'cancelled', finishedAt: now } : { cancelRequested: true })
+      if (queued && job.sessionId) await tx.sessions.update(job.sessionId, { status: 'cancelled' })
+      await auditJob(tx, actor, meta, { action: 'job.cancel', role: job.role, target: `job:${id}`, sessionId: job.sessionId, jobId: id, ...(metadata ? { metadata } : {}) })
+    })
+    await queue.cancel(id)
+    if (queued) events?.publish(id, 'done', { status: 'cancelled', error: null })
+    return { ...job, cancelRequested: true, ...(queued ? { status: 'cancelled', finishedAt: now } : {}) }
   }
 
   return {
@@ -182,19 +225,24 @@ export function createJobsService({ stores, audit, queue, budgets, events, palet
     },
 
     async cancel(actor: Actor, id: string, meta: RequestMeta): Promise<JobRow> {
-      const job = await this.get(actor, id)
-      if (!ACTIVE.includes(job.status as JobStatus))
-        throw conflict('job_finished', `The job has already ${job.status === 'cancelled' ? 'been cancelled' : job.status}.`)
-      const now = new Date()
-      const queued = job.status === 'queued'
-      await stores.transaction(async (tx) => {
-        await tx.jobs.update(id, queued ? { cancelRequested: true, status: 'cancelled', finishedAt: now } : { cancelRequested: true })
-        if (queued && job.sessionId) await tx.sessions.update(job.sessionId, { status: 'cancelled' })
-        await auditJob(tx, actor, meta, { action: 'job.cancel', role: job.role, target: `job:${id}`, sessionId: job.sessionId, jobId: id })
-      })
-      await queue.cancel(id)
-      if (queued) events?.publish(id, 'done', { status: 'cancelled', error: null })
-      return { ...job, cancelRequested: true, ...(queued ? { status: 'cancelled', finishedAt: now } : {}) }
+      return cancelJob(actor, await this.get(actor, id), meta)
+    },
+
+    /** Everyone's jobs in the given statuses (all when none), newest first, metadata only (GET /api/admin/jobs). */
+    async everyone(statuses: readonly JobStatus[], params: PageParams): Promise<Page<AdminJobViewType>> {
+      return toPage(await stores.jobs.everyone(statuses, params.after, params.limit + 1), params, toAdminJobView)
+    },
+
+    /** How many jobs are in each status, across users. */
+    statusCounts(): Promise<Record<string, number>> {
+      return stores.jobs.statusCounts()
+    },
+
+    /** An admin cancels anyone's queued or running job; audited as job.cancel with the owner named. */
+    async cancelAny(actor: Actor, id: string, meta: RequestMeta): Promise<JobRow> {
+      const job = isId(id) ? await stores.jobs.find(id) : undefined
+      if (!job) throw notFound('Job')
+      return cancelJob(actor, job, meta, { by_admin: true, owner_id: job.userId })
     },
 
     async logs(actor: Actor, id: string, params: PageParams) {

@@ -1,7 +1,7 @@
 /** Jobs on libsql: the simplest correct SQL. */
 import { and, asc, count, desc, eq, gt, inArray, lt } from 'drizzle-orm'
 import type { SqliteExec } from '../../../db/client'
-import { jobLogs, jobs } from '../../../db/schema/sqlite'
+import { jobLogs, jobs, users } from '../../../db/schema/sqlite'
 import { inChunks, ROWS_PER_INSERT, transitionFields, UNFINISHED, type JobStore } from './store'
 
 const ACTIVE = [...UNFINISHED]
@@ -23,6 +23,34 @@ export function createSqliteJobStore(db: SqliteExec): JobStore {
     async page(userId, after, limit) {
       const where = after ? and(eq(jobs.userId, userId), lt(jobs.id, after)) : eq(jobs.userId, userId)
       return db.select().from(jobs).where(where).orderBy(desc(jobs.id)).limit(limit)
+    },
+    async everyone(statuses, after, limit) {
+      const where = and(statuses.length > 0 ? inArray(jobs.status, [...statuses]) : undefined, after ? lt(jobs.id, after) : undefined)
+      return db
+        .select({
+          id: jobs.id,
+          kind: jobs.kind,
+          userId: jobs.userId,
+          sessionId: jobs.sessionId,
+          status: jobs.status,
+          stage: jobs.stage,
+          progress: jobs.progress,
+          requestId: jobs.requestId,
+          role: jobs.role,
+          attempts: jobs.attempts,
+          cancelRequested: jobs.cancelRequested,
+          error: jobs.error,
+          createdAt: jobs.createdAt,
+          startedAt: jobs.startedAt,
+          finishedAt: jobs.finishedAt,
+          heartbeatAt: jobs.heartbeatAt,
+          email: users.email,
+        })
+        .from(jobs)
+        .leftJoin(users, eq(users.id, jobs.userId))
+        .where(where)
+        .orderBy(desc(jobs.id))
+        .limit(limit)
     },
     async statusCounts() {
       const rows = await db.select({ status: jobs.status, n: count() }).from(jobs).groupBy(jobs.status)

@@ -19,6 +19,12 @@ export type JobTransition =
   | { to: 'cancelled'; at: Date }
   | { to: 'queued'; error: string }
 
+/** A job as the admin list shows it: what it is and where it stands, never its input or output. */
+export type AdminJobRow = Pick<
+  JobRow,
+  'id' | 'kind' | 'userId' | 'sessionId' | 'status' | 'stage' | 'progress' | 'requestId' | 'role' | 'attempts' | 'cancelRequested' | 'error' | 'createdAt' | 'startedAt' | 'finishedAt' | 'heartbeatAt'
+> & { email: string | null }
+
 /** Rows per multi-row insert: 1,000 × 19 columns stays far below libsql's 32,766 and PostgreSQL's 65,535 parameters. */
 export const ROWS_PER_INSERT = 1000
 
@@ -30,6 +36,12 @@ export interface JobStore {
   find(id: string): Promise<JobRow | undefined>
   /** The user's jobs, newest first: `limit` with ids below `after` (from the newest when null). */
   page(userId: string, after: string | null, limit: number): Promise<JobRow[]>
+  /**
+   * Everyone's jobs for the admin list, newest first: `limit` with ids below
+   * `after`, in the given statuses (all when empty); metadata only — no input
+   * or output — with the owner's email.
+   */
+  everyone(statuses: readonly string[], after: string | null, limit: number): Promise<AdminJobRow[]>
   /** How many jobs there are in each status; a status no job is in is left out. */
   statusCounts(): Promise<Record<string, number>>
   /** The owner's job, or undefined. */

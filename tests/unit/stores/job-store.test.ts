@@ -47,6 +47,27 @@ eachDialect('job store', (use, dialect) => {
   }
   const read = async (id: string) => (await use().stores.jobs.find(id))!
 
+  test("everyone's jobs for the admin list: by status, newest first, paged by id, with the owner's email and without input or output", async () => {
+    const { stores } = use()
+    const userId = newId()
+    await stores.identity.insertUser({ id: userId, externalId: `ext-${userId}`, email: `owner-${userId}@example.com`, displayName: null, createdAt: new Date(), lastSeenAt: null, deletedAt: null })
+    const mine = []
+    for (const status of ['queued', 'running', 'failed', 'succeeded']) mine.push(await inserted({ userId, status, input: { question: 'secret' }, output: { answer: 'secret' } }))
+    const orphan = await inserted({ status: 'failed' })
+    const ours = <R extends { userId: string }>(rows: R[]) => rows.filter((row) => row.userId === userId || row.userId === orphan.userId)
+    const all = ours(await stores.jobs.everyone(['queued', 'running', 'failed'], null, 1000))
+    expect(all.map((row) => row.id)).toEqual([orphan.id, mine[2]!.id, mine[1]!.id, mine[0]!.id])
+    expect(all[1]).toEqual({
+      id: mine[2]!.id, kind: 'council', userId, sessionId: mine[2]!.sessionId, status: 'failed', stage: null, progress: 0, requestId: 'req-1', role: 'user',
+      attempts: 0, cancelRequested: false, error: null, createdAt: mine[2]!.createdAt, startedAt: null, finishedAt: null, heartbeatAt: null, email: `owner-${userId}@example.com`,
+    })
+    expect(all[0]!.email).toBeNull()
+    expect(ours(await stores.jobs.everyone(['failed'], null, 1000)).map((row) => row.id)).toEqual([orphan.id, mine[2]!.id])
+    expect(ours(await stores.jobs.everyone([], null, 1000)).map((row) => row.status)).toEqual(['failed', 'succeeded', 'failed', 'running', 'queued'])
+    // A page after a cursor holds only older ids.
+    expect(ours(await stores.jobs.everyone(['queued', 'running', 'failed'], mine[2]!.id, 1000)).map((row) => row.id)).toEqual([mine[1]!.id, mine[0]!.id])
+  })
+
   test('a stored job reads back equal: by id, for its owner, by idempotency key, as its session’s latest and active job', async () => {
     const { stores } = use()
     const row = await inserted({ idempotencyKey: 'key-1', input: { agent: 'analyst', input: 'Hi «there»' } })

@@ -139,4 +139,36 @@ eachDialect('stage-output store', (use) => {
     expect(await stores.stageOutputs.forRun(other)).toHaveLength(1)
     expect(await stores.stageOutputs.removeForRun(runId)).toBe(0)
   })
+
+  test('the quality sample: drafts (with their length) and reviews of councils whose aggregate is in the window, newest councils first, successes only', async () => {
+    const { stores } = use()
+    const council = async (drafts: number) => {
+      const runId = newId()
+      await stores.stageOutputs.save(output(runId, 'analyst', { content: 'x'.repeat(drafts) }))
+      await stores.stageOutputs.save(failed(runId, 'skeptic'))
+      await stores.stageOutputs.save(output(runId, 'skeptic', { stage: 'review', content: 'FINAL RANKING: 1. Response A', data: { label_map: { A: 'analyst' }, parse_status: 'parsed' } }))
+      await stores.stageOutputs.save(output(runId, 'chair', { stage: 'synthesis' }))
+      await Bun.sleep(5)
+      await stores.stageOutputs.save(output(runId, '*', { stage: 'aggregate', content: null, data: { leaderboard: [] } }))
+      return runId
+    }
+    const since = new Date(Date.now() - 1000)
+    const older = await council(7)
+    const newer = await council(11)
+    // Reviews and drafts without an aggregate yet are not a council to judge.
+    const unfinished = newId()
+    await stores.stageOutputs.save(output(unfinished, 'analyst'))
+    const until = new Date(Date.now() + 1000)
+    const sample = (await stores.stageOutputs.qualitySample(since, until, 1000)).filter((row) => row.runId === older || row.runId === newer || row.runId === unfinished)
+    const rowsOf = (runId: string, chars: number) => [
+      { runId, stage: 'draft', agent: 'analyst', chars, data: null },
+      { runId, stage: 'review', agent: 'skeptic', chars: 'FINAL RANKING: 1. Response A'.length, data: { label_map: { A: 'analyst' }, parse_status: 'parsed' } },
+    ]
+    expect(sample.sort((a, b) => a.runId.localeCompare(b.runId) || a.stage.localeCompare(b.stage))).toEqual(
+      [...rowsOf(older, 7), ...rowsOf(newer, 11)].sort((a, b) => a.runId.localeCompare(b.runId) || a.stage.localeCompare(b.stage)),
+    )
+    // At most maxCouncils, the newest; nothing outside the window.
+    expect(new Set((await stores.stageOutputs.qualitySample(since, until, 1)).map((row) => row.runId))).toEqual(new Set([newer]))
+    expect(await stores.stageOutputs.qualitySample(new Date(0), since, 1000).then((rows) => rows.filter((row) => row.runId === older))).toEqual([])
+  })
 })
