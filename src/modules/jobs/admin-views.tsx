@@ -101,7 +101,7 @@ export function AdminJobRows({ actor, page, statuses }: Pick<AdminJobsProps, 'ac
                   hx-post={`/admin/jobs/${job.id}/cancel${query(statuses)}`}
                   hx-target="#admin-jobs-panel"
                   hx-swap="outerHTML"
-                  hx-confirm={`Cancel ${job.kind} job ${job.id.slice(0, 8)} of ${job.email ?? job.user_id}?`}
+                  hx-confirm={`Cancel ${job.kind} job …${job.id.slice(-8)} of ${job.email ?? job.user_id}?`}
                   class="inline"
                 >
                   {actor.csrfToken ? <input type="hidden" name="_csrf" value={actor.csrfToken} /> : ''}
