@@ -39,12 +39,10 @@ export function AdminJobRows({ actor, page, statuses }: Pick<AdminJobsProps, 'ac
         <tr data-job-id={job.id} data-status={job.status}>
           <td>
             <ShortId id={job.id} label="job id" />
-            <div class="muted small" safe>
-              {job.kind}
-            </div>
+            <div class="muted small">{job.kind}</div>
           </td>
           <td>
-            <span class={`badge ${job.status}`} safe>
+            <span class={`badge ${job.status}`}>
               {job.cancel_requested && job.status === 'running' ? 'cancelling' : job.status}
             </span>
             <div class="muted small" safe>

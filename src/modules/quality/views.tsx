@@ -153,16 +153,15 @@ export function QualityPanel({ report }: { report: QualityView }) {
             hx-push-url="true"
             aria-current={report.window === window ? 'true' : undefined}
             class={report.window === window ? 'button' : 'button secondary'}
-            safe
           >
             {window}
           </a>
         ))}
       </nav>
       <p class="muted small" id="quality-window">
-        {`${report.councils} ${report.councils === 1 ? 'council' : 'councils'} from `}
+        <span safe>{`${report.councils} ${report.councils === 1 ? 'council' : 'councils'} from `}</span>
         <Time iso={report.since} /> to <Time iso={report.until} />
-        {report.capped ? ` (the newest ${report.max_councils} of more)` : ''}.
+        {report.capped ? <span safe>{` (the newest ${report.max_councils} of more)`}</span> : ''}.
       </p>
       <div class="quality-grid">
         <Measure id="position-bias" title="Position bias" councils={position.councils} reading={position.reading}>
