@@ -318,7 +318,7 @@ export function AuditRows({ page, filters }: { page: Page<AuditEventViewType>; f
           <td class="details-cell">
             {event.metadata ? (
               <code class="muted small" safe>
-                {JSON.stringify(event.metadata)}
+                {JSON.stringify(event.metadata, null, 1).replace(/\n\s*/g, ' ')}
               </code>
             ) : (
               ''
