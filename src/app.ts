@@ -7,16 +7,18 @@ import { createDatabase, type Database } from '../db/client'
 import { auditStreamReadiness, createAuditLog, createAuditStream, type AuditLog, type AuditStream } from '../plugins/audit'
 import { createAuthenticator } from '../plugins/auth'
 import { errors } from '../plugins/errors'
+import { createErrorTracker, type ErrorTracker } from '../plugins/errors/tracker'
 import { health, type ComponentCheck } from '../plugins/health'
 import { logging, requestState } from '../plugins/logging'
 import { createMetrics, metrics, type AppMetrics } from '../plugins/metrics'
 import { createLogger, type Logger } from '../plugins/logging/logger'
 import { rbac } from '../plugins/rbac'
-import { securityHeaders } from '../plugins/security'
+import { securityHeaderValues, securityHeaders } from '../plugins/security'
 import type { Config } from './config'
 import type { Authenticator } from './identity'
 import { apiDocsModule } from './modules/apidocs'
 import { authModule } from './modules/auth'
+import { createSignInRevocations, type SignInRevocations } from './modules/auth/revocations'
 import { homeModule } from './modules/home'
 import { ErrorNotice } from '../views/layout'
 import { ErrorPage } from './modules/home/views'
@@ -61,6 +63,11 @@ import { createExtractionRunner } from './modules/documents/extraction'
 import { createDocumentsService, type DocumentsService } from './modules/documents/service'
 import { createWebSearch, type WebSearch } from '../plugins/search'
 import { createStores, type Stores } from './stores'
+import { statusModule } from './modules/status'
+import { leasedPeriodic, type Periodic } from './modules/status/periodic'
+import { createStatusSampler } from './modules/status/sampler'
+import { createStatusService, type StatusService } from './modules/status/service'
+import { createStalenessMonitor, type StalenessMonitor } from './modules/status/staleness'
 import packageJson from '../package.json'
 
 export interface AppDeps {
@@ -73,6 +80,8 @@ export interface AppDeps {
   /** Delivers the audit trail to the SIEM (AUDIT_STREAM_URL); null when not configured. */
   auditStream: AuditStream | null
   identity: IdentityService
+  /** Revoked sign-in cookies: logout, role changes and erasure end them (src/modules/auth/revocations.ts). */
+  signIns: SignInRevocations
   authenticator: Authenticator
   /** Personal access tokens; the authenticator resolves bearer tokens through it. */
   tokens: TokensService
@@ -104,10 +113,22 @@ export interface AppDeps {
   eventSink: JobEventSink
   /** Aborted when the server stops: ends every open event stream (clients resume elsewhere with their Last-Event-ID). */
   streams: AbortController
+  /** Unexpected errors to Sentry when SENTRY_DSN is set (scrubbed; plugins/errors/tracker.ts); a no-op otherwise. */
+  errors: ErrorTracker
   /** Prometheus metrics of this instance; the executor reports jobs and LLM calls to it. */
   metrics: AppMetrics
   /** Components /readyz reports on; later plugins add theirs. */
   readiness: Record<string, ComponentCheck>
+  /** The status page: report, incidents (src/modules/status). */
+  status: StatusService
+  /** Worker heartbeat and backlog age alerts (log line + ALERT_WEBHOOK_URL). */
+  staleness: StalenessMonitor
+  /**
+   * What the server repeats on timers, one instance of all at a time (a lease each):
+   * the status page's probe samples and the staleness check. Started by src/server.ts
+   * (never by tests that do not ask), stopped by close().
+   */
+  background: { sampler: Periodic | null; staleness: Periodic | null }
   /** Releases every resource: flushes the audit queue, closes the database. */
   close(): Promise<void>
 }
@@ -118,10 +139,17 @@ export interface AppDeps {
  * const deps = createDeps(loadConfig())
  * await deps.db.migrate()
  */
-export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'logger' | 'db' | 'llm' | 'storage'>> = {}): AppDeps {
+export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'logger' | 'db' | 'llm' | 'storage' | 'errors'>> = {}): AppDeps {
   const logger =
     overrides.logger ??
     createLogger({ level: config.logLevel, file: config.logFile, hashUsers: config.env === 'production' })
+  const errorTracker =
+    overrides.errors ??
+    createErrorTracker(config.operations.sentry, {
+      process: 'server',
+      release: packageJson.version,
+      onError: (error) => logger.warn('error tracking failed', { error: error.message }),
+    })
   const db = overrides.db ?? createDatabase({ url: config.db.url, poolSize: config.db.poolSize, pgWriteBatching: config.db.pgWriteBatching })
   const stores = createStores(db)
   const audit = createAuditLog({ store: stores.audit, logger, stream: config.auditStream !== null })
@@ -132,7 +160,14 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     cacheMs: config.auth.identityCacheMs,
   })
   const tokens = createTokensService({ stores, audit, logger })
-  const authenticator = createAuthenticator({ config, identity, accessTokens: tokens, erasures: createErasureCheck(stores, config.auth.sessionSecret) })
+  const signIns = createSignInRevocations(stores, config.auth.sessionSecret)
+  const authenticator = createAuthenticator({
+    config,
+    identity,
+    accessTokens: tokens,
+    erasures: createErasureCheck(stores, config.auth.sessionSecret),
+    signIns,
+  })
   const palettes = createPalettesService({ stores, audit })
   const payments = createPaymentsService({ stores, audit, config })
   const storage = overrides.storage ?? createObjectStorage(config)
@@ -169,7 +204,17 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     },
   })
   const extract = createExtractionRunner({ documents: stores.documents, storage, limits: config.uploads })
-  const executor = createJobExecutor({ stores, council, logger, jobLogs, meter: budgets.meter, observe: appMetrics.jobs, events: eventSink, extract })
+  const executor = createJobExecutor({
+    stores,
+    council,
+    logger,
+    jobLogs,
+    meter: budgets.meter,
+    observe: appMetrics.jobs,
+    events: eventSink,
+    extract,
+    report: (error, context) => errorTracker.capture(error, context),
+  })
   const queue = createJobQueue(config, executor.process, (jobId, error) =>
     logger.debug('job attempt ended with an error', { job_id: jobId, error: (error as Error).message }),
   )
@@ -184,8 +229,45 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     secret: config.auth.sessionSecret,
     batchSize: config.retention.batchSize,
     forgetIdentities: () => identity.invalidate(),
+    signIns,
     onExportError: (error) => logger.error('export failed midway', { error: (error as Error).message }),
   })
+  const readiness: Record<string, ComponentCheck> = {
+    db: {
+      required: true,
+      check: async () => {
+        await db.ping()
+        return { dialect: db.dialect }
+      },
+    },
+    ...jobsReadiness(queue, config.operations.readyz),
+    ...quotaReadiness(quotaStore),
+    ...eventsReadiness(events),
+    ...storageReadiness(storage),
+    ...(auditStream ? auditStreamReadiness(auditStream) : {}),
+  }
+  const ops = config.operations
+  const status = createStatusService({ stores, audit, sampleMs: ops.statusSampleMs || 60_000 })
+  const sampler = createStatusSampler({
+    stores,
+    // The LLM provider is probed for the status page only: /readyz must not depend on a third party.
+    checks: { ...readiness, llm: { required: false, check: async () => void (await llm.probe?.(AbortSignal.timeout(ops.readyz.timeoutMs))) } },
+    timeoutMs: ops.readyz.timeoutMs,
+    slowMs: ops.readyz.slowMs,
+    everyMs: ops.statusSampleMs || 60_000,
+    keepDays: ops.statusSampleDays,
+  })
+  const staleness = createStalenessMonitor({
+    queue,
+    thresholds: ops.readyz,
+    logger,
+    webhook: { url: config.budgets.alertWebhookUrl, timeoutMs: config.budgets.alertWebhookTimeoutMs },
+  })
+  const onBackgroundError = (what: string) => (error: unknown) => logger.warn(`${what} failed`, { error: (error as Error).message })
+  const background = {
+    sampler: ops.statusSampleMs > 0 ? leasedPeriodic(stores.audit.outbox, { name: 'status-sampler', everyMs: ops.statusSampleMs, run: () => sampler.sample() }, onBackgroundError('status probe')) : null,
+    staleness: ops.stalenessCheckMs > 0 ? leasedPeriodic(stores.audit.outbox, { name: 'staleness', everyMs: ops.stalenessCheckMs, run: () => staleness.check() }, onBackgroundError('staleness check')) : null,
+  }
   return {
     config,
     logger,
@@ -194,6 +276,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     audit,
     auditStream,
     identity,
+    signIns,
     authenticator,
     tokens,
     palettes,
@@ -216,22 +299,15 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     eventSink,
     streams: new AbortController(),
     metrics: appMetrics,
-    readiness: {
-      db: {
-        required: true,
-        check: async () => {
-          await db.ping()
-          return { dialect: db.dialect }
-        },
-      },
-      ...jobsReadiness(queue),
-      ...quotaReadiness(quotaStore),
-      ...eventsReadiness(events),
-      ...storageReadiness(storage),
-      ...(auditStream ? auditStreamReadiness(auditStream) : {}),
-    },
+    readiness,
+    errors: errorTracker,
+    status,
+    staleness,
+    background,
     async close() {
       this.streams.abort()
+      await Promise.all([background.sampler?.stop(), background.staleness?.stop()])
+      await staleness.flush()
       await queue.close()
       await eventSink.flush()
       await events.close()
@@ -242,6 +318,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
       await audit.close()
       // After the audit queue's last batch reached the outbox, so the grace can deliver it too.
       await auditStream?.stop(config.auditStream?.shutdownGraceMs)
+      await errorTracker.flush()
       await db.close()
     },
   }
@@ -260,6 +337,28 @@ export async function prepare(deps: AppDeps, { migrate = true } = {}): Promise<v
     const unfinished = await deps.stores.jobs.unfinished()
     for (const jobId of unfinished) await deps.queue.enqueue(jobId)
     if (unfinished.length > 0) deps.logger.info('re-enqueued unfinished jobs', { count: unfinished.length })
+  }
+}
+
+/**
+ * Bun.serve options of the app's listener. Bun's development error page (a 50 KB
+ * page with source paths and no security headers) is never served in production,
+ * and anything that escapes Elysia's own error handler — a response body that
+ * fails while being sent — answers the one error shape, 500 internal_error,
+ * logged without detail (issue 14, finding 3).
+ * @example
+ * createApp(config, deps).listen({ port: config.port, ...serveOptions(config, deps.logger) })
+ */
+export function serveOptions(config: Config, logger: Logger) {
+  const headers = { ...securityHeaderValues(config.env === 'production'), 'content-type': 'application/json' }
+  return {
+    development: config.env !== 'production',
+    error(error: Error) {
+      const requestId = crypto.randomUUID()
+      logger.error('response failed outside the app', { request_id: requestId, error: error.name })
+      const body = { error: { code: 'internal_error', message: `Something went wrong on our side. Quote request id ${requestId} when reporting it.`, request_id: requestId } }
+      return new Response(JSON.stringify(body), { status: 500, headers: { ...headers, 'x-request-id': requestId } })
+    },
   }
 }
 
@@ -283,6 +382,7 @@ export function createApp(config: Config, deps: AppDeps) {
     .use(
       errors({
         logger: deps.logger,
+        report: (error, context) => deps.errors.capture(error, context),
         renderHtml: async ({ status, message, requestId, fragment, request, cookie }) =>
           fragment
             ? (ErrorNotice({ message, requestId }) as string)
@@ -310,8 +410,8 @@ export function createApp(config: Config, deps: AppDeps) {
       }),
     )
     .use(apiDocsModule({ guard, version: packageJson.version }))
-    .use(health({ checks: deps.readiness, timeoutMs: config.readyz.timeoutMs, guard }))
-    .use(authModule({ config, audit: deps.audit, guard }))
+    .use(health({ checks: deps.readiness, timeoutMs: config.operations.readyz.timeoutMs, slowMs: config.operations.readyz.slowMs, guard }))
+    .use(authModule({ config, audit: deps.audit, signIns: deps.signIns, guard }))
     .use(homeModule({ guard }))
     .use(meModule({ guard, quota: limiter, tokens: deps.tokens }))
     .use(privacyModule({ privacy: deps.privacy, guard, quota: limiter }))
@@ -348,8 +448,9 @@ export function createApp(config: Config, deps: AppDeps) {
     .use(roadmapModule({ stores: deps.stores, audit: deps.audit, guard, quota: limiter }))
     .use(ticketsModule({ stores: deps.stores, audit: deps.audit, guard, quota: limiter }))
     .use(docsModule({ guard }))
+    .use(statusModule({ status: deps.status, guard, quota: limiter }))
     .use(qualityModule({ stores: deps.stores, audit: deps.audit, guard }))
-    .use(adminModule({ db: deps.db, stores: deps.stores, audit: deps.audit, auditEvents: deps.stores.audit, identity: deps.identity, agentRoleAllowlist: config.agentRoleAllowlist, jwtRoles: Object.values(config.auth.roleClaimMap), guard }))
+    .use(adminModule({ db: deps.db, stores: deps.stores, audit: deps.audit, auditEvents: deps.stores.audit, identity: deps.identity, signIns: deps.signIns, agentRoleAllowlist: config.agentRoleAllowlist, jwtRoles: Object.values(config.auth.roleClaimMap), guard }))
 }
 
 type App = ReturnType<typeof createApp>

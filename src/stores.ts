@@ -11,6 +11,9 @@ import type { Database, PgExec, SqliteExec } from '../db/client'
 import { createPgAuditStore } from '../plugins/audit/store.pg'
 import { createSqliteAuditStore } from '../plugins/audit/store.sqlite'
 import type { AuditStore } from '../plugins/audit/types'
+import type { SignInStore } from './modules/auth/store'
+import { createPgSignInStore } from './modules/auth/store.pg'
+import { createSqliteSignInStore } from './modules/auth/store.sqlite'
 import type { BudgetLedger } from './modules/budgets/store'
 import { createPgBudgetLedger } from './modules/budgets/store.pg'
 import { createSqliteBudgetLedger } from './modules/budgets/store.sqlite'
@@ -44,6 +47,9 @@ import { createSqliteTicketStore } from './modules/tickets/store.sqlite'
 import type { PaymentStore } from './modules/payments/store'
 import { createPgPaymentStore } from './modules/payments/store.pg'
 import { createSqlitePaymentStore } from './modules/payments/store.sqlite'
+import type { StatusStore } from './modules/status/store'
+import { createPgStatusStore } from './modules/status/store.pg'
+import { createSqliteStatusStore } from './modules/status/store.sqlite'
 import type { TokenStore } from './modules/tokens/store'
 import { createPgTokenStore } from './modules/tokens/store.pg'
 import { createSqliteTokenStore } from './modules/tokens/store.sqlite'
@@ -60,7 +66,11 @@ export interface TxStores {
   jobs: JobStore
   roadmap: RoadmapStore
   sessions: SessionStore
+  /** Revoked sign-in cookies (logout, role change, erasure). */
+  signIns: SignInStore
   stageOutputs: StageOutputStore
+  /** The status page: probe samples, daily uptime, incidents and maintenance windows. */
+  status: StatusStore
   tickets: TicketStore
   payments: PaymentStore
   tokens: TokenStore
@@ -83,7 +93,9 @@ const sqliteFactories: Factories<SqliteExec> = {
   jobs: (exec) => createSqliteJobStore(exec),
   roadmap: (exec) => createSqliteRoadmapStore(exec),
   sessions: (exec) => createSqliteSessionStore(exec),
+  signIns: (exec) => createSqliteSignInStore(exec),
   stageOutputs: (exec) => createSqliteStageOutputStore(exec),
+  status: (exec) => createSqliteStatusStore(exec),
   tickets: (exec) => createSqliteTicketStore(exec),
   payments: (exec) => createSqlitePaymentStore(exec),
   tokens: (exec, root) => createSqliteTokenStore(exec, root),
@@ -99,7 +111,9 @@ const pgFactories: Factories<PgExec> = {
   jobs: (exec, root) => createPgJobStore(exec, { coalesce: root }),
   roadmap: (exec) => createPgRoadmapStore(exec),
   sessions: (exec, root) => createPgSessionStore(exec, { coalesce: root }),
+  signIns: (exec) => createPgSignInStore(exec),
   stageOutputs: (exec, root) => createPgStageOutputStore(exec, { coalesce: root }),
+  status: (exec) => createPgStatusStore(exec),
   tickets: (exec) => createPgTicketStore(exec),
   payments: (exec) => createPgPaymentStore(exec),
   tokens: (exec, root) => createPgTokenStore(exec, { coalesce: root }),

@@ -23,6 +23,7 @@ const NAV: Array<{ href: string; label: string; permission?: string }> = [
   { href: '/docs', label: 'Docs', permission: 'docs:read' },
   { href: '/palettes', label: 'Palettes', permission: 'palettes:read' },
   { href: '/agents', label: 'Agents', permission: 'agents:invoke' },
+  { href: '/status', label: 'Status', permission: 'status:read' },
   { href: '/admin', label: 'Admin', permission: 'admin:view' },
   { href: '/swagger', label: 'API' },
 ]

@@ -9,7 +9,9 @@
  */
 import { createDeps } from '../src/app'
 import { loadConfigOrExit } from '../src/config'
+import { createErrorTracker } from '../plugins/errors/tracker'
 import { startBullWorker } from '../plugins/jobs/bullmq'
+import packageJson from '../package.json'
 import { serveMetrics } from '../plugins/metrics'
 import { RETENTION_TASK, retentionTask } from '../src/modules/retention/schedule'
 
@@ -21,7 +23,13 @@ if (config.jobs.backend !== 'bullmq') {
   process.exit(1)
 }
 
-const deps = createDeps(config)
+const deps = createDeps(config, {
+  errors: createErrorTracker(config.operations.sentry, {
+    process: 'worker',
+    release: packageJson.version,
+    onError: (error) => console.error(`error tracking failed: ${error.message}`),
+  }),
+})
 await deps.db.ping()
 // Listening first: a port that cannot be had stops start-up before any job is taken.
 let metricsServer: ReturnType<typeof serveMetrics> | null = null
@@ -50,6 +58,7 @@ const worker = startBullWorker({
   onEvent: (msg, fields) => deps.logger.warn(msg, fields),
   onAbandoned: (jobId, reason) => deps.executor.abandon(jobId, reason),
   tasks: { [RETENTION_TASK]: (signal) => deps.retention.run(signal) },
+  heartbeatMs: config.operations.heartbeatMs,
 })
 // Every worker (re)states the schedule, or its absence (RETENTION_INTERVAL_MS=0); BullMQ keeps
 // one schedule per name, so one worker runs each period.

@@ -28,6 +28,9 @@ export type PaymentEventRow = typeof sqlite.paymentEvents.$inferSelect
 export type EntitlementRow = typeof sqlite.entitlements.$inferSelect
 export type AccessTokenRow = typeof sqlite.accessTokens.$inferSelect
 export type DocumentRow = typeof sqlite.documents.$inferSelect
+export type StatusDayRow = typeof sqlite.statusDays.$inferSelect
+export type IncidentRow = typeof sqlite.incidents.$inferSelect
+export type IncidentUpdateRow = typeof sqlite.incidentUpdates.$inferSelect
 type ErasedIdentityRow = typeof sqlite.erasedIdentities.$inferSelect
 
 /** True only when A and B are the same type (both directions, no `any` leaking through). */

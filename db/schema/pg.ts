@@ -381,3 +381,70 @@ export const erasedIdentities = pgTable('erased_identities', {
   subject: text('subject').primaryKey(),
   erasedAt: time('erased_at').notNull(),
 })
+
+/** See ./sqlite.ts statusSamples. */
+export const statusSamples = pgTable(
+  'status_samples',
+  {
+    id: text('id').primaryKey(),
+    component: text('component').notNull(),
+    at: time('at').notNull(),
+    status: text('status').notNull(),
+    latencyMs: integer('latency_ms').notNull(),
+  },
+  (t) => [index('status_samples_at_idx').on(t.at)],
+)
+
+/** See ./sqlite.ts statusDays. */
+export const statusDays = pgTable(
+  'status_days',
+  {
+    id: text('id').primaryKey(),
+    component: text('component').notNull(),
+    day: text('day').notNull(),
+    samples: integer('samples').notNull(),
+    up: integer('up').notNull(),
+    degraded: integer('degraded').notNull(),
+  },
+  (t) => [index('status_days_day_idx').on(t.day)],
+)
+
+/** See ./sqlite.ts incidents. */
+export const incidents = pgTable(
+  'incidents',
+  {
+    id: text('id').primaryKey(),
+    title: text('title').notNull(),
+    kind: text('kind').notNull(),
+    impact: text('impact').notNull(),
+    components: text('components').notNull(),
+    status: text('status').notNull(),
+    startsAt: time('starts_at').notNull(),
+    endsAt: time('ends_at'),
+    resolvedAt: time('resolved_at'),
+    createdBy: text('created_by'),
+    createdAt: createdAt(),
+    updatedAt: time('updated_at').notNull(),
+  },
+  (t) => [index('incidents_starts_idx').on(t.startsAt)],
+)
+
+/** See ./sqlite.ts incidentUpdates. */
+export const incidentUpdates = pgTable(
+  'incident_updates',
+  {
+    id: text('id').primaryKey(),
+    incidentId: text('incident_id').notNull(),
+    status: text('status').notNull(),
+    message: text('message').notNull(),
+    at: time('at').notNull(),
+    createdBy: text('created_by'),
+  },
+  (t) => [index('incident_updates_incident_idx').on(t.incidentId, t.at)],
+)
+
+/** See ./sqlite.ts signInRevocations. */
+export const signInRevocations = pgTable('sign_in_revocations', {
+  subject: text('subject').primaryKey(),
+  revokedAt: time('revoked_at').notNull(),
+})

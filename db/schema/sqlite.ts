@@ -435,3 +435,87 @@ export const erasedIdentities = sqliteTable('erased_identities', {
   subject: text('subject').primaryKey(),
   erasedAt: integer('erased_at', { mode: 'timestamp_ms' }).notNull(),
 })
+
+/**
+ * The status page's probe samples: one row per component per probe
+ * (src/modules/status). The id is `component@epoch-ms of the probe slot`, so two
+ * instances probing the same slot write one row. Kept STATUS_SAMPLE_DAYS; the
+ * 24-hour uptime reads them.
+ */
+export const statusSamples = sqliteTable(
+  'status_samples',
+  {
+    id: text('id').primaryKey(),
+    component: text('component').notNull(),
+    at: integer('at', { mode: 'timestamp_ms' }).notNull(),
+    status: text('status').notNull(),
+    latencyMs: integer('latency_ms').notNull(),
+  },
+  (t) => [index('status_samples_at_idx').on(t.at)],
+)
+
+/** Per component and UTC day (`YYYY-MM-DD`): samples, how many were up (ok or degraded), how many degraded. The 90-day bars read these. */
+export const statusDays = sqliteTable(
+  'status_days',
+  {
+    id: text('id').primaryKey(),
+    component: text('component').notNull(),
+    day: text('day').notNull(),
+    samples: integer('samples').notNull(),
+    up: integer('up').notNull(),
+    degraded: integer('degraded').notNull(),
+  },
+  (t) => [index('status_days_day_idx').on(t.day)],
+)
+
+/**
+ * Incidents and maintenance windows admins post on the status page.
+ * `components` is a comma-separated list of component names (text, not JSON:
+ * JSON columns are searched for storage keys by the data walk). `status`
+ * is the latest update's; `created_by` only says which admin posted it (kept
+ * when that person is erased, as a pseudonym: src/modules/data/plan.ts).
+ */
+export const incidents = sqliteTable(
+  'incidents',
+  {
+    id: text('id').primaryKey(),
+    title: text('title').notNull(),
+    kind: text('kind').notNull(),
+    impact: text('impact').notNull(),
+    components: text('components').notNull(),
+    status: text('status').notNull(),
+    startsAt: integer('starts_at', { mode: 'timestamp_ms' }).notNull(),
+    endsAt: integer('ends_at', { mode: 'timestamp_ms' }),
+    resolvedAt: integer('resolved_at', { mode: 'timestamp_ms' }),
+    createdBy: text('created_by'),
+    createdAt: createdAt(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [index('incidents_starts_idx').on(t.startsAt)],
+)
+
+/** Each timestamped update of an incident or maintenance window, oldest first. */
+export const incidentUpdates = sqliteTable(
+  'incident_updates',
+  {
+    id: text('id').primaryKey(),
+    incidentId: text('incident_id').notNull(),
+    status: text('status').notNull(),
+    message: text('message').notNull(),
+    at: integer('at', { mode: 'timestamp_ms' }).notNull(),
+    createdBy: text('created_by'),
+  },
+  (t) => [index('incident_updates_incident_idx').on(t.incidentId, t.at)],
+)
+
+/**
+ * Revoked sign-ins (issue 14, finding 6): every sign-in cookie of `subject`
+ * issued at or before `revoked_at` is refused. Written on logout, on a change of
+ * the person's role bindings and on erasure; `subject` is an HMAC of the email
+ * under SESSION_SECRET (as in erased_identities), so the table names nobody.
+ * One row per person, overwritten by each revocation.
+ */
+export const signInRevocations = sqliteTable('sign_in_revocations', {
+  subject: text('subject').primaryKey(),
+  revokedAt: integer('revoked_at', { mode: 'timestamp_ms' }).notNull(),
+})

@@ -50,7 +50,7 @@ function build(env: Record<string, string> = {}) {
 }
 
 const hsToken = (claims: Record<string, unknown>, { secret = JWT_SECRET, expires = '5m' } = {}) =>
-  new SignJWT(claims)
+  new SignJWT({ email_verified: true, ...claims })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject('oid-1')
     .setIssuedAt()

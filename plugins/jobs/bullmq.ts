@@ -9,7 +9,7 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq'
 import IORedis from 'ioredis'
 import type { JobProcessor, JobQueue, ScheduledTask } from './types'
-import { HEARTBEAT_EVERY_MS, HEARTBEAT_STALE_MS, heartbeatsKey, PermanentJobError } from './types'
+import { HEARTBEAT_EVERY_MS, HEARTBEAT_STALE_MS, heartbeatsKey, lastHeartbeatKey, PermanentJobError, type QueueHealth } from './types'
 
 interface JobData {
   jobId: string
@@ -102,14 +102,26 @@ export function createBullQueue({ redisUrl, queueName, attempts, backoffMs = 100
       const state = await job.getState()
       if (state === 'waiting' || state === 'delayed' || state === 'prioritized') await job.remove()
     },
-    async health() {
+    async health(): Promise<QueueHealth> {
       const now = Date.now()
       await connection.zremrangebyscore(beats, 0, now - HEARTBEAT_STALE_MS)
-      const [counts, workers] = await Promise.all([
+      // Jobs are pushed on the left of the wait list: ascending from 0 is the oldest.
+      const [counts, workers, last, oldest] = await Promise.all([
         queue.getJobCounts('waiting', 'active', 'delayed', 'failed'),
         connection.zcard(beats),
+        connection.get(lastHeartbeatKey(queueName)),
+        queue.getJobs(['wait'], 0, 0, true),
       ])
-      return { backend: 'bullmq', ...counts, workers }
+      return {
+        backend: 'bullmq',
+        waiting: counts.waiting ?? 0,
+        active: counts.active ?? 0,
+        delayed: counts.delayed ?? 0,
+        failed: counts.failed ?? 0,
+        workers,
+        last_heartbeat_at: last ? Number(last) : null,
+        oldest_waiting_at: oldest[0]?.timestamp ?? null,
+      }
     },
     async close() {
       await queue.close()
@@ -135,6 +147,8 @@ export interface BullWorkerOptions {
   onAbandoned?: (jobId: string, reason: string) => Promise<void>
   /** Scheduled tasks this worker runs, by name (the queue's repeatable jobs; see JobQueue.schedule). */
   tasks?: Record<string, ScheduledTask['run']>
+  /** How often the worker writes its heartbeat (WORKER_HEARTBEAT_MS). */
+  heartbeatMs?: number
 }
 
 /**
@@ -152,6 +166,7 @@ export function startBullWorker({
   onEvent,
   onAbandoned,
   tasks = {},
+  heartbeatMs = HEARTBEAT_EVERY_MS,
 }: BullWorkerOptions) {
   const connection = redisConnection(redisUrl, true)
   const beats = heartbeatsKey(queueName)
@@ -190,9 +205,12 @@ export function startBullWorker({
       void onAbandoned?.(job.data.jobId, error.message).catch(() => undefined)
   })
 
-  const beat = () => connection.zadd(beats, Date.now(), workerId).catch(() => undefined)
+  const beat = () => {
+    const now = Date.now()
+    return connection.multi().zadd(beats, now, workerId).set(lastHeartbeatKey(queueName), String(now)).exec().catch(() => undefined)
+  }
   void beat()
-  const heartbeat = setInterval(beat, HEARTBEAT_EVERY_MS)
+  const heartbeat = setInterval(beat, heartbeatMs)
 
   return {
     worker,

@@ -17,7 +17,7 @@ import { createInlineQueue } from './inline'
 
 const nobody: Authenticator = { clientIp: () => null, authenticate: async () => null }
 const readyz = async (queue: JobQueue) => {
-  const app = new Elysia().use(health({ checks: jobsReadiness(queue), timeoutMs: 500, guard: rbac({ authenticator: nobody }) }))
+  const app = new Elysia().use(health({ checks: jobsReadiness(queue, { worker: { degradedMs: 15_000, failMs: 60_000 }, backlog: { degradedMs: 60_000, failMs: 300_000 } }), timeoutMs: 500, guard: rbac({ authenticator: nobody }) }))
   const res = await app.handle(new Request('http://localhost/readyz'))
   return { status: res.status, body: (await res.json()) as any }
 }
@@ -147,12 +147,41 @@ describe('/readyz components', () => {
   })
 
   test('BullMQ without a live worker: degraded, telling how to start one; with one, ok with the count', async () => {
-    const idle = await readyz(bull(async () => ({ backend: 'bullmq', waiting: 3, workers: 0 })))
+    const idle = await readyz(bull(async () => ({ backend: 'bullmq', waiting: 3, active: 0, workers: 0, last_heartbeat_at: null, oldest_waiting_at: null })))
     expect(idle.status).toBe(200)
     expect(idle.body.status).toBe('degraded')
     expect(idle.body.components.worker.error).toContain('bun run worker')
-    const live = await readyz(bull(async () => ({ backend: 'bullmq', waiting: 0, workers: 2 })))
-    expect(live.body.components.worker).toMatchObject({ status: 'ok', workers: 2 })
+    const live = await readyz(bull(async () => ({ backend: 'bullmq', waiting: 0, active: 0, workers: 2, last_heartbeat_at: Date.now() - 1000, oldest_waiting_at: null })))
+    expect(live.body.status).toBe('ok')
+    expect(live.body.components.worker).toMatchObject({ status: 'ok', workers: 2, heartbeat_age_ms: expect.any(Number) })
+  })
+
+  test('heartbeat and backlog ages: degraded past the first threshold, fail past the second, overall still 200 degraded', async () => {
+    const at = (workerAgeMs: number, backlogAgeMs: number) =>
+      readyz(
+        bull(async () => ({
+          backend: 'bullmq',
+          waiting: 1,
+          active: 0,
+          workers: 1,
+          last_heartbeat_at: Date.now() - workerAgeMs,
+          oldest_waiting_at: Date.now() - backlogAgeMs,
+        })),
+      )
+    const slow = await at(20_000, 70_000)
+    expect(slow.status).toBe(200)
+    expect(slow.body.status).toBe('degraded')
+    expect(slow.body.components.worker.heartbeat_age_ms).toBeGreaterThanOrEqual(20_000)
+    expect(slow.body.components.worker.status).toBe('degraded')
+    expect(slow.body.components.backlog).toMatchObject({ status: 'degraded', waiting: 1 })
+    const gone = await at(61_000, 301_000)
+    expect(gone.status).toBe(200)
+    expect(gone.body.status).toBe('degraded')
+    expect(gone.body.components.worker.status).toBe('fail')
+    expect(gone.body.components.backlog.status).toBe('fail')
+    const fine = await at(1000, 1000)
+    expect(fine.body.status).toBe('ok')
+    expect(fine.body.components.backlog).toMatchObject({ status: 'ok', latency_ms: expect.any(Number), oldest_waiting_age_ms: expect.any(Number) })
   })
 
   test('a queue that cannot be reached fails readiness (503); both components ask it once', async () => {

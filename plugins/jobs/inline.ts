@@ -18,7 +18,7 @@ export interface InlineOptions {
 export function createInlineQueue({ process, concurrency, attempts, backoffMs = 1000, onError }: InlineOptions): JobQueue & {
   idle(): Promise<void>
 } {
-  const waiting: Array<{ jobId: string; attempt: number }> = []
+  const waiting: Array<{ jobId: string; attempt: number; at: number }> = []
   const running = new Map<string, AbortController>()
   const timers = new Set<Timer>()
   let closed = false
@@ -47,7 +47,7 @@ export function createInlineQueue({ process, concurrency, attempts, backoffMs = 
           const timer = setTimeout(
             () => {
               timers.delete(timer)
-              waiting.push({ jobId, attempt: attempt + 1 })
+              waiting.push({ jobId, attempt: attempt + 1, at: Date.now() })
               pump()
             },
             backoffMs * 2 ** (attempt - 1),
@@ -66,7 +66,7 @@ export function createInlineQueue({ process, concurrency, attempts, backoffMs = 
     backend: 'inline',
     async enqueue(jobId) {
       if (closed) throw new Error('the job runner is shutting down')
-      waiting.push({ jobId, attempt: 1 })
+      waiting.push({ jobId, attempt: 1, at: Date.now() })
       queueMicrotask(pump)
     },
     async schedule(task: ScheduledTask) {
@@ -95,7 +95,7 @@ export function createInlineQueue({ process, concurrency, attempts, backoffMs = 
       running.get(jobId)?.abort(new JobCancelled())
     },
     async health() {
-      return { backend: 'inline', waiting: waiting.length, active: running.size }
+      return { backend: 'inline' as const, waiting: waiting.length, active: running.size, oldest_waiting_at: waiting[0]?.at ?? null }
     },
     /** Resolves when nothing is waiting, running or scheduled for retry (tests). */
     idle() {

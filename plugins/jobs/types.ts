@@ -51,11 +51,29 @@ export interface JobQueue {
   /** Drops a job that has not started; a running one is stopped by the processor's cancel check. */
   cancel(jobId: string): Promise<void>
   /** Backlog and worker liveness, for /readyz. Throws when the queue cannot be reached. */
-  health(): Promise<Record<string, unknown>>
+  health(): Promise<QueueHealth>
   close(): Promise<void>
+}
+
+/** What JobQueue.health reports: counts by state, live workers, and the two ages /readyz and the staleness alerts watch. */
+export interface QueueHealth {
+  backend: 'inline' | 'bullmq'
+  waiting: number
+  active: number
+  delayed?: number
+  failed?: number
+  /** Workers with a heartbeat in the last HEARTBEAT_STALE_MS (BullMQ only). */
+  workers?: number
+  /** When any worker last beat (epoch ms); null when none ever has (BullMQ only). */
+  last_heartbeat_at?: number | null
+  /** When the oldest job still waiting for a runner was enqueued (epoch ms); null when none waits. */
+  oldest_waiting_at: number | null
+  [detail: string]: unknown
 }
 
 /** The Redis sorted set where a queue's workers heartbeat (member: worker id, score: last beat). */
 export const heartbeatsKey = (queueName: string) => `${queueName}:workers`
+/** When any worker of the queue last beat; kept when the worker stops, so its age keeps growing. */
+export const lastHeartbeatKey = (queueName: string) => `${queueName}:workers:last`
 export const HEARTBEAT_EVERY_MS = 5_000
 export const HEARTBEAT_STALE_MS = 15_000

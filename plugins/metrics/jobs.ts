@@ -203,8 +203,9 @@ export function trackJob(observer: JobObserver, job: JobFacts) {
 }
 
 /**
- * job_queue_backlog{state}, job_workers and job_queue_up, read from the queue
- * when scraped. One health() call serves all three gauges of a scrape, and a
+ * job_queue_backlog{state}, job_workers, job_queue_up and the two ages the
+ * staleness alerts watch, read from the queue when scraped. One health() call
+ * serves every gauge of a scrape, and a
  * queue that does not answer within `timeoutMs` reads as down rather than
  * holding up /metrics.
  */
@@ -248,6 +249,20 @@ export function registerQueueGauges(registry: Registry, health: () => Promise<Re
       else if (stats.backend === 'inline') this.set(1)
     },
   })
+  const age = (name: string, help: string, at: (stats: Record<string, unknown>) => unknown) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        const stats = await snapshot()
+        this.reset()
+        const value = stats ? at(stats) : undefined
+        if (typeof value === 'number') this.set(Math.max(0, (Date.now() - value) / 1000))
+      },
+    })
+  age('job_worker_heartbeat_age_seconds', 'Seconds since any worker last sent a heartbeat (BullMQ; absent in-process or before the first beat).', (stats) => stats.last_heartbeat_at)
+  age('job_queue_oldest_waiting_age_seconds', 'Seconds the oldest job still waiting for a runner has waited (absent when none waits).', (stats) => stats.oldest_waiting_at)
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -27,6 +27,7 @@ import {
   type RateLimit,
 } from './parsers'
 import { readEventsConfig, type EventsConfig } from './events'
+import { readOperationsConfig, type OperationsConfig } from './operations'
 import { readRetentionConfig, type BackupConfig, type RetentionConfig } from './retention'
 import { readUploadConfig, type UploadConfig } from './uploads'
 
@@ -65,6 +66,10 @@ export interface Config {
     jwtIssuer: string | null
     jwtAudience: string | null
     roleClaimMap: Record<string, string>
+    /** The JWT `email` claim names the person only with `email_verified: true`, unless this is set (issue 14, finding 8). */
+    jwtTrustUnverifiedEmail: boolean
+    /** `roles` claims missing from JWT_ROLE_MAP are dropped, unless this is set: then they are internal roles by name. */
+    jwtPassUnmappedRoles: boolean
     adminEmails: string[]
     identityCacheMs: number
   }
@@ -140,11 +145,12 @@ export interface Config {
     searxngUrl: string | null
     timeoutMs: number
   }
-  readyz: { timeoutMs: number }
+  /** /readyz thresholds, staleness alerts, status-page samples, Sentry (./operations.ts). */
+  operations: OperationsConfig
   metrics: {
-    /** When set, scraping /metrics needs `Authorization: Bearer <token>`; when unset, production allows loopback and TRUSTED_PROXY_IPS only. */
+    /** When set, scraping /metrics needs `Authorization: Bearer <token>`; when unset, production refuses /metrics on PORT (METRICS_PORT: loopback and TRUSTED_PROXY_IPS). */
     token: string | null
-    /** The worker serves /metrics on this port when set (the server always serves it on PORT). */
+    /** The server and the worker also serve /metrics on this separate listener when set (the server also on PORT). */
     port: number | null
   }
   payments: {
@@ -160,8 +166,6 @@ export interface Config {
   backup: BackupConfig
   /** Every audit event also goes to this SIEM (plugins/audit/stream.ts); null when AUDIT_STREAM_URL is unset. */
   auditStream: AuditStreamConfig | null
-  /** Error reporting to Sentry (SPEC §3); read by the errors work of issue 11. */
-  sentryDsn: string | null
 }
 
 interface AuditStreamConfig {
@@ -260,6 +264,8 @@ export function loadConfig(env: Env = process.env): Config {
       jwtIssuer: read(env, 'JWT_ISSUER', null as string | null, String),
       jwtAudience: read(env, 'JWT_AUDIENCE', null as string | null, String),
       roleClaimMap: read(env, 'JWT_ROLE_MAP', {} as Record<string, string>, pairs),
+      jwtTrustUnverifiedEmail: read(env, 'JWT_TRUST_UNVERIFIED_EMAIL', false, boolean),
+      jwtPassUnmappedRoles: read(env, 'JWT_PASS_UNMAPPED_ROLES', false, boolean),
       adminEmails: read(env, 'ADMIN_EMAILS', [] as string[], (raw) => list(raw).map((email) => email.toLowerCase())),
       identityCacheMs: read(env, 'IDENTITY_CACHE_MS', 5000, integer(0, 600_000)),
     },
@@ -344,7 +350,7 @@ export function loadConfig(env: Env = process.env): Config {
       searxngUrl: read(env, 'SEARXNG_URL', null as string | null, httpBaseUrl),
       timeoutMs: read(env, 'SEARXNG_TIMEOUT_MS', 5000, integer(100, 60_000)),
     },
-    readyz: { timeoutMs: read(env, 'READYZ_TIMEOUT_MS', 2000, integer(10, 60_000)) },
+    operations: readOperationsConfig((name, fallback, parse) => read(env, name, fallback, parse), appEnv),
     metrics: {
       token: read(env, 'METRICS_TOKEN', null as string | null, (raw) => {
         if (raw.length < 16 || !/^[\x21-\x7e]+$/.test(raw)) throw new Error('must be at least 16 printable characters without spaces')
@@ -360,7 +366,6 @@ export function loadConfig(env: Env = process.env): Config {
     },
     ...readRetentionConfig((name, fallback, parse) => read(env, name, fallback, parse), dataDir),
     auditStream: auditStream(env),
-    sentryDsn: read(env, 'SENTRY_DSN', null as string | null, url),
   }
 
   validateCombination(config)

@@ -142,3 +142,12 @@ export interface AccessTokenResolver {
 export interface ErasureCheck {
   erasedAt(email: string): Promise<Date | null>
 }
+
+/**
+ * What the authenticator asks before honouring a sign-in cookie: up to when (if
+ * ever) this email's sign-ins were revoked — by logout, a role change or erasure.
+ * A cookie issued at or before that instant is refused.
+ */
+export interface SignInRevocationCheck {
+  revokedAt(email: string): Promise<Date | null>
+}

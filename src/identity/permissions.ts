@@ -32,6 +32,7 @@ export const PERMISSIONS = [
   'audit:export',
   'rbac:manage',
   'limits:manage',
+  'incidents:manage',
   'jobs:manage',
   'retention:manage',
   'users:export',
@@ -48,6 +49,6 @@ export type RoutePermission = Permission | 'public'
  * arrive. Every other permission must be declared or checked by a route, and a name
  * leaves this list when its route lands (both checked by plugins/rbac/matrix.test.ts).
  */
-export const AWAITING_ROUTES: readonly Permission[] = ['status:read', 'retention:manage']
+export const AWAITING_ROUTES: readonly Permission[] = ['retention:manage']
 
 export const isPermission = (value: string): value is Permission => (PERMISSIONS as readonly string[]).includes(value)

@@ -203,6 +203,12 @@ export function createOpenAiProvider({
 
   return {
     name: 'openai',
+    /** Lists the models: authenticated, costs no tokens. */
+    async probe(signal) {
+      const res = await fetch(`${baseUrl.replace(/\/+$/, '')}/models`, { headers: { authorization: `Bearer ${apiKey}`, 'api-key': apiKey }, signal })
+      await res.body?.cancel().catch(() => undefined)
+      if (!res.ok) throw new Error(`openai: ${baseUrl} answered ${res.status} to GET /models`)
+    },
     async complete(request) {
       for (let retry = 0; ; retry++) {
         try {

@@ -29,6 +29,8 @@ export interface CompletionResult {
 export interface LlmProvider {
   readonly name: string
   complete(request: CompletionRequest): Promise<CompletionResult>
+  /** A cheap reachability check for the status page (no tokens spent); throws saying why when down. Absent: always up. */
+  probe?(signal: AbortSignal): Promise<void>
 }
 
 /**

@@ -72,6 +72,13 @@ export function AdminPage({ actor }: { actor: Actor }) {
           ) : (
             ''
           )}
+          {actor.permissions.has('incidents:manage') ? (
+            <li>
+              <a href="/admin/incidents">Incidents</a> — post and update incidents and maintenance windows on the <a href="/status">status page</a>.
+            </li>
+          ) : (
+            ''
+          )}
         </ul>
       </div>
     </Layout>

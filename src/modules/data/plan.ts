@@ -73,6 +73,9 @@ const DECISIONS: Record<string, RefRole | 'keep'> = {
   'audit_events.actor_id': 'keep',
   'audit_events.session_id': 'keep',
   'audit_events.job_id': 'keep',
+  // Status-page incidents are public notices: the admin who posted or updated one is pseudonymised, the notice stays.
+  'incidents.created_by': 'mention',
+  'incident_updates.created_by': 'mention',
   // A per-user budget override names its user in `subject` (role overrides name a role there).
   'limits.subject': 'owner',
 }

@@ -30,6 +30,8 @@ export interface ExecutorDeps {
   }
   /** Hooks the metrics plugin uses to count LLM calls and job outcomes; separate from the meter, and never throws. */
   observe?: JobObserver
+  /** Reports an unexpected failure (not a CouncilError) to the error tracker (SENTRY_DSN); never throws. */
+  report?: (error: unknown, context: { job_id: string; request_id?: string; route: string; user?: string }) => void
   /** Where the job's events go (plugins/events): stages, members' calls, progress, text as it is written, the end. */
   events?: JobEventSink
   /** Runs an `extract` job (one uploaded document; src/modules/documents/extraction.ts) and returns the job's output. */
@@ -66,7 +68,7 @@ type Change =
   | { to: 'cancelled' }
   | { to: 'queued'; error: string; interrupted?: boolean }
 
-export function createJobExecutor({ stores, council, logger, jobLogs, cancelPollMs = 1000, meter, observe, events, extract }: ExecutorDeps) {
+export function createJobExecutor({ stores, council, logger, jobLogs, cancelPollMs = 1000, meter, observe, events, extract, report }: ExecutorDeps) {
   const { jobs, sessions } = stores
   const publish = (job: JobRow, type: Parameters<JobEventSink['publish']>[1], data: Record<string, unknown>) => events?.publish(job.id, type, data)
   /** The call hooks that tell a job's followers about each member's calls (and their text, when the provider streams). */
@@ -352,6 +354,8 @@ export function createJobExecutor({ stores, council, logger, jobLogs, cancelPoll
         }
         const message = error instanceof Error ? error.message : String(error)
         const permanent = error instanceof PermanentCouncilError || error instanceof PermanentJobError
+        if (!permanent && !(error instanceof CouncilError))
+          report?.(error, { job_id: job.id, request_id: job.requestId ?? undefined, route: `job:${job.kind}`, user: job.userId ?? undefined })
         if (permanent || ctx.attempt >= ctx.maxAttempts) {
           const failure: FailureKind = (error as Error).name === 'BudgetStopped' ? 'budget' : permanent ? 'permanent' : 'retryable'
           await transition(job, { to: 'failed', error: message, failure }, true)

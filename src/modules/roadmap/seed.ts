@@ -28,7 +28,7 @@ export const ROADMAP_SEED: readonly SeedItem[] = [
   },
   {
     phase: 'now',
-    status: 'in_progress',
+    status: 'shipped',
     title: 'Documents in a council',
     description:
       'Attach PDF, DOCX, TXT, Markdown or CSV files to a question. The worker extracts their text; agents cite them as `[doc:N p.P]` and ' +
@@ -36,7 +36,7 @@ export const ROADMAP_SEED: readonly SeedItem[] = [
   },
   {
     phase: 'now',
-    status: 'in_progress',
+    status: 'shipped',
     title: 'Palettes unlocked through payments',
     description:
       'Curated agent sets with a chair, free or priced. Priced palettes unlock per person through the payments endpoint; ' +
@@ -44,29 +44,49 @@ export const ROADMAP_SEED: readonly SeedItem[] = [
   },
   {
     phase: 'now',
-    status: 'in_progress',
+    status: 'shipped',
     title: 'Personal access tokens',
     description:
       'Create a token on your profile page and call the JSON API with `Authorization: Bearer <token>`. Tokens are shown once, stored hashed, ' +
       'carry your roles at the time of use, and stop working on the next request after you revoke them.',
   },
   {
-    phase: 'next',
-    status: 'planned',
+    phase: 'now',
+    status: 'shipped',
     title: 'Live council progress',
     description:
       'A server-sent event stream per job (stages, members starting and finishing, token counts) that resumes without loss after a reconnect, ' +
       'whichever app instance answers.',
   },
   {
+    phase: 'now',
+    status: 'shipped',
+    title: 'Web search as a source',
+    description:
+      'Opt-in per question: the council searches once (SearXNG) before drafting and cites results as `[web:N]`. Off unless the operator configures ' +
+      'a provider; `DISABLE_WEB_SEARCH` guarantees no request leaves the server.',
+  },
+  {
+    phase: 'now',
+    status: 'shipped',
+    title: 'Export and erasure of your data',
+    description: 'Download all your sessions with their results as one JSON document; admins can export or erase a person’s data on request.',
+  },
+  {
+    phase: 'now',
+    status: 'shipped',
+    title: 'Audit streaming to a SIEM',
+    description: 'Every audit event also sent to your SIEM as JSON lines, retried from an outbox so none is lost while it is down.',
+  },
+  {
     phase: 'next',
-    status: 'planned',
+    status: 'in_progress',
     title: 'Status page and incidents',
     description: 'Component status with 24-hour and 90-day uptime, incidents and maintenance windows announced by admins.',
   },
   {
     phase: 'next',
-    status: 'planned',
+    status: 'in_progress',
     title: 'Council quality report',
     description:
       'For admins: position bias, length bias, self-preference, unparsed reviews and reviewer agreement (Kendall’s W) across recent councils, ' +
@@ -75,22 +95,14 @@ export const ROADMAP_SEED: readonly SeedItem[] = [
   {
     phase: 'later',
     status: 'planned',
-    title: 'Web search as a source',
-    description:
-      'Opt-in per question: the council searches once (SearXNG) before drafting and cites results as `[web:N]`. Off unless the operator configures ' +
-      'a provider; `DISABLE_WEB_SEARCH` guarantees no request leaves the server.',
+    title: 'Teams: shared sessions and team budgets',
+    description: 'Share a council’s results with your team, and give a team one budget that its members draw from, with the same 80/95 % notices.',
   },
   {
     phase: 'later',
     status: 'planned',
-    title: 'Export and erasure of your data',
-    description: 'Download all your sessions with their results as one JSON document; admins can export or erase a person’s data on request.',
-  },
-  {
-    phase: 'later',
-    status: 'planned',
-    title: 'Audit streaming to a SIEM',
-    description: 'Every audit event also sent to your SIEM as JSON lines, retried from an outbox so none is lost while it is down.',
+    title: 'User provisioning with SCIM',
+    description: 'Create, update and remove people and their roles from your identity provider, so leavers lose access everywhere at once.',
   },
 ]
 
