@@ -323,5 +323,3 @@ export function qualityReport(outputs: readonly QualityOutput[]) {
     agreement: agreement(councils),
   }
 }
-
-export type QualityReport = ReturnType<typeof qualityReport>

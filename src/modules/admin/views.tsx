@@ -102,7 +102,7 @@ export function BindingRows({ actor, page, filters }: { actor: Actor; page: Page
         <tr data-binding-id={binding.id}>
           <td safe>{binding.email}</td>
           <td>
-            <code safe>{binding.role}</code>
+            <code class="nowrap" safe>{binding.role}</code>
           </td>
           <td class="muted small" safe>
             {binding.created_by ?? '—'}
@@ -142,6 +142,7 @@ export function BindingResults(props: { actor: Actor; page: Page<RoleBindingView
           No role bindings match.
         </p>
       ) : (
+<div class="table-scroll">
         <table id="bindings-table">
           <thead>
             <tr>
@@ -156,6 +157,7 @@ export function BindingResults(props: { actor: Actor; page: Page<RoleBindingView
             <BindingRows {...props} />
           </tbody>
         </table>
+</div>
       )}
     </div>
   )
@@ -293,10 +295,10 @@ export function AuditRows({ page, filters }: { page: Page<AuditEventViewType>; f
               ''
             )}
           </td>
-          <td>
+          <td class="action-cell">
             <code safe>{event.action}</code>
           </td>
-          <td class="small">
+          <td class="small target-cell">
             {event.target ? <Target target={event.target} /> : ''}
             {event.session_id ? (
               <div class="muted nowrap">
@@ -323,7 +325,7 @@ export function AuditRows({ page, filters }: { page: Page<AuditEventViewType>; f
           <td class="details-cell">
             {event.metadata ? (
               <code class="muted small" safe>
-                {JSON.stringify(event.metadata)}
+                {JSON.stringify(event.metadata, null, 1).replace(/\n\s*/g, ' ')}
               </code>
             ) : (
               ''

@@ -39,12 +39,10 @@ export function AdminJobRows({ actor, page, statuses }: Pick<AdminJobsProps, 'ac
         <tr data-job-id={job.id} data-status={job.status}>
           <td>
             <ShortId id={job.id} label="job id" />
-            <div class="muted small" safe>
-              {job.kind}
-            </div>
+            <div class="muted small">{job.kind}</div>
           </td>
           <td>
-            <span class={`badge ${job.status}`} safe>
+            <span class={`badge ${job.status}`}>
               {job.cancel_requested && job.status === 'running' ? 'cancelling' : job.status}
             </span>
             <div class="muted small" safe>
@@ -101,7 +99,7 @@ export function AdminJobRows({ actor, page, statuses }: Pick<AdminJobsProps, 'ac
                   hx-post={`/admin/jobs/${job.id}/cancel${query(statuses)}`}
                   hx-target="#admin-jobs-panel"
                   hx-swap="outerHTML"
-                  hx-confirm={`Cancel ${job.kind} job ${job.id.slice(0, 8)} of ${job.email ?? job.user_id}?`}
+                  hx-confirm={`Cancel ${job.kind} job …${job.id.slice(-8)} of ${job.email ?? job.user_id}?`}
                   class="inline"
                 >
                   {actor.csrfToken ? <input type="hidden" name="_csrf" value={actor.csrfToken} /> : ''}

@@ -15,7 +15,7 @@ const MAX_COUNCILS = 2000
 export const QUALITY_WINDOWS = ['7d', '30d', '90d'] as const
 
 /** "30d" → 30; anything but 1–365 days is refused in the error shape, naming the field. */
-export function windowDays(window: string): number {
+function windowDays(window: string): number {
   const match = /^(\d{1,3})d$/.exec(window.trim())
   const days = match ? Number(match[1]) : Number.NaN
   if (!(days >= 1 && days <= 365))
@@ -48,5 +48,3 @@ export function createQualityService({ stores, now = () => new Date(), maxCounci
     },
   }
 }
-
-export type QualityService = ReturnType<typeof createQualityService>

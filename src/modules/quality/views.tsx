@@ -49,6 +49,16 @@ function BarChart({ id, title, description, bars, max, reference, table }: BarCh
         <desc id={`${id}-desc`} safe>
           {description}
         </desc>
+        {reference ? (
+          <g class="reference">
+            <line x1={String(x(reference.value))} x2={String(x(reference.value))} y1="0" y2={String(bars.length * ROW_H)} />
+            <text x={String(x(reference.value))} y={String(bars.length * ROW_H + 13)} text-anchor="middle" class="note" safe>
+              {reference.label}
+            </text>
+          </g>
+        ) : (
+          ''
+        )}
         {bars.map((bar, i) => {
           const y = i * ROW_H
           return (
@@ -65,16 +75,6 @@ function BarChart({ id, title, description, bars, max, reference, table }: BarCh
             </g>
           )
         })}
-        {reference ? (
-          <g class="reference">
-            <line x1={String(x(reference.value))} x2={String(x(reference.value))} y1="0" y2={String(bars.length * ROW_H)} />
-            <text x={String(x(reference.value))} y={String(bars.length * ROW_H + 13)} text-anchor="middle" class="note" safe>
-              {reference.label}
-            </text>
-          </g>
-        ) : (
-          ''
-        )}
       </svg>
       <figcaption class="muted small" safe>
         {title}
@@ -153,16 +153,15 @@ export function QualityPanel({ report }: { report: QualityView }) {
             hx-push-url="true"
             aria-current={report.window === window ? 'true' : undefined}
             class={report.window === window ? 'button' : 'button secondary'}
-            safe
           >
             {window}
           </a>
         ))}
       </nav>
       <p class="muted small" id="quality-window">
-        {`${report.councils} ${report.councils === 1 ? 'council' : 'councils'} from `}
+        <span safe>{`${report.councils} ${report.councils === 1 ? 'council' : 'councils'} from `}</span>
         <Time iso={report.since} /> to <Time iso={report.until} />
-        {report.capped ? ` (the newest ${report.max_councils} of more)` : ''}.
+        {report.capped ? <span safe>{` (the newest ${report.max_councils} of more)`}</span> : ''}.
       </p>
       <div class="quality-grid">
         <Measure id="position-bias" title="Position bias" councils={position.councils} reading={position.reading}>
@@ -211,8 +210,8 @@ export function QualityPanel({ report }: { report: QualityView }) {
               title="Reviews placing their own draft better or worse than the others did"
               description={`Mean difference ${number(self.mean_difference)} places (negative: own draft placed better).`}
               bars={[
-                { label: 'Own placed better', value: self.own_ranked_better, text: String(self.own_ranked_better) },
-                { label: 'Own placed worse', value: self.own_ranked_worse, text: String(self.own_ranked_worse) },
+                { label: 'Own better', value: self.own_ranked_better, text: String(self.own_ranked_better) },
+                { label: 'Own worse', value: self.own_ranked_worse, text: String(self.own_ranked_worse) },
                 { label: 'Same place', value: self.reviews - self.own_ranked_better - self.own_ranked_worse, text: String(self.reviews - self.own_ranked_better - self.own_ranked_worse) },
               ]}
               max={Math.max(1, self.reviews)}
