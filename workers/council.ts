@@ -7,10 +7,13 @@
  * With METRICS_PORT set it serves its own /metrics there (jobs and LLM calls
  * are counted in the process that runs them), under the server's scrape rules.
  */
+// First: relaunches with Bun's fetch cap lifted above LLM_MAX_IN_FLIGHT before the other modules load.
+import '../src/llm/fetch-cap'
 import { createDeps } from '../src/app'
 import { loadConfigOrExit } from '../src/config'
 import { startBullWorker } from '../plugins/jobs/bullmq'
 import { serveMetrics } from '../plugins/metrics'
+import { fetchCapWarning } from '../src/llm/in-flight'
 import { RETENTION_TASK, retentionTask } from '../src/modules/retention/schedule'
 
 const config = loadConfigOrExit()
@@ -20,6 +23,7 @@ if (config.jobs.backend !== 'bullmq') {
   )
   process.exit(1)
 }
+const capWarning = fetchCapWarning(config.llm.maxInFlight)
 
 const deps = createDeps(config)
 await deps.db.ping()
@@ -63,7 +67,9 @@ deps.logger.info('worker started', {
   concurrency: config.jobs.concurrency,
   db: deps.db.dialect,
   llm: config.llm.provider,
+  llm_max_in_flight: config.llm.maxInFlight,
 })
+if (capWarning) deps.logger.warn(capWarning)
 
 let stopping = false
 const shutdown = async (signal: string) => {
