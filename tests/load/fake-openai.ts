@@ -7,7 +7,8 @@
  * accepts. A streamed request gets its answer in FAKE_CHUNKS server-sent
  * chunks spread over the last quarter of the delay, usage in the last one.
  * It counts the calls in flight: GET /stats returns the peak and a sample every
- * 100 ms (the highest count seen in each interval).
+ * 100 ms (the highest count seen in each interval), and how many connections
+ * the calls came on.
  */
 export {}
 
@@ -40,6 +41,8 @@ const critique = (labels: string[]) =>
 let inFlight = 0
 let peak = 0
 let calls = 0
+/** Client ports seen: how many connections the calls came on (fewer than calls when connections are reused). */
+const ports = new Set<number>()
 let intervalPeak = 0
 const started = Date.now()
 const samples: Array<[number, number]> = []
@@ -64,11 +67,13 @@ const server = Bun.serve({
   port: Number(process.env.PORT ?? 0),
   hostname: '127.0.0.1',
   idleTimeout: 120,
-  async fetch(request) {
+  async fetch(request, server) {
     const path = new URL(request.url).pathname
-    if (request.method === 'GET' && path === '/stats') return Response.json({ peak, calls, in_flight: inFlight, started_at: started, samples })
+    if (request.method === 'GET' && path === '/stats') return Response.json({ peak, calls, connections: ports.size, in_flight: inFlight, started_at: started, samples })
     if (request.method !== 'POST' || !path.endsWith('/chat/completions')) return new Response('not found', { status: 404 })
     enter()
+    const port = server.requestIP(request)?.port
+    if (port) ports.add(port)
     const body = (await request.json()) as Body
     const prompt = body.messages?.at(-1)?.content ?? ''
     const labels = prompt.includes('FINAL RANKING:') ? [...prompt.matchAll(/^Response ([A-Z]):$/gm)].map((m) => m[1]!) : []

@@ -200,7 +200,7 @@ interface RealPathResult {
   cpu_s: { server: number; worker: number }
   cpu_ms_per_council: { server: number; worker: number; total: number }
   peak_rss_mb: { server: number; worker: number; total: number }
-  provider: { calls: number; peak_in_flight: number; in_flight_per_500ms: number[] }
+  provider: { calls: number; connections: number; peak_in_flight: number; in_flight_per_500ms: number[] }
   load_average: string
 }
 
@@ -273,7 +273,7 @@ async function benchRealPath(count: number, mode: 'pg' | 'embedded'): Promise<Re
     await client.exited
     const cpu = { server: round(cpuSeconds(server.pid) - cpuBefore.server, 2), worker: worker ? round(cpuSeconds(worker.proc.pid) - cpuBefore.worker, 2) : 0 }
     const rss = { server: peakRssMb(server.pid), worker: worker ? peakRssMb(worker.proc.pid) : 0 }
-    const stats = (await (await fetch(`${fakeUrl}/stats`)).json()) as { peak: number; calls: number; started_at: number; samples: Array<[number, number]> }
+    const stats = (await (await fetch(`${fakeUrl}/stats`)).json()) as { peak: number; calls: number; connections: number; started_at: number; samples: Array<[number, number]> }
     const done = intake as unknown as { started_at: number; accepted: number; failed: number; errors: string[]; all_accepted_ms: number }
     // The fake's samples (every 100 ms, relative to its start), as the highest count of each half second after the first request.
     const perHalf: number[] = []
@@ -296,7 +296,7 @@ async function benchRealPath(count: number, mode: 'pg' | 'embedded'): Promise<Re
       cpu_s: cpu,
       cpu_ms_per_council: { server: round((cpu.server * 1000) / count), worker: round((cpu.worker * 1000) / count), total: round(((cpu.server + cpu.worker) * 1000) / count) },
       peak_rss_mb: { server: rss.server, worker: rss.worker, total: round(rss.server + rss.worker) },
-      provider: { calls: stats.calls, peak_in_flight: stats.peak, in_flight_per_500ms: Array.from(perHalf, (n) => n ?? 0) },
+      provider: { calls: stats.calls, connections: stats.connections, peak_in_flight: stats.peak, in_flight_per_500ms: Array.from(perHalf, (n) => n ?? 0) },
       load_average: (await Bun.file('/proc/loadavg').text()).split(' ').slice(0, 3).join(' '),
     }
   } finally {
@@ -332,7 +332,7 @@ function printRealPath(r: RealPathResult) {
       `    CPU ${r.cpu_s.server} s server + ${r.cpu_s.worker} s worker → ${r.cpu_ms_per_council.total} ms per council (server ${r.cpu_ms_per_council.server}, worker ${r.cpu_ms_per_council.worker}); ` +
       `peak RSS ${r.peak_rss_mb.server} + ${r.peak_rss_mb.worker} = ${r.peak_rss_mb.total} MB  [< 400 MB: ${met(r.peak_rss_mb.total < 400)}]; ` +
       `failed ${r.failed}${r.intake_errors.length ? ` (${r.intake_errors.join(' | ')})` : ''}; load average ${r.load_average}\n` +
-      `    provider: ${r.provider.calls} calls, peak ${r.provider.peak_in_flight} in flight; in flight per 0.5 s: ${r.provider.in_flight_per_500ms.join(' ')}`,
+      `    provider: ${r.provider.calls} calls on ${r.provider.connections} connections, peak ${r.provider.peak_in_flight} in flight; in flight per 0.5 s: ${r.provider.in_flight_per_500ms.join(' ')}`,
   )
 }
 
