@@ -188,6 +188,54 @@ async function spawnUntil(cmd: string[], env: Record<string, string | undefined>
   }
 }
 
+/**
+ * The floor of intake on PostgreSQL: the rows `count` create + run pairs write
+ * (a user on first sight, the session and its audit event; then the budget
+ * hold, the reservation, the job, the session queued and its audit event), in
+ * the same two transactions per pair, sent by raw `pg` on a pool of the
+ * product's size, all pairs at once. Rows are copied from the product's own
+ * (fresh ids), so they are as wide as the real ones. Seconds until all committed.
+ */
+async function intakeFloor(url: string, count: number): Promise<number> {
+  const pool = new pg.Pool({ connectionString: url, max: Number(process.env.BENCH_DB_POOL ?? 20) })
+  const sample = async (table: string) => (await pool.query(`select * from ${table} limit 1`)).rows[0] as Record<string, unknown>
+  const [user, session, audit, job, usage, reservation] = await Promise.all(['users', 'sessions', 'audit_events', 'jobs', 'budget_usage', 'budget_reservations'].map(sample))
+  const value = (v: unknown) => (v !== null && typeof v === 'object' && !(v instanceof Date) ? JSON.stringify(v) : v)
+  const insert = (table: string, row: Record<string, unknown>, tail = '') => {
+    const cols = Object.keys(row)
+    return { text: `insert into ${table} (${cols.map((c) => `"${c}"`).join(', ')}) values (${cols.map((_, i) => `$${i + 1}`).join(', ')}) ${tail}`, values: cols.map((c) => value(row[c])) }
+  }
+  const started = performance.now()
+  await Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const [userId, sessionId, jobId] = [newId(), newId(), newId()]
+      const email = `floor-${i}-${userId}@example.com`
+      const client = await pool.connect()
+      try {
+        await client.query('begin')
+        await client.query(insert('users', { ...user, id: userId, external_id: email, email }))
+        await client.query(insert('sessions', { ...session, id: sessionId, user_id: userId }))
+        await client.query(insert('audit_events', { ...audit, id: newId(), actor_id: userId, session_id: sessionId, target: `session:${sessionId}` }))
+        await client.query('commit')
+        await client.query('begin')
+        await client.query(
+          insert('budget_usage', { ...usage, id: newId(), user_id: userId }, 'on conflict (user_id, day) do update set tokens_held = budget_usage.tokens_held + excluded.tokens_held where budget_usage.tokens_held + excluded.tokens_held <= 1000000000 returning id'),
+        )
+        await client.query(insert('budget_reservations', { ...reservation, job_id: jobId, user_id: userId }))
+        await client.query(insert('jobs', { ...job, id: jobId, user_id: userId, session_id: sessionId, idempotency_key: null }))
+        await client.query("update sessions set status = 'queued', error = null, updated_at = now() where id = $1", [sessionId])
+        await client.query(insert('audit_events', { ...audit, id: newId(), actor_id: userId, session_id: sessionId, job_id: jobId, target: `session:${sessionId}` }))
+        await client.query('commit')
+      } finally {
+        client.release()
+      }
+    }),
+  )
+  const seconds = (performance.now() - started) / 1000
+  await pool.end()
+  return seconds
+}
+
 interface RealPathResult {
   mode: 'pg' | 'embedded'
   councils: number
@@ -202,6 +250,8 @@ interface RealPathResult {
   peak_rss_mb: { server: number; worker: number; total: number }
   provider: { calls: number; connections: number; peak_in_flight: number; in_flight_per_500ms: number[] }
   load_average: string
+  /** PostgreSQL only: the same rows by raw pg transactions, all pairs at once, and our intake's share of that speed. */
+  intake_floor?: { seconds: number; ratio: number }
 }
 
 /**
@@ -225,7 +275,10 @@ async function benchRealPath(count: number, mode: 'pg' | 'embedded'): Promise<Re
     ...(schema ? { DATABASE_URL: schema.url, JOBS_BACKEND: 'bullmq', REDIS_URL: REDIS, JOBS_QUEUE: queue, EVENTS_PREFIX: queue } : { JOBS_BACKEND: 'inline' }),
   }
   const serverFlags = process.env.SERVER_BUN_FLAGS?.split(' ').filter(Boolean)
-  const server = await startServer({ env, ...(serverFlags ? { bunFlags: serverFlags } : {}) })
+  const server = await startServer({ env, ...(serverFlags ? { bunFlags: serverFlags } : {}) }).catch((error: Error) => {
+    fake.proc.kill('SIGTERM')
+    throw error
+  })
   const worker = schema ? startWorker(env) : null
   await worker?.ready
   // Finished councils, counted in the database the product writes.
@@ -284,7 +337,9 @@ async function benchRealPath(count: number, mode: 'pg' | 'embedded'): Promise<Re
       perHalf[slot] = Math.max(perHalf[slot] ?? 0, n)
     }
     const seconds = (finishedAt - done.started_at) / 1000
+    const floor = schema && done.accepted > 0 ? round(await intakeFloor(schema.url, count), 2) : null
     return {
+      ...(floor !== null && { intake_floor: { seconds: floor, ratio: round(floor / (done.all_accepted_ms / 1000), 2) } }),
       mode,
       councils: count,
       accepted: done.accepted,
@@ -328,6 +383,7 @@ function printRealPath(r: RealPathResult) {
   console.log(
     `(d) real path, ${name}: ${r.councils} create+run pairs through the API, fake OpenAI at ${REAL_DELAY_MS} ms per call\n` +
       `    all runs accepted in ${r.all_accepted_s} s${r.councils >= 1000 ? `  [≤ ${intakeTarget} s: ${met(r.all_accepted_s <= intakeTarget)}]` : ''}; ` +
+      `${r.intake_floor ? `raw-pg floor ${r.intake_floor.seconds} s (we run at ${Math.round(r.intake_floor.ratio * 100)} % of the floor's speed)  [≥ 50 %: ${met(r.intake_floor.ratio >= 0.5)}]; ` : ''}` +
       `all finished in ${r.all_finished_s} s vs ${CRITICAL_PATH_S} s critical path (${r.critical_path_x}×)  [≤ ${target}×: ${met(r.critical_path_x <= target)}]\n` +
       `    CPU ${r.cpu_s.server} s server + ${r.cpu_s.worker} s worker → ${r.cpu_ms_per_council.total} ms per council (server ${r.cpu_ms_per_council.server}, worker ${r.cpu_ms_per_council.worker}); ` +
       `peak RSS ${r.peak_rss_mb.server} + ${r.peak_rss_mb.worker} = ${r.peak_rss_mb.total} MB  [< 400 MB: ${met(r.peak_rss_mb.total < 400)}]; ` +
