@@ -3,12 +3,16 @@
  * naming the variable), migrates in development, listens, and on SIGTERM/SIGINT
  * stops taking requests, flushes the audit queue and closes the database.
  */
+// First: relaunches with Bun's fetch cap lifted above LLM_MAX_IN_FLIGHT before the other modules load.
+import './llm/fetch-cap'
 import { createApp, createDeps, prepare, serveOptions } from './app'
 import { loadConfigOrExit } from './config'
+import { fetchCapWarning } from './llm/in-flight'
 import { serveMetrics } from '../plugins/metrics'
 import { retentionTask } from './modules/retention/schedule'
 
 const config = loadConfigOrExit()
+const capWarning = fetchCapWarning(config.llm.maxInFlight)
 
 const deps = createDeps(config)
 await prepare(deps, { migrate: config.db.migrateOnStart })
@@ -40,7 +44,9 @@ deps.logger.info('server listening', {
   db: deps.db.dialect,
   jobs: config.jobs.backend,
   metrics: metricsServer ? `http://${config.host}:${metricsServer.port}/metrics` : null,
+  llm_max_in_flight: config.llm.maxInFlight,
 })
+if (capWarning) deps.logger.warn(capWarning)
 
 let stopping = false
 const shutdown = async (signal: string) => {

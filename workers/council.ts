@@ -7,12 +7,15 @@
  * With METRICS_PORT set it serves its own /metrics there (jobs and LLM calls
  * are counted in the process that runs them), under the server's scrape rules.
  */
+// First: relaunches with Bun's fetch cap lifted above LLM_MAX_IN_FLIGHT before the other modules load.
+import '../src/llm/fetch-cap'
 import { createDeps } from '../src/app'
 import { loadConfigOrExit } from '../src/config'
 import { createErrorTracker } from '../plugins/errors/tracker'
 import { startBullWorker } from '../plugins/jobs/bullmq'
 import packageJson from '../package.json'
 import { serveMetrics } from '../plugins/metrics'
+import { fetchCapWarning } from '../src/llm/in-flight'
 import { RETENTION_TASK, retentionTask } from '../src/modules/retention/schedule'
 
 const config = loadConfigOrExit()
@@ -22,6 +25,7 @@ if (config.jobs.backend !== 'bullmq') {
   )
   process.exit(1)
 }
+const capWarning = fetchCapWarning(config.llm.maxInFlight)
 
 const deps = createDeps(config, {
   errors: createErrorTracker(config.operations.sentry, {
@@ -72,7 +76,9 @@ deps.logger.info('worker started', {
   concurrency: config.jobs.concurrency,
   db: deps.db.dialect,
   llm: config.llm.provider,
+  llm_max_in_flight: config.llm.maxInFlight,
 })
+if (capWarning) deps.logger.warn(capWarning)
 
 let stopping = false
 const shutdown = async (signal: string) => {

@@ -43,6 +43,8 @@ export const toAuditRow = (event: AuditEvent, at = new Date()): AuditEventRow =>
 export interface AuditLog {
   /** Writes one event now; with `within` (a transaction's stores), as part of that transaction. */
   record(event: AuditEvent, within?: { audit: AuditWriter }): Promise<void>
+  /** record() of several events in one write, in the order given (a burst of runs created in one transaction). */
+  recordAll(events: readonly AuditEvent[], within?: { audit: AuditWriter }): Promise<void>
   recordLater(event: AuditEvent): void
   flush(): Promise<void>
   /**
@@ -96,6 +98,9 @@ export function createAuditLog({ store, logger, batchSize = 500, flushEveryMs = 
   return {
     async record(event, within) {
       await (within?.audit ?? store).append([toAuditRow(event)], options)
+    },
+    async recordAll(events, within) {
+      if (events.length > 0) await (within?.audit ?? store).append(events.map((event) => toAuditRow(event)), options)
     },
     recordLater(event) {
       queue.push(toAuditRow(event))

@@ -64,7 +64,8 @@ export function createRedisEventLog({ url, prefix, maxEvents, retainMs, idleMs }
   const channelOf = (jobId: string) => `${prefix}:live:${jobId}`
   const jobOf = (channel: string) => channel.slice(`${prefix}:live:`.length)
 
-  const commands = new IORedis(url, { maxRetriesPerRequest: 1, lazyConnect: false })
+  // Auto-pipelining: the events published in one tick (a burst of councils' member events) go in one socket write, in order.
+  const commands = new IORedis(url, { maxRetriesPerRequest: 1, lazyConnect: false, enableAutoPipelining: true })
   commands.on('error', () => undefined) // surfaced by publish/history/health; ioredis reconnects by itself
   // Loaded first, and commands run in the order sent, so every EVALSHA after it finds the script (events of a
   // job stay in order). Only after Redis itself restarted does one answer NOSCRIPT and go again as EVAL.

@@ -122,6 +122,8 @@ export interface Config {
     openaiApiKey: string | null
     openaiBaseUrl: string
     openaiModel: string
+    /** Provider calls in flight at once per process (LLM_MAX_IN_FLIGHT); default JOBS_CONCURRENCY × COUNCIL_CONCURRENCY. */
+    maxInFlight: number
     prices: PriceTable
     /** Offline provider only: agents whose calls fail, for demos and tests of partial councils. */
     offlineFailures: Record<string, string>
@@ -228,6 +230,8 @@ export function loadConfig(env: Env = process.env): Config {
   })
   const port = read(env, 'PORT', 3000, integer(0, 65535))
   const jobsBackend = read(env, 'JOBS_BACKEND', 'inline' as const, oneOf('inline', 'bullmq'))
+  const jobsConcurrency = read(env, 'JOBS_CONCURRENCY', 100, integer(1, 10_000))
+  const councilConcurrency = read(env, 'COUNCIL_CONCURRENCY', 8, integer(1, 100))
   const authMode = read(env, 'AUTH_MODE', production ? ('prod' as const) : ('dev' as const), oneOf('dev', 'prod'))
 
   const config: Config = {
@@ -277,7 +281,7 @@ export function loadConfig(env: Env = process.env): Config {
         if (!/^[A-Za-z0-9_-]{1,64}$/.test(raw)) throw new Error('must be 1–64 letters, digits, _ or -')
         return raw
       }),
-      concurrency: read(env, 'JOBS_CONCURRENCY', 100, integer(1, 10_000)),
+      concurrency: jobsConcurrency,
       attempts: read(env, 'JOBS_ATTEMPTS', 3, integer(1, 20)),
       lockMs: read(env, 'JOBS_LOCK_MS', 30_000, integer(1000, 600_000)),
       shutdownGraceMs: read(env, 'JOBS_SHUTDOWN_GRACE_MS', 25_000, integer(0, 600_000)),
@@ -321,6 +325,8 @@ export function loadConfig(env: Env = process.env): Config {
       openaiApiKey: read(env, 'OPENAI_API_KEY', null as string | null, String),
       openaiBaseUrl: read(env, 'OPENAI_BASE_URL', 'https://api.openai.com/v1', url),
       openaiModel: read(env, 'OPENAI_MODEL', 'gpt-4o-mini', String),
+      // Every running job's calls at once (the default never holds one back); lower it to a provider's rate limits.
+      maxInFlight: read(env, 'LLM_MAX_IN_FLIGHT', Math.min(65_535, jobsConcurrency * councilConcurrency), integer(1, 65_535)),
       offlineFailures: read(env, 'LLM_OFFLINE_FAIL_AGENTS', {} as Record<string, string>, (raw) =>
         Object.fromEntries(
           list(raw).map((entry) => {
@@ -333,7 +339,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     council: {
       quorum: read(env, 'COUNCIL_QUORUM', 2, integer(1, 50)),
-      draftConcurrency: read(env, 'COUNCIL_CONCURRENCY', 8, integer(1, 100)),
+      draftConcurrency: councilConcurrency,
       reviewExcludeSelf: read(env, 'COUNCIL_REVIEW_EXCLUDE_SELF', true, boolean),
       maxTokens: read(env, 'COUNCIL_MAX_TOKENS', 1024, integer(16, 200_000)),
     },

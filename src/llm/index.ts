@@ -8,7 +8,7 @@ export type { LlmProvider } from './types'
 
 export function createLlmProvider(config: Config): LlmProvider {
   if (config.llm.provider === 'openai')
-    return createOpenAiProvider({ apiKey: config.llm.openaiApiKey!, baseUrl: config.llm.openaiBaseUrl })
+    return createOpenAiProvider({ apiKey: config.llm.openaiApiKey!, baseUrl: config.llm.openaiBaseUrl, maxInFlight: config.llm.maxInFlight })
   return createOfflineProvider({ latencyMs: config.llm.offlineLatencyMs, failures: config.llm.offlineFailures })
 }
 

@@ -5,7 +5,11 @@
  * jitter, honouring Retry-After; other 4xx and malformed bodies fail at once.
  * A caller that wants the text as it is generated (onDelta) gets a streamed
  * request (`stream: true`, usage in the last chunk); everyone else the plain one.
+ * At most `maxInFlight` attempts are in flight at once (LLM_MAX_IN_FLIGHT; a
+ * call waits for a slot, and gives it back while it backs off); connections
+ * are kept alive and reused by Bun's fetch.
  */
+import { createInFlightLimit } from './in-flight'
 import { estimateTokens, LlmError, type CompletionRequest, type CompletionResult, type LlmProvider } from './types'
 
 export interface OpenAiOptions {
@@ -17,6 +21,8 @@ export interface OpenAiOptions {
   backoffMs?: number
   /** Longest wait a Retry-After may impose before we give up on the call. */
   maxRetryAfterMs?: number
+  /** Attempts in flight at once, across every caller of this provider (LLM_MAX_IN_FLIGHT). */
+  maxInFlight?: number
   fetch?: typeof fetch
 }
 
@@ -105,11 +111,21 @@ export function createOpenAiProvider({
   maxRetries = 3,
   backoffMs = 500,
   maxRetryAfterMs = 60_000,
+  maxInFlight = Number.POSITIVE_INFINITY,
   fetch: fetchImpl = fetch,
 }: OpenAiOptions): LlmProvider {
   const url = `${baseUrl.replace(/\/+$/, '')}/chat/completions`
-
+  const limit = createInFlightLimit(maxInFlight)
   const attempt = async (request: CompletionRequest): Promise<CompletionResult> => {
+    const release = await limit.acquire(request.signal)
+    try {
+      return await send(request)
+    } finally {
+      release()
+    }
+  }
+
+  const send = async (request: CompletionRequest): Promise<CompletionResult> => {
     const started = performance.now()
     const signals = [AbortSignal.timeout(timeoutMs), ...(request.signal ? [request.signal] : [])]
     let response: Response

@@ -34,6 +34,8 @@ export interface StartServerOptions {
   env?: Record<string, string>
   /** Echo the server's output to this process's stderr as it arrives. */
   echo?: boolean
+  /** Flags for bun before `run` (a benchmark profiling the server: --cpu-prof). */
+  bunFlags?: string[]
 }
 
 /** Asks the OS for a port nobody listens on. Another process could take it before the server binds; start() retries. */
@@ -121,7 +123,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       if (options.echo) process.stderr.write(text)
       output = (output + text).slice(-OUTPUT_LIMIT)
     }
-    const proc = Bun.spawn(['bun', 'run', 'src/server.ts'], {
+    const proc = Bun.spawn(['bun', ...(options.bunFlags ?? []), 'run', 'src/server.ts'], {
       cwd: ROOT,
       env: serverEnv(port, dataDir, options.env ?? {}),
       stdin: 'ignore',

@@ -4,7 +4,7 @@ import { newId, type PgExec } from '../../../db/client'
 import { createCoalescer } from '../../../db/coalesce'
 import type { BudgetReservationRow } from '../../../db/schema'
 import { budgetReservations, budgetUsage, jobs, limits, stageOutputs, users } from '../../../db/schema/pg'
-import { alertBit, type BudgetLedger } from './store'
+import { alertBit, reservationRounds, type BudgetLedger, type ReservationRequest, type ReserveOutcome } from './store'
 
 export interface PgBudgetLedgerOptions {
   /** Share reads of reservations between concurrent callers; only on the database itself, never inside a transaction. */
@@ -19,6 +19,21 @@ export function createPgBudgetLedger(db: PgExec, { coalesce }: PgBudgetLedgerOpt
     return jobIds.map((jobId) => byJob.get(jobId))
   })
   const dayOf = (userId: string, day: string) => and(eq(budgetUsage.userId, userId), eq(budgetUsage.day, day))
+  const fitsAlone = ({ worstCase: worst, limits: limit }: ReservationRequest) => worst.tokens <= limit.tokens && worst.cost <= limit.cost
+  const reservationRow = (r: ReservationRequest) => ({
+    jobId: r.jobId,
+    userId: r.userId,
+    day: r.day,
+    kind: r.kind,
+    roles: r.roles,
+    tokensReserved: r.worstCase.tokens,
+    costReservedMicroUsd: r.worstCase.cost,
+    tokensUsed: 0,
+    costUsedMicroUsd: 0,
+    calls: 0,
+    createdAt: r.at,
+    settledAt: null,
+  })
 
   return {
     async reserve(r) {
@@ -64,6 +79,57 @@ export function createPgBudgetLedger(db: PgExec, { coalesce }: PgBudgetLedgerOpt
         settledAt: null,
       })
       return { granted: true }
+    },
+
+    async reserveMany(requests) {
+      const outcomes: ReserveOutcome[] = new Array(requests.length)
+      const granted: ReservationRequest[] = []
+      const key = (userId: string, day: string) => `${userId}\u0000${day}`
+      for (const round of reservationRounds(requests)) {
+        const fits = round.filter((i) => fitsAlone(requests[i]!))
+        const held = new Set<string>()
+        if (fits.length > 0) {
+          // A user's first hold of the day creates its row holding the worst case...
+          const created = await db
+            .insert(budgetUsage)
+            .values(fits.map((i) => {
+              const r = requests[i]!
+              return { id: newId(), userId: r.userId, day: r.day, tokensUsed: 0, tokensHeld: r.worstCase.tokens, costUsedMicroUsd: 0, costHeldMicroUsd: r.worstCase.cost, alertsSent: 0, roles: r.roles, updatedAt: r.at }
+            }))
+            .onConflictDoNothing({ target: [budgetUsage.userId, budgetUsage.day] })
+            .returning({ userId: budgetUsage.userId, day: budgetUsage.day })
+          for (const row of created) held.add(key(row.userId, row.day))
+          // ...the others add it to the existing row only where it fits: one statement, each row locked while its condition is evaluated.
+          const existing = fits.filter((i) => !held.has(key(requests[i]!.userId, requests[i]!.day)))
+          if (existing.length > 0) {
+            const values = sql.join(
+              existing.map((i) => {
+                const r = requests[i]!
+                return sql`(${r.userId}, ${r.day}, ${r.worstCase.tokens}::bigint, ${r.worstCase.cost}::bigint, ${r.limits.tokens}::bigint, ${r.limits.cost}::bigint, ${JSON.stringify(r.roles)}::jsonb, ${r.at.toISOString()}::timestamptz)`
+              }),
+              sql`, `,
+            )
+            const updated = await db.execute<{ user_id: string; day: string }>(sql`
+              update ${budgetUsage} as b set
+                tokens_held = b.tokens_held + v.tokens, cost_held_micro_usd = b.cost_held_micro_usd + v.cost, roles = v.roles, updated_at = v.at
+              from (values ${values}) as v(user_id, day, tokens, cost, max_tokens, max_cost, roles, at)
+              where b.user_id = v.user_id and b.day = v.day
+                and b.tokens_used + b.tokens_held + v.tokens <= v.max_tokens
+                and b.cost_used_micro_usd + b.cost_held_micro_usd + v.cost <= v.max_cost
+              returning b.user_id, b.day`)
+            for (const row of updated.rows) held.add(key(row.user_id, row.day))
+          }
+        }
+        for (const i of round) {
+          const r = requests[i]!
+          if (held.has(key(r.userId, r.day))) {
+            outcomes[i] = { granted: true }
+            granted.push(r)
+          } else outcomes[i] = { granted: false, day: (await db.select().from(budgetUsage).where(dayOf(r.userId, r.day)).limit(1))[0] }
+        }
+      }
+      if (granted.length > 0) await db.insert(budgetReservations).values(granted.map(reservationRow))
+      return outcomes
     },
 
     async usage(userId, day) {

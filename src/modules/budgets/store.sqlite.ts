@@ -20,7 +20,7 @@ export function createSqliteBudgetLedger(db: SqliteExec, { coalesce }: SqliteBud
   })
   const dayOf = (userId: string, day: string) => and(eq(budgetUsage.userId, userId), eq(budgetUsage.day, day))
 
-  return {
+  const ledger: BudgetLedger = {
     async reserve(r) {
       const { worstCase: worst, limits: limit } = r
       // One statement holds the worst case: it creates the day's row holding it, or adds it to the
@@ -64,6 +64,13 @@ export function createSqliteBudgetLedger(db: SqliteExec, { coalesce }: SqliteBud
         settledAt: null,
       })
       return { granted: true }
+    },
+
+    async reserveMany(requests) {
+      // One writer at a time: the requests are decided one after another, in the caller's transaction.
+      const outcomes = []
+      for (const request of requests) outcomes.push(await ledger.reserve(request))
+      return outcomes
     },
 
     async usage(userId, day) {
@@ -203,4 +210,5 @@ export function createSqliteBudgetLedger(db: SqliteExec, { coalesce }: SqliteBud
         .limit(limit)
     },
   }
+  return ledger
 }

@@ -19,6 +19,27 @@ export interface ReservationRequest {
   limits: Amounts
 }
 
+/** Whether a reservation was granted; when not, the day's row as it stands. */
+export type ReserveOutcome = { granted: true } | { granted: false; day: BudgetUsageRow | undefined }
+
+/**
+ * The rounds in which reserveMany decides `requests`: a user's requests on a
+ * day one per round, in the order given, so each round writes a (user, day)
+ * row at most once. Indexes into `requests`, each round sorted by user.
+ */
+export function reservationRounds(requests: readonly ReservationRequest[]): number[][] {
+  const rounds: number[][] = []
+  const seen = new Map<string, number>()
+  requests.forEach((r, i) => {
+    const key = `${r.userId}\u0000${r.day}`
+    const k = seen.get(key) ?? 0
+    seen.set(key, k + 1)
+    ;(rounds[k] ??= []).push(i)
+  })
+  for (const round of rounds) round.sort((a, b) => (requests[a]!.userId < requests[b]!.userId ? -1 : requests[a]!.userId > requests[b]!.userId ? 1 : 0))
+  return rounds
+}
+
 /** An unsettled reservation and the status of its job (null when the job row is gone). */
 export interface OpenReservation {
   reservation: BudgetReservationRow
@@ -40,7 +61,14 @@ export interface BudgetLedger {
    * runs on any instance cannot both take the last of a budget. When it does
    * not fit, nothing is written and the day's row as it stands is returned.
    */
-  reserve(request: ReservationRequest): Promise<{ granted: true } | { granted: false; day: BudgetUsageRow | undefined }>
+  reserve(request: ReservationRequest): Promise<ReserveOutcome>
+  /**
+   * reserve() for a burst of runs, in shared statements: each request is
+   * decided as reserve() would decide it taken one after another in the
+   * order given (a user's second request sees the first one's hold). Run it
+   * inside the transaction that creates the jobs, like reserve().
+   */
+  reserveMany(requests: readonly ReservationRequest[]): Promise<ReserveOutcome[]>
 
   /** The user's row for a day, if anything was ever reserved that day. */
   usage(userId: string, day: string): Promise<BudgetUsageRow | undefined>

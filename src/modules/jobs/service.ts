@@ -4,6 +4,7 @@
  * request_id); the queue carries only its id. Another user's job is 404.
  */
 import { isId, newId } from '../../../db/client'
+import { createCoalescer, ItemFailure } from '../../../db/coalesce'
 import type { JobRow } from '../../../db/schema'
 import type { Actor } from '../../../plugins/auth'
 import type { JobEventSink } from '../../../plugins/events'
@@ -13,6 +14,7 @@ import type { AuditEvent, AuditLog } from '../../../plugins/audit'
 import { AppError, conflict, notFound } from '../../errors'
 import { toPage, type Page, type PageParams } from '../../pagination'
 import type { BudgetGate } from '../budgets/service'
+import type { BudgetHold } from '../budgets/gate'
 import type { PaletteAccess } from '../palettes/service'
 import type { Stores, TxStores } from '../../stores'
 import type { AdminJobViewType, JobStatus, JobViewType } from './model'
@@ -124,6 +126,64 @@ export function createJobsService({ stores, audit, queue, budgets, events, palet
     }
   }
 
+  /** A council run ready to be written: its job row, the caller's budget hold and the audit event's request. */
+  interface RunIntake {
+    meta: RequestMeta
+    row: JobRow
+    sessionId: string
+    hold: BudgetHold | undefined
+  }
+  const runAudit = ({ meta, row, sessionId }: RunIntake): AuditEvent => ({
+    ...meta.audit,
+    action: 'session.run',
+    role: row.role,
+    target: `session:${sessionId}`,
+    sessionId,
+    jobId: row.id,
+  })
+  /** One run in its own transaction: its reservation, job row, session status and audit event commit together or not at all. */
+  const writeRun = (run: RunIntake) =>
+    stores.transaction(async (tx) => {
+      await run.hold?.reserve(tx, run.row.id)
+      await tx.jobs.insert(run.row)
+      await tx.sessions.update(run.sessionId, { status: 'queued', error: null })
+      await audit.record(runAudit(run), tx)
+    })
+  /**
+   * Runs requested together share statements (db/coalesce.ts): one transaction
+   * reserves every budget hold (BudgetLedger.reserveMany decides them as if one
+   * after another), inserts the accepted jobs, marks their sessions queued and
+   * records their audit events. A refused hold fails only its own request. If
+   * the shared transaction fails (two requests with one Idempotency-Key, say),
+   * nothing of it stays and each run is written again on its own, exactly as alone.
+   */
+  const intake = createCoalescer<RunIntake, true>(
+    async (runs) => {
+      if (runs.length === 1) return [await writeRun(runs[0]!).then(() => true as const, (error: unknown) => new ItemFailure(error))]
+      try {
+        return await stores.transaction(async (tx) => {
+          const held = runs.filter((run) => run.hold)
+          const outcomes = held.length > 0 ? await tx.budgets.reserveMany(held.map((run) => run.hold!.request(run.row.id))) : []
+          const refused = new Map<RunIntake, Error>()
+          held.forEach((run, i) => {
+            const outcome = outcomes[i]!
+            if (!outcome.granted) refused.set(run, run.hold!.refusal(outcome.day))
+          })
+          const accepted = runs.filter((run) => !refused.has(run))
+          if (accepted.length > 0) {
+            await tx.jobs.insertMany(accepted.map((run) => run.row))
+            await tx.sessions.updateMany(accepted.map((run) => run.sessionId), { status: 'queued', error: null })
+            await audit.recordAll(accepted.map(runAudit), tx)
+          }
+          return runs.map((run) => (refused.has(run) ? new ItemFailure(refused.get(run)) : (true as const)))
+        })
+      } catch {
+        return Promise.all(runs.map((run) => writeRun(run).then(() => true as const, (error: unknown) => new ItemFailure(error))))
+      }
+    },
+    { maxBatch: 250, maxInFlight: 2 },
+  )
+
   const checkKey = (key: string | undefined) => {
     if (key !== undefined && !IDEMPOTENCY_KEY.test(key))
       throw new AppError(400, 'invalid_idempotency_key', 'Idempotency-Key must be 1–128 characters of letters, digits, . _ : -')
@@ -170,12 +230,7 @@ export function createJobsService({ stores, audit, queue, budgets, events, palet
       const row = newJobRow(actor, { kind: 'council', sessionId }, meta, key)
       const hold = await budgets?.prepareRun(actor, { kind: 'council', paletteId: session.paletteId })
       try {
-        await stores.transaction(async (tx) => {
-          await hold?.reserve(tx, row.id)
-          await tx.jobs.insert(row)
-          await tx.sessions.update(sessionId, { status: 'queued', error: null })
-          await auditJob(tx, actor, meta, { action: 'session.run', role: row.role, target: `session:${sessionId}`, sessionId, jobId: row.id })
-        })
+        await intake.add({ meta, row, sessionId, hold })
       } catch (error) {
         // Two requests with the same key at once: the loser answers with the winner's job.
         const winner = key ? await findByKey(actor.userId, key) : undefined

@@ -4,8 +4,9 @@
  * Every write happens in a transaction together with its audit event.
  */
 import { isId, newId } from '../../../db/client'
+import { createCoalescer, ItemFailure } from '../../../db/coalesce'
 import type { DocumentRow, SessionRow } from '../../../db/schema'
-import type { AuditLog } from '../../../plugins/audit'
+import type { AuditEvent, AuditLog } from '../../../plugins/audit'
 import { WebSearchError, type WebSearch } from '../../../plugins/search'
 import type { Actor } from '../../identity'
 import type { RequestMeta } from '../../../plugins/rbac'
@@ -105,6 +106,34 @@ export function createSessionsService({ stores, audit, questionMaxChars, palette
     for (const doc of await stores.documents.forSessions(rows.map((row) => row.id))) documents.set(doc.sessionId, [...(documents.get(doc.sessionId) ?? []), doc])
     return (row: SessionRow) => toSummary(row, documents.get(row.id))
   }
+  /** One session and its audit event, in a transaction of their own (with what `within` adds). */
+  const writeSession = (row: SessionRow, event: AuditEvent, within?: (tx: TxStores, row: SessionRow) => Promise<void>) =>
+    stores.transaction(async (tx) => {
+      await tx.sessions.insert(row)
+      await audit.record(event, tx)
+      await within?.(tx, row)
+    })
+  /**
+   * Sessions created together share statements (db/coalesce.ts): one
+   * transaction inserts their rows and their audit events. If it fails, none
+   * of it stays and each is written again on its own, exactly as alone.
+   */
+  const intake = createCoalescer<{ row: SessionRow; event: AuditEvent }, true>(
+    async (items) => {
+      const alone = () => Promise.all(items.map(({ row, event }) => writeSession(row, event).then(() => true as const, (error: unknown) => new ItemFailure(error))))
+      if (items.length === 1) return alone()
+      try {
+        await stores.transaction(async (tx) => {
+          await tx.sessions.insertMany(items.map((item) => item.row))
+          await audit.recordAll(items.map((item) => item.event), tx)
+        })
+        return items.map(() => true as const)
+      } catch {
+        return alone()
+      }
+    },
+    { maxBatch: 250, maxInFlight: 2 },
+  )
   return {
     /** `within` runs in the session's transaction (uploads add their document rows and extraction jobs there). */
     async create(
@@ -136,20 +165,15 @@ export function createSessionsService({ stores, audit, questionMaxChars, palette
         updatedAt: now,
         deletedAt: null,
       }
-      await stores.transaction(async (tx) => {
-        await tx.sessions.insert(row)
-        await audit.record(
-          {
-            ...meta.audit,
-            action: 'session.create',
-            target: `session:${row.id}`,
-            sessionId: row.id,
-            metadata: { palette_id: row.paletteId, question_chars: question.length, ...(searchWeb && { web_search: true }) },
-          },
-          tx,
-        )
-        await within?.(tx, row)
-      })
+      const event: AuditEvent = {
+        ...meta.audit,
+        action: 'session.create',
+        target: `session:${row.id}`,
+        sessionId: row.id,
+        metadata: { palette_id: row.paletteId, question_chars: question.length, ...(searchWeb && { web_search: true }) },
+      }
+      // Uploads add their rows to the session's own transaction; a plain session joins others created at the same moment.
+      await (within ? writeSession(row, event, within) : intake.add({ row, event }))
       return row
     },
 

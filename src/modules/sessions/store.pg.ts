@@ -168,6 +168,9 @@ export function createPgSessionStore(db: PgExec, { coalesce }: PgSessionStoreOpt
     async update(id, fields) {
       await db.update(sessions).set({ ...fields, updatedAt: new Date() }).where(eq(sessions.id, id))
     },
+    async updateMany(ids, fields) {
+      if (ids.length > 0) await db.update(sessions).set({ ...fields, updatedAt: new Date() }).where(inArray(sessions.id, [...ids]))
+    },
     async liveById(id) {
       return coalesce ? readLive.add(id) : (await queries().liveByIds.execute({ ids: [id] }))[0]
     },

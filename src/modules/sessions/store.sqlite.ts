@@ -64,6 +64,9 @@ export function createSqliteSessionStore(db: SqliteExec): SessionStore {
     async update(id, fields) {
       await db.update(sessions).set({ ...fields, updatedAt: new Date() }).where(eq(sessions.id, id))
     },
+    async updateMany(ids, fields) {
+      if (ids.length > 0) await db.update(sessions).set({ ...fields, updatedAt: new Date() }).where(inArray(sessions.id, [...ids]))
+    },
     async liveById(id) {
       return (await db.select().from(sessions).where(and(eq(sessions.id, id), isNull(sessions.deletedAt))).limit(1))[0]
     },

@@ -39,6 +39,8 @@ export interface SessionStore {
   findOwned(id: string, userId: string): Promise<SessionRow | undefined>
   /** Writes status fields of one session (updated_at is set to now). */
   update(id: string, fields: Partial<Pick<SessionRow, 'status' | 'stage' | 'error'>>): Promise<void>
+  /** update() of many sessions with the same fields, in one statement (a burst of runs being queued). */
+  updateMany(ids: readonly string[], fields: Partial<Pick<SessionRow, 'status' | 'stage' | 'error'>>): Promise<void>
   /** A live session whoever owns it (the council reads it to run it), or undefined. */
   liveById(id: string): Promise<SessionRow | undefined>
   /** Marks the session running at `stage` (the council started the stage). */

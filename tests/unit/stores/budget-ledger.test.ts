@@ -146,6 +146,42 @@ eachDialect('budget ledger', (use) => {
     expect(await stores.budgets.openReservations([userId], DAY)).toHaveLength(3)
   })
 
+  test('reserveMany decides a burst as reserve() would one after another: a user\'s later requests see the earlier holds', async () => {
+    const { stores } = use()
+    const [ann, bob, cy] = [newId(), newId(), newId()]
+    // Bob already holds 500 of his 1,000.
+    await stores.budgets.reserve(request(bob, { tokens: 500, cost: 10 }))
+    const burst = [
+      request(ann, { tokens: 400, cost: 10 }),
+      request(bob, { tokens: 400, cost: 10 }),
+      request(ann, { tokens: 400, cost: 10 }),
+      request(ann, { tokens: 400, cost: 10 }), // ann's third would pass 1,000
+      request(bob, { tokens: 200, cost: 10 }), // bob's second would pass 1,000
+      request(cy, { tokens: 1_001, cost: 1 }), // more than the limit on its own
+      request(cy, { tokens: 1_000, cost: 1 }), // exactly the limit
+      request(ann, { tokens: 200, cost: 10 }), // fits after the refusal
+    ]
+    const outcomes = await stores.transaction((tx) => tx.budgets.reserveMany(burst))
+    expect(outcomes.map((outcome) => outcome.granted)).toEqual([true, true, true, false, false, false, true, true])
+    expect(outcomes[4]).toMatchObject({ granted: false, day: { tokensHeld: 900 } })
+    expect(outcomes[5]).toEqual({ granted: false, day: undefined })
+    expect(await stores.budgets.usage(ann, DAY)).toMatchObject({ tokensHeld: 1_000, costHeldMicroUsd: 30 })
+    expect(await stores.budgets.usage(bob, DAY)).toMatchObject({ tokensHeld: 900, costHeldMicroUsd: 20 })
+    expect(await stores.budgets.usage(cy, DAY)).toMatchObject({ tokensHeld: 1_000, costHeldMicroUsd: 1 })
+    for (const [i, r] of burst.entries())
+      expect((await stores.budgets.reservation(r.jobId))?.tokensReserved).toBe(outcomes[i]!.granted ? r.worstCase.tokens : undefined)
+  })
+
+  test('reserveMany bursts running at once never take more than the limit', async () => {
+    const { stores } = use()
+    const userId = newId()
+    const bursts = await Promise.all(
+      Array.from({ length: 4 }, () => stores.transaction((tx) => tx.budgets.reserveMany(Array.from({ length: 3 }, () => request(userId, { tokens: 300, cost: 10 }))))),
+    )
+    expect(bursts.flat().filter((outcome) => outcome.granted)).toHaveLength(3)
+    expect(await stores.budgets.usage(userId, DAY)).toMatchObject({ tokensHeld: 900, costHeldMicroUsd: 30 })
+  })
+
   test('a reservation made in a transaction that fails is not kept', async () => {
     const { stores } = use()
     const userId = newId()

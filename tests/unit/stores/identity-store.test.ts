@@ -29,6 +29,7 @@ const recordingAudit = () => {
   const events: AuditEvent[] = []
   const audit: AuditLog = {
     record: async (event) => void events.push(event),
+    recordAll: async (recorded) => void events.push(...recorded),
     recordLater: (event) => void events.push(event),
     flush: async () => undefined,
     purge: async () => 0,

@@ -130,6 +130,19 @@ eachDialect('session store', (use) => {
     })
   })
 
+  test('updateMany: the named sessions only, in one statement, updated_at moved on', async () => {
+    const { stores } = use()
+    const old = new Date(Date.now() - 60_000)
+    const rows = Array.from({ length: 5 }, () => session('queuer', { status: 'created', error: 'earlier failure', createdAt: old, updatedAt: old }))
+    await stores.sessions.insertMany(rows)
+    await stores.transaction((tx) => tx.sessions.updateMany(rows.slice(0, 3).map((row) => row.id), { status: 'queued', error: null }))
+    await stores.sessions.updateMany([], { status: 'failed' })
+    const after = await Promise.all(rows.map((row) => stores.sessions.findLive(row.id, 'queuer')))
+    expect(after.map((row) => [row!.status, row!.error])).toEqual([...Array(3).fill(['queued', null]), ...Array(2).fill(['created', 'earlier failure'])])
+    expect(after[0]!.updatedAt.getTime()).toBeGreaterThan(old.getTime())
+    expect(after[4]!.updatedAt.getTime()).toBe(old.getTime())
+  })
+
   test('succeed: many sessions at once (one batch statement on PostgreSQL), each with its own totals and time', async () => {
     const { stores } = use()
     const rows = Array.from({ length: 12 }, () => session('finisher', { status: 'running', stage: 'review' }))
