@@ -1,5 +1,5 @@
 /** Sessions on PostgreSQL: prepared statements, and concurrent reads sharing statements (db/coalesce.ts). */
-import { and, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm'
+import { and, desc, eq, getTableColumns, inArray, isNull, lt, sql } from 'drizzle-orm'
 import type { PgExec } from '../../../db/client'
 import { byGroup, createCoalescer, ItemFailure } from '../../../db/coalesce'
 import type { SessionRow } from '../../../db/schema'
@@ -10,6 +10,23 @@ import { ROWS_PER_INSERT, type SessionStore, type SessionTotals } from './store'
 export interface PgSessionStoreOptions {
   /** Share statements between concurrent callers; only on the database itself, never inside a transaction. */
   coalesce: boolean
+}
+
+interface PageRequest {
+  userId: string
+  after: string | null
+  limit: number
+}
+
+/** A sessions row as the driver returns it under drizzle (snake_case keys, timestamps as text) → the row type, as drizzle's own mapping does. */
+const sessionColumns = Object.entries(getTableColumns(sessions))
+function sessionFromDriver(raw: Record<string, unknown>): SessionRow {
+  const row: Record<string, unknown> = {}
+  for (const [key, column] of sessionColumns) {
+    const value = raw[column.name]
+    row[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value)
+  }
+  return row as SessionRow
 }
 
 export function createPgSessionStore(db: PgExec, { coalesce }: PgSessionStoreOptions): SessionStore {
@@ -56,21 +73,60 @@ export function createPgSessionStore(db: PgExec, { coalesce }: PgSessionStoreOpt
     return ids.map((id) => byId.get(id))
   })
   /**
-   * List reads are coalesced the same way: each batch sends one statement per
-   * distinct page, and requests for the same page (one user polling from several
-   * tabs, say) share its rows. A page whose statement fails fails its own requests only.
+   * List reads are coalesced too, across users: a batch's distinct pages (user,
+   * cursor, limit) are read by one statement — a lateral join of each page's own
+   * keyset query over the batch's pages (first pages and cursor pages apart, so
+   * each keeps its index range: at most two statements a batch) — and requests
+   * for the same page share its rows. Each page is still its owner's live rows
+   * only, and each request's rows come from a statement sent after it arrived.
+   * A single page is read by its own prepared statement; if a shared statement
+   * fails, its pages are read one by one, so a bad page fails its own requests only.
    */
-  const readPages = createCoalescer<{ userId: string; after: string | null; limit: number }, SessionRow[]>((requests) =>
-    byGroup(
-      requests,
-      (request) => `${request.userId}|${request.after ?? ''}|${request.limit}`,
-      async (same) => {
-        const { userId, after, limit } = same[0]!
-        const rows = await readPage(userId, after, limit).catch((error: unknown) => new ItemFailure(error))
-        return same.map(() => rows)
-      },
-    ),
-  )
+  const readOnePage = async (page: PageRequest) => readPage(page.userId, page.after, page.limit).catch((error: unknown) => new ItemFailure(error))
+  const readManyPages = async (pages: PageRequest[], after: boolean): Promise<Array<SessionRow[] | ItemFailure>> => {
+    if (pages.length === 1) return [await readOnePage(pages[0]!)]
+    const wanted = JSON.stringify(pages.map((page, n) => ({ n, user_id: page.userId, after: page.after, lim: page.limit })))
+    try {
+      const { rows } = await db.execute<Record<string, unknown>>(sql`
+        select r.n as "__page", s.* from json_to_recordset(${wanted}::json) as r(n int, user_id text, after text, lim int)
+        cross join lateral (
+          select * from sessions
+          where sessions.user_id = r.user_id and sessions.deleted_at is null ${after ? sql`and sessions.id < r.after` : sql``}
+          order by sessions.id desc limit r.lim
+        ) s
+        order by r.n, s.id desc`)
+      const out: SessionRow[][] = pages.map(() => [])
+      for (const raw of rows) out[raw.__page as number]!.push(sessionFromDriver(raw))
+      return out
+    } catch {
+      return Promise.all(pages.map(readOnePage))
+    }
+  }
+  const readPages = createCoalescer<PageRequest, SessionRow[]>(async (requests) => {
+    // Distinct pages, each with the requests that asked for it.
+    const distinct = new Map<string, { page: PageRequest; asked: number[] }>()
+    requests.forEach((request, i) => {
+      const key = `${request.userId}|${request.after ?? ''}|${request.limit}`
+      const seen = distinct.get(key)
+      if (seen) seen.asked.push(i)
+      else distinct.set(key, { page: request, asked: [i] })
+    })
+    const groups = [...distinct.values()]
+    const first = groups.filter((group) => group.page.after === null)
+    const next = groups.filter((group) => group.page.after !== null)
+    const results: Array<SessionRow[] | ItemFailure> = new Array(requests.length)
+    await Promise.all(
+      ([[first, false], [next, true]] as const).map(async ([set, after]) => {
+        if (set.length === 0) return
+        const pages = await readManyPages(
+          set.map((group) => group.page),
+          after,
+        )
+        set.forEach((group, k) => group.asked.forEach((i) => (results[i] = pages[k]!)))
+      }),
+    )
+    return results
+  })
 
   /** Stage changes of councils that move together: one UPDATE … WHERE id = any(…) per stage. */
   const setRunningTogether = createCoalescer<{ id: string; stage: string }, void>((items) =>

@@ -103,6 +103,53 @@ eachDialect('session store', (use) => {
     expect(wrongOwner.every((r) => r === undefined)).toBe(true)
   })
 
+  test('concurrent pages of many owners (first pages and cursor pages, any limits; read together on PostgreSQL) each equal that page read alone', async () => {
+    const { stores } = use()
+    const owners = Array.from({ length: 5 }, (_, i) => `lister-${i}-${newId()}`)
+    const made = new Map<string, SessionRow[]>(owners.map((owner) => [owner, []]))
+    // Interleaved, so the owners' ids alternate in time; every field differs by row, to check the mapping.
+    for (let n = 0; n < 6; n++)
+      for (const [i, owner] of owners.entries()) {
+        const row = session(owner, {
+          question: `${owner} #${n} — «${i}»`,
+          costMicroUsd: 9_007_199_254_740 + n,
+          partial: n % 2 === 0,
+          webSearch: i % 2 === 1,
+          status: n % 3 === 0 ? 'succeeded' : 'created',
+          stage: n % 3 === 0 ? 'synthesis' : null,
+          tokensIn: n * 100 + i,
+          error: n === 5 ? 'boom' : null,
+          createdAt: new Date(Date.UTC(2026, 0, 1, 0, n, i, 123)),
+        })
+        await stores.sessions.insert(row)
+        made.get(owner)!.push(row)
+      }
+    // Owner 0's newest and owner 1's third are deleted.
+    await stores.sessions.softDelete(made.get(owners[0]!)![5]!.id, owners[0]!, new Date())
+    await stores.sessions.softDelete(made.get(owners[1]!)![2]!.id, owners[1]!, new Date())
+    const asks: Array<[string, string | null, number]> = []
+    for (const [i, owner] of owners.entries()) {
+      const rows = made.get(owner)!
+      asks.push([owner, null, 2], [owner, null, 10], [owner, rows[4]!.id, 2], [owner, rows[1]!.id, 3], [owner, null, 2])
+      // Another owner's cursor: still this owner's rows only, below that id.
+      asks.push([owner, made.get(owners[(i + 1) % owners.length]!)![3]!.id, 4])
+    }
+    asks.push([`nobody-${newId()}`, null, 5])
+    const together = await Promise.all(asks.map(([owner, after, limit]) => stores.sessions.page(owner, after, limit)))
+    for (const [k, [owner, after, limit]] of asks.entries()) {
+      const alone = await stores.sessions.page(owner, after, limit)
+      const expected = (made.get(owner) ?? [])
+        .filter((row) => !(owner === owners[0] && row === made.get(owners[0]!)![5]) && !(owner === owners[1] && row === made.get(owners[1]!)![2]))
+        .filter((row) => after === null || row.id < after)
+        .reverse()
+        .slice(0, limit)
+      expect(together[k]).toEqual(alone)
+      expect(together[k]!.map((row) => row.id)).toEqual(expected.map((row) => row.id))
+      // Every field reads back as written (a row read in a shared statement is mapped like any other).
+      together[k]!.forEach((row, j) => expect(row).toEqual(expected[j]!))
+    }
+  })
+
   test('liveById reads a live session whoever owns it; a deleted or missing one is undefined', async () => {
     const { stores } = use()
     const row = session('anyone')
