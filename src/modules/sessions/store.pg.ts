@@ -18,12 +18,20 @@ interface PageRequest {
   limit: number
 }
 
-/** A sessions row as the driver returns it under drizzle (snake_case keys, timestamps as text) → the row type, as drizzle's own mapping does. */
+/**
+ * The columns of a sessions row, in the order a shared page statement sends
+ * them: each row as one JSON array (PostgreSQL's own text for every value,
+ * timestamps in ISO 8601), so the driver decodes one field per page instead of
+ * one per column per row, and each value is mapped by its drizzle column as a
+ * plain select would map it.
+ */
 const sessionColumns = Object.entries(getTableColumns(sessions))
-function sessionFromDriver(raw: Record<string, unknown>): SessionRow {
+const sessionValues = sql.raw(`json_build_array(${sessionColumns.map(([, column]) => `s."${column.name}"`).join(', ')})`)
+function sessionFromValues(values: unknown[]): SessionRow {
   const row: Record<string, unknown> = {}
-  for (const [key, column] of sessionColumns) {
-    const value = raw[column.name]
+  for (let i = 0; i < sessionColumns.length; i++) {
+    const [key, column] = sessionColumns[i]!
+    const value = values[i]
     row[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value)
   }
   return row as SessionRow
@@ -87,16 +95,18 @@ export function createPgSessionStore(db: PgExec, { coalesce }: PgSessionStoreOpt
     if (pages.length === 1) return [await readOnePage(pages[0]!)]
     const wanted = JSON.stringify(pages.map((page, n) => ({ n, user_id: page.userId, after: page.after, lim: page.limit })))
     try {
-      const { rows } = await db.execute<Record<string, unknown>>(sql`
-        select r.n as "__page", s.* from json_to_recordset(${wanted}::json) as r(n int, user_id text, after text, lim int)
+      const { rows } = await db.execute<{ n: number; rows: unknown[][] }>(sql`
+        select r.n, p.rows from json_to_recordset(${wanted}::json) as r(n int, user_id text, after text, lim int)
         cross join lateral (
-          select * from sessions
-          where sessions.user_id = r.user_id and sessions.deleted_at is null ${after ? sql`and sessions.id < r.after` : sql``}
-          order by sessions.id desc limit r.lim
-        ) s
-        order by r.n, s.id desc`)
+          select coalesce(json_agg(${sessionValues} order by s.id desc), '[]') as rows
+          from (
+            select * from sessions
+            where sessions.user_id = r.user_id and sessions.deleted_at is null ${after ? sql`and sessions.id < r.after` : sql``}
+            order by sessions.id desc limit r.lim
+          ) s
+        ) p`)
       const out: SessionRow[][] = pages.map(() => [])
-      for (const raw of rows) out[raw.__page as number]!.push(sessionFromDriver(raw))
+      for (const page of rows) out[page.n] = page.rows.map(sessionFromValues)
       return out
     } catch {
       return Promise.all(pages.map(readOnePage))
