@@ -137,6 +137,8 @@ try {
     const before = cpuTicks(options.pid)
     const out = await runWrk(target, { connections, duration: DURATION, headers: options.headers, script: options.script, scriptArgs: await args(1.7) })
     const cpuUs = Math.round(((cpuTicks(options.pid) - before) * 10_000) / Math.max(1, out.requests))
+    // A run that answered nothing, or with errors: wrk's own report, so it can be read.
+    if (out.requests === 0 || out.non2xx || out.errors) console.error(`wrk on ${target} at ${connections} connections:\n${out.text}`)
     return { ...out, warmRequests: warm.requests, cpuUs, text: undefined }
   }
 
