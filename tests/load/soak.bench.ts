@@ -148,8 +148,13 @@ response = function(status, headers, body)
     if errors <= 5 then io.stderr:write("soak: HTTP " .. status .. " " .. body:sub(1, 300) .. "\\n") end
   end
 end
+-- done() runs in wrk's main Lua state: the counters live in each thread's own.
+threads = {}
+function setup(thread) table.insert(threads, thread) end
 done = function(summary, latency, requests)
-  io.write("soak-lua: creates " .. creates .. " runs " .. runs .. " errors " .. errors .. "\\n")
+  local c, r, e = 0, 0, 0
+  for _, t in ipairs(threads) do c = c + t:get("creates"); r = r + t:get("runs"); e = e + t:get("errors") end
+  io.write("soak-lua: creates " .. c .. " runs " .. r .. " errors " .. e .. "\\n")
 end
 `,
   )
