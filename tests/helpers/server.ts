@@ -123,7 +123,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       if (options.echo) process.stderr.write(text)
       output = (output + text).slice(-OUTPUT_LIMIT)
     }
-    const proc = Bun.spawn(['bun', ...(options.bunFlags ?? []), 'run', 'src/server.ts'], {
+    // SERVER_BUN_FLAGS (e.g. --cpu-prof-md --cpu-prof-dir=/tmp/prof) lets a benchmark profile the server.
+    const flags = [...(options.bunFlags ?? []), ...(process.env.SERVER_BUN_FLAGS?.split(' ').filter(Boolean) ?? [])]
+    const proc = Bun.spawn(['bun', ...flags, 'run', 'src/server.ts'], {
       cwd: ROOT,
       env: serverEnv(port, dataDir, options.env ?? {}),
       stdin: 'ignore',

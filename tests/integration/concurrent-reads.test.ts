@@ -1,13 +1,17 @@
 /**
  * Session reads that arrive together share statements on PostgreSQL
- * (src/modules/sessions/service.ts): these tests fire them at once, so they
- * land in the same batch, and check that sharing changes nothing a caller can
- * see — ownership, soft deletes, each user's own page, cursors, and that a read
- * sent after a write sees it. The same assertions run on libsql, which does not
+ * (src/modules/sessions/store.pg.ts, documents/store.pg.ts): single reads by id,
+ * list pages — of one user or of many users at once, in one lateral statement —
+ * and the documents of the sessions shown. These tests fire them at once, so
+ * they land in the same batch, and check that sharing changes nothing a caller
+ * can see — ownership, soft deletes, each user's own page, cursors (another
+ * user's too), each session's own documents, and that a read sent after a
+ * write sees it. The same assertions run on libsql, which does not
  * coalesce, so the two stay alike.
  */
 import { describe, expect, test } from 'bun:test'
 import type { TestApp } from '../helpers/app'
+import { uploadForm } from '../helpers/uploads'
 import { freshUser, useApp, DIALECT } from './support'
 
 const create = async (t: TestApp, user: string, question: string) => {
@@ -16,8 +20,8 @@ const create = async (t: TestApp, user: string, question: string) => {
   return res.body.id as string
 }
 
-/** Counts the executions of one named prepared statement (PostgreSQL's pool; a no-op on libsql). */
-function countPreparedStatements(t: TestApp, name: string) {
+/** Counts the statements the PostgreSQL pool is sent that `match` (a no-op on libsql). */
+function countStatements(t: TestApp, match: (config: { name?: string; text?: string }) => boolean) {
   const seen = { count: 0, restore: () => undefined as unknown }
   const { handle } = t.deps.db
   if (handle.dialect !== 'pg') return seen
@@ -25,12 +29,19 @@ function countPreparedStatements(t: TestApp, name: string) {
   const pool = handle.pool as unknown as { query: (config: unknown, ...rest: unknown[]) => unknown }
   const original = pool.query
   pool.query = function (this: unknown, config: unknown, ...rest: unknown[]) {
-    if ((config as { name?: string } | null)?.name === name) seen.count++
+    if (config && typeof config === 'object' && match(config as { name?: string; text?: string })) seen.count++
     return original.call(this, config, ...rest)
   }
   seen.restore = () => (pool.query = original)
   return seen
 }
+
+/** Counts the executions of one named prepared statement. */
+const countPreparedStatements = (t: TestApp, name: string) => countStatements(t, (config) => config.name === name)
+
+/** Counts every statement that reads a page of sessions: one user's (prepared) or many users' together. */
+const countPageStatements = (t: TestApp) =>
+  countStatements(t, (config) => config.name === 'sessions_first_page' || config.name === 'sessions_next_page' || /cross join lateral/.test(config.text ?? ''))
 
 describe(`concurrent session reads on ${DIALECT}`, () => {
   const app = useApp()
@@ -91,10 +102,10 @@ describe(`concurrent session reads on ${DIALECT}`, () => {
     }
     // Each user's first page of 2, twice over, all at once.
     const requests = [...users, ...users]
-    const statements = countPreparedStatements(t, 'sessions_first_page')
+    const statements = countPageStatements(t)
     const pages = await Promise.all(requests.map((user) => t.json('GET', '/api/v1/sessions?limit=2', { user })))
     statements.restore()
-    // Each user's page asked for twice in one burst: on PostgreSQL the two requests share a statement.
+    // Each user's page asked for twice in one burst: on PostgreSQL the requests share statements.
     if (DIALECT === 'pg') {
       expect(statements.count).toBeGreaterThan(0)
       expect(statements.count).toBeLessThan(requests.length)
@@ -127,6 +138,110 @@ describe(`concurrent session reads on ${DIALECT}`, () => {
     await busy
     expect(after.body.items[0].id).toBe(fresh)
     expect(after.body.items).toHaveLength(2)
+  })
+})
+
+describe(`lists of many users read together on ${DIALECT}`, () => {
+  const app = useApp()
+  const ids = (page: { body: { items: Array<{ id: string }> } }) => page.body.items.map((item) => item.id)
+  const cursorOf = (id: string) => Buffer.from(id).toString('base64url')
+
+  test("first pages and cursor pages of many users, any limits, in one burst: each exactly its owner's live sessions, newest first", async () => {
+    const t = app()
+    const users = Array.from({ length: 6 }, () => freshUser('many'))
+    const made = new Map<string, string[]>(users.map((user) => [user, []]))
+    // Interleaved: the users' ids alternate in time, so one user's cursor falls among another's sessions.
+    for (let n = 0; n < 5; n++) for (const user of users) made.get(user)!.push(await create(t, user, `${user} #${n}`))
+    // The first user's newest and the second user's middle session are deleted.
+    for (const [user, index] of [[users[0]!, 4], [users[1]!, 2]] as const) {
+      expect((await t.call('DELETE', `/api/v1/sessions/${made.get(user)![index]}`, { user })).status).toBe(204)
+      made.get(user)!.splice(index, 1)
+    }
+    const requests: Array<{ user: string; limit: number; after: string | null }> = []
+    for (const [i, user] of users.entries()) {
+      const own = made.get(user)!
+      requests.push({ user, limit: 2, after: null }, { user, limit: 25, after: null }, { user, limit: 2, after: own[own.length - 2]! })
+      // Another user's session as the cursor: still only this user's sessions, those older than it.
+      requests.push({ user, limit: 3, after: made.get(users[(i + 1) % users.length]!)![2]! })
+    }
+    requests.push({ user: freshUser('empty'), limit: 5, after: null })
+    const statements = countPageStatements(t)
+    const shared = countStatements(t, (config) => /cross join lateral/.test(config.text ?? ''))
+    const pages = await Promise.all(
+      requests.map(({ user, limit, after }) =>
+        t.json('GET', `/api/v1/sessions?limit=${limit}${after ? `&cursor=${cursorOf(after)}` : ''}`, { user }),
+      ),
+    )
+    statements.restore()
+    shared.restore()
+    // On PostgreSQL the burst's pages were read together: fewer statements than requests, at least one of them shared.
+    if (DIALECT === 'pg') {
+      expect(shared.count).toBeGreaterThan(0)
+      expect(statements.count).toBeLessThan(requests.length / 2)
+    } else expect(statements.count).toBe(0)
+    pages.forEach((page, k) => {
+      const { user, limit, after } = requests[k]!
+      const newestFirst = [...(made.get(user) ?? [])].reverse().filter((id) => after === null || id < after)
+      expect(page.status).toBe(200)
+      expect(ids(page)).toEqual(newestFirst.slice(0, limit))
+      expect(page.body.limit).toBe(limit)
+      expect(page.body.next_cursor).toBe(newestFirst.length > limit ? cursorOf(newestFirst[limit - 1]!) : null)
+      for (const item of page.body.items) expect(item.question).toStartWith(`${user} #`)
+    })
+  })
+
+  test("a list sent right after another user's create, delete or own create sees it, while other users' lists are in flight", async () => {
+    const t = app()
+    const others = Array.from({ length: 8 }, () => freshUser('busy'))
+    for (const user of others) await create(t, user, `${user} #0`)
+    const user = freshUser('writer')
+    const kept = await create(t, user, 'kept')
+    const doomed = await create(t, user, 'doomed')
+    const lists = () => others.map((other) => t.json('GET', '/api/v1/sessions', { user: other }))
+    // Other users' lists keep the shared statement busy while this user writes and lists again straight away.
+    const busy = Promise.all([...lists(), ...lists()])
+    const fresh = await create(t, user, 'fresh')
+    expect((await t.call('DELETE', `/api/v1/sessions/${doomed}`, { user })).status).toBe(204)
+    const [after, ...rest] = await Promise.all([t.json('GET', '/api/v1/sessions', { user }), ...lists()])
+    await busy
+    expect(ids(after)).toEqual([fresh, kept])
+    rest.forEach((page, i) => expect(page.body.items.map((item: { question: string }) => item.question)).toEqual([`${others[i]} #0`]))
+  })
+
+  test("each list item carries its own session's documents, read together for a burst of users; another user's session stays 404", async () => {
+    const t = app()
+    const [ann, bob, cy] = [freshUser('docs'), freshUser('docs'), freshUser('docs')]
+    const withFile = async (user: string, name: string) => {
+      const res = await t.json('POST', '/api/v1/sessions', { user, body: uploadForm({ question: `about ${name}` }, [{ name, bytes: `# ${name}\n` }]) })
+      expect(res.status).toBe(201)
+      return res.body.id as string
+    }
+    const annDoc = await withFile(ann, 'ann.md')
+    const annPlain = await create(t, ann, 'no files')
+    const bobDoc = await withFile(bob, 'bob.md')
+    await create(t, cy, 'cy has none')
+    const documents = countStatements(t, (config) => config.name === 'documents_for_sessions')
+    const [annList, bobList, cyList, annRead, bobRead, stolen] = await Promise.all([
+      t.json('GET', '/api/v1/sessions', { user: ann }),
+      t.json('GET', '/api/v1/sessions', { user: bob }),
+      t.json('GET', '/api/v1/sessions', { user: cy }),
+      t.json('GET', `/api/v1/sessions/${annDoc}`, { user: ann }),
+      t.json('GET', `/api/v1/sessions/${bobDoc}`, { user: bob }),
+      t.json('GET', `/api/v1/sessions/${annDoc}`, { user: bob }),
+    ])
+    documents.restore()
+    if (DIALECT === 'pg') {
+      expect(documents.count).toBeGreaterThan(0)
+      expect(documents.count).toBeLessThan(5)
+    }
+    const files = (item: { documents: Array<{ filename: string }> }) => item.documents.map((doc) => doc.filename)
+    expect(annList.body.items.map((item: { id: string }) => item.id)).toEqual([annPlain, annDoc])
+    expect(annList.body.items.map(files)).toEqual([[], ['ann.md']])
+    expect(bobList.body.items.map(files)).toEqual([['bob.md']])
+    expect(cyList.body.items.map(files)).toEqual([[]])
+    expect(files(annRead.body)).toEqual(['ann.md'])
+    expect(files(bobRead.body)).toEqual(['bob.md'])
+    expect(stolen.status).toBe(404)
   })
 })
 

@@ -1,13 +1,45 @@
-/** Document metadata on PostgreSQL: a small table read by session or id, so plain statements do. */
+/** Document metadata on PostgreSQL: a small table read by session or id; the documents of sessions being shown are read together (db/coalesce.ts). */
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm'
 import type { PgExec } from '../../../db/client'
+import { createCoalescer } from '../../../db/coalesce'
+import type { DocumentRow } from '../../../db/schema'
 import { documents, sessions } from '../../../db/schema/pg'
 import { outcomeFields, type DocumentStore } from './store'
 
 const READING = ['pending', 'extracting']
 
-export function createPgDocumentStore(db: PgExec): DocumentStore {
+export interface PgDocumentStoreOptions {
+  /** Share statements between concurrent callers; only on the database itself, never inside a transaction. */
+  coalesce: boolean
+}
+
+export function createPgDocumentStore(db: PgExec, { coalesce }: PgDocumentStoreOptions): DocumentStore {
   const live = (id: string) => and(eq(documents.id, id), isNull(documents.deletedAt))
+  let prepared: ReturnType<typeof prepare> | null = null
+  const prepare = () =>
+    db
+      .select()
+      .from(documents)
+      .where(and(sql`${documents.sessionId} = any(${sql.placeholder('ids')}::text[])`, isNull(documents.deletedAt)))
+      .orderBy(asc(documents.id))
+      .prepare('documents_for_sessions')
+  const forSessionsNow = (ids: readonly string[]) => (prepared ??= prepare()).execute({ ids: [...ids] })
+  /**
+   * The documents of the sessions that list and read requests show, for requests
+   * that arrive together, in one statement (db/coalesce.ts): each request's rows
+   * come from a statement sent after it arrived, and each gets only the sessions
+   * it asked for (those its caller may see: the session store checked them).
+   */
+  const readForSessions = createCoalescer<readonly string[], DocumentRow[]>(async (asked) => {
+    const rows = await forSessionsNow([...new Set(asked.flat())])
+    if (asked.length === 1) return [rows]
+    return asked.map((ids) => {
+      if (ids.length === 0) return []
+      const wanted = new Set(ids)
+      return rows.filter((row) => wanted.has(row.sessionId))
+    })
+  })
+  const forSessions = (ids: readonly string[]) => (coalesce ? readForSessions.add(ids) : forSessionsNow(ids))
   return {
     async insert(rows) {
       if (rows.length > 0) await db.insert(documents).values([...rows])
@@ -25,19 +57,11 @@ export function createPgDocumentStore(db: PgExec): DocumentStore {
       return rows[0]?.document
     },
     forSession(sessionId) {
-      return db
-        .select()
-        .from(documents)
-        .where(and(eq(documents.sessionId, sessionId), isNull(documents.deletedAt)))
-        .orderBy(asc(documents.id))
+      return forSessions([sessionId])
     },
     async forSessions(sessionIds) {
       if (sessionIds.length === 0) return []
-      return db
-        .select()
-        .from(documents)
-        .where(and(inArray(documents.sessionId, [...sessionIds]), isNull(documents.deletedAt)))
-        .orderBy(asc(documents.id))
+      return forSessions(sessionIds)
     },
     allForSession(sessionId) {
       return db.select().from(documents).where(eq(documents.sessionId, sessionId)).orderBy(asc(documents.id))

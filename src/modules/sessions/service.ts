@@ -100,10 +100,14 @@ export function toSummary(row: SessionRow, documents: readonly DocumentRow[] = [
  * const row = await sessions.create(actor, { question: 'Why?' }, meta)
  */
 export function createSessionsService({ stores, audit, questionMaxChars, palettes, eraseObjects, webSearch, storage, batchSize }: SessionsDeps) {
-  /** The summary maker of a page of sessions, their documents read in one query. */
-  const summarise = async (rows: readonly SessionRow[]) => {
+  /** The summary maker of a page of sessions, given their documents. */
+  const summariesWith = (docs: readonly DocumentRow[]) => {
     const documents = new Map<string, DocumentRow[]>()
-    for (const doc of await stores.documents.forSessions(rows.map((row) => row.id))) documents.set(doc.sessionId, [...(documents.get(doc.sessionId) ?? []), doc])
+    for (const doc of docs) {
+      const list = documents.get(doc.sessionId)
+      if (list) list.push(doc)
+      else documents.set(doc.sessionId, [doc])
+    }
     return (row: SessionRow) => toSummary(row, documents.get(row.id))
   }
   /** One session and its audit event, in a transaction of their own (with what `within` adds). */
@@ -178,8 +182,8 @@ export function createSessionsService({ stores, audit, questionMaxChars, palette
     },
 
     async list(actor: Actor, params: PageParams): Promise<Page<SessionSummaryView>> {
-      const rows = await stores.sessions.page(actor.userId, params.after, params.limit + 1)
-      return toPage(rows, params, await summarise(rows))
+      const { rows, documents } = await stores.sessions.page(actor.userId, params.after, params.limit + 1)
+      return toPage(rows, params, summariesWith(documents))
     },
 
     /** The summary of a session read with get(): its documents' metadata added. */
@@ -209,7 +213,7 @@ export function createSessionsService({ stores, audit, questionMaxChars, palette
     /** The caller's sessions matching a search in the question and a status, newest first. */
     async search(actor: Actor, filter: SessionFilter, params: PageParams): Promise<Page<SessionSummaryView>> {
       const rows = await stores.sessions.search(actor.userId, filter, params.after, params.limit + 1)
-      return toPage(rows, params, await summarise(rows))
+      return toPage(rows, params, summariesWith(await stores.documents.forSessions(rows.map((row) => row.id))))
     },
 
     /** The caller's live sessions among `ids` (the list page's status refresh: no documents); others' and unknown ids are left out. */

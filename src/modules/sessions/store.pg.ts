@@ -1,16 +1,47 @@
 /** Sessions on PostgreSQL: prepared statements, and concurrent reads sharing statements (db/coalesce.ts). */
-import { and, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, getTableColumns, inArray, isNull, lt, sql, type Column } from 'drizzle-orm'
 import type { PgExec } from '../../../db/client'
 import { byGroup, createCoalescer, ItemFailure } from '../../../db/coalesce'
-import type { SessionRow } from '../../../db/schema'
-import { sessions } from '../../../db/schema/pg'
+import type { DocumentRow, SessionRow } from '../../../db/schema'
+import { documents, sessions } from '../../../db/schema/pg'
 import { containsPattern } from '../../../db/like'
-import { ROWS_PER_INSERT, type SessionStore, type SessionTotals } from './store'
+import { ROWS_PER_INSERT, type SessionPage, type SessionStore, type SessionTotals } from './store'
 
 export interface PgSessionStoreOptions {
   /** Share statements between concurrent callers; only on the database itself, never inside a transaction. */
   coalesce: boolean
 }
+
+interface PageRequest {
+  userId: string
+  after: string | null
+  limit: number
+}
+
+/**
+ * Rows of a table as a shared page statement sends them: each row one JSON
+ * array of its columns (PostgreSQL's own text for every value, timestamps in
+ * ISO 8601), all of a page's rows one JSON value, so the driver decodes one
+ * field per page instead of one per column per row; each value is then mapped
+ * by its drizzle column, as a plain select would map it.
+ */
+function jsonRows<Row>(table: Parameters<typeof getTableColumns>[0], alias: string) {
+  const columns: Array<[string, Column]> = Object.entries(getTableColumns(table))
+  return {
+    values: sql.raw(`json_build_array(${columns.map(([, column]) => `${alias}."${column.name}"`).join(', ')})`),
+    read(values: unknown[]): Row {
+      const row: Record<string, unknown> = {}
+      for (let i = 0; i < columns.length; i++) {
+        const [key, column] = columns[i]!
+        const value = values[i]
+        row[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value)
+      }
+      return row as Row
+    },
+  }
+}
+const sessionJson = jsonRows<SessionRow>(sessions, 's')
+const documentJson = jsonRows<DocumentRow>(documents, 'd')
 
 export function createPgSessionStore(db: PgExec, { coalesce }: PgSessionStoreOptions): SessionStore {
   let prepared: ReturnType<typeof prepare> | null = null
@@ -40,8 +71,16 @@ export function createPgSessionStore(db: PgExec, { coalesce }: PgSessionStoreOpt
     }
   }
   const queries = () => (prepared ??= prepare())
-  const readPage = (userId: string, after: string | null, limit: number) =>
-    after ? queries().nextPage.execute({ userId, after, limit }) : queries().firstPage.execute({ userId, limit })
+  /** A page and its documents in two statements: inside a transaction, and when a shared statement failed. */
+  const readPage = async (userId: string, after: string | null, limit: number): Promise<SessionPage> => {
+    const rows = await (after ? queries().nextPage.execute({ userId, after, limit }) : queries().firstPage.execute({ userId, limit }))
+    if (rows.length === 0) return { rows, documents: [] }
+    const ids = rows.map((row) => row.id)
+    return {
+      rows,
+      documents: await db.select().from(documents).where(and(inArray(documents.sessionId, ids), isNull(documents.deletedAt))).orderBy(asc(documents.id)),
+    }
+  }
 
   /**
    * Single-session reads that arrive together share one statement: under Bun
@@ -56,21 +95,67 @@ export function createPgSessionStore(db: PgExec, { coalesce }: PgSessionStoreOpt
     return ids.map((id) => byId.get(id))
   })
   /**
-   * List reads are coalesced the same way: each batch sends one statement per
-   * distinct page, and requests for the same page (one user polling from several
-   * tabs, say) share its rows. A page whose statement fails fails its own requests only.
+   * List reads are coalesced too, across users: a batch's distinct pages (user,
+   * cursor, limit) are read by one statement — a lateral join of each page's own
+   * keyset query over the batch's pages (first pages and cursor pages apart, so
+   * each keeps its index range: at most two statements a batch), each page with
+   * its sessions' live documents — and requests for the same page share it.
+   * Each page is still its owner's live rows only, and each request's rows come
+   * from a statement sent after it arrived. If a shared statement fails, its
+   * pages are read one by one, so a bad page fails its own requests only.
+   * Statements per list request under the spread benchmark: ~0.4 → ~0.2
+   * (docs/PERFORMANCE.md, "Load and soak").
    */
-  const readPages = createCoalescer<{ userId: string; after: string | null; limit: number }, SessionRow[]>((requests) =>
-    byGroup(
-      requests,
-      (request) => `${request.userId}|${request.after ?? ''}|${request.limit}`,
-      async (same) => {
-        const { userId, after, limit } = same[0]!
-        const rows = await readPage(userId, after, limit).catch((error: unknown) => new ItemFailure(error))
-        return same.map(() => rows)
-      },
-    ),
-  )
+  const readOnePage = async (page: PageRequest) => readPage(page.userId, page.after, page.limit).catch((error: unknown) => new ItemFailure(error))
+  const readManyPages = async (pages: PageRequest[], after: boolean): Promise<Array<SessionPage | ItemFailure>> => {
+    const wanted = JSON.stringify(pages.map((page, n) => ({ n, user_id: page.userId, after: page.after, lim: page.limit })))
+    try {
+      const { rows } = await db.execute<{ n: number; rows: unknown[][]; documents: unknown[][] }>(sql`
+        select r.n, p.rows, q.documents from json_to_recordset(${wanted}::json) as r(n int, user_id text, after text, lim int)
+        cross join lateral (
+          select coalesce(json_agg(${sessionJson.values} order by s.id desc), '[]') as rows, array_agg(s.id) as ids
+          from (
+            select * from sessions
+            where sessions.user_id = r.user_id and sessions.deleted_at is null ${after ? sql`and sessions.id < r.after` : sql``}
+            order by sessions.id desc limit r.lim
+          ) s
+        ) p
+        cross join lateral (
+          select coalesce(json_agg(${documentJson.values} order by d.id), '[]') as documents
+          from documents d where d.session_id = any(p.ids) and d.deleted_at is null
+        ) q`)
+      const out: SessionPage[] = pages.map(() => ({ rows: [], documents: [] }))
+      for (const page of rows) out[page.n] = { rows: page.rows.map(sessionJson.read), documents: page.documents.map(documentJson.read) }
+      return out
+    } catch {
+      return Promise.all(pages.map(readOnePage))
+    }
+  }
+  const readPages = createCoalescer<PageRequest, SessionPage>(async (requests) => {
+    // Distinct pages, each with the requests that asked for it.
+    const distinct = new Map<string, { page: PageRequest; asked: number[] }>()
+    requests.forEach((request, i) => {
+      const key = `${request.userId}|${request.after ?? ''}|${request.limit}`
+      const seen = distinct.get(key)
+      if (seen) seen.asked.push(i)
+      else distinct.set(key, { page: request, asked: [i] })
+    })
+    const groups = [...distinct.values()]
+    const first = groups.filter((group) => group.page.after === null)
+    const next = groups.filter((group) => group.page.after !== null)
+    const results: Array<SessionPage | ItemFailure> = new Array(requests.length)
+    await Promise.all(
+      ([[first, false], [next, true]] as const).map(async ([set, after]) => {
+        if (set.length === 0) return
+        const pages = await readManyPages(
+          set.map((group) => group.page),
+          after,
+        )
+        set.forEach((group, k) => group.asked.forEach((i) => (results[i] = pages[k]!)))
+      }),
+    )
+    return results
+  })
 
   /** Stage changes of councils that move together: one UPDATE … WHERE id = any(…) per stage. */
   const setRunningTogether = createCoalescer<{ id: string; stage: string }, void>((items) =>

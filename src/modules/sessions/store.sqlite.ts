@@ -1,7 +1,7 @@
 /** Sessions on libsql: the simplest correct SQL; hot reads prepared once. */
-import { and, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm'
 import type { SqliteExec } from '../../../db/client'
-import { sessions } from '../../../db/schema/sqlite'
+import { documents, sessions } from '../../../db/schema/sqlite'
 import { containsPattern } from '../../../db/like'
 import { ROWS_PER_INSERT, type SessionStore } from './store'
 
@@ -37,7 +37,13 @@ export function createSqliteSessionStore(db: SqliteExec): SessionStore {
       return (await queries().liveById.all({ id, userId }))[0]
     },
     async page(userId, after, limit) {
-      return after ? queries().nextPage.all({ userId, after, limit }) : queries().firstPage.all({ userId, limit })
+      const rows = await (after ? queries().nextPage.all({ userId, after, limit }) : queries().firstPage.all({ userId, limit }))
+      if (rows.length === 0) return { rows, documents: [] }
+      const ids = rows.map((row) => row.id)
+      return {
+        rows,
+        documents: await db.select().from(documents).where(and(inArray(documents.sessionId, ids), isNull(documents.deletedAt))).orderBy(asc(documents.id)),
+      }
     },
     search(userId, { q, status }, after, limit) {
       return db

@@ -2,7 +2,7 @@
  * How sessions are kept. Reads are the owner's live (not soft-deleted) rows;
  * the contract suite is tests/unit/stores/session-store.test.ts.
  */
-import type { SessionRow } from '../../../db/schema'
+import type { DocumentRow, SessionRow } from '../../../db/schema'
 
 /** A council's outcome, written on its session when its job succeeds. */
 export interface SessionTotals {
@@ -20,6 +20,12 @@ export interface SessionFilter {
   status?: string
 }
 
+/** A page of sessions as the session list shows it: the rows, and the live documents of those sessions in upload order. */
+export interface SessionPage {
+  rows: SessionRow[]
+  documents: DocumentRow[]
+}
+
 /** Rows per multi-row insert: 1,000 × 14 columns stays far below libsql's 32,766 and PostgreSQL's 65,535 parameters. */
 export const ROWS_PER_INSERT = 1000
 
@@ -29,8 +35,11 @@ export interface SessionStore {
   insertMany(rows: readonly SessionRow[]): Promise<void>
   /** The owner's live session, or undefined (missing, another owner's, or soft-deleted). */
   findLive(id: string, userId: string): Promise<SessionRow | undefined>
-  /** The owner's live sessions, newest first: `limit` rows with ids below `after` (all from the newest when null). */
-  page(userId: string, after: string | null, limit: number): Promise<SessionRow[]>
+  /**
+   * The owner's live sessions, newest first: `limit` rows with ids below `after` (all from the newest when null),
+   * with those sessions' live documents (what the list shows, read together).
+   */
+  page(userId: string, after: string | null, limit: number): Promise<SessionPage>
   /** Like `page`, with only the sessions whose question contains `filter.q` (case-insensitive) and whose status is `filter.status`. */
   search(userId: string, filter: SessionFilter, after: string | null, limit: number): Promise<SessionRow[]>
   /** The owner's live sessions among `ids`, in no particular order. */

@@ -91,6 +91,29 @@ eachDialect('document store', (use) => {
     expect(await stores.documents.forSessions([])).toEqual([])
   })
 
+  test('concurrent reads of several sessions\' documents (one statement on PostgreSQL) each get their own sessions\' live documents only, in upload order', async () => {
+    const { stores } = use()
+    const sessions = await Promise.all(Array.from({ length: 4 }, () => withSession()))
+    const docs = sessions.map((owner) => [document(owner), document(owner)])
+    await stores.documents.insert(docs.flat())
+    // The first session's second document is deleted.
+    expect(await stores.documents.softDelete(docs[0]![1]!.id, new Date())).toBe(true)
+    const asks = [[sessions[0]!.id], [sessions[1]!.id, sessions[2]!.id], [sessions[3]!.id], [sessions[2]!.id], [newId()]]
+    const [together, one] = await Promise.all([
+      Promise.all(asks.map((ids) => stores.documents.forSessions(ids))),
+      Promise.all(sessions.map((owner) => stores.documents.forSession(owner.id))),
+    ])
+    expect(together.map((rows) => rows.map((row) => row.id))).toEqual([
+      [docs[0]![0]!.id],
+      [docs[1]![0]!.id, docs[1]![1]!.id, docs[2]![0]!.id, docs[2]![1]!.id],
+      [docs[3]![0]!.id, docs[3]![1]!.id],
+      [docs[2]![0]!.id, docs[2]![1]!.id],
+      [],
+    ])
+    expect(one.map((rows) => rows.map((row) => row.id))).toEqual([[docs[0]![0]!.id], ...docs.slice(1).map((pair) => pair.map((doc) => doc.id))])
+    expect(together[2]![0]).toEqual(docs[3]![0]!)
+  })
+
   test('extraction: pending → extracting (again on a retry) → extracted, then never back', async () => {
     const { stores } = use()
     const owner = await withSession()

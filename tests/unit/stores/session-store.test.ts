@@ -1,7 +1,7 @@
 /** The session store's contract, on libsql and on PostgreSQL. */
 import { expect, test } from 'bun:test'
 import { newId } from '../../../db/client'
-import type { SessionRow } from '../../../db/schema'
+import type { DocumentRow, SessionRow } from '../../../db/schema'
 import { eachDialect } from '../../helpers/databases'
 
 const session = (userId: string, fields: Partial<SessionRow> = {}): SessionRow => {
@@ -26,6 +26,16 @@ const session = (userId: string, fields: Partial<SessionRow> = {}): SessionRow =
   }
 }
 
+const document = (owner: SessionRow, fields: Partial<DocumentRow> = {}): DocumentRow => {
+  const id = newId()
+  const at = new Date(Date.UTC(2026, 1, 2, 3, 4, 5, 678))
+  return {
+    id, sessionId: owner.id, userId: owner.userId, storageKey: `documents/${id}`, filename: `Q3 «${id.slice(-4)}».pdf`, mime: 'application/pdf',
+    kind: 'pdf', bytes: 3_000_000_000, sha256: 'ab'.repeat(32), status: 'extracted', pages: 12, pagesDone: 12, chars: 4567, error: null,
+    jobId: newId(), createdAt: at, updatedAt: at, deletedAt: null, ...fields,
+  }
+}
+
 eachDialect('session store', (use) => {
   test('a stored session reads back equal, for its owner only', async () => {
     const { stores } = use()
@@ -47,10 +57,11 @@ eachDialect('session store', (use) => {
     }
     await stores.sessions.insert(session(`other-${newId()}`))
     expect(await stores.sessions.softDelete(rows[2]!.id, owner, new Date())).toBe(true)
-    const first = await stores.sessions.page(owner, null, 2)
+    const first = (await stores.sessions.page(owner, null, 2)).rows
     expect(first.map((r) => r.id)).toEqual([rows[4]!.id, rows[3]!.id])
     const next = await stores.sessions.page(owner, first[1]!.id, 10)
-    expect(next.map((r) => r.id)).toEqual([rows[1]!.id, rows[0]!.id])
+    expect(next.rows.map((r) => r.id)).toEqual([rows[1]!.id, rows[0]!.id])
+    expect(next.documents).toEqual([])
   })
 
   test('insertMany stores any number of rows, over several statements, each reading back equal', async () => {
@@ -60,7 +71,7 @@ eachDialect('session store', (use) => {
     await stores.sessions.insertMany(rows)
     await stores.sessions.insertMany([])
     for (const row of [rows[0]!, rows[999]!, rows[1000]!, rows[1001]!]) expect(await stores.sessions.findOwned(row.id, owner)).toEqual(row)
-    expect(await stores.sessions.page(owner, null, 200)).toHaveLength(200)
+    expect((await stores.sessions.page(owner, null, 200)).rows).toHaveLength(200)
   })
 
   test('soft delete: only the owner, only once; the row then reads as missing', async () => {
@@ -101,6 +112,60 @@ eachDialect('session store', (use) => {
     expect(read.map((r) => r?.id)).toEqual(rows.map((r) => r.id))
     const wrongOwner = await Promise.all(rows.map((row) => stores.sessions.findLive(row.id, 'nobody')))
     expect(wrongOwner.every((r) => r === undefined)).toBe(true)
+  })
+
+  test('concurrent pages of many owners (first pages and cursor pages, any limits; read together on PostgreSQL) each equal that page read alone', async () => {
+    const { stores } = use()
+    const owners = Array.from({ length: 5 }, (_, i) => `lister-${i}-${newId()}`)
+    const made = new Map<string, SessionRow[]>(owners.map((owner) => [owner, []]))
+    // Interleaved, so the owners' ids alternate in time; every field differs by row, to check the mapping.
+    for (let n = 0; n < 6; n++)
+      for (const [i, owner] of owners.entries()) {
+        const row = session(owner, {
+          question: `${owner} #${n} — «${i}»`,
+          costMicroUsd: 9_007_199_254_740 + n,
+          partial: n % 2 === 0,
+          webSearch: i % 2 === 1,
+          status: n % 3 === 0 ? 'succeeded' : 'created',
+          stage: n % 3 === 0 ? 'synthesis' : null,
+          tokensIn: n * 100 + i,
+          error: n === 5 ? 'boom' : null,
+          createdAt: new Date(Date.UTC(2026, 0, 1, 0, n, i, 123)),
+        })
+        await stores.sessions.insert(row)
+        made.get(owner)!.push(row)
+      }
+    // Documents: two on owner 2's second session, one on owner 3's fourth, and a deleted one on owner 2's fourth.
+    const docs = [document(made.get(owners[2]!)![1]!), document(made.get(owners[2]!)![1]!, { status: 'failed', pages: null, error: 'bad' }), document(made.get(owners[3]!)![3]!)]
+    const deletedDoc = document(made.get(owners[2]!)![3]!, { deletedAt: new Date() })
+    await stores.documents.insert([...docs, deletedDoc])
+    // Owner 0's newest and owner 1's third are deleted.
+    await stores.sessions.softDelete(made.get(owners[0]!)![5]!.id, owners[0]!, new Date())
+    await stores.sessions.softDelete(made.get(owners[1]!)![2]!.id, owners[1]!, new Date())
+    const asks: Array<[string, string | null, number]> = []
+    for (const [i, owner] of owners.entries()) {
+      const rows = made.get(owner)!
+      asks.push([owner, null, 2], [owner, null, 10], [owner, rows[4]!.id, 2], [owner, rows[1]!.id, 3], [owner, null, 2])
+      // Another owner's cursor: still this owner's rows only, below that id.
+      asks.push([owner, made.get(owners[(i + 1) % owners.length]!)![3]!.id, 4])
+    }
+    asks.push([`nobody-${newId()}`, null, 5])
+    const together = await Promise.all(asks.map(([owner, after, limit]) => stores.sessions.page(owner, after, limit)))
+    for (const [k, [owner, after, limit]] of asks.entries()) {
+      const alone = await stores.sessions.page(owner, after, limit)
+      const expected = (made.get(owner) ?? [])
+        .filter((row) => !(owner === owners[0] && row === made.get(owners[0]!)![5]) && !(owner === owners[1] && row === made.get(owners[1]!)![2]))
+        .filter((row) => after === null || row.id < after)
+        .reverse()
+        .slice(0, limit)
+      expect(together[k]).toEqual(alone)
+      expect(together[k]!.rows.map((row) => row.id)).toEqual(expected.map((row) => row.id))
+      // Every field reads back as written (a row read in a shared statement is mapped like any other).
+      together[k]!.rows.forEach((row, j) => expect(row).toEqual(expected[j]!))
+      // The page's sessions' live documents, in upload order, every field as written.
+      const shown = new Set(expected.map((row) => row.id))
+      expect(together[k]!.documents).toEqual(docs.filter((doc) => shown.has(doc.sessionId)))
+    }
   })
 
   test('liveById reads a live session whoever owns it; a deleted or missing one is undefined', async () => {
