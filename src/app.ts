@@ -10,6 +10,7 @@ import { errors } from '../plugins/errors'
 import { health, type ComponentCheck } from '../plugins/health'
 import { logging, requestState } from '../plugins/logging'
 import { createMetrics, metrics, type AppMetrics } from '../plugins/metrics'
+import { observeAll } from '../plugins/metrics/jobs'
 import { createLogger, type Logger } from '../plugins/logging/logger'
 import { rbac } from '../plugins/rbac'
 import { securityHeaders } from '../plugins/security'
@@ -38,6 +39,9 @@ import { adminModule } from './modules/admin'
 import { jobsModule } from './modules/jobs'
 import { createJobExecutor, type JobExecutor } from './modules/jobs/executor'
 import { createJobLogWriter, type JobLogWriter } from './modules/jobs/job-log'
+import { createUsageRecorder, usageJobObserver, type UsageRecorder } from './modules/usage/recorder'
+import { usageModule } from './modules/usage'
+import { createMetricsService } from './modules/usage/service'
 import { createJobsService, type JobsService } from './modules/jobs/service'
 import { createCouncil, type Council } from './council/engine'
 import { ensureCatalog } from './modules/catalog/service'
@@ -104,6 +108,8 @@ export interface AppDeps {
   streams: AbortController
   /** Prometheus metrics of this instance; the executor reports jobs and LLM calls to it. */
   metrics: AppMetrics
+  /** Usage events into the rollups behind /admin (null with USAGE_EVENTS=false). */
+  usage: UsageRecorder | null
   /** Components /readyz reports on; later plugins add theirs. */
   readiness: Record<string, ComponentCheck>
   /** Releases every resource: flushes the audit queue, closes the database. */
@@ -167,7 +173,9 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     },
   })
   const extract = createExtractionRunner({ documents: stores.documents, storage, limits: config.uploads })
-  const executor = createJobExecutor({ stores, council, logger, jobLogs, meter: budgets.meter, observe: appMetrics.jobs, events: eventSink, extract })
+  const usage = config.usage.enabled ? createUsageRecorder({ store: stores.usage, logger, flushEveryMs: config.usage.flushMs }) : null
+  const observe = usage ? observeAll(appMetrics.jobs, usageJobObserver(usage)) : appMetrics.jobs
+  const executor = createJobExecutor({ stores, council, logger, jobLogs, meter: budgets.meter, observe, events: eventSink, extract })
   const queue = createJobQueue(config, executor.process, (jobId, error) =>
     logger.debug('job attempt ended with an error', { job_id: jobId, error: (error as Error).message }),
   )
@@ -214,6 +222,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     eventSink,
     streams: new AbortController(),
     metrics: appMetrics,
+    usage,
     readiness: {
       db: {
         required: true,
@@ -237,6 +246,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
       await storage.close()
       await budgets.close()
       await jobLogs.close()
+      await usage?.close()
       await audit.close()
       // After the audit queue's last batch reached the outbox, so the grace can deliver it too.
       await auditStream?.stop(config.auditStream?.shutdownGraceMs)
@@ -305,6 +315,12 @@ export function createApp(config: Config, deps: AppDeps) {
         production: config.env === 'production',
         trustedIps: config.auth.trustedProxyIps,
         requestStart: (request) => requestState(request)?.startedAt,
+        onResponse: deps.usage
+          ? (request, { method, route, status, seconds }) => {
+              const state = requestState(request)
+              deps.usage?.request({ method, route, status, durationMs: seconds * 1000, userId: state?.userId, role: state?.role })
+            }
+          : undefined,
       }),
     )
     .use(apiDocsModule({ guard, version: packageJson.version }))
@@ -346,6 +362,18 @@ export function createApp(config: Config, deps: AppDeps) {
     .use(ticketsModule({ stores: deps.stores, audit: deps.audit, guard, quota: limiter }))
     .use(docsModule({ guard }))
     .use(adminModule({ db: deps.db, stores: deps.stores, audit: deps.audit, auditEvents: deps.stores.audit, identity: deps.identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
+    .use(
+      usageModule({
+        metrics: createMetricsService({
+          store: deps.stores.usage,
+          limits: deps.stores.budgets,
+          defaults: { tokens: config.budgets.dailyTokens, cost: config.budgets.dailyCostMicroUsd },
+          queueHealth: () => deps.queue.health(),
+        }),
+        audit: deps.audit,
+        guard,
+      }),
+    )
 }
 
 type App = ReturnType<typeof createApp>

@@ -45,6 +45,9 @@ import type { PaymentStore } from './modules/payments/store'
 import { createPgPaymentStore } from './modules/payments/store.pg'
 import { createSqlitePaymentStore } from './modules/payments/store.sqlite'
 import type { TokenStore } from './modules/tokens/store'
+import type { UsageStore } from './modules/usage/store'
+import { createPgUsageStore } from './modules/usage/store.pg'
+import { createSqliteUsageStore } from './modules/usage/store.sqlite'
 import { createPgTokenStore } from './modules/tokens/store.pg'
 import { createSqliteTokenStore } from './modules/tokens/store.sqlite'
 
@@ -64,6 +67,8 @@ export interface TxStores {
   tickets: TicketStore
   payments: PaymentStore
   tokens: TokenStore
+  /** Usage rollups (the admin dashboard's figures): src/modules/usage. */
+  usage: UsageStore
 }
 
 export interface Stores extends TxStores {
@@ -87,6 +92,7 @@ const sqliteFactories: Factories<SqliteExec> = {
   tickets: (exec) => createSqliteTicketStore(exec),
   payments: (exec) => createSqlitePaymentStore(exec),
   tokens: (exec, root) => createSqliteTokenStore(exec, root),
+  usage: (exec) => createSqliteUsageStore(exec),
 }
 
 const pgFactories: Factories<PgExec> = {
@@ -103,6 +109,7 @@ const pgFactories: Factories<PgExec> = {
   tickets: (exec) => createPgTicketStore(exec),
   payments: (exec) => createPgPaymentStore(exec),
   tokens: (exec, root) => createPgTokenStore(exec, { coalesce: root }),
+  usage: (exec) => createPgUsageStore(exec),
 }
 
 /**
