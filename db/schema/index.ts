@@ -28,8 +28,6 @@ export type PaymentEventRow = typeof sqlite.paymentEvents.$inferSelect
 export type EntitlementRow = typeof sqlite.entitlements.$inferSelect
 export type AccessTokenRow = typeof sqlite.accessTokens.$inferSelect
 export type DocumentRow = typeof sqlite.documents.$inferSelect
-export type UsageRollupRow = typeof sqlite.usageRollups.$inferSelect
-export type UsageUserDayRow = typeof sqlite.usageUserDays.$inferSelect
 type ErasedIdentityRow = typeof sqlite.erasedIdentities.$inferSelect
 
 /** True only when A and B are the same type (both directions, no `any` leaking through). */

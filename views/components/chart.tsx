@@ -11,7 +11,7 @@
  */
 
 const PALETTE = ['#3b5bdb', '#e8590c', '#2b8a3e', '#ae3ec9', '#1098ad', '#f08c00', '#c92a2a', '#5c940d', '#868e96']
-export const colourOf = (i: number) => PALETTE[i % PALETTE.length]!
+const colourOf = (i: number) => PALETTE[i % PALETTE.length]!
 
 export interface ChartSeries {
   name: string

@@ -49,7 +49,7 @@ function oneOf<T extends string>(field: string, allowed: readonly T[], raw: stri
   return raw as T
 }
 
-export function resolveWindow(name: Window, now: Date): ResolvedWindow {
+function resolveWindow(name: Window, now: Date): ResolvedWindow {
   const at = now.getTime()
   if (name === '24h') {
     const buckets = Array.from({ length: 24 }, (_, i) => hourOf(at - (23 - i) * HOUR_MS))

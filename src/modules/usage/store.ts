@@ -58,7 +58,7 @@ export interface RollupPoint extends RollupSum {
   bucket: string
 }
 
-export interface UsageWindow {
+interface UsageWindow {
   grain: UsageGrain
   /** First and last bucket, inclusive. */
   from: string

@@ -56,6 +56,7 @@ function Ranges({ current }: { current: string }) {
           hx-push-url="true"
           aria-current={w === current ? 'true' : undefined}
           class={w === current ? 'button' : 'button secondary'}
+          safe
         >
           {RANGE_LABEL[w]}
         </a>
@@ -249,7 +250,9 @@ export function DashboardBody({ data }: { data: Dashboard }) {
                 <th>Role</th>
                 <th class="num">Tokens today</th>
                 <th class="num">Cost today</th>
-                <th class="num">Cost ({range})</th>
+                <th class="num" safe>
+                  {`Cost (${range})`}
+                </th>
                 <th class="num">Daily budget per user</th>
               </tr>
             </thead>
