@@ -194,7 +194,7 @@ describe('admin metrics from known usage', () => {
     expect(html).toContain('<nav aria-label="Main">')
     expect(html).toContain('id="admin-links"')
     for (const id of ['chart-sessions', 'chart-active-users', 'chart-tokens', 'chart-cost', 'chart-cost-model', 'chart-stage-duration', 'chart-endpoint-errors', 'chart-stage-errors', 'chart-budget-roles'])
-      expect(html).toContain(`<figure class="chart" id="${id}">`)
+      expect(html).toContain(`<figure class="svg-chart" id="${id}">`)
     expect(html.match(/<svg viewBox="[^"]+" width="100%" role="img" aria-labelledby="[^"]+" aria-label="[^"]+"/g)?.length).toBeGreaterThanOrEqual(9)
     expect(html).toContain('<title id="chart-tokens-title">Tokens per day by model</title>')
     expect(html.match(/<details class="chart-table">/g)?.length).toBeGreaterThanOrEqual(9)

@@ -43,7 +43,10 @@ const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0
 
 function Frame({ id, title, description, height, children, table, series }: Omit<ChartProps, 'format'> & { height: number; children: JSX.Element; table: JSX.Element; series: ChartSeries[] }) {
   return (
-    <figure class="chart" id={id}>
+    <figure class="svg-chart" id={id}>
+      <figcaption class="chart-title" safe>
+        {title}
+      </figcaption>
       <svg viewBox={`0 0 ${W} ${height}`} width="100%" role="img" aria-labelledby={`${id}-title ${id}-desc`} aria-label={`${title}. ${description}`} preserveAspectRatio="xMidYMid meet">
         <title id={`${id}-title`} safe>
           {title}
@@ -221,11 +224,11 @@ export function StackedBarChart({ id, title, description, format, labels, series
 
 /** One horizontal bar per label; with two series (e.g. p50 and p95) two thin bars per label. */
 export function BarChart({ id, title, description, format, labels, series, labelHeading = '' }: ChartProps & { labels: string[]; series: ChartSeries[]; labelHeading?: string }) {
-  const labelWidth = 130
+  const labelWidth = 150
   const row = series.length > 1 ? 26 : 20
   const height = Math.max(1, labels.length) * row + 8
   const top = niceMax(Math.max(0, ...series.flatMap((s) => s.values.filter((v): v is number => v !== null))))
-  const span = W - labelWidth - 56
+  const span = W - labelWidth - 50
   const barHeight = (row - 6) / series.length
   return (
     <Frame id={id} title={title} description={description} height={height} series={series} table={<SeriesTable labels={labels} series={series} format={format} labelHeading={labelHeading} />}>
@@ -240,7 +243,7 @@ export function BarChart({ id, title, description, format, labels, series, label
         {labels.map((label, i) => (
           <g>
             <text x={labelWidth - 6} y={i * row + row / 2 + 4} text-anchor="end" fill="#1d1f23" safe>
-              {clip(label, 24)}
+              {clip(label, 22)}
             </text>
             {series.map((s, k) => {
               const v = s.values[i]
