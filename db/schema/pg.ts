@@ -440,3 +440,14 @@ export const usageUserDays = pgTable(
   },
   (t) => [index('usage_user_days_day_idx').on(t.day, t.userId)],
 )
+
+/** See ./sqlite.ts usageUsers. */
+export const usageUsers = pgTable(
+  'usage_users',
+  {
+    userId: text('user_id').primaryKey(),
+    firstDay: text('first_day').notNull(),
+    lastDay: text('last_day').notNull(),
+  },
+  (t) => [index('usage_users_last_day_idx').on(t.lastDay)],
+)

@@ -509,3 +509,18 @@ export const usageUserDays = sqliteTable(
   },
   (t) => [index('usage_user_days_day_idx').on(t.day, t.userId)],
 )
+
+/**
+ * Each person's first and last UTC day of activity: "active since D" (weekly and
+ * window active users, whose windows end today) is a count over at most one row
+ * per person, whatever the number of days. Erasure takes the row (`user_id`).
+ */
+export const usageUsers = sqliteTable(
+  'usage_users',
+  {
+    userId: text('user_id').primaryKey(),
+    firstDay: text('first_day').notNull(),
+    lastDay: text('last_day').notNull(),
+  },
+  (t) => [index('usage_users_last_day_idx').on(t.lastDay)],
+)

@@ -116,19 +116,19 @@ export function createMetricsService({ store, limits, defaults, queueHealth, now
   const summarize = async (w: ResolvedWindow, at: Date): Promise<{ view: MetricsSummaryView; active: { distinct: number; days: Array<{ day: string; users: number }> } }> => {
       const today = dayOf(at.getTime())
       const weekFrom = dayOf(at.getTime() - 6 * DAY_MS)
-      const sameWeek = w.days.from === weekFrom && w.days.to === today
-      const [totals, todays, active, week, jobsNow] = await Promise.all([
+      const [totals, todays, days, inWindow, weekly, jobsNow] = await Promise.all([
         store.totals({ grain: w.grain, from: w.from, to: w.to }),
         store.totals({ grain: 'day', from: today, to: today }),
         store.activeUsers(w.days.from, w.days.to),
-        sameWeek ? null : store.activeUsers(weekFrom, today),
+        store.activeSince(w.days.from),
+        w.days.from === weekFrom ? null : store.activeSince(weekFrom),
         queueNow(),
       ])
+      const active = { distinct: inWindow, days }
       const pick = (rows: RollupSum[], kind: UsageKind, dim: UsageDim) => rows.filter((r) => r.kind === kind && r.dim === dim)
       const one = (rows: RollupSum[], kind: UsageKind, dim: UsageDim = 'total') => pick(rows, kind, dim)[0] ?? { ...emptyCounters(HISTOGRAM_BUCKETS), kind, dim, key: '' }
       const llm = one(totals, 'llm')
       const requests = one(totals, 'request')
-      const weekly = week ?? active
       const byCount = (a: RollupSum, b: RollupSum) => b.count - a.count || a.key.localeCompare(b.key)
 
       const roleRows = pick(totals, 'llm', 'role')
@@ -148,7 +148,7 @@ export function createMetricsService({ store, limits, defaults, queueHealth, now
           requests: requests.count,
           active_users: {
             daily: active.days.find((d) => d.day === today)?.users ?? 0,
-            weekly: weekly.distinct,
+            weekly: weekly ?? inWindow,
             window: active.distinct,
           },
           llm_calls: llm.count,
@@ -264,7 +264,7 @@ export function createMetricsService({ store, limits, defaults, queueHealth, now
       if (metric === 'active_users') {
         if (group) throw invalid('group_by', 'active_users is a count of distinct people; it takes no group_by')
         if (w.grain === 'hour') throw invalid('window', 'active_users is counted per UTC day; use 7d, 30d or 90d')
-        const { days } = await store.activeUsers(w.from, w.to)
+        const days = await store.activeUsers(w.from, w.to)
         const byDay = new Map(days.map((d) => [d.day, d.users]))
         return { ...base, unit: 'users', points: w.buckets.map((date) => ({ date, value: byDay.get(date) ?? 0 })), series: [] }
       }

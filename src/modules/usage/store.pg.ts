@@ -8,7 +8,7 @@
  */
 import { and, asc, eq, gte, lt, lte, sql, type SQL } from 'drizzle-orm'
 import type { PgExec } from '../../../db/client'
-import { usageRollups, usageUserDays } from '../../../db/schema/pg'
+import { usageRollups, usageUsers } from '../../../db/schema/pg'
 import { HISTOGRAM_COLUMNS } from './histogram'
 import { histOf, rollupId, userDayId, type RollupPoint, type RollupSum, type UsageDim, type UsageKind, type UsageStore } from './store'
 
@@ -25,11 +25,28 @@ const UPSERT_ROLLUPS = (() => {
   }
 })()
 
+/**
+ * One statement for the people of a flush: their day rows are added to; a day
+ * row that is new (xmax = 0: inserted, not updated) is a person's first event
+ * that day and adds 1 to the day's `activity` rollup (daily active users); and
+ * their first and last active days are kept in usage_users.
+ */
 const UPSERT_USERS = {
-  head: 'insert into usage_user_days (id, user_id, day, events, tokens, cost_micro_usd) select id, user_id, day, events, tokens, cost_micro_usd from jsonb_to_recordset(',
-  tail:
-    '::jsonb) as r(id text, user_id text, day text, events bigint, tokens bigint, cost_micro_usd bigint) order by id on conflict (id) do update set ' +
-    'events = usage_user_days.events + excluded.events, tokens = usage_user_days.tokens + excluded.tokens, cost_micro_usd = usage_user_days.cost_micro_usd + excluded.cost_micro_usd',
+  head: 'with r as (select * from jsonb_to_recordset(',
+  tail: `::jsonb) as r(id text, user_id text, day text, events bigint, tokens bigint, cost_micro_usd bigint)),
+    up as (
+      insert into usage_user_days (id, user_id, day, events, tokens, cost_micro_usd)
+      select id, user_id, day, events, tokens, cost_micro_usd from r order by id
+      on conflict (id) do update set events = usage_user_days.events + excluded.events, tokens = usage_user_days.tokens + excluded.tokens,
+        cost_micro_usd = usage_user_days.cost_micro_usd + excluded.cost_micro_usd
+      returning day, (xmax = 0) as inserted),
+    seen as (
+      insert into usage_users (user_id, first_day, last_day)
+      select user_id, min(day), max(day) from r group by user_id order by user_id
+      on conflict (user_id) do update set first_day = least(usage_users.first_day, excluded.first_day), last_day = greatest(usage_users.last_day, excluded.last_day))
+    insert into usage_rollups (id, grain, bucket, kind, dim, key, count, errors, client_errors, tokens_in, tokens_out, cost_micro_usd, duration_ms)
+    select 'day|activity|total|' || day || '|', 'day', day, 'activity', 'total', '', count(*), 0, 0, 0, 0, 0, 0 from up where inserted group by day order by day
+    on conflict (id) do update set count = usage_rollups.count + excluded.count`,
 }
 
 const sums = () => Object.fromEntries(COUNTERS.map((key) => [key, sql<number>`sum(${usageRollups[key]})`.mapWith(Number)])) as Record<(typeof COUNTERS)[number], SQL<number>>
@@ -101,18 +118,17 @@ export function createPgUsageStore(db: PgExec): UsageStore {
     },
 
     async activeUsers(from, to) {
-      // One pass: per-day counts and the window's distinct users (the empty grouping set).
-      const result = await db.execute<{ day: string | null; users: string }>(
-        sql`select day, count(distinct user_id) as users from usage_user_days where day >= ${from} and day <= ${to} group by grouping sets ((day), ())`,
-      )
-      let distinct = 0
-      const days: Array<{ day: string; users: number }> = []
-      for (const row of result.rows) {
-        if (row.day === null) distinct = Number(row.users)
-        else days.push({ day: row.day, users: Number(row.users) })
-      }
-      days.sort((a, b) => a.day.localeCompare(b.day))
-      return { distinct, days }
+      const rows = await db
+        .select({ day: usageRollups.bucket, users: usageRollups.count })
+        .from(usageRollups)
+        .where(and(eq(usageRollups.grain, 'day'), gte(usageRollups.bucket, from), lte(usageRollups.bucket, to), eq(usageRollups.kind, 'activity'), eq(usageRollups.dim, 'total')))
+        .orderBy(asc(usageRollups.bucket))
+      return rows.map((row) => ({ day: row.day, users: Number(row.users) }))
+    },
+
+    async activeSince(day) {
+      const [row] = await db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(usageUsers).where(gte(usageUsers.lastDay, day))
+      return row?.n ?? 0
     },
 
     async purgeHours(before) {

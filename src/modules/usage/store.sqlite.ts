@@ -1,7 +1,7 @@
 /** The usage rollups on libsql: the simplest correct SQL (multi-row upserts in chunks). */
-import { and, asc, eq, gte, lt, lte, sql, type SQL } from 'drizzle-orm'
+import { and, asc, eq, gte, inArray, lt, lte, sql, type SQL } from 'drizzle-orm'
 import type { SqliteExec } from '../../../db/client'
-import { usageRollups, usageUserDays } from '../../../db/schema/sqlite'
+import { usageRollups, usageUserDays, usageUsers } from '../../../db/schema/sqlite'
 import { HISTOGRAM_COLUMNS } from './histogram'
 import { histOf, rollupId, userDayId, type RollupPoint, type RollupSum, type UsageDim, type UsageKind, type UsageStore } from './store'
 
@@ -50,12 +50,45 @@ export function createSqliteUsageStore(db: SqliteExec): UsageStore {
       }
       for (let i = 0; i < users.length; i += CHUNK) {
         const values = users.slice(i, i + CHUNK).map((u) => ({ id: userDayId(u.userId, u.day), ...u }))
+        // A day row that did not exist yet is the person's first event that day: it counts one daily active user.
+        const existing = new Set(
+          (await db.select({ id: usageUserDays.id }).from(usageUserDays).where(inArray(usageUserDays.id, values.map((v) => v.id)))).map((row) => row.id),
+        )
         await db
           .insert(usageUserDays)
           .values(values)
           .onConflictDoUpdate({
             target: usageUserDays.id,
             set: { events: added(usageUserDays.events), tokens: added(usageUserDays.tokens), costMicroUsd: added(usageUserDays.costMicroUsd) },
+          })
+        const firstOfDay = new Map<string, number>()
+        for (const v of values) if (!existing.has(v.id)) firstOfDay.set(v.day, (firstOfDay.get(v.day) ?? 0) + 1)
+        if (firstOfDay.size > 0)
+          await db
+            .insert(usageRollups)
+            .values(
+              [...firstOfDay].map(([day, n]) => ({
+                id: rollupId({ grain: 'day', kind: 'activity', dim: 'total', bucket: day, key: '' }),
+                grain: 'day', bucket: day, kind: 'activity', dim: 'total', key: '',
+                count: n, errors: 0, clientErrors: 0, tokensIn: 0, tokensOut: 0, costMicroUsd: 0, durationMs: 0,
+              })),
+            )
+            .onConflictDoUpdate({ target: usageRollups.id, set: { count: added(usageRollups.count) } })
+        const span = new Map<string, { first: string; last: string }>()
+        for (const v of values) {
+          const known = span.get(v.userId)
+          if (!known) span.set(v.userId, { first: v.day, last: v.day })
+          else {
+            if (v.day < known.first) known.first = v.day
+            if (v.day > known.last) known.last = v.day
+          }
+        }
+        await db
+          .insert(usageUsers)
+          .values([...span].map(([userId, d]) => ({ userId, firstDay: d.first, lastDay: d.last })))
+          .onConflictDoUpdate({
+            target: usageUsers.userId,
+            set: { firstDay: sql`min(${usageUsers.firstDay}, excluded.first_day)`, lastDay: sql`max(${usageUsers.lastDay}, excluded.last_day)` },
           })
       }
     },
@@ -80,15 +113,17 @@ export function createSqliteUsageStore(db: SqliteExec): UsageStore {
     },
 
     async activeUsers(from, to) {
-      const inWindow = and(gte(usageUserDays.day, from), lte(usageUserDays.day, to))
-      const days = await db
-        .select({ day: usageUserDays.day, users: sql<number>`count(*)`.mapWith(Number) })
-        .from(usageUserDays)
-        .where(inWindow)
-        .groupBy(usageUserDays.day)
-        .orderBy(asc(usageUserDays.day))
-      const [distinct] = await db.select({ n: sql<number>`count(distinct ${usageUserDays.userId})`.mapWith(Number) }).from(usageUserDays).where(inWindow)
-      return { distinct: distinct?.n ?? 0, days }
+      const rows = await db
+        .select({ day: usageRollups.bucket, users: usageRollups.count })
+        .from(usageRollups)
+        .where(and(eq(usageRollups.grain, 'day'), gte(usageRollups.bucket, from), lte(usageRollups.bucket, to), eq(usageRollups.kind, 'activity'), eq(usageRollups.dim, 'total')))
+        .orderBy(asc(usageRollups.bucket))
+      return rows.map((row) => ({ day: row.day, users: Number(row.users) }))
+    },
+
+    async activeSince(day) {
+      const [row] = await db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(usageUsers).where(gte(usageUsers.lastDay, day))
+      return row?.n ?? 0
     },
 
     async purgeHours(before) {

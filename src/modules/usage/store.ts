@@ -7,8 +7,8 @@
 import type { HistogramColumn } from './histogram'
 
 export type UsageGrain = 'day' | 'hour'
-/** What an event was: an LLM call, a job attempt's end, an HTTP request, a session created. */
-export type UsageKind = 'llm' | 'job' | 'request' | 'session'
+/** What an event was: an LLM call, a job attempt's end, an HTTP request, a session created; `activity` counts people's first event of a day. */
+export type UsageKind = 'llm' | 'job' | 'request' | 'session' | 'activity'
 /** The dimension a rollup row is keyed by; `total` has the key ''. */
 export type UsageDim = 'total' | 'model' | 'stage' | 'role' | 'endpoint' | 'error'
 
@@ -76,8 +76,14 @@ export interface UsageStore {
   totals(window: UsageWindow): Promise<RollupSum[]>
   /** Sums per bucket of one kind and dim (every key), for a time series. */
   series(window: UsageWindow & { kind: UsageKind; dim: UsageDim }): Promise<RollupPoint[]>
-  /** Active users per day in [from, to] (days as `YYYY-MM-DD`) and how many distinct ones in all. */
-  activeUsers(from: string, to: string): Promise<{ distinct: number; days: Array<{ day: string; users: number }> }>
+  /**
+   * Active users per day in [from, to] (days as `YYYY-MM-DD`): read from the
+   * `activity` rollup rows, which `add` counts up when a person's first event
+   * of a day arrives — 90 rows for 90 days, not 90 × users.
+   */
+  activeUsers(from: string, to: string): Promise<Array<{ day: string; users: number }>>
+  /** Distinct people active on `day` or later (windows end today): one row per person, not per day. */
+  activeSince(day: string): Promise<number>
   /** Hour rows older than `before` (an hour bucket) are removed: hours serve the current day only. */
   purgeHours(before: string): Promise<number>
 }

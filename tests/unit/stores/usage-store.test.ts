@@ -64,15 +64,23 @@ eachDialect('usage store', (use) => {
       { userId: 'u1', day: '2026-03-02', events: 2, tokens: 0, costMicroUsd: 0 },
     ])
     await stores.usage.add([], [{ userId: 'u1', day: '2026-03-01', events: 5, tokens: 5, costMicroUsd: 5 }])
-    expect(await stores.usage.activeUsers('2026-03-01', '2026-03-02')).toEqual({
-      distinct: 2,
-      days: [
-        { day: '2026-03-01', users: 2 },
-        { day: '2026-03-02', users: 1 },
-      ],
-    })
-    expect(await stores.usage.activeUsers('2026-03-02', '2026-03-09')).toEqual({ distinct: 1, days: [{ day: '2026-03-02', users: 1 }] })
-    expect(await stores.usage.activeUsers('2027-01-01', '2027-01-09')).toEqual({ distinct: 0, days: [] })
+    expect(await stores.usage.activeUsers('2026-03-01', '2026-03-02')).toEqual([
+      { day: '2026-03-01', users: 2 },
+      { day: '2026-03-02', users: 1 },
+    ])
+    expect(await stores.usage.activeUsers('2026-03-02', '2026-03-09')).toEqual([{ day: '2026-03-02', users: 1 }])
+    expect(await stores.usage.activeUsers('2027-01-01', '2027-01-09')).toEqual([])
+    // Active since a day: u1 was last seen 03-02, u2 on 03-01.
+    expect(await stores.usage.activeSince('2026-03-01')).toBe(2)
+    expect(await stores.usage.activeSince('2026-03-02')).toBe(1)
+    expect(await stores.usage.activeSince('2026-03-03')).toBe(0)
+    // An earlier day arriving late neither moves the last day back nor counts a day twice.
+    await stores.usage.add([], [{ userId: 'u1', day: '2026-02-27', events: 1, tokens: 0, costMicroUsd: 0 }, { userId: 'u2', day: '2026-03-01', events: 1, tokens: 0, costMicroUsd: 0 }])
+    expect(await stores.usage.activeSince('2026-03-02')).toBe(1)
+    expect(await stores.usage.activeUsers('2026-02-27', '2026-03-01')).toEqual([
+      { day: '2026-02-27', users: 1 },
+      { day: '2026-03-01', users: 2 },
+    ])
   })
 
   test('purgeHours removes hour rows before the given hour, never day rows', async () => {
