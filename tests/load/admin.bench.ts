@@ -59,7 +59,7 @@ async function freshSchema(): Promise<{ url: string; name: string; drop: () => P
  */
 const EVENT_SQL = (events: number) => `
   select g,
-    (g % 90)::int as age,
+    floor(((g::bigint * 2246822519) % 4294967296)::float8 / 4294967296 * 90)::int as age,
     ((g::bigint * 2654435761) % 4294967296)::float8 / 4294967296 as u1,
     (((g::bigint * 40503 + 12345) % 4294967296) * 1103515245 % 4294967296)::float8 / 4294967296 as u2,
     case when g % 20 < 14 then 'llm' when g % 20 < 19 then 'request' else 'job' end as kind

@@ -114,108 +114,108 @@ export function createMetricsService({ store, limits, defaults, queueHealth, now
   }
 
   const summarize = async (w: ResolvedWindow, at: Date): Promise<{ view: MetricsSummaryView; active: { distinct: number; days: Array<{ day: string; users: number }> } }> => {
-      const today = dayOf(at.getTime())
-      const weekFrom = dayOf(at.getTime() - 6 * DAY_MS)
-      const [totals, todays, days, inWindow, weekly, jobsNow] = await Promise.all([
-        store.totals({ grain: w.grain, from: w.from, to: w.to }),
-        store.totals({ grain: 'day', from: today, to: today }),
-        store.activeUsers(w.days.from, w.days.to),
-        store.activeSince(w.days.from),
-        w.days.from === weekFrom ? null : store.activeSince(weekFrom),
-        queueNow(),
-      ])
-      const active = { distinct: inWindow, days }
-      const pick = (rows: RollupSum[], kind: UsageKind, dim: UsageDim) => rows.filter((r) => r.kind === kind && r.dim === dim)
-      const one = (rows: RollupSum[], kind: UsageKind, dim: UsageDim = 'total') => pick(rows, kind, dim)[0] ?? { ...emptyCounters(HISTOGRAM_BUCKETS), kind, dim, key: '' }
-      const llm = one(totals, 'llm')
-      const requests = one(totals, 'request')
-      const byCount = (a: RollupSum, b: RollupSum) => b.count - a.count || a.key.localeCompare(b.key)
+    const today = dayOf(at.getTime())
+    const weekFrom = dayOf(at.getTime() - 6 * DAY_MS)
+    const [totals, todays, days, inWindow, weekly, jobsNow] = await Promise.all([
+      store.totals({ grain: w.grain, from: w.from, to: w.to }),
+      store.totals({ grain: 'day', from: today, to: today }),
+      store.activeUsers(w.days.from, w.days.to),
+      store.activeSince(w.days.from),
+      w.days.from === weekFrom ? null : store.activeSince(weekFrom),
+      queueNow(),
+    ])
+    const active = { distinct: inWindow, days }
+    const pick = (rows: RollupSum[], kind: UsageKind, dim: UsageDim) => rows.filter((r) => r.kind === kind && r.dim === dim)
+    const one = (rows: RollupSum[], kind: UsageKind, dim: UsageDim = 'total') => pick(rows, kind, dim)[0] ?? { ...emptyCounters(HISTOGRAM_BUCKETS), kind, dim, key: '' }
+    const llm = one(totals, 'llm')
+    const requests = one(totals, 'request')
+    const byCount = (a: RollupSum, b: RollupSum) => b.count - a.count || a.key.localeCompare(b.key)
 
-      const roleRows = pick(totals, 'llm', 'role')
-      const todayRoles = new Map(pick(todays, 'llm', 'role').map((r) => [r.key, r]))
-      const roles = [...new Set([...roleRows.map((r) => r.key), ...todayRoles.keys()])].sort()
-      const overrides = roles.length > 0 ? await limits.limitsFor([], roles) : []
+    const roleRows = pick(totals, 'llm', 'role')
+    const todayRoles = new Map(pick(todays, 'llm', 'role').map((r) => [r.key, r]))
+    const roles = [...new Set([...roleRows.map((r) => r.key), ...todayRoles.keys()])].sort()
+    const overrides = roles.length > 0 ? await limits.limitsFor([], roles) : []
 
-      const view: MetricsSummaryView = {
-        window: w.name,
-        from: w.from,
-        to: w.to,
-        timezone: 'UTC',
-        generated_at: at.toISOString(),
-        usage: {
-          sessions_created: one(totals, 'session').count,
-          councils_run: pick(totals, 'job', 'stage').find((r) => r.key === 'council')?.count ?? 0,
-          requests: requests.count,
-          active_users: {
-            daily: active.days.find((d) => d.day === today)?.users ?? 0,
-            weekly: weekly ?? inWindow,
-            window: active.distinct,
-          },
-          llm_calls: llm.count,
-          tokens_in: llm.tokensIn,
-          tokens_out: llm.tokensOut,
-          tokens: llm.tokensIn + llm.tokensOut,
-          cost_usd: usd(llm.costMicroUsd),
-          by_model: pick(totals, 'llm', 'model')
-            .sort((a, b) => b.costMicroUsd - a.costMicroUsd || a.key.localeCompare(b.key))
-            .map((r) => ({ model: r.key, calls: r.count, errors: r.errors, tokens_in: r.tokensIn, tokens_out: r.tokensOut, cost_usd: usd(r.costMicroUsd) })),
+    const view: MetricsSummaryView = {
+      window: w.name,
+      from: w.from,
+      to: w.to,
+      timezone: 'UTC',
+      generated_at: at.toISOString(),
+      usage: {
+        sessions_created: one(totals, 'session').count,
+        councils_run: pick(totals, 'job', 'stage').find((r) => r.key === 'council')?.count ?? 0,
+        requests: requests.count,
+        active_users: {
+          daily: active.days.find((d) => d.day === today)?.users ?? 0,
+          weekly: weekly ?? inWindow,
+          window: active.distinct,
         },
-        performance: {
-          stages: pick(totals, 'llm', 'stage')
-            .sort(byCount)
-            .map((r) => ({ stage: r.key, calls: r.count, p50_ms: pct(r, 0.5), p95_ms: pct(r, 0.95) })),
-          jobs: pick(totals, 'job', 'stage')
-            .sort(byCount)
-            .map((r) => ({ kind: r.key, finished: r.count, p50_ms: pct(r, 0.5), p95_ms: pct(r, 0.95) })),
-          requests: { p50_ms: pct(requests, 0.5), p95_ms: pct(requests, 0.95) },
-        },
-        reliability: {
-          requests: requests.count,
-          server_errors: requests.errors,
-          client_errors: requests.clientErrors,
-          error_rate: rate(requests.errors, requests.count),
-          by_endpoint: pick(totals, 'request', 'endpoint')
-            .sort((a, b) => b.errors - a.errors || b.count - a.count || a.key.localeCompare(b.key))
-            .slice(0, 25)
-            .map((r) => ({
-              endpoint: r.key,
-              requests: r.count,
-              server_errors: r.errors,
-              client_errors: r.clientErrors,
-              error_rate: rate(r.errors, r.count),
-              p95_ms: pct(r, 0.95),
-            })),
-          by_stage: pick(totals, 'llm', 'stage')
-            .sort(byCount)
-            .map((r) => ({ stage: r.key, calls: r.count, errors: r.errors, error_rate: rate(r.errors, r.count) })),
-          jobs: pick(totals, 'job', 'stage')
-            .sort(byCount)
-            .map((r) => ({ kind: r.key, finished: r.count, failed: r.errors, failure_rate: rate(r.errors, r.count) })),
-          top_errors: pick(totals, 'job', 'error')
-            .sort(byCount)
-            .slice(0, 10)
-            .map((r) => ({ message: r.key, count: r.count })),
-        },
-        jobs: jobsNow,
-        budgets: {
-          by_role: roles.map((role) => {
-            const inWindow = roleRows.find((r) => r.key === role)
-            const todayRow = todayRoles.get(role)
-            const limit = resolveLimits(overrides, { userId: '', roles: [role] }, defaults)
-            return {
-              role,
-              tokens: (inWindow?.tokensIn ?? 0) + (inWindow?.tokensOut ?? 0),
-              cost_usd: usd(inWindow?.costMicroUsd ?? 0),
-              today_tokens: (todayRow?.tokensIn ?? 0) + (todayRow?.tokensOut ?? 0),
-              today_cost_usd: usd(todayRow?.costMicroUsd ?? 0),
-              daily_tokens_per_user: limit.tokens,
-              daily_cost_usd_per_user: usd(limit.cost),
-            }
-          }),
-        },
-      }
-      return { view, active }
+        llm_calls: llm.count,
+        tokens_in: llm.tokensIn,
+        tokens_out: llm.tokensOut,
+        tokens: llm.tokensIn + llm.tokensOut,
+        cost_usd: usd(llm.costMicroUsd),
+        by_model: pick(totals, 'llm', 'model')
+          .sort((a, b) => b.costMicroUsd - a.costMicroUsd || a.key.localeCompare(b.key))
+          .map((r) => ({ model: r.key, calls: r.count, errors: r.errors, tokens_in: r.tokensIn, tokens_out: r.tokensOut, cost_usd: usd(r.costMicroUsd) })),
+      },
+      performance: {
+        stages: pick(totals, 'llm', 'stage')
+          .sort(byCount)
+          .map((r) => ({ stage: r.key, calls: r.count, p50_ms: pct(r, 0.5), p95_ms: pct(r, 0.95) })),
+        jobs: pick(totals, 'job', 'stage')
+          .sort(byCount)
+          .map((r) => ({ kind: r.key, finished: r.count, p50_ms: pct(r, 0.5), p95_ms: pct(r, 0.95) })),
+        requests: { p50_ms: pct(requests, 0.5), p95_ms: pct(requests, 0.95) },
+      },
+      reliability: {
+        requests: requests.count,
+        server_errors: requests.errors,
+        client_errors: requests.clientErrors,
+        error_rate: rate(requests.errors, requests.count),
+        by_endpoint: pick(totals, 'request', 'endpoint')
+          .sort((a, b) => b.errors - a.errors || b.count - a.count || a.key.localeCompare(b.key))
+          .slice(0, 25)
+          .map((r) => ({
+            endpoint: r.key,
+            requests: r.count,
+            server_errors: r.errors,
+            client_errors: r.clientErrors,
+            error_rate: rate(r.errors, r.count),
+            p95_ms: pct(r, 0.95),
+          })),
+        by_stage: pick(totals, 'llm', 'stage')
+          .sort(byCount)
+          .map((r) => ({ stage: r.key, calls: r.count, errors: r.errors, error_rate: rate(r.errors, r.count) })),
+        jobs: pick(totals, 'job', 'stage')
+          .sort(byCount)
+          .map((r) => ({ kind: r.key, finished: r.count, failed: r.errors, failure_rate: rate(r.errors, r.count) })),
+        top_errors: pick(totals, 'job', 'error')
+          .sort(byCount)
+          .slice(0, 10)
+          .map((r) => ({ message: r.key, count: r.count })),
+      },
+      jobs: jobsNow,
+      budgets: {
+        by_role: roles.map((role) => {
+          const inWindow = roleRows.find((r) => r.key === role)
+          const todayRow = todayRoles.get(role)
+          const limit = resolveLimits(overrides, { userId: '', roles: [role] }, defaults)
+          return {
+            role,
+            tokens: (inWindow?.tokensIn ?? 0) + (inWindow?.tokensOut ?? 0),
+            cost_usd: usd(inWindow?.costMicroUsd ?? 0),
+            today_tokens: (todayRow?.tokensIn ?? 0) + (todayRow?.tokensOut ?? 0),
+            today_cost_usd: usd(todayRow?.costMicroUsd ?? 0),
+            daily_tokens_per_user: limit.tokens,
+            daily_cost_usd_per_user: usd(limit.cost),
+          }
+        }),
+      },
     }
+    return { view, active }
+  }
 
   return {
     parseWindow: (raw: string | undefined) => oneOf('window', WINDOWS, raw, '7d'),
