@@ -11,6 +11,7 @@ import { createErrorTracker, type ErrorTracker } from '../plugins/errors/tracker
 import { health, type ComponentCheck } from '../plugins/health'
 import { logging, requestState } from '../plugins/logging'
 import { createMetrics, metrics, type AppMetrics } from '../plugins/metrics'
+import { observeAll } from '../plugins/metrics/jobs'
 import { createLogger, type Logger } from '../plugins/logging/logger'
 import { rbac } from '../plugins/rbac'
 import { securityHeaderValues, securityHeaders } from '../plugins/security'
@@ -42,6 +43,9 @@ import { qualityModule } from './modules/quality'
 import { adminJobsModule, jobsModule } from './modules/jobs'
 import { createJobExecutor, type JobExecutor } from './modules/jobs/executor'
 import { createJobLogWriter, type JobLogWriter } from './modules/jobs/job-log'
+import { createUsageRecorder, usageJobObserver, type UsageRecorder } from './modules/usage/recorder'
+import { usageModule } from './modules/usage'
+import { createMetricsService } from './modules/usage/service'
 import { createJobsService, type JobsService } from './modules/jobs/service'
 import { createCouncil, type Council } from './council/engine'
 import { ensureCatalog } from './modules/catalog/service'
@@ -117,6 +121,8 @@ export interface AppDeps {
   errors: ErrorTracker
   /** Prometheus metrics of this instance; the executor reports jobs and LLM calls to it. */
   metrics: AppMetrics
+  /** Usage events into the rollups behind /admin (null with USAGE_EVENTS=false). */
+  usage: UsageRecorder | null
   /** Components /readyz reports on; later plugins add theirs. */
   readiness: Record<string, ComponentCheck>
   /** The status page: report, incidents (src/modules/status). */
@@ -204,13 +210,15 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     },
   })
   const extract = createExtractionRunner({ documents: stores.documents, storage, limits: config.uploads })
+  const usage = config.usage.enabled ? createUsageRecorder({ store: stores.usage, logger, flushEveryMs: config.usage.flushMs }) : null
+  const observe = usage ? observeAll(appMetrics.jobs, usageJobObserver(usage)) : appMetrics.jobs
   const executor = createJobExecutor({
     stores,
     council,
     logger,
     jobLogs,
     meter: budgets.meter,
-    observe: appMetrics.jobs,
+    observe,
     events: eventSink,
     extract,
     report: (error, context) => errorTracker.capture(error, context),
@@ -299,6 +307,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     eventSink,
     streams: new AbortController(),
     metrics: appMetrics,
+    usage,
     readiness,
     errors: errorTracker,
     status,
@@ -315,6 +324,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
       await storage.close()
       await budgets.close()
       await jobLogs.close()
+      await usage?.close()
       await audit.close()
       // After the audit queue's last batch reached the outbox, so the grace can deliver it too.
       await auditStream?.stop(config.auditStream?.shutdownGraceMs)
@@ -407,6 +417,12 @@ export function createApp(config: Config, deps: AppDeps) {
         production: config.env === 'production',
         trustedIps: config.auth.trustedProxyIps,
         requestStart: (request) => requestState(request)?.startedAt,
+        onResponse: deps.usage
+          ? (request, { method, route, status, seconds }) => {
+              const state = requestState(request)
+              deps.usage?.request({ method, route, status, durationMs: seconds * 1000, userId: state?.userId, role: state?.role })
+            }
+          : undefined,
       }),
     )
     .use(apiDocsModule({ guard, version: packageJson.version }))
@@ -451,6 +467,18 @@ export function createApp(config: Config, deps: AppDeps) {
     .use(statusModule({ status: deps.status, guard, quota: limiter }))
     .use(qualityModule({ stores: deps.stores, audit: deps.audit, guard }))
     .use(adminModule({ db: deps.db, stores: deps.stores, audit: deps.audit, auditEvents: deps.stores.audit, identity: deps.identity, signIns: deps.signIns, agentRoleAllowlist: config.agentRoleAllowlist, jwtRoles: Object.values(config.auth.roleClaimMap), guard }))
+    .use(
+      usageModule({
+        metrics: createMetricsService({
+          store: deps.stores.usage,
+          limits: deps.stores.budgets,
+          defaults: { tokens: config.budgets.dailyTokens, cost: config.budgets.dailyCostMicroUsd },
+          queueHealth: () => deps.queue.health(),
+        }),
+        audit: deps.audit,
+        guard,
+      }),
+    )
 }
 
 type App = ReturnType<typeof createApp>

@@ -51,6 +51,9 @@ import type { StatusStore } from './modules/status/store'
 import { createPgStatusStore } from './modules/status/store.pg'
 import { createSqliteStatusStore } from './modules/status/store.sqlite'
 import type { TokenStore } from './modules/tokens/store'
+import type { UsageStore } from './modules/usage/store'
+import { createPgUsageStore } from './modules/usage/store.pg'
+import { createSqliteUsageStore } from './modules/usage/store.sqlite'
 import { createPgTokenStore } from './modules/tokens/store.pg'
 import { createSqliteTokenStore } from './modules/tokens/store.sqlite'
 
@@ -74,6 +77,8 @@ export interface TxStores {
   tickets: TicketStore
   payments: PaymentStore
   tokens: TokenStore
+  /** Usage rollups (the admin dashboard's figures): src/modules/usage. */
+  usage: UsageStore
 }
 
 export interface Stores extends TxStores {
@@ -99,6 +104,7 @@ const sqliteFactories: Factories<SqliteExec> = {
   tickets: (exec) => createSqliteTicketStore(exec),
   payments: (exec) => createSqlitePaymentStore(exec),
   tokens: (exec, root) => createSqliteTokenStore(exec, root),
+  usage: (exec) => createSqliteUsageStore(exec),
 }
 
 const pgFactories: Factories<PgExec> = {
@@ -117,6 +123,7 @@ const pgFactories: Factories<PgExec> = {
   tickets: (exec) => createPgTicketStore(exec),
   payments: (exec) => createPgPaymentStore(exec),
   tokens: (exec, root) => createPgTokenStore(exec, { coalesce: root }),
+  usage: (exec) => createPgUsageStore(exec),
 }
 
 /**

@@ -519,3 +519,92 @@ export const signInRevocations = sqliteTable('sign_in_revocations', {
   subject: text('subject').primaryKey(),
   revokedAt: integer('revoked_at', { mode: 'timestamp_ms' }).notNull(),
 })
+
+/**
+ * Usage rollups (issue 11): counters of LLM calls, jobs, requests and session
+ * creations per UTC day (grain `day`, bucket `2026-12-02`) and per hour of the
+ * current day (grain `hour`, bucket `2026-12-02T13`), one row per dimension
+ * value: `dim` is total | model | stage | role | endpoint | error and `key` its
+ * value. Maintained as events arrive (src/modules/usage/recorder.ts adds batched
+ * deltas), so the dashboard never reads raw events. `h0`…`h23` count durations
+ * in log-spaced buckets (h0 ≤ 1 ms, hN ≤ 2^N ms, h23 above 2^22 ms): rows merge
+ * by adding them, and percentiles come from the sums (src/modules/usage/histogram.ts).
+ * `id` is the row's key written out (grain|kind|dim|bucket|key), so an upsert needs no other unique index.
+ */
+export const usageRollups = sqliteTable(
+  'usage_rollups',
+  {
+    id: text('id').primaryKey(),
+    grain: text('grain').notNull(),
+    bucket: text('bucket').notNull(),
+    kind: text('kind').notNull(),
+    dim: text('dim').notNull(),
+    key: text('key').notNull(),
+    count: integer('count').notNull(),
+    errors: integer('errors').notNull(),
+    clientErrors: integer('client_errors').notNull(),
+    tokensIn: integer('tokens_in').notNull(),
+    tokensOut: integer('tokens_out').notNull(),
+    costMicroUsd: integer('cost_micro_usd').notNull(),
+    durationMs: integer('duration_ms').notNull(),
+    h0: integer('h0').notNull().default(0),
+    h1: integer('h1').notNull().default(0),
+    h2: integer('h2').notNull().default(0),
+    h3: integer('h3').notNull().default(0),
+    h4: integer('h4').notNull().default(0),
+    h5: integer('h5').notNull().default(0),
+    h6: integer('h6').notNull().default(0),
+    h7: integer('h7').notNull().default(0),
+    h8: integer('h8').notNull().default(0),
+    h9: integer('h9').notNull().default(0),
+    h10: integer('h10').notNull().default(0),
+    h11: integer('h11').notNull().default(0),
+    h12: integer('h12').notNull().default(0),
+    h13: integer('h13').notNull().default(0),
+    h14: integer('h14').notNull().default(0),
+    h15: integer('h15').notNull().default(0),
+    h16: integer('h16').notNull().default(0),
+    h17: integer('h17').notNull().default(0),
+    h18: integer('h18').notNull().default(0),
+    h19: integer('h19').notNull().default(0),
+    h20: integer('h20').notNull().default(0),
+    h21: integer('h21').notNull().default(0),
+    h22: integer('h22').notNull().default(0),
+    h23: integer('h23').notNull().default(0),
+  },
+  (t) => [index('usage_rollups_scan_idx').on(t.grain, t.bucket, t.kind, t.dim)],
+)
+
+/**
+ * Who was active on a UTC day (any request, LLM call or job), with their tokens
+ * and cost: daily and weekly active users are counts over these rows. One row
+ * per user per day (`id` = user_id|day); `user_id` makes it the person's own
+ * data, so erasure takes it (src/modules/data/plan.ts).
+ */
+export const usageUserDays = sqliteTable(
+  'usage_user_days',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    day: text('day').notNull(),
+    events: integer('events').notNull(),
+    tokens: integer('tokens').notNull(),
+    costMicroUsd: integer('cost_micro_usd').notNull(),
+  },
+  (t) => [index('usage_user_days_day_idx').on(t.day, t.userId)],
+)
+
+/**
+ * Each person's first and last UTC day of activity: "active since D" (weekly and
+ * window active users, whose windows end today) is a count over at most one row
+ * per person, whatever the number of days. Erasure takes the row (`user_id`).
+ */
+export const usageUsers = sqliteTable(
+  'usage_users',
+  {
+    userId: text('user_id').primaryKey(),
+    firstDay: text('first_day').notNull(),
+    lastDay: text('last_day').notNull(),
+  },
+  (t) => [index('usage_users_last_day_idx').on(t.lastDay)],
+)

@@ -21,6 +21,9 @@ export interface RequestState {
   startedAt: number
   /** Set by the rbac guard once the caller is known. */
   user?: string
+  /** The caller's user id and the role they act under, also set by the rbac guard (the usage rollups read them). */
+  userId?: string
+  role?: string
 }
 
 /** Per-request state, keyed by the Request object so every hook (and onError) can reach it. */

@@ -92,6 +92,8 @@ export interface MetricsPluginOptions extends Partial<ScrapePolicy> {
    * records it — the logging plugin does — so no second onRequest hook runs.
    */
   requestStart?: (request: Request) => number | undefined
+  /** Told of every finished request, after it is counted (the usage rollups listen here). Must not throw. */
+  onResponse?: (request: Request, outcome: { method: string; route: string | undefined; status: number; seconds: number }) => void
 }
 
 /**
@@ -99,7 +101,7 @@ export interface MetricsPluginOptions extends Partial<ScrapePolicy> {
  * const appMetrics = createMetrics()
  * new Elysia().use(metrics({ metrics: appMetrics, token: process.env.METRICS_TOKEN ?? null })).get('/', () => 'ok')
  */
-export const metrics = ({ metrics: instance, token = null, production = false, trustedIps = [], requestStart }: MetricsPluginOptions) => {
+export const metrics = ({ metrics: instance, token = null, production = false, trustedIps = [], requestStart, onResponse }: MetricsPluginOptions) => {
   const { http } = instance
   const started = new WeakMap<Request, number>()
   const startOf = requestStart ?? ((request: Request) => started.get(request))
@@ -114,7 +116,9 @@ export const metrics = ({ metrics: instance, token = null, production = false, t
     .onAfterResponse({ as: 'global' }, ({ request, route, set }) => {
       const start = startOf(request)
       const status = typeof set.status === 'number' ? set.status : 200
-      http.record(request.method, route, status, start === undefined ? 0 : (performance.now() - start) / 1000)
+      const seconds = start === undefined ? 0 : (performance.now() - start) / 1000
+      http.record(request.method, route, status, seconds)
+      onResponse?.(request, { method: request.method, route, status, seconds })
     })
     .use(guard)
     .get(

@@ -20,6 +20,9 @@ interface LlmCallSample {
   costMicroUsd: number
   /** Absent when the call did not report back (failed or cut short). */
   seconds?: number
+  /** Whose job made the call, and under which role (for the usage rollups; Prometheus ignores them). */
+  userId?: string
+  role?: string | null
 }
 
 /** What the job executor reports. Implementations never throw: metrics must not fail a job. */
@@ -28,8 +31,19 @@ export interface JobObserver {
   /** A job's first attempt started, after waiting `queueSeconds` since it was created. */
   jobStarted(job: { kind: string; queueSeconds: number }): void
   /** A job attempt ended; `seconds` runs from the job's first start. */
-  jobFinished(job: { kind: string; status: JobOutcome; agent?: string; seconds?: number }): void
+  jobFinished(job: { kind: string; status: JobOutcome; agent?: string; seconds?: number; userId?: string; role?: string | null; error?: string }): void
 }
+
+/**
+ * One observer that reports to several (the Prometheus metrics and the usage rollups).
+ * @example
+ * createJobExecutor({ …, observe: observeAll(appMetrics.jobs, usage.observer) })
+ */
+export const observeAll = (...observers: JobObserver[]): JobObserver => ({
+  llmCall: (call) => observers.forEach((o) => o.llmCall(call)),
+  jobStarted: (job) => observers.forEach((o) => o.jobStarted(job)),
+  jobFinished: (job) => observers.forEach((o) => o.jobFinished(job)),
+})
 
 const LLM_DURATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120]
 const JOB_DURATION_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800]
@@ -135,6 +149,8 @@ export function createJobMetrics(registry: Registry): JobObserver {
 
 interface JobFacts {
   kind: string
+  userId?: string
+  role?: string | null
   input: unknown
   createdAt: Date
   startedAt: Date | null
@@ -159,6 +175,7 @@ export function trackJob(observer: JobObserver, job: JobFacts) {
   let firstStart = job.startedAt
   let done = false
   const agent = job.kind === 'agent' ? (job.input as { agent?: unknown } | null)?.agent : undefined
+  const owner = { userId: job.userId, role: job.role }
   return {
     /** The attempt claimed the job at `at`; the first attempt also reports the queue wait. */
     started(at: Date) {
@@ -174,6 +191,7 @@ export function trackJob(observer: JobObserver, job: JobFacts) {
       const begun = open.get(key)
       open.delete(key)
       observer.llmCall({
+        ...owner,
         stage: call.stage,
         agent: call.agent,
         model: begun?.model ?? 'unknown',
@@ -184,15 +202,17 @@ export function trackJob(observer: JobObserver, job: JobFacts) {
         seconds: begun ? (performance.now() - begun.started) / 1000 : undefined,
       })
     },
-    /** Ends the attempt (once; later calls are ignored). */
-    finished(outcome: JobOutcome) {
+    /** Ends the attempt (once; later calls are ignored); `error` is a failure's message. */
+    finished(outcome: JobOutcome, error?: string) {
       if (done) return
       done = true
       const cutShort = outcome === 'cancelled' || outcome === 'interrupted'
       for (const call of open.values())
-        observer.llmCall({ ...call, status: cutShort ? 'cancelled' : 'error', tokensIn: 0, tokensOut: 0, costMicroUsd: 0 })
+        observer.llmCall({ ...owner, ...call, status: cutShort ? 'cancelled' : 'error', tokensIn: 0, tokensOut: 0, costMicroUsd: 0 })
       open.clear()
       observer.jobFinished({
+        ...owner,
+        error,
         kind: job.kind,
         status: outcome,
         agent: typeof agent === 'string' ? agent : undefined,

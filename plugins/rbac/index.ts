@@ -35,7 +35,11 @@ export const rbac = ({ authenticator }: RbacOptions) =>
         async ({ request, cookie, body, server }: Parameters<Authenticator['authenticate']>[0]) => {
           const found = await authenticator.authenticate({ request, cookie, body, server })
           const state = requestState(request)
-          if (state && found) state.user = found.email
+          if (state && found) {
+            state.user = found.email
+            state.userId = found.userId
+            state.role = found.role
+          }
           const requestId = state?.requestId ?? 'unknown'
           const ip = authenticator.clientIp({ request, server })
           const who = found ?? ANONYMOUS

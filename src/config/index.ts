@@ -28,6 +28,7 @@ import {
 } from './parsers'
 import { readEventsConfig, type EventsConfig } from './events'
 import { readOperationsConfig, type OperationsConfig } from './operations'
+import { readUsageConfig, type UsageConfig } from './usage'
 import { readRetentionConfig, type BackupConfig, type RetentionConfig } from './retention'
 import { readUploadConfig, type UploadConfig } from './uploads'
 
@@ -86,6 +87,7 @@ export interface Config {
     shutdownGraceMs: number
   }
   events: EventsConfig
+  usage: UsageConfig
   quota: {
     backend: 'memory' | 'redis'
     /** Key prefix in Redis; installs (or test runs) sharing one Redis use different prefixes. */
@@ -287,6 +289,7 @@ export function loadConfig(env: Env = process.env): Config {
       shutdownGraceMs: read(env, 'JOBS_SHUTDOWN_GRACE_MS', 25_000, integer(0, 600_000)),
     },
     events: readEventsConfig((name, fallback, parse) => read(env, name, fallback, parse), jobsBackend),
+    usage: readUsageConfig((name, fallback, parse) => read(env, name, fallback, parse)),
     quota: {
       backend: read(env, 'QUOTA_BACKEND', 'memory' as const, oneOf('memory', 'redis')),
       prefix: read(env, 'QUOTA_PREFIX', 'quota', keyPrefix),

@@ -1,7 +1,7 @@
 /**
- * Administration: role bindings (/api/admin/role-bindings, page /admin/rbac),
- * the audit trail (/api/admin/audit with CSV export, page /admin/audit) and
- * the dashboard (/admin). Viewing admin pages, reading the trail and exporting
+ * Administration: role bindings (/api/admin/role-bindings, page /admin/rbac)
+ * and the audit trail (/api/admin/audit with CSV export, page /admin/audit).
+ * The dashboard (/admin) and its metrics API are src/modules/usage. Viewing admin pages, reading the trail and exporting
  * it are audited themselves (admin.view, audit.view, audit.export).
  */
 import type { SignInRevocations } from '../auth/revocations'
@@ -17,7 +17,7 @@ import type { IdentityService } from '../identity/service'
 import { createAuditTrail, parseAuditFilters } from './audit-trail'
 import { AuditEventView, AuditFilterQuery, AuditQuery, CreateRoleBindingBody, RoleBindingQuery, RoleBindingView, type AuditFilterInput } from './model'
 import { createRoleBindingsService, type RoleBindingFilters } from './role-bindings'
-import { AdminPage, AuditFilterError, AuditPage, AuditResults, AuditRows, BindingResults, BindingRows, RbacPage, RbacPanel } from './views'
+import { AuditFilterError, AuditPage, AuditResults, AuditRows, BindingResults, BindingRows, RbacPage, RbacPanel } from './views'
 
 export interface AdminModuleOptions {
   db: Database
@@ -184,14 +184,6 @@ export const adminModule = ({ db, stores, audit, auditEvents, identity, signIns,
             },
           },
         ),
-    )
-    .get(
-      '/admin',
-      ({ actor, meta }) => {
-        viewed(actor, meta, '/admin')
-        return AdminPage({ actor })
-      },
-      { permission: 'admin:view', detail: { hide: true } },
     )
     .get(
       '/admin/rbac',

@@ -24,10 +24,10 @@ const Notice = ({ kind, message }: { kind: 'error' | 'ok'; message?: string }) =
     ''
   )
 
-export function AdminPage({ actor }: { actor: Actor }) {
+/** The admin sections this person may open; /admin (src/modules/usage/views.tsx) shows it above the dashboard. */
+export function AdminLinks({ actor }: { actor: Actor }) {
   return (
-    <Layout title="Admin" actor={actor} path="/admin">
-      <h1>Administration</h1>
+    <>
       <div class="card" id="admin-links">
         <ul>
           {actor.permissions.has('rbac:manage') ? (
@@ -81,7 +81,7 @@ export function AdminPage({ actor }: { actor: Actor }) {
           )}
         </ul>
       </div>
-    </Layout>
+    </>
   )
 }
 

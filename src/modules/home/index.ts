@@ -10,6 +10,7 @@ const ASSETS: Record<string, { path: string; type: string }> = {
   'app.css': { path: `${import.meta.dir}/../../../views/assets/app.css`, type: 'text/css; charset=utf-8' },
   'app.js': { path: `${import.meta.dir}/../../../views/assets/app.js`, type: 'text/javascript; charset=utf-8' },
   'live.js': { path: `${import.meta.dir}/../../../views/assets/live.js`, type: 'text/javascript; charset=utf-8' },
+  'charts.css': { path: `${import.meta.dir}/../../../views/assets/charts.css`, type: 'text/css; charset=utf-8' },
   'documents.css': { path: `${import.meta.dir}/../../../views/assets/documents.css`, type: 'text/css; charset=utf-8' },
   'status.css': { path: `${import.meta.dir}/../../../views/assets/status.css`, type: 'text/css; charset=utf-8' },
   'upload-form.js': { path: `${import.meta.dir}/../../../views/assets/upload-form.js`, type: 'text/javascript; charset=utf-8' },

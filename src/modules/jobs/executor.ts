@@ -272,7 +272,7 @@ export function createJobExecutor({ stores, council, logger, jobLogs, cancelPoll
       const error = `The queue gave up on this job: ${reason}. Run the session again to resume from its last stored stage.`
       if (!(await transition(job, { to: 'failed', error }, false))) return
       publish(job, 'done', { status: 'failed', error, failure: 'retryable' })
-      if (observe) trackJob(observe, job).finished('failed')
+      if (observe) trackJob(observe, job).finished('failed', error)
       jobLogs.forJob(job).error('job abandoned by the queue', { reason })
       await jobLogs.flush()
     },
@@ -361,7 +361,7 @@ export function createJobExecutor({ stores, council, logger, jobLogs, cancelPoll
           await transition(job, { to: 'failed', error: message, failure }, true)
           publish(job, 'done', { status: 'failed', error: message, failure })
           log.error('job failed', { error: message, attempt: ctx.attempt })
-          track?.finished('failed')
+          track?.finished('failed', message)
           throw new PermanentJobError(message)
         }
         await transition(job, { to: 'queued', error: message }, true)
