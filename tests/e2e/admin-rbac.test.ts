@@ -104,6 +104,14 @@ describe('RBAC administration in the browser', () => {
         await callRow.waitFor()
         expect(await callRow.textContent()).toContain(MEMBER)
         expect(await callRow.textContent()).toContain('ADMIN_AGENT')
+        // At 1280 px the table fits its card: no sideways scroll inside its box; dates one line with their zone; ids shortened with the full one in a tooltip.
+        const [tableWidth, boxWidth] = await page.evaluate(() => {
+          const table = document.querySelector('#audit-table')!
+          return [table.scrollWidth, table.closest('.table-scroll')!.clientWidth]
+        })
+        expect(tableWidth).toBeLessThanOrEqual(boxWidth)
+        expect(await bindingRow.locator('time').first().textContent()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+$/)
+        expect(await bindingRow.locator(`code[title="${grantRequestId}"]`).textContent()).toBe(`…${grantRequestId.slice(-8)}`)
         await page.screenshot({ path: join(SCREENSHOT_DIR, 'admin-audit.png'), fullPage: true })
 
         // The htmx filter narrows the results to one request.

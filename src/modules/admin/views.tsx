@@ -296,7 +296,15 @@ export function AuditRows({ page, filters }: { page: Page<AuditEventViewType>; f
             )}
           </td>
           <td class="action-cell">
-            <code safe>{event.action}</code>
+            {/* Breaks only after a dot (role_binding.⏎create), never inside a word. */}
+            <code>
+              {event.action.split('.').map((part, i, all) => (
+                <>
+                  <span safe>{`${part}${i < all.length - 1 ? '.' : ''}`}</span>
+                  {i < all.length - 1 ? <wbr /> : ''}
+                </>
+              ))}
+            </code>
           </td>
           <td class="small target-cell">
             {event.target ? <Target target={event.target} /> : ''}
