@@ -282,23 +282,23 @@ async function benchRealPath(count: number, mode: 'pg' | 'embedded'): Promise<Re
   const worker = schema ? startWorker(env) : null
   await worker?.ready
   // Finished councils, counted in the database the product writes.
-  const finishedCount: () => Promise<{ finished: number; failed: number }> = await (async () => {
-    const sql = "select count(*) filter (where status in ('succeeded', 'failed')) as finished, count(*) filter (where status = 'failed') as failed from jobs"
+  const finishedCount: () => Promise<{ finished: number; failed: number; total: number }> = await (async () => {
+    const sql = "select count(*) filter (where status in ('succeeded', 'failed')) as finished, count(*) filter (where status = 'failed') as failed, count(*) as total from jobs"
     if (schema) {
       const client = new pg.Client({ connectionString: schema.url })
       await client.connect()
       closers.push(() => client.end())
       return async () => {
-        const row = (await client.query(sql)).rows[0] as { finished: string; failed: string }
-        return { finished: Number(row.finished), failed: Number(row.failed) }
+        const row = (await client.query(sql)).rows[0] as { finished: string; failed: string; total: string }
+        return { finished: Number(row.finished), failed: Number(row.failed), total: Number(row.total) }
       }
     }
     const { createClient } = await import('@libsql/client')
     const client = createClient({ url: `file:${server.dataDir}/council.db` })
     closers.push(() => client.close())
     return async () => {
-      const { rows } = await client.execute("select sum(status in ('succeeded', 'failed')) as finished, sum(status = 'failed') as failed from jobs")
-      return { finished: Number(rows[0]?.finished ?? 0), failed: Number(rows[0]?.failed ?? 0) }
+      const { rows } = await client.execute("select sum(status in ('succeeded', 'failed')) as finished, sum(status = 'failed') as failed, count(*) as total from jobs")
+      return { finished: Number(rows[0]?.finished ?? 0), failed: Number(rows[0]?.failed ?? 0), total: Number(rows[0]?.total ?? 0) }
     }
   })()
   const cpuBefore = { server: cpuSeconds(server.pid), worker: worker ? cpuSeconds(worker.proc.pid) : 0 }
@@ -310,13 +310,14 @@ async function benchRealPath(count: number, mode: 'pg' | 'embedded'): Promise<Re
     })
     const intakeOut = new Response(client.stdout as ReadableStream<Uint8Array>).text()
     const sent = Date.now()
-    let state = { finished: 0, failed: 0 }
+    let state = { finished: 0, failed: 0, total: 0 }
     let finishedAt = 0
     let intake: { started_at: number; accepted: number; failed: number; errors: string[]; all_accepted_ms: number } | null = null
     void intakeOut.then((text) => (intake = JSON.parse(text.trim().split('\n').at(-1)!)))
     for (;;) {
       state = await finishedCount().catch(() => state)
-      if (intake && state.finished >= (intake as { accepted: number }).accepted) {
+      // Every job the server wrote, including those whose answer the client lost (a reset connection).
+      if (intake && state.finished >= Math.max(state.total, (intake as { accepted: number }).accepted)) {
         finishedAt = Date.now()
         break
       }
