@@ -297,12 +297,13 @@ function agreement(councils: readonly Council[]) {
     if (w) ws.push(w.w)
   }
   const mean = ws.length > 0 ? ws.reduce((sum, w) => sum + w, 0) / ws.length : null
-  const strength = mean === null ? '' : mean < 0.3 ? 'weakly' : mean < 0.6 ? 'moderately' : 'strongly'
+  // The session page's scale (src/modules/sessions/results-views.tsx), so one W reads the same everywhere.
+  const strength = mean === null ? '' : mean >= 0.7 ? 'strongly' : mean >= 0.4 ? 'moderately' : mean >= 0.15 ? 'weakly' : 'hardly at all'
   const reading =
     mean === null
       ? 'No council in this window had two or more rankings to compare.'
       : `Reviewers agree ${strength}: mean Kendall’s W ${round(mean)} over ${ws.length} councils (0: no agreement, 1: identical rankings).` +
-        (mean < 0.3 ? ' The leaderboard then rests on little common judgement.' : '') +
+        (mean < 0.4 ? ' The leaderboard then rests on little common judgement.' : '') +
         few(ws.length)
   return { councils: ws.length, mean_w: mean === null ? null : round(mean), distribution: buckets(ws, [0, 0.2, 0.4, 0.6, 0.8, 1]), reading }
 }
