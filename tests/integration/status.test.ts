@@ -167,6 +167,29 @@ describe('incidents and maintenance', () => {
     expectErrorShape(expect, await post({ title: 'x', kind: 'incident', impact: 'minor', components: [] }), 422, 'validation_failed')
   })
 
+  test('the banner says what an admin declared: an open major incident outranks green probes; minor reads as degraded; resolved, it is gone', async () => {
+    const own = await buildTestApp({ ADMIN_EMAILS: ADMIN })
+    try {
+      const banner = async () => {
+        const html = await (await own.call('GET', '/status', { user: freshUser() })).text()
+        return html.slice(html.indexOf('id="status-overall"'), html.indexOf('</strong>', html.indexOf('id="status-overall"')))
+      }
+      expect(await banner()).not.toContain('incident in progress')
+      const minor = await own.json('POST', '/api/admin/incidents', { user: ADMIN, body: { title: 'Slow drafts', kind: 'incident', impact: 'minor', components: ['api'], message: 'Drafts take longer.' } })
+      expect(minor.status).toBe(201)
+      expect(await banner()).toContain('Minor incident in progress')
+      expect(await banner()).toContain('health-degraded')
+      const major = await own.json('POST', '/api/admin/incidents', { user: ADMIN, body: { title: 'Councils start late', kind: 'incident', impact: 'major', components: ['worker'], message: 'Jobs wait.' } })
+      expect(await banner()).toContain('Major incident in progress')
+      expect(await banner()).toContain('health-fail')
+      for (const id of [minor.body.id, major.body.id])
+        expect((await own.json('PATCH', `/api/admin/incidents/${id}`, { user: ADMIN, body: { status: 'resolved', message: 'Fixed.' } })).status).toBe(200)
+      expect(await banner()).not.toContain('incident in progress')
+    } finally {
+      await own.close()
+    }
+  })
+
   test('a maintenance window announced for tomorrow shows on the status page before it starts, and goes once completed', async () => {
     const starts = new Date(Date.now() + DAY_MS).toISOString()
     const ends = new Date(Date.now() + DAY_MS + 3_600_000).toISOString()

@@ -148,19 +148,37 @@ function IncidentCard({ incident }: { incident: IncidentViewType }) {
   )
 }
 
+const IMPACT_RANK: Record<string, number> = { none: 0, minor: 1, major: 2, critical: 3 }
+const HEALTH_RANK: Record<string, number> = { ok: 0, unknown: 0, degraded: 1, fail: 2 }
+
+/**
+ * The banner: the probes' verdict, unless a person has said worse. An open major or
+ * critical incident outranks green probes (the probes cannot see, say, councils
+ * starting late), a minor one reads as degraded, and maintenance under way is named.
+ */
+function overallHeadline(probed: string, open: IncidentViewType[], maintenance: boolean): { health: string; text: string } {
+  const worst = open.reduce((rank, incident) => Math.max(rank, IMPACT_RANK[incident.impact] ?? 0), 0)
+  const declared = worst >= 2 ? 'fail' : worst === 1 ? 'degraded' : null
+  if (declared && HEALTH_RANK[declared]! >= (HEALTH_RANK[probed] ?? 0))
+    return { health: declared, text: worst >= 2 ? `${worst === 3 ? 'Critical' : 'Major'} incident in progress` : 'Minor incident in progress' }
+  if (probed === 'ok' && maintenance) return { health: 'degraded', text: 'Maintenance in progress' }
+  return { health: probed, text: OVERALL_LABELS[probed] ?? probed }
+}
+
 export function StatusPage({ actor, report, now }: { actor: Actor; report: StatusViewType; now: Date }) {
   const upcoming = report.maintenance.filter((window) => new Date(window.starts_at) > now)
   const ongoing = report.maintenance.filter((window) => new Date(window.starts_at) <= now)
   const open = report.incidents.filter((incident) => incident.resolved_at === null)
   const recent = report.incidents.filter((incident) => incident.resolved_at !== null)
+  const headline = overallHeadline(report.status, open, ongoing.length > 0)
   return (
     <Layout title="Status" actor={actor} path="/status">
       <link rel="stylesheet" href="/assets/status.css" />
       <h1>Status</h1>
-      <div class={`card overall health-${report.status}`} role="status" id="status-overall">
+      <div class={`card overall health-${headline.health}`} role="status" id="status-overall">
         <p class="overall-line">
-          <span class={`dot health-${report.status}`} aria-hidden="true"></span>
-          <strong safe>{OVERALL_LABELS[report.status] ?? report.status}</strong>
+          <span class={`dot health-${headline.health}`} aria-hidden="true"></span>
+          <strong safe>{headline.text}</strong>
         </p>
         {open.length + ongoing.length > 0 ? (
           <p>
