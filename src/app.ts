@@ -14,7 +14,7 @@ import { createMetrics, metrics, type AppMetrics } from '../plugins/metrics'
 import { observeAll } from '../plugins/metrics/jobs'
 import { createLogger, type Logger } from '../plugins/logging/logger'
 import { rbac } from '../plugins/rbac'
-import { securityHeaderValues, securityHeaders } from '../plugins/security'
+import { securityHeaders } from '../plugins/security'
 import type { Config } from './config'
 import type { Authenticator } from './identity'
 import { apiDocsModule } from './modules/apidocs'
@@ -68,10 +68,7 @@ import { createDocumentsService, type DocumentsService } from './modules/documen
 import { createWebSearch, type WebSearch } from '../plugins/search'
 import { createStores, type Stores } from './stores'
 import { statusModule } from './modules/status'
-import { leasedPeriodic, type Periodic } from './modules/status/periodic'
-import { createStatusSampler } from './modules/status/sampler'
-import { createStatusService, type StatusService } from './modules/status/service'
-import { createStalenessMonitor, type StalenessMonitor } from './modules/status/staleness'
+import { createStatusOperations, type StatusOperations } from './modules/status/operations'
 import packageJson from '../package.json'
 
 export interface AppDeps {
@@ -126,15 +123,15 @@ export interface AppDeps {
   /** Components /readyz reports on; later plugins add theirs. */
   readiness: Record<string, ComponentCheck>
   /** The status page: report, incidents (src/modules/status). */
-  status: StatusService
+  status: StatusOperations['status']
   /** Worker heartbeat and backlog age alerts (log line + ALERT_WEBHOOK_URL). */
-  staleness: StalenessMonitor
+  staleness: StatusOperations['staleness']
   /**
    * What the server repeats on timers, one instance of all at a time (a lease each):
    * the status page's probe samples and the staleness check. Started by src/server.ts
    * (never by tests that do not ask), stopped by close().
    */
-  background: { sampler: Periodic | null; staleness: Periodic | null }
+  background: StatusOperations['background']
   /** Releases every resource: flushes the audit queue, closes the database. */
   close(): Promise<void>
 }
@@ -254,28 +251,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     ...storageReadiness(storage),
     ...(auditStream ? auditStreamReadiness(auditStream) : {}),
   }
-  const ops = config.operations
-  const status = createStatusService({ stores, audit, sampleMs: ops.statusSampleMs || 60_000 })
-  const sampler = createStatusSampler({
-    stores,
-    // The LLM provider is probed for the status page only: /readyz must not depend on a third party.
-    checks: { ...readiness, llm: { required: false, check: async () => void (await llm.probe?.(AbortSignal.timeout(ops.readyz.timeoutMs))) } },
-    timeoutMs: ops.readyz.timeoutMs,
-    slowMs: ops.readyz.slowMs,
-    everyMs: ops.statusSampleMs || 60_000,
-    keepDays: ops.statusSampleDays,
-  })
-  const staleness = createStalenessMonitor({
-    queue,
-    thresholds: ops.readyz,
-    logger,
-    webhook: { url: config.budgets.alertWebhookUrl, timeoutMs: config.budgets.alertWebhookTimeoutMs },
-  })
-  const onBackgroundError = (what: string) => (error: unknown) => logger.warn(`${what} failed`, { error: (error as Error).message })
-  const background = {
-    sampler: ops.statusSampleMs > 0 ? leasedPeriodic(stores.audit.outbox, { name: 'status-sampler', everyMs: ops.statusSampleMs, run: () => sampler.sample() }, onBackgroundError('status probe')) : null,
-    staleness: ops.stalenessCheckMs > 0 ? leasedPeriodic(stores.audit.outbox, { name: 'staleness', everyMs: ops.stalenessCheckMs, run: () => staleness.check() }, onBackgroundError('staleness check')) : null,
-  }
+  const { status, staleness, background } = createStatusOperations({ config, stores, audit, logger, queue, readiness, probeLlm: (signal) => llm.probe?.(signal) ?? Promise.resolve() })
   return {
     config,
     logger,
@@ -347,28 +323,6 @@ export async function prepare(deps: AppDeps, { migrate = true } = {}): Promise<v
     const unfinished = await deps.stores.jobs.unfinished()
     for (const jobId of unfinished) await deps.queue.enqueue(jobId)
     if (unfinished.length > 0) deps.logger.info('re-enqueued unfinished jobs', { count: unfinished.length })
-  }
-}
-
-/**
- * Bun.serve options of the app's listener. Bun's development error page (a 50 KB
- * page with source paths and no security headers) is never served in production,
- * and anything that escapes Elysia's own error handler — a response body that
- * fails while being sent — answers the one error shape, 500 internal_error,
- * logged without detail (issue 14, finding 3).
- * @example
- * createApp(config, deps).listen({ port: config.port, ...serveOptions(config, deps.logger) })
- */
-export function serveOptions(config: Config, logger: Logger) {
-  const headers = { ...securityHeaderValues(config.env === 'production'), 'content-type': 'application/json' }
-  return {
-    development: config.env !== 'production',
-    error(error: Error) {
-      const requestId = crypto.randomUUID()
-      logger.error('response failed outside the app', { request_id: requestId, error: error.name })
-      const body = { error: { code: 'internal_error', message: `Something went wrong on our side. Quote request id ${requestId} when reporting it.`, request_id: requestId } }
-      return new Response(JSON.stringify(body), { status: 500, headers: { ...headers, 'x-request-id': requestId } })
-    },
   }
 }
 

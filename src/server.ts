@@ -5,7 +5,8 @@
  */
 // First: relaunches with Bun's fetch cap lifted above LLM_MAX_IN_FLIGHT before the other modules load.
 import './llm/fetch-cap'
-import { createApp, createDeps, prepare, serveOptions } from './app'
+import { createApp, createDeps, prepare } from './app'
+import { serveOptions } from './serve-options'
 import { loadConfigOrExit } from './config'
 import { fetchCapWarning } from './llm/in-flight'
 import { serveMetrics } from '../plugins/metrics'
