@@ -3,8 +3,9 @@
  * naming the variable), migrates in development, listens, and on SIGTERM/SIGINT
  * stops taking requests, flushes the audit queue and closes the database.
  */
-import { createApp, createDeps, prepare } from './app'
+import { createApp, createDeps, prepare, serveOptions } from './app'
 import { loadConfigOrExit } from './config'
+import { serveMetrics } from '../plugins/metrics'
 import { retentionTask } from './modules/retention/schedule'
 
 const config = loadConfigOrExit()
@@ -16,13 +17,26 @@ const maxRequestBodySize = Math.max(64 * 1024 * 1024, config.uploads.maxSessionB
 // With BullMQ the workers run retention (workers/council.ts); in-process, this server does.
 const retention = deps.queue.backend === 'inline' ? retentionTask(config, deps.retention) : null
 if (retention) await deps.queue.schedule(retention)
-const app = createApp(config, deps).listen({ port: config.port, hostname: config.host, maxRequestBodySize })
+const app = createApp(config, deps).listen({ port: config.port, hostname: config.host, maxRequestBodySize, ...serveOptions(config, deps.logger) })
+// A separate metrics listener (METRICS_PORT), out of the reverse proxy's reach: there loopback and
+// TRUSTED_PROXY_IPS may scrape without METRICS_TOKEN, which production's public port refuses.
+const metricsServer = config.metrics.port
+  ? serveMetrics({
+      metrics: deps.metrics,
+      port: config.metrics.port,
+      hostname: config.host,
+      token: config.metrics.token,
+      production: config.env === 'production',
+      trustedIps: config.auth.trustedProxyIps,
+    })
+  : null
 deps.logger.info('server listening', {
   pid: process.pid,
   url: `http://${config.host}:${app.server?.port}`,
   env: config.env,
   db: deps.db.dialect,
   jobs: config.jobs.backend,
+  metrics: metricsServer ? `http://${config.host}:${metricsServer.port}/metrics` : null,
 })
 
 let stopping = false
@@ -33,6 +47,7 @@ const shutdown = async (signal: string) => {
   // Open event streams would hold the server open: end them first (their clients resume elsewhere).
   deps.streams.abort()
   await app.stop()
+  await metricsServer?.stop()
   await deps.close()
   process.exit(0)
 }

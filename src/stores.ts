@@ -11,6 +11,9 @@ import type { Database, PgExec, SqliteExec } from '../db/client'
 import { createPgAuditStore } from '../plugins/audit/store.pg'
 import { createSqliteAuditStore } from '../plugins/audit/store.sqlite'
 import type { AuditStore } from '../plugins/audit/types'
+import type { SignInStore } from './modules/auth/store'
+import { createPgSignInStore } from './modules/auth/store.pg'
+import { createSqliteSignInStore } from './modules/auth/store.sqlite'
 import type { BudgetLedger } from './modules/budgets/store'
 import { createPgBudgetLedger } from './modules/budgets/store.pg'
 import { createSqliteBudgetLedger } from './modules/budgets/store.sqlite'
@@ -60,6 +63,8 @@ export interface TxStores {
   jobs: JobStore
   roadmap: RoadmapStore
   sessions: SessionStore
+  /** Revoked sign-in cookies (logout, role change, erasure). */
+  signIns: SignInStore
   stageOutputs: StageOutputStore
   tickets: TicketStore
   payments: PaymentStore
@@ -83,6 +88,7 @@ const sqliteFactories: Factories<SqliteExec> = {
   jobs: (exec) => createSqliteJobStore(exec),
   roadmap: (exec) => createSqliteRoadmapStore(exec),
   sessions: (exec) => createSqliteSessionStore(exec),
+  signIns: (exec) => createSqliteSignInStore(exec),
   stageOutputs: (exec) => createSqliteStageOutputStore(exec),
   tickets: (exec) => createSqliteTicketStore(exec),
   payments: (exec) => createSqlitePaymentStore(exec),
@@ -99,6 +105,7 @@ const pgFactories: Factories<PgExec> = {
   jobs: (exec, root) => createPgJobStore(exec, { coalesce: root }),
   roadmap: (exec) => createPgRoadmapStore(exec),
   sessions: (exec, root) => createPgSessionStore(exec, { coalesce: root }),
+  signIns: (exec) => createPgSignInStore(exec),
   stageOutputs: (exec, root) => createPgStageOutputStore(exec, { coalesce: root }),
   tickets: (exec) => createPgTicketStore(exec),
   payments: (exec) => createPgPaymentStore(exec),

@@ -381,3 +381,9 @@ export const erasedIdentities = pgTable('erased_identities', {
   subject: text('subject').primaryKey(),
   erasedAt: time('erased_at').notNull(),
 })
+
+/** See ./sqlite.ts signInRevocations. */
+export const signInRevocations = pgTable('sign_in_revocations', {
+  subject: text('subject').primaryKey(),
+  revokedAt: time('revoked_at').notNull(),
+})

@@ -435,3 +435,15 @@ export const erasedIdentities = sqliteTable('erased_identities', {
   subject: text('subject').primaryKey(),
   erasedAt: integer('erased_at', { mode: 'timestamp_ms' }).notNull(),
 })
+
+/**
+ * Revoked sign-ins (issue 14, finding 6): every sign-in cookie of `subject`
+ * issued at or before `revoked_at` is refused. Written on logout, on a change of
+ * the person's role bindings and on erasure; `subject` is an HMAC of the email
+ * under SESSION_SECRET (as in erased_identities), so the table names nobody.
+ * One row per person, overwritten by each revocation.
+ */
+export const signInRevocations = sqliteTable('sign_in_revocations', {
+  subject: text('subject').primaryKey(),
+  revokedAt: integer('revoked_at', { mode: 'timestamp_ms' }).notNull(),
+})

@@ -37,7 +37,7 @@ export const toAuditRow = (event: AuditEvent, at = new Date()): AuditEventRow =>
   jobId: event.jobId ?? null,
   requestId: event.requestId ?? null,
   ip: event.ip ?? null,
-  metadata: redactMetadata(event.metadata),
+  metadata: redactMetadata(event.clientRequestId ? { ...event.metadata, client_request_id: event.clientRequestId } : event.metadata),
 })
 
 export interface AuditLog {

@@ -13,6 +13,8 @@ export interface AuditEvent {
   sessionId?: string | null
   jobId?: string | null
   requestId?: string | null
+  /** The client's own X-Request-Id: kept beside `requestId` as the metadata's `client_request_id`, never as it. */
+  clientRequestId?: string | null
   ip?: string | null
   metadata?: Record<string, unknown>
 }

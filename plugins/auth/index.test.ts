@@ -50,7 +50,7 @@ function build(env: Record<string, string> = {}) {
 }
 
 const hsToken = (claims: Record<string, unknown>, { secret = JWT_SECRET, expires = '5m' } = {}) =>
-  new SignJWT(claims)
+  new SignJWT({ email_verified: true, ...claims })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject('oid-1')
     .setIssuedAt()
@@ -62,7 +62,9 @@ describe('dev mode', () => {
     const { call, seen } = build()
     const res = await call('/who', { 'x-user-id': ' Boss@Example.com ', 'x-request-id': 'probe-request-0001' })
     expect(res).toEqual({ status: 200, body: { email: 'boss@example.com', roles: ['admin', 'user'], role: 'admin', via: 'header' } })
-    expect(seen[0]).toMatchObject({ externalId: 'boss@example.com', signIn: { requestId: 'probe-request-0001' } })
+    // The server's own request id, with the client's beside it.
+    expect(seen[0]).toMatchObject({ externalId: 'boss@example.com', signIn: { clientRequestId: 'probe-request-0001' } })
+    expect(seen[0]!.signIn.requestId).not.toBe('probe-request-0001')
     expect(seen[0]!.signIn.roleOf(['user', 'auditor'])).toBe('auditor')
   })
 

@@ -9,11 +9,15 @@
  *    prefix, looked up on every use; its owner's roles as they are now), and a
  *    payment provider's webhook signed in `X-Signature` (./signature.ts), which
  *    acts as the `payments-provider` role and nothing else.
- * Cookie-authenticated writes must carry the CSRF token.
+ * Browser writes — signed in by the cookie or by the proxy — must carry the CSRF
+ * token and come from this site (Sec-Fetch-Site / Origin); a revoked sign-in
+ * (logout, role change, erasure) no longer counts. JWT `email` is trusted only
+ * when verified, and unmapped `roles` claims are dropped, unless configured otherwise.
  */
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose'
 import type { Config } from '../../src/config'
 import { AppError, forbidden, unauthenticated } from '../../src/errors'
+import { own } from '../../src/lookup'
 import {
   ACCESS_TOKEN_PREFIX,
   isEmail,
@@ -25,16 +29,20 @@ import {
   type Authenticator,
   type ErasureCheck,
   type IdentityResolver,
+  type SignInRevocationCheck,
 } from '../../src/identity'
 import type { Permission } from '../../src/identity/permissions'
-import { requestIdOf } from '../logging'
+import { requestIdOf, requestState } from '../logging'
 import { PAYMENT_PROVIDER_ROLE, permissionsFor } from '../rbac/matrix'
 import { csrfTokenFor, expiryOf, signSession, verifyCsrf, verifySession } from './cookie'
+import { fromThisSite } from './origin'
 import { SIGNATURE_HEADER, verifyWebhook } from './signature'
 
 export const SESSION_COOKIE = 'council_session'
 const SESSION_TTL_MS = 12 * 60 * 60 * 1000
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+/** A role name a `roles` claim may pass through as (the shape role bindings accept). */
+const ROLE_NAME = /^[A-Za-z][A-Za-z0-9_:-]{0,63}$/
 
 export interface AuthOptions {
   config: Config
@@ -43,6 +51,8 @@ export interface AuthOptions {
   accessTokens?: AccessTokenResolver
   /** Erased people: a sign-in cookie issued before its holder was erased no longer signs anyone in. */
   erasures?: ErasureCheck
+  /** Revoked sign-ins (logout, role change, erasure): a cookie issued before its holder's revocation signs nobody in. */
+  signIns?: SignInRevocationCheck
 }
 
 const SIGNATURE_REFUSALS = {
@@ -56,7 +66,7 @@ const SIGNATURE_REFUSALS = {
  * const authenticator = createAuthenticator({ config, identity })
  * const actor = await authenticator.authenticate({ request, cookie })
  */
-export function createAuthenticator({ config, identity, accessTokens, erasures }: AuthOptions): Authenticator {
+export function createAuthenticator({ config, identity, accessTokens, erasures, signIns }: AuthOptions): Authenticator {
   const { auth } = config
   const jwks = auth.jwksUrl ? createRemoteJWKSet(new URL(auth.jwksUrl)) : null
   const hsKey = auth.jwtSecret ? new TextEncoder().encode(auth.jwtSecret) : null
@@ -91,6 +101,7 @@ export function createAuthenticator({ config, identity, accessTokens, erasures }
     }
     const found = await identity.resolve(externalId, email, {
       requestId: requestIdOf(ctx.request),
+      clientRequestId: requestState(ctx.request)?.clientRequestId,
       ip: clientIp(ctx),
       roleOf: (bound) => primaryRole(rolesFor(bound), config.agentRoleAllowlist),
     })
@@ -104,6 +115,29 @@ export function createAuthenticator({ config, identity, accessTokens, erasures }
       permissions: permissionsOf(roles),
       via,
     }
+  }
+
+  /**
+   * The person's email, as far as the token vouches for it. `email` is trusted only with
+   * `email_verified: true` (JWT_TRUST_UNVERIFIED_EMAIL=true also takes `email`,
+   * `preferred_username` or `upn` without it): the email decides ADMIN_EMAILS and which
+   * account a role bound by email reaches. Otherwise the person is known as `jwt:<sub>`,
+   * which is no address, so neither can apply to them.
+   */
+  const jwtEmail = (payload: JWTPayload, sub: string): string => {
+    const claims = auth.jwtTrustUnverifiedEmail ? [payload.email, payload.preferred_username, payload.upn] : payload.email_verified === true ? [payload.email] : []
+    const email = claims.filter((value): value is string => typeof value === 'string').map(normaliseEmail).find(isEmail)
+    return email ?? `jwt:${sub}`
+  }
+
+  /** Internal roles from the `roles` claim: those JWT_ROLE_MAP maps; unmapped ones only with JWT_PASS_UNMAPPED_ROLES. */
+  const jwtRoles = (payload: JWTPayload): string[] => {
+    const claimed = Array.isArray(payload.roles) ? payload.roles.filter((role): role is string => typeof role === 'string') : []
+    return claimed.flatMap((role) => {
+      const mapped = own(auth.roleClaimMap, role)
+      if (mapped !== undefined) return [mapped]
+      return auth.jwtPassUnmappedRoles && ROLE_NAME.test(role) ? [role] : []
+    })
   }
 
   const fromJwt = async (token: string, ctx: AuthContext): Promise<Actor> => {
@@ -121,12 +155,10 @@ export function createAuthenticator({ config, identity, accessTokens, erasures }
     } catch (error) {
       throw unauthenticated(`The bearer token was rejected (${(error as Error).message}). Get a new token and retry.`)
     }
-    const email = [payload.email, payload.preferred_username, payload.upn, payload.sub].find(
-      (value): value is string => typeof value === 'string' && value.length > 0,
-    )!
-    const claimed = Array.isArray(payload.roles) ? payload.roles.filter((role): role is string => typeof role === 'string') : []
-    const mapped = claimed.map((role) => auth.roleClaimMap[role] ?? role)
-    return toActor(`jwt:${payload.sub}`, normaliseEmail(email), 'jwt', ctx, mapped)
+    const { sub } = payload
+    if (typeof sub !== 'string' || sub.length === 0 || sub.length > 255)
+      throw unauthenticated('The bearer token\'s "sub" claim must be a string of 1–255 characters naming the person.')
+    return toActor(`jwt:${sub}`, jwtEmail(payload, sub), 'jwt', ctx, jwtRoles(payload))
   }
 
   const fromAccessToken = async (token: string, ctx: AuthContext): Promise<Actor> => {
@@ -157,14 +189,29 @@ export function createAuthenticator({ config, identity, accessTokens, erasures }
     }
   }
 
-  const checkCsrf = (ctx: AuthContext, sessionCookie: string) => {
+  /**
+   * A state-changing browser request, whatever signed it in (the app's cookie or an
+   * authenticating proxy's), must come from this site's pages (Sec-Fetch-Site / Origin,
+   * defence in depth) and carry the CSRF token bound to `binding` (issue 14, finding 7).
+   */
+  const checkCsrf = (ctx: AuthContext, binding: string) => {
     if (SAFE_METHODS.has(ctx.request.method)) return
+    if (!fromThisSite(ctx.request, config.publicUrl))
+      throw forbidden('This change was sent from another site; make it from this site’s own pages.', 'csrf_failed')
     const fromBody =
       ctx.body && typeof ctx.body === 'object' ? (ctx.body as Record<string, unknown>)._csrf : undefined
     const token = ctx.request.headers.get('x-csrf-token') ?? (typeof fromBody === 'string' ? fromBody : undefined)
-    if (!verifyCsrf(auth.sessionSecret, sessionCookie, token))
+    if (!verifyCsrf(auth.sessionSecret, binding, token))
       throw forbidden('The form is missing its CSRF token or it has expired; reload the page and try again.', 'csrf_failed')
   }
+
+  /**
+   * Did a browser send this? Its requests carry cookies (an authenticating proxy keeps its
+   * own session in one), `Origin` or `Sec-Fetch-Site`; a script calling through the proxy
+   * sends none of them and needs no token, since no other site can make it send anything.
+   */
+  const fromBrowser = (request: Request) =>
+    request.headers.has('cookie') || request.headers.has('origin') || request.headers.has('sec-fetch-site')
 
   return {
     clientIp,
@@ -185,7 +232,12 @@ export function createAuthenticator({ config, identity, accessTokens, erasures }
           if (!ip || !auth.trustedProxyIps.includes(ip))
             throw unauthenticated('X-Authenticated-User is only accepted from a trusted proxy.')
           const email = normaliseEmail(proxied)
-          return toActor(email, email, 'proxy', ctx)
+          // The proxy's session is not ours to bind a token to: the token is bound to the person.
+          const binding = `proxy:${email}`
+          if (fromBrowser(request)) checkCsrf(ctx, binding)
+          const actor = await toActor(email, email, 'proxy', ctx)
+          actor.csrfToken = csrfTokenFor(auth.sessionSecret, binding)
+          return actor
         }
         return null
       }
@@ -201,8 +253,10 @@ export function createAuthenticator({ config, identity, accessTokens, erasures }
       if (typeof cookieValue === 'string' && cookieValue) {
         const email = verifySession(auth.sessionSecret, cookieValue)
         if (!email) return null
-        const erasedAt = await erasures?.erasedAt(email)
-        if (erasedAt && expiryOf(cookieValue) - SESSION_TTL_MS <= erasedAt.getTime()) return null
+        const [erasedAt, revokedAt] = await Promise.all([erasures?.erasedAt(email), signIns?.revokedAt(email)])
+        const issuedAt = expiryOf(cookieValue) - SESSION_TTL_MS
+        if (erasedAt && issuedAt <= erasedAt.getTime()) return null
+        if (revokedAt && issuedAt <= revokedAt.getTime()) return null
         checkCsrf(ctx, cookieValue)
         const actor = await toActor(email, email, 'cookie', ctx)
         actor.csrfToken = csrfTokenFor(auth.sessionSecret, cookieValue)

@@ -56,7 +56,9 @@ describe('the JSON error shape', () => {
     const res = await json(await build().call('/api/v1/things/42', { headers: { 'x-request-id': 'error-probe-001' } }))
     expect(res.status).toBe(404)
     expect(res.headers.get('content-type')).toBe('application/json')
-    expect(res.body).toEqual({ error: { code: 'not_found', message: 'Thing 42 was not found.', request_id: 'error-probe-001' } })
+    expect(res.body).toEqual({ error: { code: 'not_found', message: 'Thing 42 was not found.', request_id: res.headers.get('x-request-id') } })
+    // The client's own id is kept beside the server's, never as it.
+    expect(res.body.error.request_id).not.toBe('error-probe-001')
   })
 
   test("an AppError's headers are sent (Retry-After, rounded up to whole seconds)", async () => {
@@ -86,10 +88,10 @@ describe('the JSON error shape', () => {
     const res = await json(await call('/api/v1/crash', { headers: { 'x-request-id': 'crash-probe-001' } }))
     expect(res.status).toBe(500)
     expect(res.body.error.code).toBe('internal_error')
-    expect(res.body.error.message).toContain('crash-probe-001')
+    expect(res.body.error.message).toContain(res.headers.get('x-request-id')!)
     expect(JSON.stringify(res.body)).not.toContain('insert into')
     const line = logs.find((entry) => entry.msg === 'unhandled error')
-    expect(line).toMatchObject({ request_id: 'crash-probe-001', route: '/api/v1/crash' })
+    expect(line).toMatchObject({ request_id: res.headers.get('x-request-id'), route: '/api/v1/crash' })
     expect(JSON.stringify(line)).not.toContain('TOP-SECRET')
     expect(String(line!.error)).toContain('params: [redacted]')
     expect(reported).toHaveLength(1)

@@ -6,6 +6,7 @@
  */
 import { Elysia } from 'elysia'
 import { AppError } from '../../src/errors'
+import { own } from '../../src/lookup'
 import { requestIdOf } from '../logging'
 import type { Logger } from '../logging/logger'
 
@@ -82,16 +83,29 @@ function describeValidation(error: unknown): Normalised {
   }
 }
 
+/**
+ * A response that fails its own schema is the server's fault, not the caller's: it takes the
+ * path of every unexpected error (500 internal_error, no detail), never 422 validation_failed.
+ */
+const isResponseValidation = (code: string | number, error: unknown) =>
+  code === 'VALIDATION' && (error as { type?: unknown }).type === 'response'
+
 function normalise(code: string | number, error: unknown): Normalised | null {
   if (error instanceof AppError)
     return { status: error.status, code: error.code, message: error.message, headers: error.headers, details: error.details }
+  if (isResponseValidation(code, error)) return null
   if (code === 'VALIDATION') return describeValidation(error)
-  if (typeof code === 'string' && ELYSIA_CODES[code]) return ELYSIA_CODES[code]
+  const known = typeof code === 'string' ? own(ELYSIA_CODES, code) : undefined
+  if (known) return known
   // Elysia's status(…) helper throws an ElysiaCustomStatusResponse with a numeric code.
   if (typeof code === 'number' && code >= 400 && code < 500)
     return { status: code, code: 'request_error', message: String((error as { response?: unknown }).response ?? 'Request error') }
   return null
 }
+
+/** The paths of the fields a response failed on, without their values. */
+const responseFields = (error: unknown): string[] =>
+  ((error as { all?: Array<{ path?: string }> }).all ?? []).slice(0, 10).map((issue) => issue.path ?? '')
 
 /**
  * A finished Response rather than a value: with any global mapResponse hook in
@@ -120,7 +134,11 @@ export const errors = ({ logger, renderHtml, report, forms = {} }: ErrorsOptions
       const { code, error, request, set, path } = context
       const requestId = requestIdOf(request)
       let normalised = normalise(code, error)
-      if (!normalised) {
+      if (!normalised && isResponseValidation(code, error)) {
+        // Its message holds the values the route answered with (a user's data): only where it failed is logged.
+        logger.error('response failed its schema', { request_id: requestId, route: path, fields: responseFields(error) })
+        report?.(new Error(`response of ${path} failed its schema`), { request_id: requestId, path })
+      } else if (!normalised) {
         logger.error('unhandled error', {
           request_id: requestId,
           route: path,
@@ -130,6 +148,8 @@ export const errors = ({ logger, renderHtml, report, forms = {} }: ErrorsOptions
           stack: error instanceof Error && error.stack ? withoutQueryParams(error.stack) : undefined,
         })
         report?.(error, { request_id: requestId, path })
+      }
+      if (!normalised) {
         normalised = {
           status: 500,
           code: 'internal_error',
@@ -150,7 +170,7 @@ export const errors = ({ logger, renderHtml, report, forms = {} }: ErrorsOptions
         if (normalised.status === 401 && fragment) set.headers['hx-redirect'] = '/login'
         const cookie = (context as { cookie?: HtmlError['cookie'] }).cookie
         const html: HtmlError = { ...normalised, requestId, fragment, request, cookie }
-        const form = normalised.status !== 401 ? forms[`${request.method} ${(context as { route?: string }).route ?? ''}`] : undefined
+        const form = normalised.status !== 401 ? own(forms, `${request.method} ${(context as { route?: string }).route ?? ''}`) : undefined
         if (form) return respond(set, await form({ ...html, body: (context as { body?: unknown }).body, context: context as unknown as Record<string, unknown> }), 'text/html; charset=utf-8')
         return respond(set, await renderHtml(html), 'text/html; charset=utf-8')
       }

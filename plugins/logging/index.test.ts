@@ -44,10 +44,11 @@ describe('X-Request-Id', () => {
     expect(text).toBe(res.headers.get('x-request-id')!)
   })
 
-  test('a valid incoming id is echoed', async () => {
+  test('a valid incoming id is the client’s: kept beside the server’s own (X-Client-Request-Id), never as it', async () => {
     const { res, text } = await build().call('/requestId', { 'x-request-id': 'upstream:trace-0001.a_b' })
-    expect(res.headers.get('x-request-id')).toBe('upstream:trace-0001.a_b')
-    expect(text).toBe('upstream:trace-0001.a_b')
+    expect(res.headers.get('x-request-id')).toMatch(UUID)
+    expect(res.headers.get('x-client-request-id')).toBe('upstream:trace-0001.a_b')
+    expect(text).toBe(res.headers.get('x-request-id')!)
   })
 
   for (const [label, incoming] of [
@@ -66,10 +67,10 @@ describe('the request log line', () => {
   test('one line per request: request id, user, method, route template (not the raw path), status, duration', async () => {
     const { call, lines } = build()
     const { res, text } = await call('/items/42', { 'x-request-id': 'log-line-probe-1' })
-    expect(JSON.parse(text)).toEqual({ id: '42', sameId: 'log-line-probe-1' })
-    expect(res.headers.get('x-request-id')).toBe('log-line-probe-1')
+    const requestId = res.headers.get('x-request-id')
+    expect(JSON.parse(text)).toEqual({ id: '42', sameId: requestId })
     expect(lines).toHaveLength(1)
-    expect(lines[0]).toMatchObject({ level: 'info', msg: 'request', request_id: 'log-line-probe-1', user: 'ann@example.com', method: 'GET', route: '/items/:id', status: 200 })
+    expect(lines[0]).toMatchObject({ level: 'info', msg: 'request', request_id: requestId, client_request_id: 'log-line-probe-1', user: 'ann@example.com', method: 'GET', route: '/items/:id', status: 200 })
     expect(lines[0]!.duration_ms).toBeNumber()
   })
 

@@ -138,7 +138,7 @@ describe('scrape policy', () => {
     expect(refused(() => check('bearer  t0ken', null))).toBeNull()
   })
 
-  test('production without a token: loopback and trusted proxies only', () => {
+  test('production without a token on a separate listener: loopback and trusted proxies only', () => {
     const check = scrapeAccess({ token: null, production: true, trustedIps: ['10.0.0.2'] })
     expect(refused(() => check(null, '127.0.0.1'))).toBeNull()
     expect(refused(() => check(null, '::1'))).toBeNull()
@@ -146,6 +146,12 @@ describe('scrape policy', () => {
     expect(refused(() => check(null, '10.0.0.2'))).toBeNull()
     expect(refused(() => check(null, '10.0.0.3'))?.status).toBe(403)
     expect(refused(() => check(null, null))?.status).toBe(403)
+  })
+
+  test('production without a token on the app’s public port: nobody, loopback included', () => {
+    const check = scrapeAccess({ token: null, production: true, trustedIps: ['10.0.0.2'], listener: 'public' })
+    for (const ip of ['127.0.0.1', '::1', '10.0.0.2', null]) expect(refused(() => check(null, ip))?.status).toBe(403)
+    expect(refused(() => scrapeAccess({ token: 't0ken', production: true, trustedIps: [], listener: 'public' })('Bearer t0ken', '127.0.0.1'))).toBeNull()
   })
 
   test('development and test without a token: open', () => {

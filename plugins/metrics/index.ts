@@ -5,10 +5,12 @@
  * on METRICS_PORT (serveMetrics), since its jobs and LLM calls are counted there.
  *
  * Who may scrape: with METRICS_TOKEN set, only `Authorization: Bearer <token>`
- * (401 otherwise). Without it, anyone in development and test; in production
- * only loopback and TRUSTED_PROXY_IPS (403 otherwise) — the addresses that can
- * reach the app without passing the public entry point. (A proxy in that list
- * forwards outside requests too: block /metrics there, or set METRICS_TOKEN.)
+ * (401 otherwise). Without it, anyone in development and test. In production
+ * without it, the app's own port answers 403 to everyone: behind a reverse proxy
+ * on the same host every outside request arrives from loopback, so no address
+ * proves a scraper there (issue 14, finding 9). A separate metrics listener
+ * (METRICS_PORT, serveMetrics: the server's and the worker's) is not behind the
+ * public entry point, so it still answers loopback and TRUSTED_PROXY_IPS.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { Elysia } from 'elysia'
@@ -27,6 +29,12 @@ export interface ScrapePolicy {
   production: boolean
   /** TRUSTED_PROXY_IPS. */
   trustedIps: string[]
+  /**
+   * `public`: the app's own port, which a reverse proxy forwards outside requests to —
+   * in production without a token nobody may scrape there. `separate`: a listener of its
+   * own (METRICS_PORT), where loopback and `trustedIps` may.
+   */
+  listener?: 'public' | 'separate'
 }
 
 const digest = (value: string) => createHash('sha256').update(value).digest()
@@ -37,10 +45,10 @@ const isLoopback = (ip: string) => ip === '::1' || ip.startsWith('127.') || ip.s
  * The scrape check shared by the app's route and the worker's server: throws a
  * 401 (bad or missing token) or 403 (address not allowed) AppError, else returns.
  * @example
- * const check = scrapeAccess({ token: 's3cret', production: true, trustedIps: [] })
+ * const check = scrapeAccess({ token: 's3cret', production: true, trustedIps: [], listener: 'public' })
  * check('Bearer s3cret', '10.0.0.5') // passes
  */
-export function scrapeAccess({ token, production, trustedIps }: ScrapePolicy) {
+export function scrapeAccess({ token, production, trustedIps, listener = 'separate' }: ScrapePolicy) {
   if (token !== null && token.length === 0) throw new Error('metrics: token must be non-empty or null')
   const expected = token === null ? null : digest(token)
   const trusted = new Set(trustedIps)
@@ -54,6 +62,8 @@ export function scrapeAccess({ token, production, trustedIps }: ScrapePolicy) {
         })
       return
     }
+    if (production && listener === 'public')
+      throw forbidden('In production, /metrics on the app’s port needs METRICS_TOKEN (behind a reverse proxy every request looks local); set METRICS_TOKEN, or METRICS_PORT to serve metrics on a separate listener.')
     if (production && !(ip && (isLoopback(ip) || trusted.has(ip))))
       throw forbidden('Without METRICS_TOKEN, /metrics answers only loopback and TRUSTED_PROXY_IPS in production; set METRICS_TOKEN to scrape from elsewhere.')
   }
@@ -93,7 +103,7 @@ export const metrics = ({ metrics: instance, token = null, production = false, t
   const { http } = instance
   const started = new WeakMap<Request, number>()
   const startOf = requestStart ?? ((request: Request) => started.get(request))
-  const guard = rbac({ authenticator: scrapeAuthenticator(scrapeAccess({ token, production, trustedIps })) })
+  const guard = rbac({ authenticator: scrapeAuthenticator(scrapeAccess({ token, production, trustedIps, listener: 'public' })) })
   const plugin = new Elysia({ name: 'plugin/metrics', seed: { registry: instance.id } })
   // onRequest runs for every request of the app (it precedes routing), whichever instance registers it.
   if (!requestStart)
@@ -119,7 +129,7 @@ export const metrics = ({ metrics: instance, token = null, production = false, t
     )
 }
 
-export interface MetricsServerOptions extends ScrapePolicy {
+export interface MetricsServerOptions extends Omit<ScrapePolicy, 'listener'> {
   metrics: AppMetrics
   port: number
   hostname: string
@@ -133,7 +143,7 @@ export interface MetricsServerOptions extends ScrapePolicy {
  * await server.stop()
  */
 export function serveMetrics({ metrics: instance, port, hostname, ...policy }: MetricsServerOptions) {
-  const check = scrapeAccess(policy)
+  const check = scrapeAccess({ ...policy, listener: 'separate' })
   const error = (status: number, code: string, message: string, headers: Record<string, string> = {}) => {
     const requestId = crypto.randomUUID()
     return Response.json({ error: { code, message, request_id: requestId } }, { status, headers: { ...headers, 'x-request-id': requestId } })

@@ -54,7 +54,8 @@ describe('the permission macro', () => {
   test("'public' routes answer anyone; without an identity the actor is anonymous", async () => {
     const res = await call('GET', '/open', { 'x-request-id': 'public-probe-01' })
     expect(res.status).toBe(200)
-    expect(res.body).toEqual({ email: 'anonymous', audit: { actorId: null, actor: 'anonymous', role: 'anonymous', requestId: 'public-probe-01', ip: null } })
+    const requestId = res.headers.get('x-request-id')
+    expect(res.body).toEqual({ email: 'anonymous', audit: { actorId: null, actor: 'anonymous', role: 'anonymous', requestId, clientRequestId: 'public-probe-01', ip: null } })
   })
 
   test('a guarded route without an identity is 401 unauthenticated, in the error shape', async () => {
@@ -78,7 +79,7 @@ describe('the permission macro', () => {
     expect(res.body).toEqual({
       email: 'boss@example.com',
       ip: '10.1.2.3',
-      audit: { actorId: 'u-boss@example.com', actor: 'boss@example.com', role: 'admin', requestId: 'guarded-probe-1', ip: '10.1.2.3' },
+      audit: { actorId: 'u-boss@example.com', actor: 'boss@example.com', role: 'admin', requestId: res.headers.get('x-request-id'), clientRequestId: 'guarded-probe-1', ip: '10.1.2.3' },
     })
   })
 

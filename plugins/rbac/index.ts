@@ -39,7 +39,7 @@ export const rbac = ({ authenticator }: RbacOptions) =>
           const requestId = state?.requestId ?? 'unknown'
           const ip = authenticator.clientIp({ request, server })
           const who = found ?? ANONYMOUS
-          const meta: RequestMeta = { requestId, ip, audit: auditActorOf(who, requestId, ip) }
+          const meta: RequestMeta = { requestId, ip, audit: auditActorOf(who, requestId, ip, state?.clientRequestId) }
           if (permission === 'public') return { actor: found ?? ANONYMOUS, meta }
           if (!found) throw unauthenticated()
           if (!found.permissions.has(permission))

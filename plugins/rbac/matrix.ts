@@ -5,6 +5,7 @@
  * `agents:invoke` is granted to the roles in AGENT_ROLE_ALLOWLIST (see grantsFor).
  * The permission names themselves are the kernel's vocabulary (src/identity/permissions.ts).
  */
+import { own } from '../../src/lookup'
 import type { Permission } from '../../src/identity/permissions'
 
 export const BUILT_IN_ROLES = ['user', 'auditor', 'admin'] as const
@@ -74,7 +75,7 @@ export function permissionsFor(roles: readonly string[], agentRoleAllowlist: rea
   const granted = new Set<Permission>()
   const denied = new Set<Permission>()
   for (const role of roles) {
-    const rule = MATRIX[role]
+    const rule = own(MATRIX, role)
     for (const permission of rule?.allow ?? []) granted.add(permission)
     for (const permission of rule?.deny ?? []) denied.add(permission)
     if (agentRoleAllowlist.includes(role)) granted.add('agents:invoke')

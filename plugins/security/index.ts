@@ -18,19 +18,26 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ')
 
+/** The headers every response carries (HSTS in production). */
+export const securityHeaderValues = (hsts: boolean): Record<string, string> => ({
+  'content-security-policy': CONTENT_SECURITY_POLICY,
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+  'permissions-policy': 'camera=(), microphone=(), geolocation=()',
+  ...(hsts ? { 'strict-transport-security': 'max-age=31536000; includeSubDomains' } : {}),
+})
+
 /**
  * @example
  * new Elysia().use(securityHeaders({ hsts: true }))
  */
-export const securityHeaders = ({ hsts }: { hsts: boolean }) =>
-  new Elysia({ name: 'plugin/security', seed: { hsts } })
+export const securityHeaders = ({ hsts }: { hsts: boolean }) => {
+  const values = securityHeaderValues(hsts)
+  return new Elysia({ name: 'plugin/security', seed: { hsts } })
     .onRequest(({ set }) => {
-      set.headers['content-security-policy'] = CONTENT_SECURITY_POLICY
-      set.headers['x-content-type-options'] = 'nosniff'
-      set.headers['x-frame-options'] = 'DENY'
-      set.headers['referrer-policy'] = 'no-referrer'
-      set.headers['cross-origin-opener-policy'] = 'same-origin'
-      set.headers['permissions-policy'] = 'camera=(), microphone=(), geolocation=()'
-      if (hsts) set.headers['strict-transport-security'] = 'max-age=31536000; includeSubDomains'
+      Object.assign(set.headers, values)
     })
     .as('global')
+}

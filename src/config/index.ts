@@ -65,6 +65,10 @@ export interface Config {
     jwtIssuer: string | null
     jwtAudience: string | null
     roleClaimMap: Record<string, string>
+    /** The JWT `email` claim names the person only with `email_verified: true`, unless this is set (issue 14, finding 8). */
+    jwtTrustUnverifiedEmail: boolean
+    /** `roles` claims missing from JWT_ROLE_MAP are dropped, unless this is set: then they are internal roles by name. */
+    jwtPassUnmappedRoles: boolean
     adminEmails: string[]
     identityCacheMs: number
   }
@@ -142,9 +146,9 @@ export interface Config {
   }
   readyz: { timeoutMs: number }
   metrics: {
-    /** When set, scraping /metrics needs `Authorization: Bearer <token>`; when unset, production allows loopback and TRUSTED_PROXY_IPS only. */
+    /** When set, scraping /metrics needs `Authorization: Bearer <token>`; when unset, production refuses /metrics on PORT (METRICS_PORT: loopback and TRUSTED_PROXY_IPS). */
     token: string | null
-    /** The worker serves /metrics on this port when set (the server always serves it on PORT). */
+    /** The server and the worker also serve /metrics on this separate listener when set (the server also on PORT). */
     port: number | null
   }
   payments: {
@@ -260,6 +264,8 @@ export function loadConfig(env: Env = process.env): Config {
       jwtIssuer: read(env, 'JWT_ISSUER', null as string | null, String),
       jwtAudience: read(env, 'JWT_AUDIENCE', null as string | null, String),
       roleClaimMap: read(env, 'JWT_ROLE_MAP', {} as Record<string, string>, pairs),
+      jwtTrustUnverifiedEmail: read(env, 'JWT_TRUST_UNVERIFIED_EMAIL', false, boolean),
+      jwtPassUnmappedRoles: read(env, 'JWT_PASS_UNMAPPED_ROLES', false, boolean),
       adminEmails: read(env, 'ADMIN_EMAILS', [] as string[], (raw) => list(raw).map((email) => email.toLowerCase())),
       identityCacheMs: read(env, 'IDENTITY_CACHE_MS', 5000, integer(0, 600_000)),
     },

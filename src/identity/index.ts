@@ -50,6 +50,8 @@ export interface AuditActor {
   role: string
   requestId: string
   ip: string | null
+  /** The client's own X-Request-Id, recorded beside the server's `requestId` (never as it). */
+  clientRequestId?: string
 }
 
 /**
@@ -63,7 +65,8 @@ export const auditActorOf = (
   who: Pick<Actor, 'userId' | 'email' | 'role'>,
   requestId: string,
   ip: string | null,
-): AuditActor => ({ actorId: who.userId || null, actor: who.email, role: who.role, requestId, ip })
+  clientRequestId?: string,
+): AuditActor => ({ actorId: who.userId || null, actor: who.email, role: who.role, requestId, ip, ...(clientRequestId ? { clientRequestId } : {}) })
 
 /** The address shape every sign-in path accepts; an address that could never sign in is refused. */
 const EMAIL = /^[^\s@<>"'\u0000]{1,64}@[^\s@<>"'\u0000]{1,190}$/
@@ -100,6 +103,8 @@ export interface Identity {
 /** The request a person is seen in, for the audit event of their first sight. */
 export interface SignIn {
   requestId: string
+  /** The client's own X-Request-Id, if it sent a valid one. */
+  clientRequestId?: string
   ip: string | null
   /** The role they act under in this request, given their bound roles (the rule the Actor's `role` follows). */
   roleOf(boundRoles: readonly string[]): string
@@ -141,4 +146,13 @@ export interface AccessTokenResolver {
  */
 export interface ErasureCheck {
   erasedAt(email: string): Promise<Date | null>
+}
+
+/**
+ * What the authenticator asks before honouring a sign-in cookie: up to when (if
+ * ever) this email's sign-ins were revoked — by logout, a role change or erasure.
+ * A cookie issued at or before that instant is refused.
+ */
+export interface SignInRevocationCheck {
+  revokedAt(email: string): Promise<Date | null>
 }

@@ -367,7 +367,8 @@ describe(`session API on ${DIALECT}`, () => {
       expect(event!.actorId).toBe(me.body.id)
       expect(event!.role).toBe('user')
       expect(event!.target).toBe(`session:${res.body.id}`)
-      expect(event!.requestId).toBe(requestId)
+      expect(event!.requestId).toBe(res.headers.get('x-request-id'))
+      expect(event!.metadata).toMatchObject({ client_request_id: requestId })
       expect(event!.at).toBeInstanceOf(Date)
       // The question itself never reaches the trail.
       expect(JSON.stringify(event!.metadata ?? {})).not.toContain('confidential')

@@ -78,14 +78,15 @@ describe(`API on ${DIALECT}`, () => {
       expect(new Set(ids).size).toBe(ids.length)
     })
 
-    test('a valid incoming id is echoed, on success and in the error body', async () => {
+    test('a valid incoming id is kept beside the server’s own (SPEC §5), on success and in the error body', async () => {
       const t = app()
       const incoming = 'client-req_0001.trace:abc'
       const ok = await t.call('GET', '/healthz', { headers: { 'x-request-id': incoming } })
-      expect(ok.headers.get('x-request-id')).toBe(incoming)
+      expect(ok.headers.get('x-request-id')).not.toBe(incoming)
+      expect(ok.headers.get('x-client-request-id')).toBe(incoming)
       const error = await t.json('GET', '/api/v1/me', { headers: { 'x-request-id': incoming } })
-      expect(error.headers.get('x-request-id')).toBe(incoming)
-      expect(error.body.error.request_id).toBe(incoming)
+      expect(error.headers.get('x-client-request-id')).toBe(incoming)
+      expect(error.body.error.request_id).toBe(error.headers.get('x-request-id'))
     })
 
     for (const [label, incoming] of [
@@ -296,7 +297,7 @@ describe(`API on ${DIALECT}`, () => {
       const res = await t.call('GET', '/api/v1/sessions', { user: freshUser(), headers: { 'x-request-id': 'log-probe-0001' } })
       expect(res.status).toBe(200)
       await Bun.sleep(5) // onAfterResponse runs after the response is handed back
-      const line = t.logs.find((entry) => entry.request_id === 'log-probe-0001' && entry.msg === 'request')
+      const line = t.logs.find((entry) => entry.request_id === res.headers.get('x-request-id') && entry.client_request_id === 'log-probe-0001' && entry.msg === 'request')
       expect(line).toMatchObject({ method: 'GET', status: 200 })
       expect(typeof line!.duration_ms).toBe('number')
     })

@@ -35,7 +35,8 @@ interface TokenOptions {
 
 async function hsToken(options: TokenOptions = {}) {
   const claims: Record<string, unknown> = { roles: options.roles ?? [] }
-  if (options.email !== undefined) claims.email = options.email
+  // A verified email: an unverified one does not name the person (tests/integration/security-findings.test.ts, finding 8).
+  if (options.email !== undefined) Object.assign(claims, { email: options.email, email_verified: true })
   let jwt = new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(options.sub ?? `sub-${crypto.randomUUID()}`)
@@ -178,7 +179,7 @@ describe('prod mode: JWKS (RS256)', () => {
   })
 
   const rsToken = (key: CryptoKey, kid = KID, claims: Record<string, unknown> = {}) =>
-    new SignJWT({ email: freshUser('jwks'), roles: ['Council.Admin'], ...claims })
+    new SignJWT({ email: freshUser('jwks'), email_verified: true, roles: ['Council.Admin'], ...claims })
       .setProtectedHeader({ alg: 'RS256', kid })
       .setSubject(`rs-${crypto.randomUUID()}`)
       .setIssuer(ISSUER)

@@ -26,6 +26,7 @@ const HANDLED_ELSEWHERE: Record<string, string> = {
   'audit_events.actor': 'pseudonymised by the audit store (plugins/audit/pseudonymise.ts)',
   'audit_events.actor_id': 'pseudonymised by the audit store (plugins/audit/pseudonymise.ts)',
   'erased_identities.subject': 'an HMAC of an erased email, never an id or an address; kept while a sign-in cookie can live',
+  'sign_in_revocations.subject': 'an HMAC of an email, never an id or an address; says only up to when its sign-in cookies are refused',
 }
 
 describe('the walk covers every column that names a person (db/schema/pg.ts)', () => {

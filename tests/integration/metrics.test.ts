@@ -183,16 +183,15 @@ describe('who may scrape', () => {
     expect((await t.call('GET', '/healthz')).status).toBe(200)
   })
 
-  test('production without METRICS_TOKEN: loopback may scrape, an unknown address may not', async () => {
+  test('production without METRICS_TOKEN: the app’s port refuses every scrape, loopback included (issue 14, finding 9)', async () => {
     t = await buildProductionApp()
     // Through app.handle there is no socket, so no address: refused.
     expectErrorShape(expect, await t.json('GET', '/metrics'), 403, 'forbidden')
-    // Over a real socket from 127.0.0.1: allowed.
+    // Over a real socket from 127.0.0.1 — what every request is behind a reverse proxy on the same host: refused too.
     const server = t.app.listen({ port: 0, hostname: '127.0.0.1' })
     try {
       const res = await fetch(`http://127.0.0.1:${server.server!.port}/metrics`)
-      expect(res.status).toBe(200)
-      expect(await res.text()).toContain('http_requests_total')
+      expect(res.status).toBe(403)
     } finally {
       await t.app.stop()
     }

@@ -4,6 +4,7 @@
  * the dashboard (/admin). Viewing admin pages, reading the trail and exporting
  * it are audited themselves (admin.view, audit.view, audit.export).
  */
+import type { SignInRevocations } from '../auth/revocations'
 import { Elysia, t } from 'elysia'
 import type { Database } from '../../../db/client'
 import type { rbac, RequestMeta } from '../../../plugins/rbac'
@@ -25,6 +26,8 @@ export interface AdminModuleOptions {
   /** Where the audit trail is read from (the audit log only writes). */
   auditEvents: Pick<AuditStore, 'list'>
   identity: IdentityService
+  /** A change of someone's role bindings ends their sign-in cookies. */
+  signIns: Pick<SignInRevocations, 'revoke'>
   agentRoleAllowlist: string[]
   guard: ReturnType<typeof rbac>
 }
@@ -61,10 +64,10 @@ const pickFilters = (query: AuditFilterInput): AuditFilterInput => {
 
 /**
  * @example
- * app.use(adminModule({ db, stores, audit, auditEvents: stores.audit, identity, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
+ * app.use(adminModule({ db, stores, audit, auditEvents: stores.audit, identity, signIns, agentRoleAllowlist: config.agentRoleAllowlist, guard }))
  */
-export const adminModule = ({ db, stores, audit, auditEvents, identity, agentRoleAllowlist, guard }: AdminModuleOptions) => {
-  const bindings = createRoleBindingsService({ stores, audit, identity, agentRoleAllowlist })
+export const adminModule = ({ db, stores, audit, auditEvents, identity, signIns, agentRoleAllowlist, guard }: AdminModuleOptions) => {
+  const bindings = createRoleBindingsService({ stores, audit, identity, signIns, agentRoleAllowlist })
   const trail = createAuditTrail({ store: auditEvents })
 
   const viewed = (actor: Actor, meta: RequestMeta, page: string, metadata?: Record<string, unknown>) =>

@@ -1,9 +1,11 @@
 /**
  * Role bindings: who holds which role beyond `user`. Admins list, grant and
  * revoke them; each change is written together with its audit event in one
- * transaction, and clears the identity cache so it applies on the next request.
+ * transaction, and clears the identity cache so it applies on the next request;
+ * it also ends the person's sign-in cookies (issue 14, finding 6).
  * The last `admin` binding cannot be removed, so an install never locks itself out.
  */
+import type { SignInRevocations } from '../auth/revocations'
 import { isId, newId } from '../../../db/client'
 import type { AuditLog } from '../../../plugins/audit'
 import type { RequestMeta } from '../../../plugins/rbac'
@@ -22,6 +24,8 @@ export interface RoleBindingsDeps {
   stores: Stores
   audit: AuditLog
   identity: IdentityService
+  /** Ends the person's sign-in cookies when their roles change: they sign in again under the new ones. */
+  signIns: Pick<SignInRevocations, 'revoke'>
   agentRoleAllowlist: readonly string[]
 }
 
@@ -42,7 +46,7 @@ const toView = (row: BoundRole): RoleBindingViewType => ({
  * const bindings = createRoleBindingsService({ stores, audit, identity, agentRoleAllowlist })
  * await bindings.create(actor, { email: 'ann@example.com', role: 'auditor' }, meta)
  */
-export function createRoleBindingsService({ stores, audit, identity, agentRoleAllowlist }: RoleBindingsDeps) {
+export function createRoleBindingsService({ stores, audit, identity, signIns, agentRoleAllowlist }: RoleBindingsDeps) {
   return {
     /** Roles worth offering in a form: the matrix's and the agent allowlist's (`user` is implicit). */
     knownRoles(): string[] {
@@ -65,6 +69,7 @@ export function createRoleBindingsService({ stores, audit, identity, agentRoleAl
         const userId = await identity.ensureUser(email, meta.audit, tx)
         const row: BoundRole = { id: newId(), userId, email, role, createdBy: actor.email, createdAt: new Date() }
         if (!(await tx.identity.bind(row))) return undefined
+        await signIns.revoke(email, tx)
         await audit.record(
           { ...meta.audit, action: 'role_binding.create', target: `user:${userId}`, metadata: { email, role } },
           tx,
@@ -88,6 +93,7 @@ export function createRoleBindingsService({ stores, audit, identity, agentRoleAl
             `${outcome.refused.email} holds the last admin binding; grant admin to someone else before removing it.`,
           )
         const found = outcome.removed
+        await signIns.revoke(found.email, tx)
         await audit.record(
           {
             ...meta.audit,

@@ -7,6 +7,9 @@ import { dirname } from 'node:path'
 import { openapi } from '@elysiajs/openapi'
 import { Elysia } from 'elysia'
 import type { rbac } from '../../../plugins/rbac'
+import { notFound } from '../../errors'
+import { own } from '../../lookup'
+import { existingFile } from '../home'
 
 const SWAGGER_DIST = dirname(require.resolve('swagger-ui-dist/package.json'))
 const UI_FILES: Record<string, string> = {
@@ -80,19 +83,17 @@ export const apiDocsModule = ({ guard, version }: { guard: ReturnType<typeof rba
     )
     .get(
       '/swagger/assets/:name',
-      ({ params, set }) => {
+      async ({ params, set }) => {
         if (params.name === 'init.js') {
           set.headers['content-type'] = 'text/javascript; charset=utf-8'
           return INIT
         }
-        const type = UI_FILES[params.name]
-        if (!type) {
-          set.status = 404
-          return 'Not found'
-        }
+        const type = own(UI_FILES, params.name)
+        if (!type) throw notFound('Asset')
+        const file = await existingFile(`${SWAGGER_DIST}/${params.name}`)
         set.headers['content-type'] = type
         set.headers['cache-control'] = 'public, max-age=86400'
-        return Bun.file(`${SWAGGER_DIST}/${params.name}`)
+        return file
       },
       { permission: 'public', detail: { hide: true } },
     )

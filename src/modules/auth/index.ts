@@ -7,36 +7,27 @@
 import { Elysia, t } from 'elysia'
 import type { AuditLog } from '../../../plugins/audit'
 import { SESSION_COOKIE, sessionCookie } from '../../../plugins/auth'
+import { fromThisSite, safeNext } from '../../../plugins/auth/origin'
 import type { rbac } from '../../../plugins/rbac'
 import type { Config } from '../../config'
 import { AppError, forbidden } from '../../errors'
 import { isEmail, normaliseEmail } from '../../identity'
+import type { SignInRevocations } from './revocations'
 import { LoginPage } from './views'
-
-/** Is the request same-origin? Guards the login form against login CSRF. */
-function sameOrigin(request: Request): boolean {
-  const site = request.headers.get('sec-fetch-site')
-  if (site) return site === 'same-origin' || site === 'none'
-  const origin = request.headers.get('origin')
-  if (!origin) return true
-  return new URL(origin).host === new URL(request.url).host
-}
-
-/** Where to go after logging in: a path on this site, else the session list. */
-const safeNext = (next: unknown): string =>
-  typeof next === 'string' && next.startsWith('/') && !next.startsWith('//') ? next : '/sessions'
 
 export interface AuthModuleOptions {
   config: Config
   audit: AuditLog
+  /** Logout revokes the sign-in server-side, not only in the browser. */
+  signIns: Pick<SignInRevocations, 'revoke'>
   guard: ReturnType<typeof rbac>
 }
 
 /**
  * @example
- * app.use(authModule({ config, audit, guard }))
+ * app.use(authModule({ config, audit, signIns, guard }))
  */
-export const authModule = ({ config, audit, guard }: AuthModuleOptions) =>
+export const authModule = ({ config, audit, signIns, guard }: AuthModuleOptions) =>
   new Elysia({ name: 'module/auth' })
     .use(guard)
     .get(
@@ -48,7 +39,8 @@ export const authModule = ({ config, audit, guard }: AuthModuleOptions) =>
       '/auth/dev-login',
       async ({ body, cookie, request, meta, set }) => {
         if (config.auth.mode !== 'dev') throw forbidden('Dev login is disabled in this environment.', 'dev_login_disabled')
-        if (!sameOrigin(request)) throw forbidden('Log in from this site’s own login page.', 'csrf_failed')
+        // Guards the login form against login CSRF.
+        if (!fromThisSite(request, config.publicUrl)) throw forbidden('Log in from this site’s own login page.', 'csrf_failed')
         const email = normaliseEmail(body.email)
         if (!isEmail(email)) throw new AppError(422, 'validation_failed', 'Enter a valid email address.')
         cookie[SESSION_COOKIE]!.set(sessionCookie(config.auth, email))
@@ -71,7 +63,12 @@ export const authModule = ({ config, audit, guard }: AuthModuleOptions) =>
     )
     .post(
       '/auth/logout',
-      ({ cookie, set }) => {
+      async ({ actor, meta, cookie, set }) => {
+        // The cookie itself would stay valid for its 12 hours: its sign-in ends on the server too.
+        if (actor.via === 'cookie') {
+          await signIns.revoke(actor.email)
+          await audit.record({ ...meta.audit, action: 'logout', target: `user:${actor.userId}` })
+        }
         cookie[SESSION_COOKIE]!.remove()
         set.status = 303
         set.headers.location = '/login'

@@ -86,7 +86,7 @@ export function createIdentityService({ stores, audit, adminEmails, cacheMs }: I
         (await stores.identity.userIdByExternalId(externalId)) ??
         (await stores.transaction((tx) =>
           create(tx, externalId, email, (id, roles) =>
-            auditActorOf({ userId: id, email, role: signIn.roleOf(roles) }, signIn.requestId, signIn.ip),
+            auditActorOf({ userId: id, email, role: signIn.roleOf(roles) }, signIn.requestId, signIn.ip, signIn.clientRequestId),
           ),
         ))
       const identity: Identity = { userId, externalId, email, roles: await rolesOf(userId) }

@@ -10,6 +10,7 @@
  * records the erased identity (their old sign-in cookies are refused) and the
  * `user.erase` event with the counts. Run again after a crash, it finishes.
  */
+import type { SignInRevocations } from '../auth/revocations'
 import { isId } from '../../../db/client'
 import { pseudonymiseEvent, type AuditLog } from '../../../plugins/audit'
 import type { RequestMeta } from '../../../plugins/rbac'
@@ -43,6 +44,8 @@ export interface PrivacyDeps {
   batchSize: number
   /** Forgets cached identities, so the erased person's next request does not run as them. */
   forgetIdentities: () => void
+  /** Ends the erased person's sign-in cookies, in the erasure's transaction. */
+  signIns?: Pick<SignInRevocations, 'revoke'>
   onExportError?: (error: unknown) => void
 }
 
@@ -60,7 +63,7 @@ export const createErasureCheck = (stores: Pick<Stores, 'data'>, secret: string)
  * const privacy = createPrivacyService({ stores, storage, audit, secret: config.auth.sessionSecret, batchSize: 500, forgetIdentities: identity.invalidate })
  * const receipt = await privacy.erase(admin, userId, meta)
  */
-export function createPrivacyService({ stores, storage, audit, secret, batchSize, forgetIdentities, onExportError }: PrivacyDeps) {
+export function createPrivacyService({ stores, storage, audit, secret, batchSize, forgetIdentities, signIns, onExportError }: PrivacyDeps) {
   const cascade: CascadeDeps = { data: stores.data, storage, batchSize }
 
   const userRow = async (userId: string): Promise<Row> => {
@@ -115,6 +118,7 @@ export function createPrivacyService({ stores, storage, audit, secret, batchSize
         const removed = await tx.data.remove('users', [userId])
         if (removed > 0) receipt.tables.users = removed
         await tx.data.erasures.record(erasureSubjectOf(secret, email), at)
+        await signIns?.revoke(email, tx)
         // No content: counts per table, and the pseudonym (never the id or the email) as target.
         await audit.record(
           {

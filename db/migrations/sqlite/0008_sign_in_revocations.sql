@@ -1,0 +1,4 @@
+CREATE TABLE `sign_in_revocations` (
+	`subject` text PRIMARY KEY NOT NULL,
+	`revoked_at` integer NOT NULL
+);
