@@ -19,11 +19,11 @@ import { buildTestApp, type TestApp } from '../helpers/app'
 import { COOKIE_NAME, form, FORM } from './auth-support'
 import { auditEvents, expectErrorShape, freshUser, useApp, userIdOf } from './support'
 
-const JWT_SECRET = 'a-security-findings-hs256-secret-0123456789'
+const JWT_SECRET = 'f'.repeat(48)
 const SESSION_SECRET = 's'.repeat(40)
 const PRODUCTION = { APP_ENV: 'production', AUTH_MODE: 'prod', JWT_SECRET, SESSION_SECRET }
 const ADMIN = { user: 'findings-admin@example.com', role: 'admin' }
-const METRICS_TOKEN = 'findings-metrics-token-0123456789'
+const METRICS_TOKEN = 'm'.repeat(32)
 
 /** A correctly signed HS256 token with exactly these claims (any types: the test plays the attacker). */
 const signed = (claims: Record<string, unknown>) =>
