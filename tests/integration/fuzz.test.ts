@@ -17,7 +17,12 @@
  * carries X-Request-Id.
  *
  * Deterministic: the values come from a PRNG seeded with FUZZ_SEED (default
- * below); a failure names the seed, the case and the answer.
+ * below) and the cases are sent one after another; a failure names the seed,
+ * the case, the answer and, for a 5xx, what the app logged.
+ *
+ * Working on it: FUZZ_ONLY=<regex of "METHOD /path"> narrows the walk,
+ * FUZZ_REPORT=<file> appends every failure to a file (the assertion shows 40),
+ * FUZZ_DEBUG=1 prints each route's time and every case slower than 500 ms.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { connect } from 'node:net'
@@ -420,11 +425,11 @@ function casesFor(target: Target, random: Random, pathValues: Record<string, str
     }
   }
   if (target.bodyTypes.length > 0)
-    for (const broken of random.sample(BROKEN_BODIES, 5)) {
+    for (const broken of random.sample(BROKEN_BODIES, 3)) {
       const request = buildRequest(target, baseline, pathValues)
       cases.push({ label: `broken body: ${broken.label}`, request: { ...request, headers: { ...request.headers, 'content-type': broken.contentType }, body: broken.body } })
     }
-  for (const headers of random.sample(HOSTILE_HEADERS, 3)) {
+  for (const headers of random.sample(HOSTILE_HEADERS, 2)) {
     const request = buildRequest(target, baseline, pathValues)
     cases.push({ label: `headers ${describeValue(headers)}`, request: { ...request, headers: { ...request.headers, ...headers } } })
   }
