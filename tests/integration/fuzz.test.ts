@@ -134,7 +134,7 @@ const MODES = {
     SESSION_SECRET: 's'.repeat(40),
     PAYMENTS_WEBHOOK_SECRET: 'w'.repeat(40),
     PAYMENTS_PROOF_SECRET: 'p'.repeat(40),
-    METRICS_TOKEN: 'fuzz-metrics-token-0123456789',
+    METRICS_TOKEN: 'm'.repeat(32),
     RATE_LIMITS,
   },
 } as const
