@@ -86,6 +86,12 @@ describe('audit log', () => {
     expect(redactMetadata(undefined)).toBeNull()
   })
 
+  test('lone surrogates become U+FFFD at any depth, so PostgreSQL jsonb takes the event (fuzz finding, issue 14)', () => {
+    const redacted = redactMetadata({ name: 'a\uD800b', list: ['\uDFFF', { deep: 'x\uD800' }], ['k\uD800']: 1, count: 2 })!
+    expect(redacted).toEqual({ name: 'a\uFFFDb', list: ['\uFFFD', { deep: 'x\uFFFD' }], ['k\uFFFD']: 1, count: 2 })
+    expect(JSON.stringify(redacted)).not.toMatch(/\\ud[89a-f]/i)
+  })
+
   test('record within a transaction writes through that transaction\'s store only', async () => {
     const root = memoryStore()
     const tx = memoryStore()

@@ -20,9 +20,20 @@ export { auditStreamReadiness, createAuditStream, type AuditStream, type AuditSt
 /** Metadata keys whose values never reach the trail. */
 const REDACTED_KEY = /(pass(word)?|secret|token|authorization|cookie|api[_-]?key|proof|signature|content|text)$/i
 
+/**
+ * Strings as PostgreSQL's jsonb accepts them: a lone surrogate (a token named "\ud800", say)
+ * becomes U+FFFD instead of failing the write (found by the fuzz test, issue 14); libsql gets the same.
+ */
+const wellFormed = (value: unknown, depth = 0): unknown => {
+  if (typeof value === 'string') return value.toWellFormed()
+  if (depth > 8 || value === null || typeof value !== 'object') return value
+  if (Array.isArray(value)) return value.map((item) => wellFormed(item, depth + 1))
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key.toWellFormed(), wellFormed(item, depth + 1)]))
+}
+
 export function redactMetadata(metadata: Record<string, unknown> | undefined): Record<string, unknown> | null {
   if (!metadata) return null
-  return Object.fromEntries(Object.entries(metadata).map(([key, value]) => [key, REDACTED_KEY.test(key) ? '[redacted]' : value]))
+  return Object.fromEntries(Object.entries(metadata).map(([key, value]) => [key.toWellFormed(), REDACTED_KEY.test(key) ? '[redacted]' : wellFormed(value)]))
 }
 
 export const toAuditRow = (event: AuditEvent, at = new Date()): AuditEventRow => ({

@@ -5,7 +5,9 @@
  */
 import { describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
-import { CONTENT_SECURITY_POLICY, securityHeaders } from '.'
+import { errors } from '../errors'
+import { createLogger } from '../logging/logger'
+import { CONTENT_SECURITY_POLICY, nulField, securityHeaders } from '.'
 
 const build = (hsts: boolean) =>
   new Elysia()
@@ -46,5 +48,41 @@ describe('security headers', () => {
 
   test('HSTS when asked for (production)', async () => {
     expect((await headersOf(build(true), '/')).get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains')
+  })
+})
+
+describe('NUL characters in requests (issue 14 fuzzing: PostgreSQL answered 500 to them)', () => {
+  const app = new Elysia()
+    .use(errors({ logger: createLogger({ level: 'error', sink: () => {} }) }))
+    .use(securityHeaders({ hsts: false }))
+    .get('/items/:id', ({ params }) => params.id)
+    .get('/search', ({ query }) => query.q ?? '')
+    .post('/items', ({ body }) => body as Record<string, unknown>)
+  const call = async (path: string, init?: RequestInit) => {
+    const res = await app.handle(new Request(`http://localhost${path}`, init))
+    return { status: res.status, body: (await res.json().catch(() => null)) as any }
+  }
+  const json = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+
+  test('a NUL in a path segment, a query value or key, or any body field is 422 invalid_characters naming where', async () => {
+    for (const [path, init, where] of [
+      ['/items/a%00b', undefined, 'path field "id"'],
+      ['/search?q=%00', undefined, 'query field "q"'],
+      ['/search?a%00=1', undefined, 'query field "a\\0"'],
+      ['/items', json({ title: 'ok', tags: ['fine', 'bad\u0000'] }), 'body field "tags.1"'],
+      ['/items', json({ nested: { deeper: { text: '\u0000' } } }), 'body field "nested.deeper.text"'],
+    ] as const) {
+      const res = await call(path, init)
+      expect({ path, status: res.status, code: res.body?.error?.code }).toEqual({ path, status: 422, code: 'invalid_characters' })
+      expect(res.body.error.message).toContain(where)
+    }
+  })
+
+  test('text without NUL, and files that hold NUL bytes, pass', async () => {
+    expect((await call('/items/a%20b')).status).toBe(200)
+    expect((await call('/search?q=%E2%80%AE%F0%9F%98%80')).status).toBe(200)
+    expect((await call('/items', json({ title: 'ok \uD800 \u202e' }))).status).toBe(200)
+    expect(nulField({ file: new File(['\u0000\u0000'], 'a.bin') })).toBeNull()
+    expect(nulField({ list: [{ a: 'x' }, { b: 'y\u0000' }] })).toBe('list.1.b')
   })
 })

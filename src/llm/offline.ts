@@ -69,7 +69,8 @@ function review(voice: string, prompt: string, seed: number): string {
   const scored = labels
     .map((label) => {
       const body = new RegExp(`^Response ${label}:\\n([\\s\\S]*?)(?=^Response [A-Z]:|^---|$(?![\\s\\S]))`, 'm').exec(prompt)?.[1] ?? ''
-      return { label, score: hash(`${voice}|${body}`) % 1000 }
+      // The quoting block's nonce is random per prompt; the score depends on the response alone.
+      return { label, score: hash(`${voice}|${body.replace(/ nonce="[^"]*"/g, '')}`) % 1000 }
     })
     .sort((a, b) => b.score - a.score || a.label.localeCompare(b.label))
   const critiques = scored.map(
