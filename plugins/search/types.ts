@@ -43,7 +43,8 @@ export type WebSearchErrorCode =
 
 const STATUS: Record<WebSearchErrorCode, number> = {
   web_search_disabled: 403,
-  web_search_not_configured: 503,
+  // The caller asked for what this server does not offer: theirs to change (ask without it), not a fault of ours.
+  web_search_not_configured: 422,
   web_search_bad_query: 400,
   web_search_timeout: 503,
   web_search_cancelled: 503,

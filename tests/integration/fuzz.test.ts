@@ -336,17 +336,12 @@ function pathValuesFor(target: Target, fixtures: Fixtures): Record<string, strin
 /** Engine internals, stacks and server paths that must never reach a client. */
 const LEAK = /\[native code\]|\n\s+at \S+ \(|node_modules|\/work\/|\bat async\b|TypeError:|ReferenceError:|SyntaxError:|drizzle|SQLITE_|sqlstate/i
 
-/** Error codes the contract answers with 503: the caller asked for something the operator left unconfigured. */
-const CONTRACT_503 = ['web_search_not_configured']
-
 /** What is wrong with this answer, or null. */
 function problemOf(res: Response, text: string, route = ''): string | null {
   const requestId = res.headers.get('x-request-id')
   // /readyz answers 503 with its own body when a component fails (SPEC §4): a slow disk under the walk's load does that.
   if (route === 'GET /readyz' && res.status === 503 && /^\{"status":"fail"/.test(text)) return null
-  // The contract's one deliberate 503 for a request: a feature this server was not configured with (tests/integration/web-search.test.ts).
-  const unconfigured = res.status === 503 && CONTRACT_503.some((code) => text.includes(`"code":"${code}"`))
-  if (res.status >= 500 && !unconfigured) return `answered ${res.status}: ${text.slice(0, 300)}`
+  if (res.status >= 500) return `answered ${res.status}: ${text.slice(0, 300)}`
   if (!requestId) return `no X-Request-Id (status ${res.status})`
   if (res.status >= 300 && res.status < 400) {
     const location = res.headers.get('location') ?? res.headers.get('hx-redirect') ?? ''

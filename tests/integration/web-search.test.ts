@@ -118,7 +118,7 @@ describe('web search', () => {
   test('without a provider, web_search is refused as not configured; the form offers no web search', async () => {
     const t = await app({})
     const user = freshUser()
-    expectErrorShape(expect, await t.json('POST', '/api/v1/sessions', { user, body: { question: QUESTION, web_search: true } }), 503, 'web_search_not_configured')
+    expectErrorShape(expect, await t.json('POST', '/api/v1/sessions', { user, body: { question: QUESTION, web_search: true } }), 422, 'web_search_not_configured')
     expect((await t.json('POST', '/api/v1/sessions', { user, body: { question: QUESTION, web_search: false } })).status).toBe(201)
     expect(await (await t.call('GET', '/sessions/new', { user })).text()).not.toContain('name="web_search"')
     expect(requests).toHaveLength(0)
