@@ -235,6 +235,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     batchSize: config.retention.batchSize,
     forgetIdentities: () => identity.invalidate(),
     signIns,
+    flushUsage: usage ? () => usage.flush() : undefined,
     onExportError: (error) => logger.error('export failed midway', { error: (error as Error).message }),
   })
   const readiness: Record<string, ComponentCheck> = {

@@ -39,6 +39,7 @@ function build() {
       throw new Error('Failed query: insert into sessions values ($1)\nparams: TOP-SECRET question')
     })
     .post('/api/v1/things', ({ body }) => body, { body: t.Object({ name: t.String({ minLength: 1 }) }) })
+    .post('/api/v1/steps', ({ body }) => body, { body: t.Object({ steps: t.Array(t.Object({ at: t.String() })) }) })
     .get('/page', () => {
       throw notFound('Page')
     })
@@ -52,6 +53,13 @@ function build() {
 const json = async (res: Response) => ({ status: res.status, headers: res.headers, body: (await res.json()) as any })
 
 describe('the JSON error shape', () => {
+  test('a field read off a prototype (an array where an object belongs: [].at) is reported absent, never with a built-in function’s source', async () => {
+    const res = await json(await build().call('/api/v1/steps', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ steps: [[]] }) }))
+    expect(res.status).toBe(422)
+    expect(JSON.stringify(res.body)).not.toContain('native code')
+    expect(res.body.error.details).toContainEqual({ field: 'steps.0.at', message: "Expected property 'steps.0.at' to be string but found: nothing" })
+  })
+
   test('an AppError keeps its status, code and message; request_id is the response X-Request-Id', async () => {
     const res = await json(await build().call('/api/v1/things/42', { headers: { 'x-request-id': 'error-probe-001' } }))
     expect(res.status).toBe(404)

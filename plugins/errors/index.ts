@@ -66,12 +66,20 @@ const ELYSIA_CODES: Record<string, Normalised> = {
  */
 export const withoutQueryParams = (text: string): string => text.replace(/\nparams: [\s\S]*?(?=\n\s+at |$)/g, '\nparams: [redacted]')
 
+/**
+ * Elysia's summaries end "but found: <value>". A field missing from an array or
+ * object can be read off its prototype (`[].at`), which prints a built-in
+ * function's source: say it was absent. Long values are cut, not echoed whole.
+ */
+const safeSummary = (text: string): string =>
+  text.replace(/but found: function [\s\S]*$/, 'but found: nothing').replace(/(but found: [\s\S]{80})[\s\S]+$/, '$1…')
+
 /** Turns an Elysia validation error into a sentence naming the field. */
 function describeValidation(error: unknown): Normalised {
   const v = error as { type?: string; all?: Array<{ path?: string; message?: string; summary?: string }> }
   const issues = (v.all ?? []).map((issue) => ({
     field: (issue.path ?? '').replace(/^\//, '').replaceAll('/', '.') || v.type || 'request',
-    message: issue.summary ?? issue.message ?? 'is invalid',
+    message: safeSummary(issue.summary ?? issue.message ?? 'is invalid'),
   }))
   const first = issues[0]
   const where = v.type && v.type !== 'body' ? `${v.type} ` : ''

@@ -46,6 +46,8 @@ export interface PrivacyDeps {
   forgetIdentities: () => void
   /** Ends the erased person's sign-in cookies, in the erasure's transaction. */
   signIns?: Pick<SignInRevocations, 'revoke'>
+  /** Writes usage merged in memory (src/modules/usage/recorder.ts), so a stopped council's last calls are in the rows erased. */
+  flushUsage?: () => Promise<void>
   onExportError?: (error: unknown) => void
 }
 
@@ -63,7 +65,7 @@ export const createErasureCheck = (stores: Pick<Stores, 'data'>, secret: string)
  * const privacy = createPrivacyService({ stores, storage, audit, secret: config.auth.sessionSecret, batchSize: 500, forgetIdentities: identity.invalidate })
  * const receipt = await privacy.erase(admin, userId, meta)
  */
-export function createPrivacyService({ stores, storage, audit, secret, batchSize, forgetIdentities, signIns, onExportError }: PrivacyDeps) {
+export function createPrivacyService({ stores, storage, audit, secret, batchSize, forgetIdentities, signIns, flushUsage, onExportError }: PrivacyDeps) {
   const cascade: CascadeDeps = { data: stores.data, storage, batchSize }
 
   const userRow = async (userId: string): Promise<Row> => {
@@ -100,6 +102,7 @@ export function createPrivacyService({ stores, storage, audit, secret, batchSize
       const email = String(user.email)
       const pseudonym = pseudonymOf(secret, userId)
       await stopJobs(stores, userId)
+      await flushUsage?.()
       // A column naming a person holds their id, or (role_bindings.created_by, limits.updated_by) their email.
       const names = [userId, email]
       const sets = await closure(stores.data, { users: names })
@@ -107,7 +110,8 @@ export function createPrivacyService({ stores, storage, audit, secret, batchSize
       const pseudonymised = await pseudonymiseMentions(cascade, names, pseudonym)
       const events = await pseudonymiseAudit(stores, { userId, email }, pseudonym, batchSize)
       if (events > 0) pseudonymised.audit_events = events
-      // Whatever a job that was just stopping wrote meanwhile (a last log line) names ids collected above.
+      // Whatever a job that was just stopping wrote meanwhile (a last log line, its last usage) names ids collected above.
+      await flushUsage?.()
       const late = await removeAll(cascade, sets, new Set(['users']))
       for (const [table, n] of Object.entries(late.tables)) removal.tables[table] = (removal.tables[table] ?? 0) + n
       removal.objects += late.objects
