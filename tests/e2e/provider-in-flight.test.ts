@@ -34,6 +34,8 @@ beforeAll(async () => {
     hostname: '127.0.0.1',
     idleTimeout: 30,
     async fetch(request) {
+      // The status page's probe asks GET /v1/models (src/modules/status): answer it, count only completions.
+      if (request.method !== 'POST') return Response.json({ object: 'list', data: [] })
       const body = (await request.json()) as { stream?: boolean }
       peak = Math.max(peak, ++inFlight)
       if (inFlight >= WANTED) release()
