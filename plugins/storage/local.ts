@@ -6,10 +6,11 @@
  * file in `<root>/.tmp` and renames it into place, so a reader never sees half
  * an object and a failed put leaves nothing.
  */
-import type { Stats } from 'node:fs'
+import { writeSync, type Stats } from 'node:fs'
 import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat, writeFile, type FileHandle } from 'node:fs/promises'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { assertStorageKey, InvalidStorageKeyError, isStorageKey, listPrefixPath, type StorageKey, type StorageListPrefix } from './keys'
+import { offThreadHasher, type StreamHasher } from './hasher'
 import { isStream, meterBytes, meterStream, resolveRange } from './stream'
 import { ObjectNotFoundError, type ObjectInfo, type ObjectStat, type ObjectStorage, type PutOptions } from './types'
 
@@ -26,6 +27,7 @@ export interface LocalStorageOptions {
 const DATA = '.bin'
 const META = '.meta'
 const READ_CHUNK = 256 * 1024
+const SYNC_AHEAD_BYTES = 4 * 1024 * 1024
 /** Temporary files of puts that a crash interrupted are removed after this long. */
 const STALE_TEMP_MS = 24 * 3_600_000
 
@@ -129,9 +131,49 @@ export function createLocalStorage({ root: rootDir, durable = true }: LocalStora
     }
   }
 
-  async function writeAll(handle: FileHandle, bytes: Uint8Array) {
+  /**
+   * fdatasync in the background after every SYNC_AHEAD_BYTES written (one at
+   * a time), so the disk writes while the body is still arriving and the
+   * flush that must finish before the rename has little left: measured on
+   * 25 MiB, hash + write + flush 35–38 ms with one flush at the end, 28–35 ms this way.
+   */
+  function syncAhead(handle: FileHandle) {
+    let since = 0
+    let running: Promise<void> | null = null
+    let failure: unknown = null
+    return {
+      wrote(bytes: number) {
+        since += bytes
+        if (since < SYNC_AHEAD_BYTES || running) return
+        since = 0
+        running = handle
+          .datasync()
+          .catch((error) => {
+            failure ??= error
+          })
+          .finally(() => {
+            running = null
+          })
+      },
+      /** Waits for a flush still running; throws what a background flush failed with. */
+      async settle() {
+        await running
+        if (failure) throw failure
+      },
+    }
+  }
+
+  /**
+   * Synchronous on purpose: one chunk (at most a few hundred KiB) into the
+   * page cache is a memory copy of well under a millisecond, while each
+   * awaited write costs a thread-pool round trip — measured on 25 MiB in
+   * 64–256 KiB chunks: 8–11 ms with writeSync, 18–37 ms awaiting each write
+   * (Bun.write of the whole buffer: 41–53 ms). The fdatasync, which can wait
+   * on the disk, stays asynchronous.
+   */
+  function writeAll(fd: number, bytes: Uint8Array) {
     let offset = 0
-    while (offset < bytes.byteLength) offset += (await handle.write(bytes, offset)).bytesWritten
+    while (offset < bytes.byteLength) offset += writeSync(fd, bytes, offset)
   }
 
   async function statOf(key: StorageKey): Promise<ObjectStat | null> {
@@ -156,32 +198,51 @@ export function createLocalStorage({ root: rootDir, durable = true }: LocalStora
       const tempData = join(tempDir, `${crypto.randomUUID()}${DATA}`)
       const tempMeta = join(tempDir, `${crypto.randomUUID()}${META}`)
       let handle: FileHandle | null = await open(tempData, 'wx', 0o600)
+      const fd = handle.fd
+      const ahead = durable ? syncAhead(handle) : null
+      let hasher: StreamHasher | null = null
       try {
         let bytes: number
-        let sha256: string
+        let sha256: string | Promise<string>
         if (isStream(body)) {
-          const metered = meterStream(body, options)
+          // Chunks handed over are hashed on the hashing worker, which takes (and frees) them once written.
+          hasher = options.releaseChunks ? offThreadHasher() : null
+          const metered = meterStream(body, options, { hash: !hasher })
           const reader = metered.stream.getReader()
-          for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) await writeAll(handle, chunk.value)
+          for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+            writeAll(fd, chunk.value)
+            ahead?.wrote(chunk.value.byteLength)
+            if (hasher) hasher.update(chunk.value, true)
+          }
           ;({ bytes, sha256 } = metered.result())
+          if (hasher) sha256 = hasher.digest()
         } else {
           const whole = meterBytes(body, options)
-          await writeAll(handle, whole.bytes)
+          writeAll(fd, whole.bytes)
           bytes = whole.bytes.byteLength
           sha256 = whole.sha256
         }
         options.signal?.throwIfAborted()
-        if (durable) await handle.datasync()
+        // The last flush, the digest, the metadata file and the directory are independent: done at once.
+        const contentType = options.contentType ?? 'application/octet-stream'
+        const digest = Promise.resolve(sha256)
+        const finished = await Promise.allSettled([
+          durable ? ahead!.settle().then(() => handle!.datasync()) : null,
+          digest.then((hex) => writeFile(tempMeta, JSON.stringify({ contentType, sha256: hex } satisfies Meta), { mode: 0o600 })),
+          mkdir(dirname(dataPath), { recursive: true, mode: 0o700 }),
+        ])
+        // All settled before any is judged, so the clean-up below never races a write still running.
+        for (const outcome of finished) if (outcome.status === 'rejected') throw outcome.reason
+        sha256 = await digest
         await handle.close()
         handle = null
-        const meta: Meta = { contentType: options.contentType ?? 'application/octet-stream', sha256 }
-        await writeFile(tempMeta, JSON.stringify(meta), { mode: 0o600 })
-        await mkdir(dirname(dataPath), { recursive: true, mode: 0o700 })
         // Metadata first: the data file's rename is the moment the object appears.
         await rename(tempMeta, metaPath)
         await rename(tempData, dataPath)
         return { key, bytes, sha256 }
       } catch (error) {
+        hasher?.drop()
+        await ahead?.settle().catch(() => {})
         await handle?.close().catch(() => {})
         await rm(tempData, { force: true })
         await rm(tempMeta, { force: true })

@@ -17,6 +17,14 @@ export interface PutOptions {
   maxBytes?: number
   /** Aborting fails the put (with the signal's reason) and stores nothing. */
   signal?: AbortSignal
+  /**
+   * The stream's chunks are handed over: a backend that writes them itself
+   * (local) frees each one's memory (detaches its ArrayBuffer) as soon as it
+   * is written, instead of leaving it for the garbage collector. Only for a
+   * source whose chunks share no memory with anything still in use (the
+   * multipart reader guarantees this for the file parts it hands out).
+   */
+  releaseChunks?: boolean
 }
 
 interface PutResult {

@@ -20,7 +20,7 @@ export interface UploadConfig {
   extractMaxPages: number
   /** DOCUMENTS_WAIT_MS: how long a council run waits for its documents to be read before it goes on without them. */
   documentsWaitMs: number
-  /** UPLOAD_GC_BYTES: collect garbage after this many upload bytes (process-wide; 0 = leave it to the runtime). */
+  /** UPLOAD_GC_BYTES: with S3 storage, collect garbage after this many upload bytes (process-wide; 0 = leave it to the runtime). Local storage frees each chunk once written instead. */
   gcBytes: number
 }
 

@@ -137,6 +137,33 @@ function storageContract(name: string, open: () => Promise<Backend>) {
       expect(await digestStream(object.body)).toEqual(expected)
     }, 60_000)
 
+    test('chunks handed over (releaseChunks): exact bytes and SHA-256 for chunks of every size, two puts at once unmixed', async () => {
+      // Local storage writes each chunk, then moves it to the hashing worker (plugins/storage/hasher.ts).
+      const cases = [
+        { size: 3 * MiB + 17, chunkBytes: 1000, seed: 3 }, // below Buffer.poolSize: copied, not moved
+        { size: 9 * MiB + 5, chunkBytes: 100_003, seed: 4 },
+        { size: 7 * MiB, chunkBytes: 300_000, seed: 5 },
+      ]
+      const results = await Promise.all(
+        cases.map(async ({ size, chunkBytes, seed }) => {
+          const key = newStorageKey('documents')
+          const expected = await digestStream(patternStream(size, { chunkBytes, seed }))
+          const put = await storage.put(key, patternStream(size, { chunkBytes, seed }), { releaseChunks: true })
+          return { put, expected, stored: await digestStream((await storage.get(key)).body), key }
+        }),
+      )
+      for (const { put, expected, stored, key } of results) {
+        expect(put).toEqual({ key, ...expected })
+        expect(stored).toEqual(expected)
+      }
+      const broken = newStorageKey('documents')
+      expect((await rejectionOf(storage.put(broken, patternStream(6 * MiB, { failAfter: 5 * MiB }), { releaseChunks: true }))).message).toBe(
+        'the source broke midway',
+      )
+      expect(await storage.stat(broken)).toBeNull()
+      expect(await settled(backend.leftovers)).toEqual([])
+    }, 60_000)
+
     test('range reads: inclusive bounds, an open end, the end clamped, in a large object', async () => {
       const key = newStorageKey('documents')
       await storage.put(key, BINARY)

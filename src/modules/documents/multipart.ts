@@ -139,14 +139,17 @@ export class MultipartReader {
   /**
    * The next piece of the current part's body, or null at its end (the
    * delimiter is consumed then). Never returns bytes that could be the start
-   * of the delimiter.
+   * of the delimiter. What it keeps after handing a piece out (a tail shorter
+   * than the delimiter, the rest of a chunk after one) is copied, so a piece
+   * shares no memory with the reader: its consumer may release it once used
+   * (storage put's releaseChunks).
    */
   private async bodyChunk(): Promise<Buffer | null> {
     for (;;) {
       const at = this.buffer.indexOf(this.delimiter)
       if (at >= 0) {
         const last = this.buffer.subarray(0, at)
-        this.buffer = this.buffer.subarray(at + this.delimiter.length)
+        this.buffer = Buffer.from(this.buffer.subarray(at + this.delimiter.length))
         this.state = 'delimiter'
         if (last.length > 0) {
           // The end is known; hand over the last bytes, and report the end on the next call.
@@ -158,7 +161,7 @@ export class MultipartReader {
       const safe = this.buffer.length - (this.delimiter.length - 1)
       if (safe > 0) {
         const chunk = this.buffer.subarray(0, safe)
-        this.buffer = this.buffer.subarray(safe)
+        this.buffer = Buffer.from(this.buffer.subarray(safe))
         return chunk
       }
       const tail = this.buffer

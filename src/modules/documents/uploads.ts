@@ -204,8 +204,11 @@ async function receiveOne(part: MultipartPart, options: ReceiveOptions & { first
   if (room <= 0) throw sessionFull()
   const maxBytes = Math.min(limits.maxFileBytes, room)
   const key = newStorageKey('documents')
+  // Local storage frees each chunk as soon as it is written (releaseChunks), so nothing waits for a
+  // collection; the S3 client consumes the stream natively and cannot, so there collections are paced.
+  const gcBytes = storage.backend === 'local' ? 0 : limits.gcBytes
   try {
-    const stored = await storage.put(key, rejoin(head, done, reader, limits.gcBytes), { contentType: mime, maxBytes, signal: options.signal })
+    const stored = await storage.put(key, rejoin(head, done, reader, gcBytes), { contentType: mime, maxBytes, signal: options.signal, releaseChunks: true })
     return { key, filename, kind, mime, bytes: stored.bytes, sha256: stored.sha256 }
   } catch (error) {
     await reader.cancel().catch(() => {})

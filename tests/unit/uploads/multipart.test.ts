@@ -5,6 +5,7 @@
  * delimiter, RFC 5987 file names, and bodies that end early.
  */
 import { describe, expect, test } from 'bun:test'
+import { releaseChunk } from '../../../plugins/storage/stream'
 import { dispositionParams, MultipartError, MultipartReader, multipartBoundary, readField, TruncatedUploadError } from '../../../src/modules/documents/multipart'
 
 async function encode(form: FormData): Promise<{ bytes: Uint8Array; boundary: string }> {
@@ -63,6 +64,36 @@ describe('multipart reader', () => {
       expect(new TextDecoder().decode(parts[0]!.bytes)).toBe('Was ist «neu»? ✓')
       expect(parts[1]!.bytes).toEqual(nasty(70_001))
       expect(parts[2]!.bytes.length).toBe(0)
+    })
+
+  // Local storage frees each piece of an upload once written (releaseChunks): nothing the reader
+  // keeps may share memory with a piece it handed out, or the next piece would come back empty.
+  for (const size of [7, 100, 4096, 65_536, 1 << 20])
+    test(`a consumer that frees every piece once read still gets every byte, in chunks of ${size} bytes`, async () => {
+      const { bytes, boundary } = await encode(form)
+      const reader = new MultipartReader(chunked(bytes, size), boundary)
+      const parts: Array<[string, number, string]> = []
+      for (let part = await reader.next(); part; part = await reader.next()) {
+        const copies: Uint8Array[] = []
+        const pieces = part.body.getReader()
+        for (let piece = await pieces.read(); !piece.done; piece = await pieces.read()) {
+          const length = piece.value.byteLength
+          copies.push(piece.value.slice())
+          releaseChunk(piece.value)
+          expect(piece.value.byteLength).toBe(length < Buffer.poolSize ? length : 0)
+        }
+        const whole = Buffer.concat(copies)
+        parts.push([part.name, whole.length, new Bun.CryptoHasher('sha256').update(whole).digest('hex')])
+      }
+      const sha = (data: Uint8Array) => new Bun.CryptoHasher('sha256').update(data).digest('hex')
+      expect(parts).toEqual([
+        ['question', Buffer.byteLength('Was ist «neu»? ✓'), sha(Buffer.from('Was ist «neu»? ✓'))],
+        ['files', 70_001, sha(nasty(70_001))],
+        ['files', 0, sha(new Uint8Array(0))],
+        ['palette_id', 7, sha(Buffer.from('default'))],
+      ])
+      // Small pieces may live in Node's shared Buffer pool: releasing must never have detached it.
+      expect(Buffer.from('still usable').toString()).toBe('still usable')
     })
 
   test('random chunk sizes, and a part left unread is skipped', async () => {
