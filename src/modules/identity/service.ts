@@ -36,7 +36,17 @@ export interface IdentityDeps {
  * const { userId, roles } = await identity.resolve('ann@example.com', 'ann@example.com', signIn)
  */
 export function createIdentityService({ stores, audit, adminEmails, cacheMs }: IdentityDeps): IdentityService {
-  const cache = new Map<string, { identity: Identity; expires: number }>()
+  /**
+   * Who a person is, for IDENTITY_CACHE_MS. An entry past three quarters of its
+   * life is still served while one background read refreshes it, so a busy
+   * user's requests never wait for the re-read (they used to, all of them in
+   * the same instant every cacheMs); past its life it is read in the request
+   * as before, so a revoked role is never seen longer than cacheMs.
+   * `generation` moves on every invalidate: a read that started before one
+   * cannot put back what it cleared.
+   */
+  const cache = new Map<string, { identity: Identity; expires: number; refreshAt: number; refreshing: boolean }>()
+  let generation = 0
   const admins = new Set(adminEmails.map(normaliseEmail))
 
   const rolesOf = async (userId: string): Promise<string[]> => [
@@ -78,10 +88,37 @@ export function createIdentityService({ stores, audit, adminEmails, cacheMs }: I
     return id
   }
 
+  const remember = (identity: Identity, started: number) => {
+    if (cacheMs <= 0 || started !== generation) return
+    const now = Date.now()
+    cache.set(identity.externalId, { identity, expires: now + cacheMs, refreshAt: now + cacheMs * 0.75, refreshing: false })
+  }
+
+  /** The background re-read: lookups only; a person no longer there is dropped (a request creates them again, audited). */
+  const refresh = async (externalId: string, email: string) => {
+    const started = generation
+    const userId = await stores.identity.userIdByExternalId(externalId)
+    if (!userId) {
+      if (started === generation) cache.delete(externalId)
+      return
+    }
+    remember({ userId, externalId, email, roles: await rolesOf(userId) }, started)
+  }
+
   return {
     async resolve(externalId, email, signIn) {
       const hit = cache.get(externalId)
-      if (hit && hit.expires > Date.now()) return hit.identity
+      const now = Date.now()
+      if (hit && hit.expires > now) {
+        if (hit.refreshAt <= now && !hit.refreshing) {
+          hit.refreshing = true
+          void refresh(externalId, email).catch(() => {
+            hit.refreshing = false // the request that finds it expired reads it (and reports the failure)
+          })
+        }
+        return hit.identity
+      }
+      const started = generation
       const userId =
         (await stores.identity.userIdByExternalId(externalId)) ??
         (await stores.transaction((tx) =>
@@ -90,7 +127,7 @@ export function createIdentityService({ stores, audit, adminEmails, cacheMs }: I
           ),
         ))
       const identity: Identity = { userId, externalId, email, roles: await rolesOf(userId) }
-      if (cacheMs > 0) cache.set(externalId, { identity, expires: Date.now() + cacheMs })
+      remember(identity, started)
       return identity
     },
     async ensureUser(email, by, tx) {
@@ -102,6 +139,7 @@ export function createIdentityService({ stores, audit, adminEmails, cacheMs }: I
       return tx ? find(tx) : stores.transaction(find)
     },
     invalidate() {
+      generation += 1
       cache.clear()
     },
   }
