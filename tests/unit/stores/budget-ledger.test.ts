@@ -359,4 +359,36 @@ eachDialect('budget ledger', (use) => {
     const read = await Promise.all([...requests.map((r) => ledger.reservation(r.jobId)), ledger.reservation(newId())])
     expect(read.map((row) => row?.tokensReserved)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, undefined])
   })
+
+  test('a burst of metering from many councils at once (shared statements): each call counted once, each read its own user and day', async () => {
+    const { stores } = use()
+    const ledger = stores.budgets
+    const users = Array.from({ length: 6 }, () => newId())
+    const requests = users.flatMap((userId) => [request(userId, { tokens: 900, cost: 9_000 }), request(userId, { tokens: 1, cost: 1 }, { day: '2031-01-02' })])
+    for (const r of requests) await ledger.reserve(r)
+    const jobRows = requests.map((r) => ({ ...job(r.userId, 'running'), id: r.jobId }))
+    for (const row of jobRows) await stores.jobs.insert(row)
+    await ledger.putLimit(limitRow('user', users[0]!, 7))
+    await ledger.putLimit(limitRow('role', 'analyst', 8))
+    // Three calls per job on the first day, two of them in the same burst as each other.
+    const recorded = await Promise.all(requests.filter((r) => r.day === DAY).flatMap((r) => [1, 2, 3].map((n) => ledger.recordCall(r.jobId, { tokens: n, cost: 10 * n }))))
+    expect(recorded.every((answer, i) => answer?.userId === users[Math.floor(i / 3)] && answer.day === DAY && !answer.settled)).toBe(true)
+    const [days, open, limits, statuses] = await Promise.all([
+      Promise.all(users.flatMap((userId) => [ledger.usage(userId, DAY), ledger.usage(userId, '2031-01-02'), ledger.usage(userId, '2031-01-03')])),
+      Promise.all(users.flatMap((userId) => [ledger.openReservations([userId], DAY), ledger.openReservations([userId], '2031-01-02')])),
+      Promise.all(users.map((userId) => ledger.limitsFor([userId], ['user', 'analyst']))),
+      Promise.all([...jobRows.map((row) => ledger.jobStatus(row.id)), ledger.jobStatus(newId())]),
+    ])
+    users.forEach((userId, u) => {
+      expect(days[3 * u]).toMatchObject({ userId, day: DAY, tokensHeld: 900 })
+      expect(days[3 * u + 1]).toMatchObject({ userId, day: '2031-01-02', tokensHeld: 1 })
+      expect(days[3 * u + 2]).toBeUndefined()
+      const [first, second] = [open[2 * u]!, open[2 * u + 1]!]
+      expect(first.map((entry) => [entry.reservation.userId, entry.reservation.day, entry.reservation.tokensUsed, entry.reservation.calls, entry.jobStatus])).toEqual([[userId, DAY, 6, 3, 'running']])
+      expect(first[0]!.reservation.costUsedMicroUsd).toBe(60)
+      expect(second.map((entry) => [entry.reservation.userId, entry.reservation.day, entry.reservation.calls])).toEqual([[userId, '2031-01-02', 0]])
+      expect(limits[u]!.map((row) => row.dailyTokens).sort()).toEqual(u === 0 ? [7, 8] : [8])
+    })
+    expect(statuses).toEqual([...jobRows.map(() => 'running'), undefined])
+  })
 })
