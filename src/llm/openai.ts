@@ -89,15 +89,15 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms)
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer)
-        reject(new LlmError('openai: the call was cancelled', false))
-      },
-      { once: true },
-    )
+    const cancel = () => {
+      clearTimeout(timer)
+      reject(new LlmError('openai: the call was cancelled', false))
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', cancel)
+      resolve()
+    }, ms)
+    signal?.addEventListener('abort', cancel, { once: true })
   })
 
 /**
