@@ -51,6 +51,10 @@ export function createSqliteIdentityStore(db: SqliteExec): IdentityStore {
     async insertUser(row) {
       return (await db.insert(users).values(row).onConflictDoNothing().returning({ id: users.id })).length > 0
     },
+    async insertUsers(rows) {
+      if (rows.length === 0) return new Set()
+      return new Set((await db.insert(users).values([...rows]).onConflictDoNothing().returning({ id: users.id })).map((row) => row.id))
+    },
     async rolesOf(userId) {
       return (await queries().roles.all({ userId })).map((row) => row.role)
     },
