@@ -247,6 +247,14 @@ export function createPgBudgetLedger(db: PgExec, { coalesce }: PgBudgetLedgerOpt
         .returning()
       return row
     },
+    async claimSettlements(jobIds, at) {
+      if (jobIds.length === 0) return []
+      return db
+        .update(budgetReservations)
+        .set({ settledAt: at })
+        .where(and(inArray(budgetReservations.jobId, [...jobIds]), isNull(budgetReservations.settledAt)))
+        .returning()
+    },
     async stageOutputUse(jobId) {
       const rows = await db
         .select({ tokensIn: stageOutputs.tokensIn, tokensOut: stageOutputs.tokensOut, cost: stageOutputs.costMicroUsd })
@@ -270,6 +278,30 @@ export function createPgBudgetLedger(db: PgExec, { coalesce }: PgBudgetLedgerOpt
           updatedAt: at,
         })
         .where(dayOf(claimed.userId, claimed.day))
+    },
+
+    async closeReservations(closes, at) {
+      const days = new Map<string, { user_id: string; day: string; used_tokens: number; used_cost: number; held_tokens: number; held_cost: number }>()
+      for (const { claimed, final } of closes) {
+        const { used, calls } = final
+        if (used.tokens !== claimed.tokensUsed || used.cost !== claimed.costUsedMicroUsd || calls !== claimed.calls)
+          await db.update(budgetReservations).set({ tokensUsed: used.tokens, costUsedMicroUsd: used.cost, calls }).where(eq(budgetReservations.jobId, claimed.jobId))
+        const key = `${claimed.userId}\u0000${claimed.day}`
+        const sum = days.get(key) ?? { user_id: claimed.userId, day: claimed.day, used_tokens: 0, used_cost: 0, held_tokens: 0, held_cost: 0 }
+        sum.used_tokens += used.tokens
+        sum.used_cost += used.cost
+        sum.held_tokens += claimed.tokensReserved
+        sum.held_cost += claimed.costReservedMicroUsd
+        days.set(key, sum)
+      }
+      if (days.size === 0) return
+      // Rows in (user, day) order, the order intake locks them in.
+      const rows = [...days.values()].sort((a, b) => (a.user_id < b.user_id ? -1 : a.user_id > b.user_id ? 1 : a.day < b.day ? -1 : a.day > b.day ? 1 : 0))
+      await db.execute(sql`
+        update budget_usage as u set tokens_used = u.tokens_used + r.used_tokens, tokens_held = u.tokens_held - r.held_tokens,
+          cost_used_micro_usd = u.cost_used_micro_usd + r.used_cost, cost_held_micro_usd = u.cost_held_micro_usd - r.held_cost, updated_at = ${at.toISOString()}::timestamptz
+        from json_to_recordset(${JSON.stringify(rows)}::json) as r(user_id text, day text, used_tokens bigint, used_cost bigint, held_tokens bigint, held_cost bigint)
+        where u.user_id = r.user_id and u.day = r.day`)
     },
 
     async claimAlert(usageId, budget, threshold) {

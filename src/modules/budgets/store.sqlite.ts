@@ -131,6 +131,14 @@ export function createSqliteBudgetLedger(db: SqliteExec, { coalesce }: SqliteBud
         .returning()
       return row
     },
+    async claimSettlements(jobIds, at) {
+      if (jobIds.length === 0) return []
+      return db
+        .update(budgetReservations)
+        .set({ settledAt: at })
+        .where(and(inArray(budgetReservations.jobId, [...jobIds]), isNull(budgetReservations.settledAt)))
+        .returning()
+    },
     async stageOutputUse(jobId) {
       const rows = await db
         .select({ tokensIn: stageOutputs.tokensIn, tokensOut: stageOutputs.tokensOut, cost: stageOutputs.costMicroUsd })
@@ -154,6 +162,10 @@ export function createSqliteBudgetLedger(db: SqliteExec, { coalesce }: SqliteBud
           updatedAt: at,
         })
         .where(dayOf(claimed.userId, claimed.day))
+    },
+
+    async closeReservations(closes, at) {
+      for (const { claimed, final } of closes) await this.closeReservation(claimed, final, at)
     },
 
     async claimAlert(usageId, budget, threshold) {

@@ -3,6 +3,7 @@ import { expect, test } from 'bun:test'
 import { newId, type Database } from '../../../db/client'
 import type { JobRow, LimitRow, StageOutputRow, UserRow } from '../../../db/schema'
 import type { Amounts } from '../../../src/modules/budgets/amounts'
+import { createSettlement } from '../../../src/modules/budgets/settlement'
 import { alertSent, type ReservationRequest } from '../../../src/modules/budgets/store'
 import { eachDialect } from '../../helpers/databases'
 
@@ -252,6 +253,45 @@ eachDialect('budget ledger', (use) => {
     expect((await stores.budgets.openReservations([userId], DAY)).map((entry) => entry.reservation.jobId)).toEqual([still.jobId])
     expect(await stores.budgets.claimSettlement(settled.jobId, new Date())).toBeUndefined()
     expect(await stores.budgets.claimSettlement(newId(), new Date())).toBeUndefined()
+  })
+
+  test('claimSettlements and closeReservations settle several jobs at once; a day shared by two of them changes by both', async () => {
+    const { stores } = use()
+    const [a, b] = [newId(), newId()]
+    const jobsOf = [request(a, { tokens: 300, cost: 3_000 }), request(a, { tokens: 200, cost: 2_000 }), request(b, { tokens: 100, cost: 1_000 }), request(b, { tokens: 50, cost: 500 })]
+    for (const r of jobsOf) await stores.budgets.reserve(r)
+    await stores.budgets.recordCall(jobsOf[0]!.jobId, { tokens: 40, cost: 400 })
+    await stores.budgets.recordCall(jobsOf[1]!.jobId, { tokens: 60, cost: 600 })
+    await stores.budgets.recordCall(jobsOf[2]!.jobId, { tokens: 10, cost: 100 })
+    const settling = [jobsOf[0]!.jobId, jobsOf[1]!.jobId, jobsOf[2]!.jobId, newId()]
+    const claimed = await stores.transaction(async (tx) => {
+      const rows = await tx.budgets.claimSettlements(settling, new Date())
+      // One of them used more than was metered (a single-agent call's stored output): written back.
+      await tx.budgets.closeReservations(rows.map((row) => ({ claimed: row, final: row.jobId === jobsOf[2]!.jobId ? { used: { tokens: 30, cost: 300 }, calls: 2 } : { used: { tokens: row.tokensUsed, cost: row.costUsedMicroUsd }, calls: row.calls } })), new Date())
+      return rows
+    })
+    expect(claimed.map((row) => row.jobId).sort()).toEqual(settling.slice(0, 3).sort())
+    expect(await stores.budgets.claimSettlements(settling, new Date())).toEqual([])
+    expect(await stores.budgets.usage(a, DAY)).toMatchObject({ tokensUsed: 100, tokensHeld: 0, costUsedMicroUsd: 1_000, costHeldMicroUsd: 0 })
+    expect(await stores.budgets.usage(b, DAY)).toMatchObject({ tokensUsed: 30, tokensHeld: 50, costUsedMicroUsd: 300, costHeldMicroUsd: 500 })
+    expect(await stores.budgets.reservation(jobsOf[2]!.jobId)).toMatchObject({ tokensUsed: 30, costUsedMicroUsd: 300, calls: 2 })
+    expect((await stores.budgets.openReservations([a, b], DAY)).map((entry) => entry.reservation.jobId)).toEqual([jobsOf[3]!.jobId])
+    expect(await stores.budgets.claimSettlements([], new Date())).toEqual([])
+  })
+
+  test('settlements asked for at once (councils finishing together) share a transaction: each job settled once, each day exact', async () => {
+    const { stores } = use()
+    const settlement = createSettlement({ stores, now: () => new Date() })
+    const users = [newId(), newId(), newId()]
+    const runs = users.flatMap((userId) => [request(userId, { tokens: 100, cost: 1_000 }), request(userId, { tokens: 100, cost: 1_000 })])
+    for (const r of runs) await stores.budgets.reserve(r)
+    for (const r of runs) await stores.budgets.recordCall(r.jobId, { tokens: 7, cost: 70 })
+    const asked = [...runs.map((r) => r.jobId), runs[0]!.jobId, newId()]
+    const settled = await Promise.all(asked.map((jobId) => settlement.settle(jobId)))
+    expect(settled.slice(0, runs.length).map((row) => row?.jobId)).toEqual(runs.map((r) => r.jobId))
+    expect(settled.slice(runs.length)).toEqual([undefined, undefined])
+    for (const userId of users) expect(await stores.budgets.usage(userId, DAY)).toMatchObject({ tokensUsed: 14, tokensHeld: 0, costUsedMicroUsd: 140, costHeldMicroUsd: 0 })
+    expect(await settlement.settle(runs[1]!.jobId)).toBeUndefined()
   })
 
   test("a job's stage outputs read back as one use each", async () => {
