@@ -94,6 +94,11 @@ export interface JobEventSink {
   publish(jobId: string, type: JobEventType, data: Record<string, unknown>): void
   /** Text of a running call; written as `delta` events, gathered every `deltaMs`, only while someone follows the job. */
   delta(jobId: string, call: { stage: string; agent: string }, text: string): void
+  /**
+   * Whether someone follows the job now (asked as each LLM call starts, to stream only what can be seen). The
+   * questions of one moment share one look at the log; an answer is reused for `deltaMs`.
+   */
+  following(jobId: string): Promise<boolean>
   /** Resolves when every event published so far is written (tests, shutdown). */
   flush(): Promise<void>
 }
@@ -167,8 +172,37 @@ export function createEventPublisher(
         timer = null
       }
     }))
+  // Answers to following(): asked together, kept for deltaMs.
+  const known = new Map<string, { followed: boolean; at: number }>()
+  let asking: Map<string, Array<(followed: boolean) => void>> | null = null
+  const ask = async (questions: Map<string, Array<(followed: boolean) => void>>) => {
+    const followed = await log.followed([...questions.keys()]).catch(() => new Set<string>())
+    const at = Date.now()
+    if (known.size > 10_000) known.clear()
+    for (const [jobId, answers] of questions) {
+      known.set(jobId, { followed: followed.has(jobId), at })
+      for (const answer of answers) answer(followed.has(jobId))
+    }
+  }
   return {
+    following(jobId) {
+      const answer = known.get(jobId)
+      if (answer && Date.now() - answer.at < deltaMs) return Promise.resolve(answer.followed)
+      return new Promise<boolean>((resolve) => {
+        if (!asking) {
+          const questions = (asking = new Map())
+          queueMicrotask(() => {
+            asking = null
+            void ask(questions)
+          })
+        }
+        const waiting = asking.get(jobId)
+        if (waiting) waiting.push(resolve)
+        else asking.set(jobId, [resolve])
+      })
+    },
     publish(jobId, type, data) {
+      if (type === 'done') known.delete(jobId)
       const job = live.get(jobId)
       if (job) {
         if (job.followed) writeGathered(jobId, job)

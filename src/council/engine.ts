@@ -57,6 +57,8 @@ interface CallHooks<S extends CallStage> {
   callFailed?(call: { stage: S; agent: string; error: string; durationMs: number }): void
   /** Receives a call's text as it is written, when the provider streams; without it the call is not streamed. */
   onDelta?(call: { stage: S; agent: string }, text: string): void
+  /** Asked as each call starts: whether its text is worth streaming now (someone follows the job). */
+  streamWanted?(): Promise<boolean>
 }
 
 export interface CouncilRun extends CallHooks<Stage> {
@@ -153,6 +155,7 @@ export function createCouncil({ store, llm, config, search }: CouncilDeps) {
         maxTokens: config.council.maxTokens,
         signal: run.signal,
         onDelta: run.onDelta ? (text) => run.onDelta!({ stage, agent: agent.name }, text) : undefined,
+        streamWanted: run.streamWanted,
       })
       const cost = costMicroUsd(config.llm.prices, result.model, result.tokensIn, result.tokensOut)
       const extra = data?.(result.content)

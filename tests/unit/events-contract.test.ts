@@ -266,6 +266,23 @@ describe('event publisher', () => {
     await log.close()
   })
 
+  test('following: asks the log (the questions of one moment together) and keeps the answer for deltaMs', async () => {
+    const log = createMemoryEventLog(LIMITS)
+    let looks = 0
+    const counted: JobEventLog = { ...log, followed: (ids) => (looks++, log.followed(ids)) }
+    const sink = createEventPublisher(counted, { deltaMs: 40 })
+    const [watched, alone] = [jobId(), jobId()]
+    const stop = await log.subscribe(watched, () => undefined)
+    expect(await Promise.all([sink.following(watched), sink.following(alone), sink.following(watched)])).toEqual([true, false, true])
+    expect(looks).toBe(1)
+    stop()
+    expect(await sink.following(watched)).toBe(true) // the answer of a moment ago
+    await Bun.sleep(60)
+    expect(await sink.following(watched)).toBe(false)
+    expect(looks).toBe(2)
+    await log.close()
+  })
+
   test('a followed lone delta is written within deltaMs; a log that fails reports the error and the job goes on', async () => {
     const log = createMemoryEventLog(LIMITS)
     const sink = createEventPublisher(log, { deltaMs: 30 })

@@ -91,6 +91,7 @@ export function createJobExecutor({ stores, council, logger, jobLogs, cancelPoll
           callFailed: (call: { stage: string; agent: string; error: string; durationMs: number }) =>
             publish(job, 'member', { agent: call.agent, stage: call.stage, state: 'failed', error: call.error, duration_ms: call.durationMs }),
           onDelta: (call: { stage: string; agent: string }, text: string) => events.delta(job.id, call, text),
+          streamWanted: () => events.following(job.id),
         }
       : undefined
 
@@ -236,6 +237,7 @@ export function createJobExecutor({ stores, council, logger, jobLogs, cancelPoll
           : undefined,
       callFailed: member?.callFailed,
       onDelta: member?.onDelta,
+      streamWanted: member?.streamWanted,
     })
   }
 
@@ -254,6 +256,7 @@ export function createJobExecutor({ stores, council, logger, jobLogs, cancelPoll
       afterCall: track || member ? async (call) => (track?.callFinished(call), member?.succeeded(call)) : undefined,
       callFailed: member?.callFailed,
       onDelta: member?.onDelta,
+      streamWanted: member?.streamWanted,
     })
     return {
       agent: row.agent,
