@@ -91,10 +91,10 @@ type Factories<Exec> = { [K in keyof TxStores]: (exec: Exec, root: boolean) => T
 const sqliteFactories: Factories<SqliteExec> = {
   audit: (exec) => createSqliteAuditStore(exec),
   budgets: (exec, root) => createSqliteBudgetLedger(exec, { coalesce: root }),
-  catalog: (exec) => createSqliteCatalogStore(exec),
+  catalog: (exec, root) => createSqliteCatalogStore(exec, { coalesce: root }),
   documents: (exec) => createSqliteDocumentStore(exec),
   data: (exec) => createSqliteDataStore(exec),
-  identity: (exec) => createSqliteIdentityStore(exec),
+  identity: (exec, root) => createSqliteIdentityStore(exec, { coalesce: root }),
   jobs: (exec) => createSqliteJobStore(exec),
   roadmap: (exec) => createSqliteRoadmapStore(exec),
   sessions: (exec) => createSqliteSessionStore(exec),

@@ -1,10 +1,11 @@
 /** The budget ledger on PostgreSQL. */
 import { and, asc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm'
 import { newId, type PgExec } from '../../../db/client'
-import { byGroup, createCoalescer } from '../../../db/coalesce'
-import type { BudgetReservationRow, BudgetUsageRow, LimitRow } from '../../../db/schema'
+import { createCoalescer } from '../../../db/coalesce'
+import type { BudgetReservationRow } from '../../../db/schema'
 import { budgetReservations, budgetUsage, jobs, limits, stageOutputs, users } from '../../../db/schema/pg'
-import { alertBit, reservationRounds, type BudgetLedger, type OpenReservation, type ReservationRequest, type ReserveOutcome } from './store'
+import { alertBit, reservationRounds, type BudgetLedger, type ReservationRequest, type ReserveOutcome } from './store'
+import { sharedLedgerReads, sumCalls } from './store-reads'
 
 export interface PgBudgetLedgerOptions {
   /** Share reads of reservations between concurrent callers; only on the database itself, never inside a transaction. */
@@ -18,8 +19,6 @@ export function createPgBudgetLedger(db: PgExec, { coalesce }: PgBudgetLedgerOpt
     const byJob = new Map((await readReservations([...new Set(jobIds)])).map((row) => [row.jobId, row]))
     return jobIds.map((jobId) => byJob.get(jobId))
   })
-  // A running council meters every call: the reads of a user's day (at each stage's first call) and the use
-  // recorded after each call are shared by the councils that get there together, one statement per burst.
   const readUsage = (userIds: string[], day: string) =>
     db.select().from(budgetUsage).where(and(inArray(budgetUsage.userId, userIds), eq(budgetUsage.day, day)))
   const readOpen = (userIds: string[], day: string) =>
@@ -34,45 +33,20 @@ export function createPgBudgetLedger(db: PgExec, { coalesce }: PgBudgetLedgerOpt
     if (roles.length > 0) conditions.push(and(eq(limits.scope, 'role'), inArray(limits.subject, [...roles])))
     return conditions.length === 0 ? Promise.resolve([]) : db.select().from(limits).where(or(...conditions))
   }
-  const usageTogether = createCoalescer<{ userId: string; day: string }, BudgetUsageRow | undefined>((items) =>
-    byGroup(items, (item) => item.day, async (group) => {
-      const rows = await readUsage([...new Set(group.map((item) => item.userId))], group[0]!.day)
-      const byUser = new Map(rows.map((row) => [row.userId, row]))
-      return group.map((item) => byUser.get(item.userId))
-    }),
-  )
-  const openTogether = createCoalescer<{ userId: string; day: string }, OpenReservation[]>((items) =>
-    byGroup(items, (item) => item.day, async (group) => {
-      const rows = await readOpen([...new Set(group.map((item) => item.userId))], group[0]!.day)
-      return group.map((item) => rows.filter((row) => row.reservation.userId === item.userId))
-    }),
-  )
-  const limitsTogether = createCoalescer<{ userIds: readonly string[]; roles: readonly string[] }, LimitRow[]>(async (items) => {
-    const rows = await readLimits([...new Set(items.flatMap((item) => item.userIds))], [...new Set(items.flatMap((item) => item.roles))])
-    return items.map(({ userIds, roles }) =>
-      rows.filter((row) => (row.scope === 'user' ? userIds.includes(row.subject) : row.scope === 'role' && roles.includes(row.subject))),
-    )
-  })
-  const statusTogether = createCoalescer<string, string | undefined>(async (jobIds) => {
-    const rows = await db.select({ id: jobs.id, status: jobs.status }).from(jobs).where(inArray(jobs.id, [...new Set(jobIds)]))
-    const byId = new Map(rows.map((row) => [row.id, row.status]))
-    return jobIds.map((jobId) => byId.get(jobId))
+  // A running council meters every call: these reads are shared by the councils that get there together.
+  const shared = sharedLedgerReads({
+    usage: readUsage,
+    open: readOpen,
+    limits: readLimits,
+    statuses: (jobIds) => db.select({ id: jobs.id, status: jobs.status }).from(jobs).where(inArray(jobs.id, jobIds)),
   })
   /** Calls' use added to their reservations, one UPDATE per burst (a job's calls in one burst are added up first). */
   const recordTogether = createCoalescer<{ jobId: string; use: { tokens: number; cost: number } }, { userId: string; day: string; settled: boolean } | undefined>(
     async (items) => {
-      const sums = new Map<string, { job_id: string; tokens: number; cost: number; calls: number }>()
-      for (const { jobId, use } of items) {
-        const sum = sums.get(jobId) ?? { job_id: jobId, tokens: 0, cost: 0, calls: 0 }
-        sum.tokens += use.tokens
-        sum.cost += use.cost
-        sum.calls++
-        sums.set(jobId, sum)
-      }
       const result = await db.execute<{ job_id: string; user_id: string; day: string; settled: boolean }>(sql`
         update budget_reservations as b set tokens_used = b.tokens_used + r.tokens, cost_used_micro_usd = b.cost_used_micro_usd + r.cost,
           calls = b.calls + r.calls
-        from json_to_recordset(${JSON.stringify([...sums.values()])}::json) as r(job_id text, tokens bigint, cost bigint, calls integer)
+        from json_to_recordset(${JSON.stringify(sumCalls(items))}::json) as r(job_id text, tokens bigint, cost bigint, calls integer)
         where b.job_id = r.job_id
         returning b.job_id, b.user_id, b.day, b.settled_at is not null as settled`)
       const byJob = new Map(result.rows.map((row) => [row.job_id, { userId: row.user_id, day: row.day, settled: row.settled }]))
@@ -194,16 +168,16 @@ export function createPgBudgetLedger(db: PgExec, { coalesce }: PgBudgetLedgerOpt
     },
 
     async usage(userId, day) {
-      if (coalesce) return usageTogether.add({ userId, day })
+      if (coalesce) return shared.usage(userId, day)
       return (await db.select().from(budgetUsage).where(dayOf(userId, day)).limit(1))[0]
     },
     async openReservations(userIds, day) {
       if (userIds.length === 0) return []
-      if (coalesce && userIds.length === 1) return openTogether.add({ userId: userIds[0]!, day })
+      if (coalesce && userIds.length === 1) return shared.openReservations(userIds[0]!, day)
       return readOpen([...userIds], day)
     },
     async limitsFor(userIds, roles) {
-      if (coalesce) return limitsTogether.add({ userIds, roles })
+      if (coalesce) return shared.limitsFor(userIds, roles)
       return readLimits(userIds, roles)
     },
 
@@ -235,7 +209,7 @@ export function createPgBudgetLedger(db: PgExec, { coalesce }: PgBudgetLedgerOpt
         .where(dayOf(userId, day))
     },
     async jobStatus(jobId) {
-      if (coalesce) return statusTogether.add(jobId)
+      if (coalesce) return shared.jobStatus(jobId)
       return (await db.select({ status: jobs.status }).from(jobs).where(eq(jobs.id, jobId)).limit(1))[0]?.status
     },
 
