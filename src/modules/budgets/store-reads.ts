@@ -6,7 +6,7 @@
  * otherwise be thousands of statements. Used by both dialects' ledgers on the
  * database itself, never inside a transaction (see db/coalesce.ts).
  */
-import { byGroup, createCoalescer } from '../../../db/coalesce'
+import { byGroup, createCoalescer, type CoalescerOptions } from '../../../db/coalesce'
 import type { BudgetUsageRow, LimitRow } from '../../../db/schema'
 import type { OpenReservation } from './store'
 
@@ -17,30 +17,32 @@ export interface LedgerReads {
   statuses(jobIds: string[]): Promise<Array<{ id: string; status: string }>>
 }
 
-export function sharedLedgerReads(reads: LedgerReads) {
+export function sharedLedgerReads(reads: LedgerReads, options: CoalescerOptions = {}) {
   const usage = createCoalescer<{ userId: string; day: string }, BudgetUsageRow | undefined>((items) =>
     byGroup(items, (item) => item.day, async (group) => {
       const rows = await reads.usage([...new Set(group.map((item) => item.userId))], group[0]!.day)
       const byUser = new Map(rows.map((row) => [row.userId, row]))
       return group.map((item) => byUser.get(item.userId))
     }),
+    options,
   )
   const open = createCoalescer<{ userId: string; day: string }, OpenReservation[]>((items) =>
     byGroup(items, (item) => item.day, async (group) => {
       const rows = await reads.open([...new Set(group.map((item) => item.userId))], group[0]!.day)
       return group.map((item) => rows.filter((row) => row.reservation.userId === item.userId))
     }),
+    options,
   )
   const limits = createCoalescer<{ userIds: readonly string[]; roles: readonly string[] }, LimitRow[]>(async (items) => {
     const rows = await reads.limits([...new Set(items.flatMap((item) => item.userIds))], [...new Set(items.flatMap((item) => item.roles))])
     return items.map(({ userIds, roles }) =>
       rows.filter((row) => (row.scope === 'user' ? userIds.includes(row.subject) : row.scope === 'role' && roles.includes(row.subject))),
     )
-  })
+  }, options)
   const status = createCoalescer<string, string | undefined>(async (jobIds) => {
     const byId = new Map((await reads.statuses([...new Set(jobIds)])).map((row) => [row.id, row.status]))
     return jobIds.map((jobId) => byId.get(jobId))
-  })
+  }, options)
   return {
     usage: (userId: string, day: string) => usage.add({ userId, day }),
     openReservations: (userId: string, day: string) => open.add({ userId, day }),

@@ -18,7 +18,7 @@ export function createSqliteBudgetLedger(db: SqliteExec, { coalesce }: SqliteBud
   const loadReservation = createCoalescer<string, BudgetReservationRow | undefined>(async (jobIds) => {
     const byJob = new Map((await readReservations([...new Set(jobIds)])).map((row) => [row.jobId, row]))
     return jobIds.map((jobId) => byJob.get(jobId))
-  })
+  }, { wait: 'turn' })
   const dayOf = (userId: string, day: string) => and(eq(budgetUsage.userId, userId), eq(budgetUsage.day, day))
   const readOpen = (userIds: string[], day: string) =>
     db
@@ -39,7 +39,7 @@ export function createSqliteBudgetLedger(db: SqliteExec, { coalesce }: SqliteBud
     open: readOpen,
     limits: readLimits,
     statuses: (jobIds) => db.select({ id: jobs.id, status: jobs.status }).from(jobs).where(inArray(jobs.id, jobIds)),
-  })
+  }, { wait: 'turn' })
   /** Calls' use added to their reservations, one UPDATE per burst. */
   const recordTogether = createCoalescer<{ jobId: string; use: { tokens: number; cost: number } }, { userId: string; day: string; settled: boolean } | undefined>(
     async (items) => {
@@ -53,6 +53,7 @@ export function createSqliteBudgetLedger(db: SqliteExec, { coalesce }: SqliteBud
       const byJob = new Map(rows.map((row) => [row.job_id, { userId: row.user_id, day: row.day, settled: Boolean(row.settled) }]))
       return items.map((item) => byJob.get(item.jobId))
     },
+    { wait: 'turn' },
   )
 
   const ledger: BudgetLedger = {

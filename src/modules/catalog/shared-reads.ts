@@ -5,7 +5,7 @@
  * is in flight share the next one (db/coalesce.ts) and each still sees every
  * change committed before it asked.
  */
-import { createCoalescer } from '../../../db/coalesce'
+import { createCoalescer, type CoalescerOptions } from '../../../db/coalesce'
 import type { AgentRow, PaletteRow } from '../../../db/schema'
 
 export interface CatalogReads {
@@ -14,20 +14,20 @@ export interface CatalogReads {
   all(): Promise<{ agents: AgentRow[]; palettes: PaletteRow[] }>
 }
 
-export function sharedCatalogReads(reads: CatalogReads) {
+export function sharedCatalogReads(reads: CatalogReads, options: CoalescerOptions = {}) {
   const palette = createCoalescer<string, PaletteRow | undefined>(async (ids) => {
     const rows = await reads.palettes([...new Set(ids)])
     return ids.map((id) => rows.find((row) => row.id === id))
-  })
+  }, options)
   const agent = createCoalescer<string, AgentRow | undefined>(async (names) => {
     const rows = await reads.agents([...new Set(names)])
     return names.map((name) => rows.find((row) => row.name === name))
-  })
+  }, options)
   const everything = createCoalescer<null, { agents: AgentRow[]; palettes: PaletteRow[] }>(async (items) => {
     const all = await reads.all()
     // Each caller its own arrays (some sort them in place); the rows are shared.
     return items.map(() => ({ agents: [...all.agents], palettes: [...all.palettes] }))
-  })
+  }, options)
   return {
     palette: (id: string) => palette.add(id),
     agent: (name: string) => agent.add(name),

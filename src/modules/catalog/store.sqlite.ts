@@ -15,7 +15,7 @@ export function createSqliteCatalogStore(db: SqliteExec, { coalesce }: { coalesc
     palettes: (ids) => db.select().from(palettes).where(inArray(palettes.id, ids)),
     agents: (names) => db.select().from(agents).where(inArray(agents.name, names)),
     all: readAll,
-  })
+  }, { wait: 'turn' })
   return {
     async agent(name) {
       if (coalesce) return shared.agent(name)

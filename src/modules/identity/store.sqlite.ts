@@ -42,7 +42,7 @@ export function createSqliteIdentityStore(db: SqliteExec, { coalesce }: { coales
     const rows = await db.select({ id: users.id, externalId: users.externalId }).from(users).where(inArray(users.externalId, [...new Set(externalIds)]))
     const byExternal = new Map(rows.map((row) => [row.externalId, row.id]))
     return externalIds.map((externalId) => byExternal.get(externalId))
-  })
+  }, { wait: 'turn' })
   const rolesTogether = createCoalescer<string, string[]>(async (userIds) => {
     const rows = await db
       .select({ userId: roleBindings.userId, role: roleBindings.role })
@@ -50,7 +50,7 @@ export function createSqliteIdentityStore(db: SqliteExec, { coalesce }: { coales
       .where(inArray(roleBindings.userId, [...new Set(userIds)]))
       .orderBy(asc(roleBindings.role))
     return userIds.map((userId) => rows.filter((row) => row.userId === userId).map((row) => row.role))
-  })
+  }, { wait: 'turn' })
 
   const findBinding = async (exec: SqliteExec, id: string): Promise<BoundRole | undefined> =>
     (await exec.select(bound).from(roleBindings).innerJoin(users, eq(users.id, roleBindings.userId)).where(eq(roleBindings.id, id)).limit(1))[0]
