@@ -1,12 +1,26 @@
 /** Jobs on libsql: the simplest correct SQL. */
 import { and, asc, count, desc, eq, gt, inArray, lt } from 'drizzle-orm'
 import type { SqliteExec } from '../../../db/client'
+import { byGroup, createCoalescer } from '../../../db/coalesce'
 import { jobLogs, jobs, users } from '../../../db/schema/sqlite'
 import { inChunks, ROWS_PER_INSERT, transitionFields, UNFINISHED, type JobStore } from './store'
 
 const ACTIVE = [...UNFINISHED]
 
-export function createSqliteJobStore(db: SqliteExec): JobStore {
+export function createSqliteJobStore(db: SqliteExec, { coalesce }: { coalesce: boolean } = { coalesce: false }): JobStore {
+  /** Progress of jobs that move together (a burst of councils reaching a stage): one UPDATE per distinct value, per turn. */
+  const progressTogether = createCoalescer<{ id: string; fields: { stage?: string; progress: number } }, void>(
+    (items) =>
+      byGroup(
+        items,
+        (item) => JSON.stringify(item.fields),
+        async (group) => {
+          await db.update(jobs).set(group[0]!.fields).where(inArray(jobs.id, group.map((item) => item.id)))
+          return group.map(() => undefined)
+        },
+      ),
+    { wait: 'turn' },
+  )
   return {
     async insert(row) {
       await db.insert(jobs).values(row)
@@ -81,6 +95,7 @@ export function createSqliteJobStore(db: SqliteExec): JobStore {
       return rows.length > 0
     },
     async progress(id, fields) {
+      if (coalesce) return progressTogether.add({ id, fields })
       await db.update(jobs).set(fields).where(eq(jobs.id, id))
     },
     async transition(id, change) {

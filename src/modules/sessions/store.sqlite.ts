@@ -1,11 +1,25 @@
 /** Sessions on libsql: the simplest correct SQL; hot reads prepared once. */
 import { and, asc, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm'
 import type { SqliteExec } from '../../../db/client'
+import { byGroup, createCoalescer } from '../../../db/coalesce'
 import { documents, sessions } from '../../../db/schema/sqlite'
 import { containsPattern } from '../../../db/like'
 import { ROWS_PER_INSERT, type SessionStore } from './store'
 
-export function createSqliteSessionStore(db: SqliteExec): SessionStore {
+export function createSqliteSessionStore(db: SqliteExec, { coalesce }: { coalesce: boolean } = { coalesce: false }): SessionStore {
+  /** Sessions of councils that reach a stage together: one UPDATE per stage, per turn. */
+  const setRunningTogether = createCoalescer<{ id: string; stage: string }, void>(
+    (items) =>
+      byGroup(
+        items,
+        (item) => item.stage,
+        async (group) => {
+          await db.update(sessions).set({ status: 'running', stage: group[0]!.stage, updatedAt: new Date() }).where(inArray(sessions.id, group.map((item) => item.id)))
+          return group.map(() => undefined)
+        },
+      ),
+    { wait: 'turn' },
+  )
   let prepared: ReturnType<typeof prepare> | null = null
   const prepare = () => {
     const live = (id: ReturnType<typeof sql.placeholder>) =>
@@ -77,6 +91,7 @@ export function createSqliteSessionStore(db: SqliteExec): SessionStore {
       return (await db.select().from(sessions).where(and(eq(sessions.id, id), isNull(sessions.deletedAt))).limit(1))[0]
     },
     async setRunning(id, stage) {
+      if (coalesce) return setRunningTogether.add({ id, stage })
       await db.update(sessions).set({ status: 'running', stage, updatedAt: new Date() }).where(eq(sessions.id, id))
     },
     async succeed(id, { at, ...totals }) {
