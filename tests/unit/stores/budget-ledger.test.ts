@@ -3,6 +3,8 @@ import { expect, test } from 'bun:test'
 import { newId, type Database } from '../../../db/client'
 import type { JobRow, LimitRow, StageOutputRow, UserRow } from '../../../db/schema'
 import type { Amounts } from '../../../src/modules/budgets/amounts'
+import { createLogger } from '../../../plugins/logging/logger'
+import { createBudgetMeter } from '../../../src/modules/budgets/meter'
 import { createSettlement } from '../../../src/modules/budgets/settlement'
 import { alertSent, type ReservationRequest } from '../../../src/modules/budgets/store'
 import { eachDialect } from '../../helpers/databases'
@@ -292,6 +294,43 @@ eachDialect('budget ledger', (use) => {
     expect(settled.slice(runs.length)).toEqual([undefined, undefined])
     for (const userId of users) expect(await stores.budgets.usage(userId, DAY)).toMatchObject({ tokensUsed: 14, tokensHeld: 0, costUsedMicroUsd: 140, costHeldMicroUsd: 0 })
     expect(await settlement.settle(runs[1]!.jobId)).toBeUndefined()
+  })
+
+  test('the meter does not hold a council up while a call’s use is written, and settles only once every write is in', async () => {
+    const { stores } = use()
+    const userId = newId()
+    const r = request(userId, { tokens: 900, cost: 9_000 })
+    await stores.budgets.reserve(r)
+    const running = { ...job(userId, 'running'), id: r.jobId, kind: 'council' }
+    await stores.jobs.insert(running)
+    let release: () => void = () => undefined
+    const slow = new Promise<void>((resolve) => (release = resolve))
+    const ledger = { ...stores.budgets, recordCall: async (jobId: string, spent: Amounts) => (await slow, stores.budgets.recordCall(jobId, spent)) }
+    const settlement = createSettlement({ stores, now: () => new Date() })
+    const unused = () => {
+      throw new Error('not used by afterCall and settle')
+    }
+    const meter = createBudgetMeter({
+      ledger,
+      readDay: async (user, day) => ({ day, row: await stores.budgets.usage(user, day), limits: LIMITS, open: [], settled: { tokens: 0, cost: 0 }, used: { tokens: 0, cost: 0 }, reserved: { tokens: 0, cost: 0 } }),
+      settlement,
+      alerts: { check: async () => undefined } as never,
+      estimator: { worstCall: unused, council: unused, agent: unused } as never,
+      logger: createLogger({ level: 'error' }),
+      now: () => new Date(),
+    })
+    const calls = [1, 2, 3].map((n) => meter.afterCall(running, { stage: 'draft', agent: `a${n}`, tokensIn: n, tokensOut: 10 * n, costMicroUsd: 100 * n }))
+    const returned = await Promise.race([Promise.all(calls).then(() => 'returned'), Bun.sleep(200).then(() => 'waited')])
+    expect(returned).toBe('returned') // the use is still being written
+    await stores.jobs.transition(running.id, { to: 'succeeded', at: new Date(), output: {} })
+    const settling = meter.settle(running)
+    await Bun.sleep(20)
+    expect((await stores.budgets.reservation(r.jobId))!.settledAt).toBeNull() // waits for the writes
+    release()
+    await settling
+    expect(await stores.budgets.reservation(r.jobId)).toMatchObject({ tokensUsed: 66, costUsedMicroUsd: 600, calls: 3 })
+    expect((await stores.budgets.reservation(r.jobId))!.settledAt).toBeInstanceOf(Date)
+    expect(await stores.budgets.usage(userId, DAY)).toMatchObject({ tokensUsed: 66, tokensHeld: 0, costUsedMicroUsd: 600, costHeldMicroUsd: 0 })
   })
 
   test("a job's stage outputs read back as one use each", async () => {
