@@ -1,6 +1,7 @@
 /** Sessions on libsql: the simplest correct SQL; hot reads prepared once. */
 import { and, asc, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm'
 import type { SqliteExec } from '../../../db/client'
+import type { SessionRow } from '../../../db/schema'
 import { byGroup, createCoalescer } from '../../../db/coalesce'
 import { documents, sessions } from '../../../db/schema/sqlite'
 import { containsPattern } from '../../../db/like'
@@ -18,6 +19,15 @@ export function createSqliteSessionStore(db: SqliteExec, { coalesce }: { coalesc
           return group.map(() => undefined)
         },
       ),
+    { wait: 'turn' },
+  )
+  /** Single-session reads of one turn (a burst of runs, the councils they start) share a statement; ownership is checked per caller. */
+  const readLive = createCoalescer<string, SessionRow | undefined>(
+    async (ids) => {
+      const rows = await db.select().from(sessions).where(and(inArray(sessions.id, [...new Set(ids)]), isNull(sessions.deletedAt)))
+      const byId = new Map(rows.map((row) => [row.id, row]))
+      return ids.map((id) => byId.get(id))
+    },
     { wait: 'turn' },
   )
   let prepared: ReturnType<typeof prepare> | null = null
@@ -48,7 +58,9 @@ export function createSqliteSessionStore(db: SqliteExec, { coalesce }: { coalesc
       for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) await db.insert(sessions).values(rows.slice(i, i + ROWS_PER_INSERT))
     },
     async findLive(id, userId) {
-      return (await queries().liveById.all({ id, userId }))[0]
+      if (!coalesce) return (await queries().liveById.all({ id, userId }))[0]
+      const row = await readLive.add(id)
+      return row?.userId === userId ? row : undefined
     },
     async page(userId, after, limit) {
       const rows = await (after ? queries().nextPage.all({ userId, after, limit }) : queries().firstPage.all({ userId, limit }))
