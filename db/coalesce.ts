@@ -13,6 +13,14 @@ export interface CoalescerOptions {
   maxBatch?: number
   /** Batches in flight at once. */
   maxInFlight?: number
+  /**
+   * How long the first item waits for company: to the end of the current
+   * microtask queue (PostgreSQL: the round trip gathers the rest), or to the
+   * next turn of the event loop (libsql runs each statement on this thread, so
+   * nothing arrives while one is "in flight": waiting a turn lets the requests
+   * read in the same turn share the statement).
+   */
+  wait?: 'microtask' | 'turn'
 }
 
 /**
@@ -25,7 +33,7 @@ export class ItemFailure {
 
 export function createCoalescer<Item, Result>(
   flush: (items: Item[]) => Promise<Array<Result | ItemFailure>>,
-  { maxBatch = 500, maxInFlight = 4 }: CoalescerOptions = {},
+  { maxBatch = 500, maxInFlight = 4, wait = 'microtask' }: CoalescerOptions = {},
 ) {
   const queue: Array<{ item: Item; resolve: (result: Result) => void; reject: (error: unknown) => void }> = []
   let inFlight = 0
@@ -57,10 +65,11 @@ export function createCoalescer<Item, Result>(
     add(item: Item): Promise<Result> {
       return new Promise<Result>((resolve, reject) => {
         queue.push({ item, resolve, reject })
-        // Wait one microtask so writes issued in the same turn share a statement.
+        // Wait one microtask (or turn) so writes issued together share a statement.
         if (!scheduled) {
           scheduled = true
-          queueMicrotask(pump)
+          if (wait === 'turn') setImmediate(pump)
+          else queueMicrotask(pump)
         }
       })
     },

@@ -92,17 +92,42 @@ export async function* followJob(
 /** What runners publish through: fire and forget, in order per job. */
 export interface JobEventSink {
   publish(jobId: string, type: JobEventType, data: Record<string, unknown>): void
-  /** Text of a running call; pieces are gathered and published at most every `deltaMs` per call. */
+  /** Text of a running call; written as `delta` events, gathered every `deltaMs`, only while someone follows the job. */
   delta(jobId: string, call: { stage: string; agent: string }, text: string): void
+  /**
+   * Whether someone follows the job now (asked as each LLM call starts, to stream only what can be seen). The
+   * questions of one moment share one look at the log; an answer is reused for `deltaMs`.
+   */
+  following(jobId: string): Promise<boolean>
   /** Resolves when every event published so far is written (tests, shutdown). */
   flush(): Promise<void>
 }
 
+/** A running call's text not yet written. */
+interface PendingCall {
+  stage: string
+  agent: string
+  text: string
+}
+
+/** A job with calls being written: whether someone followed it at the last look, and its calls' unwritten text. */
+interface LiveJob {
+  followed: boolean
+  calls: Map<string, PendingCall>
+}
+
 /**
- * Each event is stamped with `at` (ISO time of publication). Deltas of one call
- * are gathered for `deltaMs`, so a fast stream is a handful of events a
- * second rather than one per token; a pending delta is written before any
- * other event of its job, so the order a client sees is the order things happened.
+ * Each event is stamped with `at` (ISO time of publication). The text of
+ * running calls is gathered, and every `deltaMs` one look at the log (one
+ * PUBSUB NUMSUB on Redis, for all jobs at once) says which of their jobs
+ * someone follows: those get what was gathered as `delta` events; the others
+ * write nothing — on a busy worker most councils have no viewer, and their text
+ * is stored anyway when each call ends. A follower who arrives mid-call gets
+ * the call's text so far in one piece at the next look, then the rest as it
+ * comes, so a call's deltas always join up into a prefix of its text. A
+ * followed job's gathered text is written before any other event of its job,
+ * so the order a client sees is the order things happened; a call that ends
+ * while nobody follows drops its gathered text (its `member` event says it landed).
  * @example
  * const sink = createEventPublisher(log, { deltaMs: 100, onError: (error) => logger.warn('event lost', { error: error.message }) })
  * sink.publish(job.id, 'stage', { stage: 'draft' })
@@ -112,7 +137,9 @@ export function createEventPublisher(
   { deltaMs = 100, onError }: { deltaMs?: number; onError?: (error: Error, jobId: string) => void } = {},
 ): JobEventSink {
   const writes = new Set<Promise<unknown>>()
-  const deltas = new Map<string, { jobId: string; stage: string; agent: string; text: string; timer: Timer }>()
+  const live = new Map<string, LiveJob>()
+  let timer: Timer | null = null
+  let looking: Promise<void> | null = null
   const write = (jobId: string, type: JobEventType, data: Record<string, unknown>) => {
     const written = log
       .publish(jobId, { type, data: { ...data, at: new Date().toISOString() } })
@@ -120,32 +147,88 @@ export function createEventPublisher(
       .finally(() => writes.delete(written))
     writes.add(written)
   }
-  const flushDelta = (key: string) => {
-    const pending = deltas.get(key)
-    if (!pending) return
-    deltas.delete(key)
-    clearTimeout(pending.timer)
-    write(pending.jobId, 'delta', { stage: pending.stage, agent: pending.agent, text: pending.text })
+  const writeGathered = (jobId: string, job: LiveJob) => {
+    for (const call of job.calls.values())
+      if (call.text) {
+        write(jobId, 'delta', { stage: call.stage, agent: call.agent, text: call.text })
+        call.text = ''
+      }
   }
-  const flushJob = (jobId: string) => {
-    for (const [key, pending] of deltas) if (pending.jobId === jobId) flushDelta(key)
+  /** One look: which jobs with running calls are followed; their gathered text is written. */
+  const look = (): Promise<void> =>
+    (looking ??= (async () => {
+      const ids = [...live.keys()]
+      const followed = ids.length > 0 ? await log.followed(ids).catch(() => new Set<string>()) : new Set<string>()
+      for (const jobId of ids) {
+        const job = live.get(jobId)
+        if (!job) continue
+        job.followed = followed.has(jobId)
+        if (job.followed) writeGathered(jobId, job)
+      }
+    })().finally(() => {
+      looking = null
+      if (live.size === 0 && timer) {
+        clearInterval(timer)
+        timer = null
+      }
+    }))
+  // Answers to following(): asked together, kept for deltaMs.
+  const known = new Map<string, { followed: boolean; at: number }>()
+  let asking: Map<string, Array<(followed: boolean) => void>> | null = null
+  const ask = async (questions: Map<string, Array<(followed: boolean) => void>>) => {
+    const followed = await log.followed([...questions.keys()]).catch(() => new Set<string>())
+    const at = Date.now()
+    if (known.size > 10_000) known.clear()
+    for (const [jobId, answers] of questions) {
+      known.set(jobId, { followed: followed.has(jobId), at })
+      for (const answer of answers) answer(followed.has(jobId))
+    }
   }
   return {
+    following(jobId) {
+      const answer = known.get(jobId)
+      if (answer && Date.now() - answer.at < deltaMs) return Promise.resolve(answer.followed)
+      return new Promise<boolean>((resolve) => {
+        if (!asking) {
+          const questions = (asking = new Map())
+          queueMicrotask(() => {
+            asking = null
+            void ask(questions)
+          })
+        }
+        const waiting = asking.get(jobId)
+        if (waiting) waiting.push(resolve)
+        else asking.set(jobId, [resolve])
+      })
+    },
     publish(jobId, type, data) {
-      flushJob(jobId)
+      if (type === 'done') known.delete(jobId)
+      const job = live.get(jobId)
+      if (job) {
+        if (job.followed) writeGathered(jobId, job)
+        // A call that ended (its member event) or a job that ended or went back to the queue has nothing more to gather.
+        if (type === 'done' || (type === 'progress' && data.status === 'queued')) live.delete(jobId)
+        else if (type === 'member' && data.state !== 'started') {
+          job.calls.delete(`${data.stage}\u0000${data.agent}`)
+          if (job.calls.size === 0) live.delete(jobId)
+        }
+      }
       write(jobId, type, data)
     },
     delta(jobId, { stage, agent }, text) {
-      const key = `${jobId}\u0000${stage}\u0000${agent}`
-      const pending = deltas.get(key)
-      if (pending) {
-        pending.text += text
-        return
+      let job = live.get(jobId)
+      if (!job) live.set(jobId, (job = { followed: false, calls: new Map() }))
+      const key = `${stage}\u0000${agent}`
+      const call = job.calls.get(key)
+      if (call) call.text += text
+      else job.calls.set(key, { stage, agent, text })
+      if (!timer) {
+        timer = setInterval(() => void look(), deltaMs)
+        timer.unref()
       }
-      deltas.set(key, { jobId, stage, agent, text, timer: setTimeout(() => flushDelta(key), deltaMs) })
     },
     async flush() {
-      for (const key of [...deltas.keys()]) flushDelta(key)
+      await look()
       while (writes.size > 0) await Promise.all([...writes])
     },
   }

@@ -69,6 +69,9 @@ export function createMemoryEventLog({ maxEvents, retainMs, idleMs, now = Date.n
         log.listeners.delete(listener)
       }
     },
+    async followed(jobIds) {
+      return new Set(jobIds.filter((jobId) => (jobs.get(jobId)?.listeners.size ?? 0) > 0))
+    },
     compare: (a, b) => Number(a) - Number(b),
     isId: (id) => ID.test(id),
     async health() {

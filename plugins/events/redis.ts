@@ -15,15 +15,27 @@
 import IORedis from 'ioredis'
 import type { EventLogLimits, JobEvent, JobEventLog, NewJobEvent } from './types'
 
-/** KEYS: stream, channel. ARGV: max events, payload JSON, ttl ms. Returns the new id. */
+/**
+ * Appends a batch of events, in order: KEYS are each event's stream and
+ * channel, ARGV the max events per stream, then each event's payload JSON and
+ * ttl ms. Returns the new ids. One script call per batch: the events published
+ * in one turn of the event loop (a burst of councils' member events) cost one
+ * command, not one each.
+ */
 const PUBLISH = `
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], '*', 'e', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-redis.call('PUBLISH', KEYS[2], id .. ' ' .. ARGV[2])
-return id
+local ids = {}
+for i = 1, #KEYS / 2 do
+  local id = redis.call('XADD', KEYS[2 * i - 1], 'MAXLEN', ARGV[1], '*', 'e', ARGV[2 * i])
+  redis.call('PEXPIRE', KEYS[2 * i - 1], ARGV[2 * i + 1])
+  redis.call('PUBLISH', KEYS[2 * i], id .. ' ' .. ARGV[2 * i])
+  ids[i] = id
+end
+return ids
 `
 
 const PUBLISH_SHA = new Bun.CryptoHasher('sha1').update(PUBLISH).digest('hex')
+/** Events per script call (each is two keys and two arguments). */
+const BATCH = 500
 
 const ID = /^\d{1,20}-\d{1,20}$/
 
@@ -64,18 +76,41 @@ export function createRedisEventLog({ url, prefix, maxEvents, retainMs, idleMs }
   const channelOf = (jobId: string) => `${prefix}:live:${jobId}`
   const jobOf = (channel: string) => channel.slice(`${prefix}:live:`.length)
 
-  // Auto-pipelining: the events published in one tick (a burst of councils' member events) go in one socket write, in order.
   const commands = new IORedis(url, { maxRetriesPerRequest: 1, lazyConnect: false, enableAutoPipelining: true })
   commands.on('error', () => undefined) // surfaced by publish/history/health; ioredis reconnects by itself
   // Loaded first, and commands run in the order sent, so every EVALSHA after it finds the script (events of a
   // job stay in order). Only after Redis itself restarted does one answer NOSCRIPT and go again as EVAL.
   commands.script('LOAD', PUBLISH).catch(() => undefined)
-  const publishScript = async (keys: [string, string], args: [number, string, number]): Promise<string> => {
+  const publishScript = async (keys: string[], args: Array<string | number>): Promise<string[]> => {
     try {
-      return (await commands.evalsha(PUBLISH_SHA, 2, ...keys, ...args)) as string
+      return (await commands.evalsha(PUBLISH_SHA, keys.length, ...keys, ...args)) as string[]
     } catch (error) {
       if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error
-      return (await commands.eval(PUBLISH, 2, ...keys, ...args)) as string
+      return (await commands.eval(PUBLISH, keys.length, ...keys, ...args)) as string[]
+    }
+  }
+  // Group commit: the first event goes out at the end of the current turn; those published while a batch is in
+  // flight wait for it and go out together (one connection, batches in order, so a job's events stay in order).
+  const queued: Array<{ jobId: string; payload: string; ttl: number; resolve: (id: string) => void; reject: (error: unknown) => void }> = []
+  let sending = false
+  const sendQueued = async () => {
+    sending = true
+    try {
+      while (queued.length > 0) {
+        const batch = queued.splice(0, BATCH)
+        const keys: string[] = []
+        const args: Array<string | number> = [maxEvents]
+        for (const event of batch) {
+          keys.push(streamKey(event.jobId), channelOf(event.jobId))
+          args.push(event.payload, event.ttl)
+        }
+        await publishScript(keys, args).then(
+          (ids) => batch.forEach((event, i) => event.resolve(ids[i]!)),
+          (error) => batch.forEach((event) => event.reject(error)),
+        )
+      }
+    } finally {
+      sending = false
     }
   }
 
@@ -135,9 +170,21 @@ export function createRedisEventLog({ url, prefix, maxEvents, retainMs, idleMs }
 
   return {
     backend: 'redis',
-    async publish(jobId, event) {
+    publish(jobId, event) {
       const payload = JSON.stringify({ type: event.type, data: event.data })
-      return publishScript([streamKey(jobId), channelOf(jobId)], [maxEvents, payload, event.type === 'done' ? retainMs : idleMs])
+      return new Promise<string>((resolve, reject) => {
+        if (queued.length === 0 && !sending) queueMicrotask(() => void sendQueued())
+        queued.push({ jobId, payload, ttl: event.type === 'done' ? retainMs : idleMs, resolve, reject })
+      })
+    },
+    async followed(jobIds) {
+      const found = new Set<string>()
+      // PUBSUB NUMSUB counts every instance's subscribers: an app instance subscribes a job's channel while a client follows it.
+      for (let start = 0; start < jobIds.length; start += 1000) {
+        const reply = (await commands.pubsub('NUMSUB', ...jobIds.slice(start, start + 1000).map(channelOf))) as Array<string | number>
+        for (let i = 0; i < reply.length; i += 2) if (Number(reply[i + 1]) > 0) found.add(jobOf(String(reply[i])))
+      }
+      return found
     },
     history: readStream,
     async subscribe(jobId, listener) {

@@ -34,6 +34,12 @@ export interface JobEventLog {
    * published after it resolves is missed. The returned function stops it.
    */
   subscribe(jobId: string, listener: (event: JobEvent) => void): Promise<() => void>
+  /**
+   * Which of these jobs someone follows right now (a subscriber on any app
+   * instance). The publisher asks it for jobs with text being written, so
+   * `delta` events are written only while somebody can see them.
+   */
+  followed(jobIds: readonly string[]): Promise<Set<string>>
   /** Orders two ids of one job: negative when `a` came first. */
   compare(a: string, b: string): number
   /** Whether a client's Last-Event-ID has this backend's id shape. */

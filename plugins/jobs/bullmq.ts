@@ -58,26 +58,43 @@ export function createBullQueue({ redisUrl, queueName, attempts, backoffMs = 100
   const queue = new Queue<JobData>(queueName, { connection })
   const beats = heartbeatsKey(queueName)
   queue.on('error', () => undefined)
+  const jobOptions = {
+    attempts,
+    backoff: { type: 'exponential', delay: backoffMs },
+    removeOnComplete: { age: 3600, count: 10_000 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  }
+  // Runs accepted at one moment (a burst of requests) go to Redis in one addBulk: the first at the end of the
+  // turn, those that come while a batch is in flight with the next one. Each request still waits for its own job.
+  const waiting: Array<{ jobId: string; resolve: () => void; reject: (error: unknown) => void }> = []
+  let adding = false
+  const addWaiting = async () => {
+    adding = true
+    try {
+      while (waiting.length > 0) {
+        const batch = waiting.splice(0, 500)
+        await withTimeout(
+          queue.addBulk(batch.map(({ jobId }) => ({ name: 'run', data: { jobId }, opts: { jobId, ...jobOptions } }))),
+          ENQUEUE_TIMEOUT_MS,
+          'Redis did not accept the job',
+        ).then(
+          () => batch.forEach((entry) => entry.resolve()),
+          (error) => batch.forEach((entry) => entry.reject(error)),
+        )
+      }
+    } finally {
+      adding = false
+    }
+  }
   return {
     backend: 'bullmq',
     async enqueue(jobId) {
       // ioredis would queue the command until Redis returns; a request must get its 503 instead.
       if (connection.status !== 'ready') await waitReady(connection, ENQUEUE_TIMEOUT_MS)
-      await withTimeout(
-        queue.add(
-        'run',
-        { jobId },
-        {
-          jobId,
-          attempts,
-          backoff: { type: 'exponential', delay: backoffMs },
-          removeOnComplete: { age: 3600, count: 10_000 },
-          removeOnFail: { age: 7 * 24 * 3600 },
-        },
-        ),
-        ENQUEUE_TIMEOUT_MS,
-        'Redis did not accept the job',
-      )
+      await new Promise<void>((resolve, reject) => {
+        if (waiting.length === 0 && !adding) queueMicrotask(() => void addWaiting())
+        waiting.push({ jobId, resolve, reject })
+      })
     },
     async schedule(task: ScheduledTask) {
       if (task.name === 'run') throw new Error('jobs: a scheduled task cannot be named "run" (council jobs are)')

@@ -57,6 +57,8 @@ interface CallHooks<S extends CallStage> {
   callFailed?(call: { stage: S; agent: string; error: string; durationMs: number }): void
   /** Receives a call's text as it is written, when the provider streams; without it the call is not streamed. */
   onDelta?(call: { stage: S; agent: string }, text: string): void
+  /** Asked as each call starts: whether its text is worth streaming now (someone follows the job). */
+  streamWanted?(): Promise<boolean>
 }
 
 export interface CouncilRun extends CallHooks<Stage> {
@@ -142,6 +144,9 @@ export function createCouncil({ store, llm, config, search }: CouncilDeps) {
   ): Promise<{ row: OutputRow; content: string; data?: Record<string, unknown> } | { error: string; retryable: boolean }> => {
     const model = modelFor(config, agent.model)
     const base = { runId: run.runId, sessionId: run.sessionId, jobId: run.jobId, stage, agent: agent.name }
+    // Whether anyone follows the job is asked while the budget is checked, not after it.
+    const wanted = run.streamWanted?.()
+    wanted?.catch(() => undefined)
     await run.beforeCall?.({ stage, agent: agent.name, model, maxTokens: config.council.maxTokens })
     run.signal.throwIfAborted()
     const started = performance.now()
@@ -153,6 +158,7 @@ export function createCouncil({ store, llm, config, search }: CouncilDeps) {
         maxTokens: config.council.maxTokens,
         signal: run.signal,
         onDelta: run.onDelta ? (text) => run.onDelta!({ stage, agent: agent.name }, text) : undefined,
+        streamWanted: wanted && (() => wanted),
       })
       const cost = costMicroUsd(config.llm.prices, result.model, result.tokensIn, result.tokensOut)
       const extra = data?.(result.content)

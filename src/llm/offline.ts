@@ -142,12 +142,14 @@ export function createOfflineProvider({ latencyMs, failures = {} }: OfflineOptio
       if (request.onDelta && !failure) {
         // Streamed: the same text in pieces, the latency spread over them, as a real model's tokens arrive; like real
         // calls, streamed ones take more or less time (±20 %, fixed per prompt), so parallel drafts land one by one.
+        // At most STEPS timers a call (a thousand councils at once are 7,000 calls), each handing over the pieces due by then.
         const pieces = chunks(content)
         const total = latencyMs * (0.8 + (0.4 * (seed % 1000)) / 1000)
-        for (const piece of pieces) {
-          if (latencyMs > 0) await sleep(total / pieces.length, request.signal)
+        const steps = Math.min(pieces.length, STEPS)
+        for (let step = 0; step < steps; step++) {
+          if (latencyMs > 0) await sleep(total / steps, request.signal)
           if (request.signal?.aborted) throw new LlmError('offline: the call was cancelled', false)
-          request.onDelta(piece)
+          request.onDelta(pieces.slice(Math.floor((step * pieces.length) / steps), Math.floor(((step + 1) * pieces.length) / steps)).join(''))
         }
       } else if (latencyMs > 0) await sleep(latencyMs, request.signal)
       if (request.signal?.aborted) throw new LlmError('offline: the call was cancelled', false)
@@ -163,6 +165,9 @@ export function createOfflineProvider({ latencyMs, failures = {} }: OfflineOptio
   }
   return provider
 }
+
+/** Timers of one streamed call: its text arrives in this many parts at most. */
+const STEPS = 8
 
 /** About 60 characters a piece, cut after a space or newline so words arrive whole. */
 export function chunks(text: string, size = 60): string[] {
@@ -183,14 +188,15 @@ export function chunks(text: string, size = 60): string[] {
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new LlmError('offline: the call was cancelled', false))
-    const timer = setTimeout(resolve, ms)
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer)
-        reject(new LlmError('offline: the call was cancelled', false))
-      },
-      { once: true },
-    )
+    const cancel = () => {
+      clearTimeout(timer)
+      reject(new LlmError('offline: the call was cancelled', false))
+    }
+    // The listener goes when the sleep ends: a job's one signal would otherwise keep one per piece it ever streamed.
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', cancel)
+      resolve()
+    }, ms)
+    signal?.addEventListener('abort', cancel, { once: true })
   })
 }

@@ -4,7 +4,8 @@
  * 5xx, timeouts and network errors are retried with exponential backoff and
  * jitter, honouring Retry-After; other 4xx and malformed bodies fail at once.
  * A caller that wants the text as it is generated (onDelta) gets a streamed
- * request (`stream: true`, usage in the last chunk); everyone else the plain one.
+ * request (`stream: true`, usage in the last chunk) when its streamWanted says
+ * someone is looking; everyone else the plain one.
  * At most `maxInFlight` attempts are in flight at once (LLM_MAX_IN_FLIGHT; a
  * call waits for a slot, and gives it back while it backs off); connections
  * are kept alive and reused by Bun's fetch.
@@ -89,15 +90,15 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms)
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer)
-        reject(new LlmError('openai: the call was cancelled', false))
-      },
-      { once: true },
-    )
+    const cancel = () => {
+      clearTimeout(timer)
+      reject(new LlmError('openai: the call was cancelled', false))
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', cancel)
+      resolve()
+    }, ms)
+    signal?.addEventListener('abort', cancel, { once: true })
   })
 
 /**
@@ -127,6 +128,8 @@ export function createOpenAiProvider({
 
   const send = async (request: CompletionRequest): Promise<CompletionResult> => {
     const started = performance.now()
+    // Streamed only when someone can see the text: a streamed answer costs a read and a parse per chunk.
+    const onDelta = request.onDelta && (await (request.streamWanted?.().catch(() => true) ?? true)) ? request.onDelta : undefined
     const signals = [AbortSignal.timeout(timeoutMs), ...(request.signal ? [request.signal] : [])]
     let response: Response
     try {
@@ -138,7 +141,7 @@ export function createOpenAiProvider({
           messages: request.messages,
           temperature: request.temperature,
           max_tokens: request.maxTokens,
-          ...(request.onDelta ? { stream: true, stream_options: { include_usage: true } } : {}),
+          ...(onDelta ? { stream: true, stream_options: { include_usage: true } } : {}),
         }),
         signal: AbortSignal.any(signals),
       })
@@ -168,8 +171,7 @@ export function createOpenAiProvider({
       throw error
     }
     const estimatedIn = () => estimateTokens(request.messages.map((m) => m.content).join('\n'))
-    if (request.onDelta) {
-      const onDelta = request.onDelta
+    if (onDelta) {
       let content = ''
       let model = request.model
       let usage: ChatCompletionChunk['usage'] = null

@@ -16,6 +16,14 @@ export interface CompletionRequest {
    * is set (the plain request is cheaper); the result is the whole answer either way.
    */
   onDelta?: (text: string) => void
+  /**
+   * Asked as the call starts, when `onDelta` is set: whether the text is worth
+   * streaming now (someone follows the job). A provider whose streamed request
+   * costs more than the plain one (the OpenAI-compatible one: every chunk is
+   * read and parsed) sends the plain request when it answers false; absent, it
+   * streams whenever `onDelta` is set.
+   */
+  streamWanted?: () => Promise<boolean>
 }
 
 export interface CompletionResult {

@@ -262,3 +262,35 @@ describe(`durable stages: a retryable review failure (${DIALECT}, JOBS_ATTEMPTS=
   })
 })
 
+
+describe(`stage writes while the stage runs (${DIALECT})`, () => {
+  const app = useApp({ LLM_OFFLINE_LATENCY_MS: '30', JOBS_ATTEMPTS: '1' })
+
+  test('a stage write that fails still fails the attempt; a slow one lands before the job is marked finished', async () => {
+    const t = app()
+    const jobs = t.deps.stores.jobs
+    const original = jobs.progress
+    try {
+      jobs.progress = async (id, fields) => {
+        if (fields.stage === 'review') throw new Error('progress write refused')
+        return original.call(jobs, id, fields)
+      }
+      const failing = await startCouncil(t, freshUser('stage-write'))
+      await idle(t)
+      const failed = await jobs.find(failing.jobId)
+      expect(failed).toMatchObject({ status: 'failed' })
+      expect(failed!.error).toContain('progress write refused')
+
+      jobs.progress = async (id, fields) => {
+        if (fields.stage === 'synthesis') await Bun.sleep(300) // the synthesis call (30 ms) is long done by then
+        return original.call(jobs, id, fields)
+      }
+      const slow = await startCouncil(t, freshUser('stage-slow'))
+      await idle(t)
+      const done = await jobs.find(slow.jobId)
+      expect(done).toMatchObject({ status: 'succeeded', stage: 'synthesis', progress: 100 })
+    } finally {
+      jobs.progress = original
+    }
+  })
+})

@@ -20,6 +20,23 @@ describe('createCoalescer', () => {
     expect(batches).toEqual([[1], [2, 3, 4]])
   })
 
+  test("wait: 'turn' (libsql, whose statements run on this thread) gathers what comes in the same turn, across separate tasks", async () => {
+    const batches: number[][] = []
+    const flush = async (items: number[]) => {
+      batches.push(items)
+      return items
+    }
+    const byTurn = createCoalescer<number, number>(flush, { wait: 'turn' })
+    const byMicrotask = createCoalescer<number, number>(flush)
+    // Each caller awaits something of its own first, as requests do before they read.
+    const callers = (coalescer: typeof byTurn, base: number) => [1, 2, 3].map(async (n) => coalescer.add(base + (await Promise.resolve(n))))
+    expect(await Promise.all(callers(byTurn, 10))).toEqual([11, 12, 13])
+    expect(batches).toEqual([[11, 12, 13]])
+    batches.length = 0
+    await Promise.all([1, 2, 3].map((n) => new Promise<number>((resolve) => setTimeout(() => resolve(byMicrotask.add(n)), 0))))
+    expect(batches).toEqual([[1], [2], [3]])
+  })
+
   test('an ItemFailure fails only its own caller; a thrown flush fails the whole batch', async () => {
     const picky = createCoalescer<number, number>(async (items) => items.map((n) => (n === 2 ? new ItemFailure(new Error('two is bad')) : n)))
     const results = await Promise.allSettled([1, 2, 3].map((n) => picky.add(n)))

@@ -99,6 +99,27 @@ function eventLogContract(name: string, make: () => JobEventLog, peer?: () => Jo
       stopSecond()
     })
 
+    test('followed: the jobs someone subscribes to right now (on this instance or, shared, on another)', async () => {
+      const [watched, alone] = [jobId(), jobId()]
+      expect(await log.followed([watched, alone])).toEqual(new Set())
+      const stop = await (peer ? open(peer) : log).subscribe(watched, () => undefined)
+      expect(await log.followed([watched, alone])).toEqual(new Set([watched]))
+      stop()
+      const deadline = Date.now() + 2000
+      while ((await log.followed([watched])).size > 0 && Date.now() < deadline) await Bun.sleep(5)
+      expect(await log.followed([watched, alone])).toEqual(new Set())
+      expect(await log.followed([])).toEqual(new Set())
+    })
+
+    test('events published in one turn (many jobs at once) are all stored, each job’s in order', async () => {
+      const jobs = Array.from({ length: 30 }, () => jobId())
+      const ids = await Promise.all(jobs.map((job) => Promise.all([log.publish(job, stage(1)), log.publish(job, stage(2))])))
+      for (const [i, job] of jobs.entries()) {
+        expect(log.compare(ids[i]![0], ids[i]![1])).toBeLessThan(0)
+        expect((await log.history(job, null)).map((event) => [event.id, event.data.progress])).toEqual([[ids[i]![0], 1], [ids[i]![1], 2]])
+      }
+    })
+
     test('identifiers that are not this backend’s are refused', () => {
       for (const bad of ['', 'abc', '1-2-3', '-1', '1e5', ' 12', '9'.repeat(40)]) expect(log.isId(bad)).toBe(false)
     })
@@ -197,34 +218,80 @@ describe('memory event log: ids after a restart', () => {
 })
 
 describe('event publisher', () => {
-  test('stamps each event with its time, gathers a call’s deltas, and writes them before the next event of the job', async () => {
+  test('stamps each event with its time; a followed job gets its calls’ gathered text, written before the next event of the job', async () => {
     const log = createMemoryEventLog(LIMITS)
     const sink = createEventPublisher(log, { deltaMs: 50 })
     const job = jobId()
-    sink.publish(job, 'member', { agent: 'a', state: 'started' })
+    const stop = await log.subscribe(job, () => undefined)
+    sink.publish(job, 'member', { agent: 'a', stage: 'draft', state: 'started' })
     sink.delta(job, { stage: 'draft', agent: 'a' }, 'Hel')
+    await sink.flush() // the publisher's look: the job is followed, 'Hel' is written
     sink.delta(job, { stage: 'draft', agent: 'a' }, 'lo')
     sink.delta(job, { stage: 'draft', agent: 'b' }, 'Hi')
-    sink.publish(job, 'member', { agent: 'a', state: 'succeeded' })
+    sink.publish(job, 'member', { agent: 'a', stage: 'draft', state: 'succeeded' })
     await sink.flush()
     const events = await log.history(job, null)
     expect(events.map((event) => [event.type, event.data.agent, event.data.text ?? event.data.state])).toEqual([
       ['member', 'a', 'started'],
-      ['delta', 'a', 'Hello'],
+      ['delta', 'a', 'Hel'],
+      ['delta', 'a', 'lo'],
       ['delta', 'b', 'Hi'],
       ['member', 'a', 'succeeded'],
     ])
     for (const event of events) expect(Date.now() - Date.parse(event.data.at as string)).toBeLessThan(5000)
+    stop()
     await log.close()
   })
 
-  test('a lone delta is written after deltaMs; a log that fails reports the error and the job goes on', async () => {
+  test('nobody following: no delta is written; a follower who arrives mid-call gets the text so far, then the rest, joining up', async () => {
+    const log = createMemoryEventLog(LIMITS)
+    const sink = createEventPublisher(log, { deltaMs: 20 })
+    const job = jobId()
+    sink.delta(job, { stage: 'draft', agent: 'a' }, 'One ')
+    sink.delta(job, { stage: 'draft', agent: 'b' }, 'Lost ')
+    await Bun.sleep(60)
+    sink.delta(job, { stage: 'draft', agent: 'a' }, 'two ')
+    sink.publish(job, 'member', { agent: 'b', stage: 'draft', state: 'succeeded' }) // b ends unseen: its text is dropped
+    await sink.flush()
+    expect((await log.history(job, null)).filter((event) => event.type === 'delta')).toEqual([])
+    const stop = await log.subscribe(job, () => undefined)
+    await Bun.sleep(60) // the next look finds the follower
+    sink.delta(job, { stage: 'draft', agent: 'a' }, 'three')
+    sink.publish(job, 'member', { agent: 'a', stage: 'draft', state: 'succeeded' })
+    await sink.flush()
+    const events = await log.history(job, null)
+    expect(events.filter((event) => event.type === 'delta').map((event) => event.data.text)).toEqual(['One two ', 'three'])
+    expect(events.at(-1)).toMatchObject({ type: 'member', data: { agent: 'a', state: 'succeeded' } })
+    stop()
+    await log.close()
+  })
+
+  test('following: asks the log (the questions of one moment together) and keeps the answer for deltaMs', async () => {
+    const log = createMemoryEventLog(LIMITS)
+    let looks = 0
+    const counted: JobEventLog = { ...log, followed: (ids) => (looks++, log.followed(ids)) }
+    const sink = createEventPublisher(counted, { deltaMs: 40 })
+    const [watched, alone] = [jobId(), jobId()]
+    const stop = await log.subscribe(watched, () => undefined)
+    expect(await Promise.all([sink.following(watched), sink.following(alone), sink.following(watched)])).toEqual([true, false, true])
+    expect(looks).toBe(1)
+    stop()
+    expect(await sink.following(watched)).toBe(true) // the answer of a moment ago
+    await Bun.sleep(60)
+    expect(await sink.following(watched)).toBe(false)
+    expect(looks).toBe(2)
+    await log.close()
+  })
+
+  test('a followed lone delta is written within deltaMs; a log that fails reports the error and the job goes on', async () => {
     const log = createMemoryEventLog(LIMITS)
     const sink = createEventPublisher(log, { deltaMs: 30 })
     const job = jobId()
+    const stop = await log.subscribe(job, () => undefined)
     sink.delta(job, { stage: 'draft', agent: 'a' }, 'x')
     await Bun.sleep(80)
     expect((await log.history(job, null)).map((event) => event.data.text)).toEqual(['x'])
+    stop()
     await log.close()
 
     const errors: string[] = []

@@ -137,6 +137,20 @@ describe('openai provider: streaming against a local chat-completions server', (
     expect(result.content).toBe('Plain.')
   })
 
+  test('with onDelta but nobody looking (streamWanted answers false) the plain request is sent; when it answers true, the stream', async () => {
+    reply = () =>
+      Response.json({ model: 'gpt-4o-mini', choices: [{ message: { content: 'Plain.' } }], usage: { prompt_tokens: 3, completion_tokens: 1 } })
+    const pieces: string[] = []
+    const plain = await provider().complete({ model: 'gpt-4o-mini', messages, onDelta: (text) => pieces.push(text), streamWanted: async () => false })
+    expect(bodies[0]!.stream).toBeUndefined()
+    expect(plain.content).toBe('Plain.')
+    expect(pieces).toEqual([])
+    reply = () => sse([chunk('Seen.'), usage, 'data: [DONE]\n\n'])
+    const seen = await provider().complete({ model: 'gpt-4o-mini', messages, onDelta: (text) => pieces.push(text), streamWanted: async () => true })
+    expect(bodies[1]).toMatchObject({ stream: true })
+    expect([seen.content, pieces]).toEqual(['Seen.', ['Seen.']])
+  })
+
   test('a stream without usage estimates the tokens', async () => {
     reply = () => sse([chunk('Some words here.'), 'data: [DONE]\n\n'])
     const result = await provider().complete({ model: 'gpt-4o-mini', messages, onDelta: () => undefined })

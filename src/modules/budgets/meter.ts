@@ -49,6 +49,8 @@ interface Metered {
   checkedStage: string | null
   checkedAt: number
   check: Promise<void>
+  /** Calls' use being written (afterCall does not wait for it); settlement waits for all of it first. */
+  recording: Set<Promise<void>>
 }
 
 export interface MeterDeps {
@@ -86,6 +88,7 @@ export function createBudgetMeter({ ledger, readDay, settlement, alerts, estimat
               checkedStage: null,
               checkedAt: 0,
               check: Promise.resolve(),
+              recording: new Set(),
             }
           : null,
       )
@@ -128,28 +131,44 @@ export function createBudgetMeter({ ledger, readDay, settlement, alerts, estimat
     },
 
     async afterCall(job, call) {
+      let state: Metered | null
       try {
-        const state = await meteredJob(job.id)
-        if (!state) return
-        const use: Amounts = { tokens: call.tokensIn + call.tokensOut, cost: call.costMicroUsd }
-        state.used = { tokens: state.used.tokens + use.tokens, cost: state.used.cost + use.cost }
-        state.calls++
-        const recorded = await ledger.recordCall(job.id, use)
-        // A call that finished after its job was settled (a parallel draft still in flight when the job stopped) counts directly.
-        if (recorded?.settled) {
-          metered.delete(job.id)
-          await ledger.addUse(recorded.userId, recorded.day, use, now())
-        }
+        state = await meteredJob(job.id)
       } catch (error) {
         logger.warn('budget meter could not record a call', { job_id: job.id, error: (error as Error).message })
+        return
       }
+      if (!state) return
+      const use: Amounts = { tokens: call.tokensIn + call.tokensOut, cost: call.costMicroUsd }
+      state.used = { tokens: state.used.tokens + use.tokens, cost: state.used.cost + use.cost }
+      state.calls++
+      // The council goes on while the use is written (this job's checks count it from memory already);
+      // the job's settlement waits for every such write before it reads the reservation.
+      const recording = (async () => {
+        try {
+          const recorded = await ledger.recordCall(job.id, use)
+          // A call that finished after its job was settled (a parallel draft still in flight when the job stopped) counts directly.
+          if (recorded?.settled) {
+            metered.delete(job.id)
+            await ledger.addUse(recorded.userId, recorded.day, use, now())
+          }
+        } catch (error) {
+          logger.warn('budget meter could not record a call', { job_id: job.id, error: (error as Error).message })
+        }
+      })()
+      const pending = state.recording
+      pending.add(recording)
+      void recording.then(() => pending.delete(recording))
     },
 
     async settle(job) {
       const entry = metered.get(job.id)
       metered.delete(job.id)
+      const state = entry ? await entry.catch(() => undefined) : undefined
       // A council the meter already found without a reservation (created before budgets, or by a tool) has nothing to settle.
-      if (entry && (await entry.catch(() => undefined)) === null) return
+      if (entry && state === null) return
+      // Every call's use is on the reservation before it is settled.
+      while (state && state.recording.size > 0) await Promise.all([...state.recording])
       try {
         if (!jobEnded(await ledger.jobStatus(job.id))) return
         const settled = await settlement.settle(job.id)

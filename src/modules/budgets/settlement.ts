@@ -3,9 +3,10 @@
  * Jobs that end without running (cancelled while queued, never dispatched) are
  * settled the next time their user's budget is read (see day.ts).
  */
+import { createCoalescer, ItemFailure } from '../../../db/coalesce'
 import type { BudgetReservationRow } from '../../../db/schema'
-import type { Stores } from '../../stores'
-import { maxAmounts, sumAmounts, usedBy } from './amounts'
+import type { Stores, TxStores } from '../../stores'
+import { maxAmounts, sumAmounts, usedBy, type Amounts } from './amounts'
 import type { OpenReservation } from './store'
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled'])
@@ -24,25 +25,50 @@ export interface SettlementDeps {
  * const settled = await settlement.settle(jobId) // the reservation, or undefined if another caller settled it
  */
 export function createSettlement({ stores, now }: SettlementDeps) {
-  /** Idempotent: only the first call for a job settles it, in one transaction. */
-  const settle = (jobId: string): Promise<BudgetReservationRow | undefined> =>
-    stores.transaction(async (tx) => {
-      const claimed = await tx.budgets.claimSettlement(jobId, now())
-      if (!claimed) return undefined
-      let used = usedBy(claimed)
-      let calls = claimed.calls
-      // The executor meters council calls only; a single-agent call is read from its stored output.
-      if (claimed.kind !== 'council') {
-        const outputs = await tx.budgets.stageOutputUse(jobId)
-        const stored = sumAmounts(outputs, (use) => use)
-        if (stored.tokens > used.tokens || stored.cost > used.cost) {
-          used = maxAmounts(used, stored)
-          calls = Math.max(calls, outputs.length)
-        }
+  /** What a claimed reservation finally used: a council's metered calls, or a single-agent call's stored output. */
+  const finalUse = async (tx: TxStores, claimed: BudgetReservationRow): Promise<{ used: Amounts; calls: number }> => {
+    let used = usedBy(claimed)
+    let calls = claimed.calls
+    // The executor meters council calls only; a single-agent call is read from its stored output.
+    if (claimed.kind !== 'council') {
+      const outputs = await tx.budgets.stageOutputUse(claimed.jobId)
+      const stored = sumAmounts(outputs, (use) => use)
+      if (stored.tokens > used.tokens || stored.cost > used.cost) {
+        used = maxAmounts(used, stored)
+        calls = Math.max(calls, outputs.length)
       }
-      await tx.budgets.closeReservation(claimed, { used, calls }, now())
-      return claimed
+    }
+    return { used, calls }
+  }
+  /** Idempotent: only the first call for a job settles it, in one transaction with the others settled beside it. */
+  const settleMany = (jobIds: readonly string[]): Promise<Array<BudgetReservationRow | undefined>> =>
+    stores.transaction(async (tx) => {
+      const at = now()
+      const claimed = await tx.budgets.claimSettlements([...new Set(jobIds)], at)
+      const closes = []
+      for (const row of claimed) closes.push({ claimed: row, final: await finalUse(tx, row) })
+      await tx.budgets.closeReservations(closes, at)
+      // The same job twice in one batch: the first caller gets the row, as with two calls one after the other.
+      const byJob = new Map(claimed.map((row) => [row.jobId, row]))
+      return jobIds.map((jobId) => {
+        const row = byJob.get(jobId)
+        byJob.delete(jobId)
+        return row
+      })
     })
+  // Councils that finish together (a burst at the end of a stage) settle in one transaction; one at a time, so two
+  // batches never wait on each other's day rows. If the shared one fails, nothing of it stays and each settles alone.
+  const together = createCoalescer<string, BudgetReservationRow | undefined>(
+    async (jobIds) => {
+      try {
+        return await settleMany(jobIds)
+      } catch {
+        return Promise.all(jobIds.map((jobId) => settleMany([jobId]).then(([row]) => row, (error: unknown) => new ItemFailure(error))))
+      }
+    },
+    { maxInFlight: 1 },
+  )
+  const settle = (jobId: string): Promise<BudgetReservationRow | undefined> => together.add(jobId)
 
   return {
     settle,

@@ -5,6 +5,7 @@ import { createCoalescer } from '../../../db/coalesce'
 import type { BudgetReservationRow } from '../../../db/schema'
 import { budgetReservations, budgetUsage, jobs, limits, stageOutputs, users } from '../../../db/schema/pg'
 import { alertBit, reservationRounds, type BudgetLedger, type ReservationRequest, type ReserveOutcome } from './store'
+import { sharedLedgerReads, sumCalls } from './store-reads'
 
 export interface PgBudgetLedgerOptions {
   /** Share reads of reservations between concurrent callers; only on the database itself, never inside a transaction. */
@@ -18,6 +19,40 @@ export function createPgBudgetLedger(db: PgExec, { coalesce }: PgBudgetLedgerOpt
     const byJob = new Map((await readReservations([...new Set(jobIds)])).map((row) => [row.jobId, row]))
     return jobIds.map((jobId) => byJob.get(jobId))
   })
+  const readUsage = (userIds: string[], day: string) =>
+    db.select().from(budgetUsage).where(and(inArray(budgetUsage.userId, userIds), eq(budgetUsage.day, day)))
+  const readOpen = (userIds: string[], day: string) =>
+    db
+      .select({ reservation: budgetReservations, jobStatus: jobs.status })
+      .from(budgetReservations)
+      .leftJoin(jobs, eq(jobs.id, budgetReservations.jobId))
+      .where(and(inArray(budgetReservations.userId, userIds), eq(budgetReservations.day, day), isNull(budgetReservations.settledAt)))
+  const readLimits = (userIds: readonly string[], roles: readonly string[]) => {
+    const conditions = []
+    if (userIds.length > 0) conditions.push(and(eq(limits.scope, 'user'), inArray(limits.subject, [...userIds])))
+    if (roles.length > 0) conditions.push(and(eq(limits.scope, 'role'), inArray(limits.subject, [...roles])))
+    return conditions.length === 0 ? Promise.resolve([]) : db.select().from(limits).where(or(...conditions))
+  }
+  // A running council meters every call: these reads are shared by the councils that get there together.
+  const shared = sharedLedgerReads({
+    usage: readUsage,
+    open: readOpen,
+    limits: readLimits,
+    statuses: (jobIds) => db.select({ id: jobs.id, status: jobs.status }).from(jobs).where(inArray(jobs.id, jobIds)),
+  })
+  /** Calls' use added to their reservations, one UPDATE per burst (a job's calls in one burst are added up first). */
+  const recordTogether = createCoalescer<{ jobId: string; use: { tokens: number; cost: number } }, { userId: string; day: string; settled: boolean } | undefined>(
+    async (items) => {
+      const result = await db.execute<{ job_id: string; user_id: string; day: string; settled: boolean }>(sql`
+        update budget_reservations as b set tokens_used = b.tokens_used + r.tokens, cost_used_micro_usd = b.cost_used_micro_usd + r.cost,
+          calls = b.calls + r.calls
+        from json_to_recordset(${JSON.stringify(sumCalls(items))}::json) as r(job_id text, tokens bigint, cost bigint, calls integer)
+        where b.job_id = r.job_id
+        returning b.job_id, b.user_id, b.day, b.settled_at is not null as settled`)
+      const byJob = new Map(result.rows.map((row) => [row.job_id, { userId: row.user_id, day: row.day, settled: row.settled }]))
+      return items.map((item) => byJob.get(item.jobId))
+    },
+  )
   const dayOf = (userId: string, day: string) => and(eq(budgetUsage.userId, userId), eq(budgetUsage.day, day))
   const fitsAlone = ({ worstCase: worst, limits: limit }: ReservationRequest) => worst.tokens <= limit.tokens && worst.cost <= limit.cost
   const reservationRow = (r: ReservationRequest) => ({
@@ -133,23 +168,17 @@ export function createPgBudgetLedger(db: PgExec, { coalesce }: PgBudgetLedgerOpt
     },
 
     async usage(userId, day) {
+      if (coalesce) return shared.usage(userId, day)
       return (await db.select().from(budgetUsage).where(dayOf(userId, day)).limit(1))[0]
     },
     async openReservations(userIds, day) {
       if (userIds.length === 0) return []
-      const rows = await db
-        .select({ reservation: budgetReservations, jobStatus: jobs.status })
-        .from(budgetReservations)
-        .leftJoin(jobs, eq(jobs.id, budgetReservations.jobId))
-        .where(and(inArray(budgetReservations.userId, [...userIds]), eq(budgetReservations.day, day), isNull(budgetReservations.settledAt)))
-      return rows
+      if (coalesce && userIds.length === 1) return shared.openReservations(userIds[0]!, day)
+      return readOpen([...userIds], day)
     },
     async limitsFor(userIds, roles) {
-      const conditions = []
-      if (userIds.length > 0) conditions.push(and(eq(limits.scope, 'user'), inArray(limits.subject, [...userIds])))
-      if (roles.length > 0) conditions.push(and(eq(limits.scope, 'role'), inArray(limits.subject, [...roles])))
-      if (conditions.length === 0) return []
-      return db.select().from(limits).where(or(...conditions))
+      if (coalesce) return shared.limitsFor(userIds, roles)
+      return readLimits(userIds, roles)
     },
 
     async reservation(jobId) {
@@ -157,6 +186,7 @@ export function createPgBudgetLedger(db: PgExec, { coalesce }: PgBudgetLedgerOpt
       return (await readReservations([jobId]))[0]
     },
     async recordCall(jobId, use) {
+      if (coalesce) return recordTogether.add({ jobId, use })
       const [row] = await db
         .update(budgetReservations)
         .set({
@@ -179,6 +209,7 @@ export function createPgBudgetLedger(db: PgExec, { coalesce }: PgBudgetLedgerOpt
         .where(dayOf(userId, day))
     },
     async jobStatus(jobId) {
+      if (coalesce) return shared.jobStatus(jobId)
       return (await db.select({ status: jobs.status }).from(jobs).where(eq(jobs.id, jobId)).limit(1))[0]?.status
     },
 
@@ -189,6 +220,14 @@ export function createPgBudgetLedger(db: PgExec, { coalesce }: PgBudgetLedgerOpt
         .where(and(eq(budgetReservations.jobId, jobId), isNull(budgetReservations.settledAt)))
         .returning()
       return row
+    },
+    async claimSettlements(jobIds, at) {
+      if (jobIds.length === 0) return []
+      return db
+        .update(budgetReservations)
+        .set({ settledAt: at })
+        .where(and(inArray(budgetReservations.jobId, [...jobIds]), isNull(budgetReservations.settledAt)))
+        .returning()
     },
     async stageOutputUse(jobId) {
       const rows = await db
@@ -213,6 +252,30 @@ export function createPgBudgetLedger(db: PgExec, { coalesce }: PgBudgetLedgerOpt
           updatedAt: at,
         })
         .where(dayOf(claimed.userId, claimed.day))
+    },
+
+    async closeReservations(closes, at) {
+      const days = new Map<string, { user_id: string; day: string; used_tokens: number; used_cost: number; held_tokens: number; held_cost: number }>()
+      for (const { claimed, final } of closes) {
+        const { used, calls } = final
+        if (used.tokens !== claimed.tokensUsed || used.cost !== claimed.costUsedMicroUsd || calls !== claimed.calls)
+          await db.update(budgetReservations).set({ tokensUsed: used.tokens, costUsedMicroUsd: used.cost, calls }).where(eq(budgetReservations.jobId, claimed.jobId))
+        const key = `${claimed.userId}\u0000${claimed.day}`
+        const sum = days.get(key) ?? { user_id: claimed.userId, day: claimed.day, used_tokens: 0, used_cost: 0, held_tokens: 0, held_cost: 0 }
+        sum.used_tokens += used.tokens
+        sum.used_cost += used.cost
+        sum.held_tokens += claimed.tokensReserved
+        sum.held_cost += claimed.costReservedMicroUsd
+        days.set(key, sum)
+      }
+      if (days.size === 0) return
+      // Rows in (user, day) order, the order intake locks them in.
+      const rows = [...days.values()].sort((a, b) => (a.user_id < b.user_id ? -1 : a.user_id > b.user_id ? 1 : a.day < b.day ? -1 : a.day > b.day ? 1 : 0))
+      await db.execute(sql`
+        update budget_usage as u set tokens_used = u.tokens_used + r.used_tokens, tokens_held = u.tokens_held - r.held_tokens,
+          cost_used_micro_usd = u.cost_used_micro_usd + r.used_cost, cost_held_micro_usd = u.cost_held_micro_usd - r.held_cost, updated_at = ${at.toISOString()}::timestamptz
+        from json_to_recordset(${JSON.stringify(rows)}::json) as r(user_id text, day text, used_tokens bigint, used_cost bigint, held_tokens bigint, held_cost bigint)
+        where u.user_id = r.user_id and u.day = r.day`)
     },
 
     async claimAlert(usageId, budget, threshold) {

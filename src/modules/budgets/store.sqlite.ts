@@ -5,6 +5,7 @@ import { createCoalescer } from '../../../db/coalesce'
 import type { BudgetReservationRow } from '../../../db/schema'
 import { budgetReservations, budgetUsage, jobs, limits, stageOutputs, users } from '../../../db/schema/sqlite'
 import { alertBit, type BudgetLedger } from './store'
+import { sharedLedgerReads, sumCalls } from './store-reads'
 
 export interface SqliteBudgetLedgerOptions {
   /** Share reads of reservations between concurrent callers; only on the database itself, never inside a transaction. */
@@ -17,8 +18,43 @@ export function createSqliteBudgetLedger(db: SqliteExec, { coalesce }: SqliteBud
   const loadReservation = createCoalescer<string, BudgetReservationRow | undefined>(async (jobIds) => {
     const byJob = new Map((await readReservations([...new Set(jobIds)])).map((row) => [row.jobId, row]))
     return jobIds.map((jobId) => byJob.get(jobId))
-  })
+  }, { wait: 'turn' })
   const dayOf = (userId: string, day: string) => and(eq(budgetUsage.userId, userId), eq(budgetUsage.day, day))
+  const readOpen = (userIds: string[], day: string) =>
+    db
+      .select({ reservation: budgetReservations, jobStatus: jobs.status })
+      .from(budgetReservations)
+      .leftJoin(jobs, eq(jobs.id, budgetReservations.jobId))
+      .where(and(inArray(budgetReservations.userId, userIds), eq(budgetReservations.day, day), isNull(budgetReservations.settledAt)))
+  const readLimits = async (userIds: readonly string[], roles: readonly string[]) => {
+    const conditions = []
+    if (userIds.length > 0) conditions.push(and(eq(limits.scope, 'user'), inArray(limits.subject, [...userIds])))
+    if (roles.length > 0) conditions.push(and(eq(limits.scope, 'role'), inArray(limits.subject, [...roles])))
+    if (conditions.length === 0) return []
+    return db.select().from(limits).where(or(...conditions))
+  }
+  // A running council meters every call: these reads are shared by the councils that get there together.
+  const shared = sharedLedgerReads({
+    usage: (userIds, day) => db.select().from(budgetUsage).where(and(inArray(budgetUsage.userId, userIds), eq(budgetUsage.day, day))),
+    open: readOpen,
+    limits: readLimits,
+    statuses: (jobIds) => db.select({ id: jobs.id, status: jobs.status }).from(jobs).where(inArray(jobs.id, jobIds)),
+  }, { wait: 'turn' })
+  /** Calls' use added to their reservations, one UPDATE per burst. */
+  const recordTogether = createCoalescer<{ jobId: string; use: { tokens: number; cost: number } }, { userId: string; day: string; settled: boolean } | undefined>(
+    async (items) => {
+      const rows = await db.all<{ job_id: string; user_id: string; day: string; settled: number }>(sql`
+        update budget_reservations set tokens_used = budget_reservations.tokens_used + r.add_tokens,
+          cost_used_micro_usd = budget_reservations.cost_used_micro_usd + r.add_cost, calls = budget_reservations.calls + r.add_calls
+        from (select json_extract(value, '$.job_id') as for_job, json_extract(value, '$.tokens') as add_tokens, json_extract(value, '$.cost') as add_cost,
+                json_extract(value, '$.calls') as add_calls from json_each(${JSON.stringify(sumCalls(items))})) as r
+        where budget_reservations.job_id = r.for_job
+        returning budget_reservations.job_id, budget_reservations.user_id, budget_reservations.day, budget_reservations.settled_at is not null as settled`)
+      const byJob = new Map(rows.map((row) => [row.job_id, { userId: row.user_id, day: row.day, settled: Boolean(row.settled) }]))
+      return items.map((item) => byJob.get(item.jobId))
+    },
+    { wait: 'turn' },
+  )
 
   const ledger: BudgetLedger = {
     async reserve(r) {
@@ -74,23 +110,17 @@ export function createSqliteBudgetLedger(db: SqliteExec, { coalesce }: SqliteBud
     },
 
     async usage(userId, day) {
+      if (coalesce) return shared.usage(userId, day)
       return (await db.select().from(budgetUsage).where(dayOf(userId, day)).limit(1))[0]
     },
     async openReservations(userIds, day) {
       if (userIds.length === 0) return []
-      const rows = await db
-        .select({ reservation: budgetReservations, jobStatus: jobs.status })
-        .from(budgetReservations)
-        .leftJoin(jobs, eq(jobs.id, budgetReservations.jobId))
-        .where(and(inArray(budgetReservations.userId, [...userIds]), eq(budgetReservations.day, day), isNull(budgetReservations.settledAt)))
-      return rows
+      if (coalesce && userIds.length === 1) return shared.openReservations(userIds[0]!, day)
+      return readOpen([...userIds], day)
     },
     async limitsFor(userIds, roles) {
-      const conditions = []
-      if (userIds.length > 0) conditions.push(and(eq(limits.scope, 'user'), inArray(limits.subject, [...userIds])))
-      if (roles.length > 0) conditions.push(and(eq(limits.scope, 'role'), inArray(limits.subject, [...roles])))
-      if (conditions.length === 0) return []
-      return db.select().from(limits).where(or(...conditions))
+      if (coalesce) return shared.limitsFor(userIds, roles)
+      return readLimits(userIds, roles)
     },
 
     async reservation(jobId) {
@@ -98,6 +128,7 @@ export function createSqliteBudgetLedger(db: SqliteExec, { coalesce }: SqliteBud
       return (await readReservations([jobId]))[0]
     },
     async recordCall(jobId, use) {
+      if (coalesce) return recordTogether.add({ jobId, use })
       const [row] = await db
         .update(budgetReservations)
         .set({
@@ -120,6 +151,7 @@ export function createSqliteBudgetLedger(db: SqliteExec, { coalesce }: SqliteBud
         .where(dayOf(userId, day))
     },
     async jobStatus(jobId) {
+      if (coalesce) return shared.jobStatus(jobId)
       return (await db.select({ status: jobs.status }).from(jobs).where(eq(jobs.id, jobId)).limit(1))[0]?.status
     },
 
@@ -130,6 +162,14 @@ export function createSqliteBudgetLedger(db: SqliteExec, { coalesce }: SqliteBud
         .where(and(eq(budgetReservations.jobId, jobId), isNull(budgetReservations.settledAt)))
         .returning()
       return row
+    },
+    async claimSettlements(jobIds, at) {
+      if (jobIds.length === 0) return []
+      return db
+        .update(budgetReservations)
+        .set({ settledAt: at })
+        .where(and(inArray(budgetReservations.jobId, [...jobIds]), isNull(budgetReservations.settledAt)))
+        .returning()
     },
     async stageOutputUse(jobId) {
       const rows = await db
@@ -154,6 +194,10 @@ export function createSqliteBudgetLedger(db: SqliteExec, { coalesce }: SqliteBud
           updatedAt: at,
         })
         .where(dayOf(claimed.userId, claimed.day))
+    },
+
+    async closeReservations(closes, at) {
+      for (const { claimed, final } of closes) await this.closeReservation(claimed, final, at)
     },
 
     async claimAlert(usageId, budget, threshold) {

@@ -91,6 +91,8 @@ export interface BudgetLedger {
    * gets the row (undefined afterwards, or when there is none).
    */
   claimSettlement(jobId: string, at: Date): Promise<BudgetReservationRow | undefined>
+  /** claimSettlement() of several jobs in one statement: the rows this call claimed (jobs without one, or settled, are left out). */
+  claimSettlements(jobIds: readonly string[], at: Date): Promise<BudgetReservationRow[]>
   /** The use stored with each of a job's stage outputs (single-agent jobs are settled from these). */
   stageOutputUse(jobId: string): Promise<Amounts[]>
   /**
@@ -98,6 +100,8 @@ export interface BudgetLedger {
    * differs from the row's) and moves it into the user's day, releasing the hold.
    */
   closeReservation(claimed: BudgetReservationRow, final: { used: Amounts; calls: number }, at: Date): Promise<void>
+  /** closeReservation() of several claimed reservations (a day's row changed once per user and day). */
+  closeReservations(closes: ReadonlyArray<{ claimed: BudgetReservationRow; final: { used: Amounts; calls: number } }>, at: Date): Promise<void>
 
   /** Records that a day's alert was sent; true only for the one caller that recorded it. */
   claimAlert(usageId: string, budget: BudgetName, threshold: AlertThreshold): Promise<boolean>

@@ -1,15 +1,28 @@
 /** Agents and palettes on libsql. */
-import { asc, eq, gt } from 'drizzle-orm'
+import { asc, eq, gt, inArray } from 'drizzle-orm'
 import type { SqliteExec } from '../../../db/client'
 import { agents, palettes } from '../../../db/schema/sqlite'
+import { sharedCatalogReads } from './shared-reads'
 import type { CatalogStore } from './store'
 
-export function createSqliteCatalogStore(db: SqliteExec): CatalogStore {
+export function createSqliteCatalogStore(db: SqliteExec, { coalesce }: { coalesce: boolean } = { coalesce: false }): CatalogStore {
+  const readAll = async () => {
+    const [agentRows, paletteRows] = await Promise.all([db.select().from(agents), db.select().from(palettes)])
+    return { agents: agentRows, palettes: paletteRows }
+  }
+  // Outside transactions, concurrent reads share statements (./shared-reads.ts).
+  const shared = sharedCatalogReads({
+    palettes: (ids) => db.select().from(palettes).where(inArray(palettes.id, ids)),
+    agents: (names) => db.select().from(agents).where(inArray(agents.name, names)),
+    all: readAll,
+  }, { wait: 'turn' })
   return {
     async agent(name) {
+      if (coalesce) return shared.agent(name)
       return (await db.select().from(agents).where(eq(agents.name, name)).limit(1))[0]
     },
     async palette(id) {
+      if (coalesce) return shared.palette(id)
       return (await db.select().from(palettes).where(eq(palettes.id, id)).limit(1))[0]
     },
     agentsPage(after, limit) {
@@ -20,9 +33,8 @@ export function createSqliteCatalogStore(db: SqliteExec): CatalogStore {
         .orderBy(asc(agents.name))
         .limit(limit)
     },
-    async everything() {
-      const [agentRows, paletteRows] = await Promise.all([db.select().from(agents), db.select().from(palettes)])
-      return { agents: agentRows, palettes: paletteRows }
+    everything() {
+      return coalesce ? shared.everything() : readAll()
     },
     async insertPalette(row) {
       return (await db.insert(palettes).values(row).onConflictDoNothing().returning({ id: palettes.id })).length > 0

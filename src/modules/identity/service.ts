@@ -5,6 +5,7 @@
  * request needs one; role-binding changes clear the cache.
  */
 import { newId } from '../../../db/client'
+import { createCoalescer, ItemFailure } from '../../../db/coalesce'
 import type { UserRow } from '../../../db/schema'
 import type { AuditLog } from '../../../plugins/audit'
 import type { AuditActor, Identity, IdentityResolver } from '../../identity'
@@ -88,6 +89,57 @@ export function createIdentityService({ stores, audit, adminEmails, cacheMs }: I
     return id
   }
 
+  type Creation = { externalId: string; email: string; actor: (userId: string, roles: string[]) => AuditActor }
+  /** Roles of a user this call created: known without asking (null when a concurrent request created them). */
+  type Created = { userId: string; roles: string[] | null }
+  /**
+   * create() for the users first seen at one moment (a burst of new users' requests): one insert and one audit
+   * write in one transaction; the same external id twice in a burst is one user. Decided as create() would.
+   */
+  const createMany = async (tx: TxStores, items: readonly Creation[]): Promise<Created[]> => {
+    const now = new Date()
+    const rows = new Map<string, UserRow>()
+    for (const { externalId, email } of items)
+      if (!rows.has(externalId)) rows.set(externalId, { id: newId(), externalId, email, displayName: null, createdAt: now, lastSeenAt: now, deletedAt: null })
+    const inserted = await tx.identity.insertUsers([...rows.values()])
+    const outcome = new Map<string, Created>()
+    const events = []
+    for (const item of items) {
+      if (outcome.has(item.externalId)) continue
+      const row = rows.get(item.externalId)!
+      if (!inserted.has(row.id)) {
+        outcome.set(item.externalId, { userId: (await tx.identity.userIdByExternalId(item.externalId))!, roles: null })
+        continue
+      }
+      const admin = admins.has(row.email.toLowerCase())
+      if (admin) await tx.identity.bind({ id: newId(), userId: row.id, role: 'admin', createdBy: 'ADMIN_EMAILS', createdAt: now })
+      const roles = admin ? ['user', 'admin'] : ['user']
+      events.push({
+        ...item.actor(row.id, roles),
+        action: 'user.created',
+        target: `user:${row.id}`,
+        metadata: admin ? { bound_role: 'admin', source: 'ADMIN_EMAILS' } : undefined,
+      })
+      outcome.set(item.externalId, { userId: row.id, roles })
+    }
+    await audit.recordAll(events, tx)
+    return items.map((item) => outcome.get(item.externalId)!)
+  }
+  const createTogether = createCoalescer<Creation, Created>(async (items) => {
+    try {
+      return await stores.transaction((tx) => createMany(tx, items))
+    } catch {
+      // The shared transaction failed (nothing of it stays): each user is created alone, so one bad one fails only its request.
+      return Promise.all(
+        items.map((item) =>
+          stores
+            .transaction((tx) => createMany(tx, [item]))
+            .then(([created]) => created!, (error: unknown) => new ItemFailure(error)),
+        ),
+      )
+    }
+  })
+
   const remember = (identity: Identity, started: number) => {
     if (cacheMs <= 0 || started !== generation) return
     const now = Date.now()
@@ -119,14 +171,16 @@ export function createIdentityService({ stores, audit, adminEmails, cacheMs }: I
         return hit.identity
       }
       const started = generation
-      const userId =
-        (await stores.identity.userIdByExternalId(externalId)) ??
-        (await stores.transaction((tx) =>
-          create(tx, externalId, email, (id, roles) =>
-            auditActorOf({ userId: id, email, role: signIn.roleOf(roles) }, signIn.requestId, signIn.ip, signIn.clientRequestId),
-          ),
-        ))
-      const identity: Identity = { userId, externalId, email, roles: await rolesOf(userId) }
+      const known = await stores.identity.userIdByExternalId(externalId)
+      const created = known
+        ? null
+        : await createTogether.add({
+            externalId,
+            email,
+            actor: (id, roles) => auditActorOf({ userId: id, email, role: signIn.roleOf(roles) }, signIn.requestId, signIn.ip, signIn.clientRequestId),
+          })
+      const userId = known ?? created!.userId
+      const identity: Identity = { userId, externalId, email, roles: created?.roles ?? (await rolesOf(userId)) }
       remember(identity, started)
       return identity
     },

@@ -1,6 +1,7 @@
 /** Users and role bindings on PostgreSQL: the per-request reads are named prepared statements. */
-import { and, asc, count, desc, eq, lt, sql } from 'drizzle-orm'
+import { and, asc, count, desc, eq, inArray, lt, sql } from 'drizzle-orm'
 import type { PgExec } from '../../../db/client'
+import { createCoalescer } from '../../../db/coalesce'
 import { containsPattern } from '../../../db/like'
 import { roleBindings, users } from '../../../db/schema/pg'
 import type { BoundRole, IdentityStore } from './store'
@@ -19,7 +20,7 @@ const bound = {
  * const identity = createPgIdentityStore(db.handle.orm)
  * await identity.rolesOf(userId)
  */
-export function createPgIdentityStore(db: PgExec): IdentityStore {
+export function createPgIdentityStore(db: PgExec, { coalesce }: { coalesce: boolean } = { coalesce: false }): IdentityStore {
   let prepared: ReturnType<typeof prepare> | null = null
   const prepare = () => ({
     byExternalId: db
@@ -36,12 +37,29 @@ export function createPgIdentityStore(db: PgExec): IdentityStore {
       .prepare('identity_roles_of'),
   })
   const queries = () => (prepared ??= prepare())
+  // Outside transactions, requests that resolve users at the same moment (a burst of first-seen users) share one read.
+  const byExternalIdTogether = createCoalescer<string, string | undefined>(async (externalIds) => {
+    if (externalIds.length === 1) return [(await queries().byExternalId.execute({ externalId: externalIds[0]! }))[0]?.id]
+    const rows = await db.select({ id: users.id, externalId: users.externalId }).from(users).where(inArray(users.externalId, [...new Set(externalIds)]))
+    const byExternal = new Map(rows.map((row) => [row.externalId, row.id]))
+    return externalIds.map((externalId) => byExternal.get(externalId))
+  })
+  const rolesTogether = createCoalescer<string, string[]>(async (userIds) => {
+    if (userIds.length === 1) return [(await queries().roles.execute({ userId: userIds[0]! })).map((row) => row.role)]
+    const rows = await db
+      .select({ userId: roleBindings.userId, role: roleBindings.role })
+      .from(roleBindings)
+      .where(inArray(roleBindings.userId, [...new Set(userIds)]))
+      .orderBy(asc(roleBindings.role))
+    return userIds.map((userId) => rows.filter((row) => row.userId === userId).map((row) => row.role))
+  })
 
   const findBinding = async (exec: PgExec, id: string): Promise<BoundRole | undefined> =>
     (await exec.select(bound).from(roleBindings).innerJoin(users, eq(users.id, roleBindings.userId)).where(eq(roleBindings.id, id)).limit(1))[0]
 
   return {
     async userIdByExternalId(externalId) {
+      if (coalesce) return byExternalIdTogether.add(externalId)
       return (await queries().byExternalId.execute({ externalId }))[0]?.id
     },
     async userIdByEmail(email) {
@@ -52,7 +70,12 @@ export function createPgIdentityStore(db: PgExec): IdentityStore {
       // ON CONFLICT waits for a concurrent insert of the same external id to commit, then does nothing.
       return (await db.insert(users).values(row).onConflictDoNothing().returning({ id: users.id })).length > 0
     },
+    async insertUsers(rows) {
+      if (rows.length === 0) return new Set()
+      return new Set((await db.insert(users).values([...rows]).onConflictDoNothing().returning({ id: users.id })).map((row) => row.id))
+    },
     async rolesOf(userId) {
+      if (coalesce) return rolesTogether.add(userId)
       return (await queries().roles.execute({ userId })).map((row) => row.role)
     },
     async bind(row) {

@@ -23,6 +23,8 @@ export interface IdentityStore {
   userIdByEmail(email: string): Promise<string | undefined>
   /** Adds the user unless one with the same external id exists; true when this call added it (of concurrent callers, one). */
   insertUser(row: UserRow): Promise<boolean>
+  /** insertUser() of several users in one statement; the ids of the rows this call added. */
+  insertUsers(rows: readonly UserRow[]): Promise<Set<string>>
   /** The roles bound to a user, in alphabetical order. */
   rolesOf(userId: string): Promise<string[]>
   /** Adds the binding unless the user already holds the role; true when added. */

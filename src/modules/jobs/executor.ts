@@ -91,6 +91,7 @@ export function createJobExecutor({ stores, council, logger, jobLogs, cancelPoll
           callFailed: (call: { stage: string; agent: string; error: string; durationMs: number }) =>
             publish(job, 'member', { agent: call.agent, stage: call.stage, state: 'failed', error: call.error, duration_ms: call.durationMs }),
           onDelta: (call: { stage: string; agent: string }, text: string) => events.delta(job.id, call, text),
+          streamWanted: () => events.following(job.id),
         }
       : undefined
 
@@ -191,9 +192,12 @@ export function createJobExecutor({ stores, council, logger, jobLogs, cancelPoll
   }
 
   const runCouncil = async (job: JobRow, ctx: ProcessContext, signal: AbortSignal, log: JobLog, track?: JobTracker): Promise<CouncilOutcome> => {
-    // Stage changes are written at once; progress within a stage at most every 500 ms.
+    // Stage changes are written at once, while the stage's calls start (the next write of the job waits for it, and the
+    // council's outcome is recorded only after it: writes stay in order, and one that fails still fails the attempt);
+    // progress within a stage at most every 500 ms.
     let lastStage: string | null = null
     let lastWrite = 0
+    let stageWrite: Promise<unknown> = Promise.resolve()
     const progress = async (stage: Stage, pct: number) => {
       if (stage !== lastStage) publish(job, 'stage', { stage })
       publish(job, 'progress', { status: 'running', stage, progress: pct })
@@ -202,14 +206,18 @@ export function createJobExecutor({ stores, council, logger, jobLogs, cancelPoll
         log.setStage(stage)
         log.info(`stage ${stage} started`)
         lastWrite = Date.now()
-        await Promise.all([jobs.progress(job.id, { stage, progress: pct }), job.sessionId ? sessions.setRunning(job.sessionId, stage) : undefined])
+        await stageWrite
+        stageWrite = Promise.all([jobs.progress(job.id, { stage, progress: pct }), job.sessionId ? sessions.setRunning(job.sessionId, stage) : undefined])
+        stageWrite.catch(() => undefined) // awaited below
       } else if (Date.now() - lastWrite > 500) {
         lastWrite = Date.now()
+        await stageWrite
         await jobs.progress(job.id, { progress: pct })
       }
     }
     const member = memberEvents(job)
-    return council.run({
+    const outcome = await council
+      .run({
       jobId: job.id,
       sessionId: job.sessionId!,
       signal,
@@ -236,7 +244,14 @@ export function createJobExecutor({ stores, council, logger, jobLogs, cancelPoll
           : undefined,
       callFailed: member?.callFailed,
       onDelta: member?.onDelta,
+      streamWanted: member?.streamWanted,
     })
+      .catch(async (error: unknown) => {
+        await stageWrite.catch(() => undefined)
+        throw error
+      })
+    await stageWrite
+    return outcome
   }
 
   /** The agent proxy: one agent, one input, through the council's call path. The meter settles it from its stored output. */
@@ -254,6 +269,7 @@ export function createJobExecutor({ stores, council, logger, jobLogs, cancelPoll
       afterCall: track || member ? async (call) => (track?.callFinished(call), member?.succeeded(call)) : undefined,
       callFailed: member?.callFailed,
       onDelta: member?.onDelta,
+      streamWanted: member?.streamWanted,
     })
     return {
       agent: row.agent,

@@ -68,6 +68,15 @@ export function createPgJobStore(db: PgExec, { coalesce }: PgJobStoreOptions): J
     return new Set(result.rows.map((row) => row.id))
   }
 
+  /** The unfinished job of each session asked about at one moment (runs of a burst each check theirs). */
+  const activeTogether = createCoalescer<string, { id: string } | undefined>(async (sessionIds) => {
+    const rows = await db
+      .select({ id: jobs.id, sessionId: jobs.sessionId })
+      .from(jobs)
+      .where(and(inArray(jobs.sessionId, [...new Set(sessionIds)]), inArray(jobs.status, [...UNFINISHED])))
+    const bySession = new Map(rows.map((row) => [row.sessionId, { id: row.id }]))
+    return sessionIds.map((sessionId) => bySession.get(sessionId))
+  })
   const readTogether = createCoalescer<string, JobRow | undefined>(async (ids) => {
     const rows = await readJobs([...new Set(ids)])
     const byId = new Map(rows.map((row) => [row.id, row]))
@@ -178,6 +187,7 @@ export function createPgJobStore(db: PgExec, { coalesce }: PgJobStoreOptions): J
       return (await db.select().from(jobs).where(eq(jobs.sessionId, sessionId)).orderBy(desc(jobs.id)).limit(1))[0]
     },
     async activeForSession(sessionId) {
+      if (coalesce) return activeTogether.add(sessionId)
       return (await db.select({ id: jobs.id }).from(jobs).where(and(eq(jobs.sessionId, sessionId), inArray(jobs.status, [...UNFINISHED]))).limit(1))[0]
     },
     async unfinished() {

@@ -1,12 +1,47 @@
 /** Jobs on libsql: the simplest correct SQL. */
 import { and, asc, count, desc, eq, gt, inArray, lt } from 'drizzle-orm'
 import type { SqliteExec } from '../../../db/client'
+import type { JobRow } from '../../../db/schema'
+import { byGroup, createCoalescer } from '../../../db/coalesce'
 import { jobLogs, jobs, users } from '../../../db/schema/sqlite'
 import { inChunks, ROWS_PER_INSERT, transitionFields, UNFINISHED, type JobStore } from './store'
 
 const ACTIVE = [...UNFINISHED]
 
-export function createSqliteJobStore(db: SqliteExec): JobStore {
+export function createSqliteJobStore(db: SqliteExec, { coalesce }: { coalesce: boolean } = { coalesce: false }): JobStore {
+  /** Job reads and running-job checks of one turn (a burst of runs, the councils they start) share a statement. */
+  const readTogether = createCoalescer<string, JobRow | undefined>(
+    async (ids) => {
+      const rows = await db.select().from(jobs).where(inArray(jobs.id, [...new Set(ids)]))
+      const byId = new Map(rows.map((row) => [row.id, row]))
+      return ids.map((id) => byId.get(id))
+    },
+    { wait: 'turn' },
+  )
+  const activeTogether = createCoalescer<string, { id: string } | undefined>(
+    async (sessionIds) => {
+      const rows = await db
+        .select({ id: jobs.id, sessionId: jobs.sessionId })
+        .from(jobs)
+        .where(and(inArray(jobs.sessionId, [...new Set(sessionIds)]), inArray(jobs.status, ACTIVE)))
+      const bySession = new Map(rows.map((row) => [row.sessionId, { id: row.id }]))
+      return sessionIds.map((sessionId) => bySession.get(sessionId))
+    },
+    { wait: 'turn' },
+  )
+  /** Progress of jobs that move together (a burst of councils reaching a stage): one UPDATE per distinct value, per turn. */
+  const progressTogether = createCoalescer<{ id: string; fields: { stage?: string; progress: number } }, void>(
+    (items) =>
+      byGroup(
+        items,
+        (item) => JSON.stringify(item.fields),
+        async (group) => {
+          await db.update(jobs).set(group[0]!.fields).where(inArray(jobs.id, group.map((item) => item.id)))
+          return group.map(() => undefined)
+        },
+      ),
+    { wait: 'turn' },
+  )
   return {
     async insert(row) {
       await db.insert(jobs).values(row)
@@ -15,6 +50,7 @@ export function createSqliteJobStore(db: SqliteExec): JobStore {
       for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) await db.insert(jobs).values(rows.slice(i, i + ROWS_PER_INSERT))
     },
     async find(id) {
+      if (coalesce) return readTogether.add(id)
       return (await db.select().from(jobs).where(eq(jobs.id, id)).limit(1))[0]
     },
     async findOwned(id, userId) {
@@ -63,6 +99,7 @@ export function createSqliteJobStore(db: SqliteExec): JobStore {
       return (await db.select().from(jobs).where(eq(jobs.sessionId, sessionId)).orderBy(desc(jobs.id)).limit(1))[0]
     },
     async activeForSession(sessionId) {
+      if (coalesce) return activeTogether.add(sessionId)
       return (await db.select({ id: jobs.id }).from(jobs).where(and(eq(jobs.sessionId, sessionId), inArray(jobs.status, ACTIVE))).limit(1))[0]
     },
     async unfinished() {
@@ -81,6 +118,7 @@ export function createSqliteJobStore(db: SqliteExec): JobStore {
       return rows.length > 0
     },
     async progress(id, fields) {
+      if (coalesce) return progressTogether.add({ id, fields })
       await db.update(jobs).set(fields).where(eq(jobs.id, id))
     },
     async transition(id, change) {

@@ -1,11 +1,35 @@
 /** Sessions on libsql: the simplest correct SQL; hot reads prepared once. */
 import { and, asc, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm'
 import type { SqliteExec } from '../../../db/client'
+import type { SessionRow } from '../../../db/schema'
+import { byGroup, createCoalescer } from '../../../db/coalesce'
 import { documents, sessions } from '../../../db/schema/sqlite'
 import { containsPattern } from '../../../db/like'
 import { ROWS_PER_INSERT, type SessionStore } from './store'
 
-export function createSqliteSessionStore(db: SqliteExec): SessionStore {
+export function createSqliteSessionStore(db: SqliteExec, { coalesce }: { coalesce: boolean } = { coalesce: false }): SessionStore {
+  /** Sessions of councils that reach a stage together: one UPDATE per stage, per turn. */
+  const setRunningTogether = createCoalescer<{ id: string; stage: string }, void>(
+    (items) =>
+      byGroup(
+        items,
+        (item) => item.stage,
+        async (group) => {
+          await db.update(sessions).set({ status: 'running', stage: group[0]!.stage, updatedAt: new Date() }).where(inArray(sessions.id, group.map((item) => item.id)))
+          return group.map(() => undefined)
+        },
+      ),
+    { wait: 'turn' },
+  )
+  /** Single-session reads of one turn (a burst of runs, the councils they start) share a statement; ownership is checked per caller. */
+  const readLive = createCoalescer<string, SessionRow | undefined>(
+    async (ids) => {
+      const rows = await db.select().from(sessions).where(and(inArray(sessions.id, [...new Set(ids)]), isNull(sessions.deletedAt)))
+      const byId = new Map(rows.map((row) => [row.id, row]))
+      return ids.map((id) => byId.get(id))
+    },
+    { wait: 'turn' },
+  )
   let prepared: ReturnType<typeof prepare> | null = null
   const prepare = () => {
     const live = (id: ReturnType<typeof sql.placeholder>) =>
@@ -34,7 +58,9 @@ export function createSqliteSessionStore(db: SqliteExec): SessionStore {
       for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) await db.insert(sessions).values(rows.slice(i, i + ROWS_PER_INSERT))
     },
     async findLive(id, userId) {
-      return (await queries().liveById.all({ id, userId }))[0]
+      if (!coalesce) return (await queries().liveById.all({ id, userId }))[0]
+      const row = await readLive.add(id)
+      return row?.userId === userId ? row : undefined
     },
     async page(userId, after, limit) {
       const rows = await (after ? queries().nextPage.all({ userId, after, limit }) : queries().firstPage.all({ userId, limit }))
@@ -77,6 +103,7 @@ export function createSqliteSessionStore(db: SqliteExec): SessionStore {
       return (await db.select().from(sessions).where(and(eq(sessions.id, id), isNull(sessions.deletedAt))).limit(1))[0]
     },
     async setRunning(id, stage) {
+      if (coalesce) return setRunningTogether.add({ id, stage })
       await db.update(sessions).set({ status: 'running', stage, updatedAt: new Date() }).where(eq(sessions.id, id))
     },
     async succeed(id, { at, ...totals }) {

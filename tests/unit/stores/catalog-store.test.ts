@@ -52,6 +52,28 @@ eachDialect('catalog store', (use) => {
     await stores.catalog.insertMissing([], [])
   })
 
+  test('concurrent reads (a burst of runs; shared statements outside transactions) each get their own answer, and see an edit made before they asked', async () => {
+    const { stores } = use()
+    await stores.catalog.insertMissing([agent('burst-a'), agent('burst-b')], [palette('burst-p', ['burst-a']), palette('burst-q', ['burst-b'], { priceCents: 0 })])
+    const [p, q, none, a, b, all1, all2] = await Promise.all([
+      stores.catalog.palette('burst-p'),
+      stores.catalog.palette('burst-q'),
+      stores.catalog.palette('burst-none'),
+      stores.catalog.agent('burst-a'),
+      stores.catalog.agent('burst-b'),
+      stores.catalog.everything(),
+      stores.catalog.everything(),
+    ])
+    expect([p?.id, q?.priceCents, none, a?.name, b?.name]).toEqual(['burst-p', 0, undefined, 'burst-a', 'burst-b'])
+    expect(all1.palettes.map((row) => row.id)).toEqual(expect.arrayContaining(['burst-p', 'burst-q']))
+    all1.palettes.sort((x, y) => y.id.localeCompare(x.id)) // one caller sorting its arrays leaves the other's alone
+    expect(all2.palettes.map((row) => row.id)).not.toEqual(all1.palettes.map((row) => row.id))
+    await stores.catalog.updatePalette('burst-q', { priceCents: 500, updatedAt: new Date() })
+    const after = await Promise.all([stores.catalog.palette('burst-q'), stores.catalog.everything()])
+    expect(after[0]?.priceCents).toBe(500)
+    expect(after[1].palettes.find((row) => row.id === 'burst-q')?.priceCents).toBe(500)
+  })
+
   test('agentsPage walks agents by name: `limit` at a time after `after`', async () => {
     const { stores } = use()
     const names = ['page-d', 'page-a', 'page-c', 'page-b', 'page-e']

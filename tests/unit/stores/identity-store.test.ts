@@ -84,6 +84,39 @@ eachDialect('identity store', (use) => {
     expect(created[0]).toMatchObject({ actorId: found[0]!.userId, actor: email, role: 'user', ip: '192.0.2.7', target: `user:${found[0]!.userId}` })
   })
 
+  test('insertUsers adds the new ones in one go and says which; existing external ids are left alone', async () => {
+    const { stores } = use()
+    const existing = user()
+    await stores.identity.insertUser(existing)
+    const fresh = [user(), user()]
+    const added = await stores.identity.insertUsers([fresh[0]!, user({ externalId: existing.externalId }), fresh[1]!])
+    expect(added).toEqual(new Set([fresh[0]!.id, fresh[1]!.id]))
+    expect(await stores.identity.userIdByExternalId(existing.externalId)).toBe(existing.id)
+    expect(await stores.identity.insertUsers([])).toEqual(new Set())
+  })
+
+  test('a burst of first sights of many people (one twice, one an admin, one already known) creates each once, with one event each', async () => {
+    const { stores } = use()
+    const { events, audit } = recordingAudit()
+    const emails = Array.from({ length: 8 }, (_, i) => `burst-${i}-${newId()}@example.com`)
+    const known = user({ externalId: emails[7]!, email: emails[7]! })
+    await stores.identity.insertUser(known)
+    await stores.identity.bind(binding(known.id, 'analyst'))
+    const identity = createIdentityService({ stores, audit, adminEmails: [emails[1]!], cacheMs: 0 })
+    const asks = [...emails, emails[0]!]
+    const found = await Promise.all(asks.map((email, i) => identity.resolve(email, email, signIn(`req-${i}`))))
+    expect(found[8]!.userId).toBe(found[0]!.userId)
+    expect(found[7]).toMatchObject({ userId: known.id, roles: ['user', 'analyst'] })
+    expect(found[1]!.roles).toEqual(['user', 'admin'])
+    expect(found.filter((_, i) => i !== 1 && i !== 7).every((identity) => identity.roles.join() === 'user')).toBe(true)
+    for (const [i, email] of emails.entries()) expect(await stores.identity.userIdByExternalId(email)).toBe(found[i]!.userId)
+    expect(await stores.identity.rolesOf(found[1]!.userId)).toEqual(['admin'])
+    const created = events.filter((event) => event.action === 'user.created')
+    expect(created.map((event) => event.target).sort()).toEqual(found.slice(0, 7).map((identity) => `user:${identity.userId}`).sort())
+    for (const event of created) expect(event.actorId).toBe(event.target!.slice('user:'.length))
+    expect(created.find((event) => event.actorId === found[1]!.userId)).toMatchObject({ role: 'admin', metadata: { bound_role: 'admin', source: 'ADMIN_EMAILS' } })
+  })
+
   test('first sight of an ADMIN_EMAILS address binds admin, and its event records the admin role', async () => {
     const { stores } = use()
     const { events, audit } = recordingAudit()

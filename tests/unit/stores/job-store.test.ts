@@ -81,6 +81,13 @@ eachDialect('job store', (use, dialect) => {
     expect(await stores.jobs.unfinished()).toContain(row.id)
   })
 
+  test('activeForSession asked for many sessions at once (shared statements): each gets its own unfinished job or none', async () => {
+    const { stores } = use()
+    const rows = await Promise.all(['queued', 'running', 'succeeded', 'failed', 'cancelled'].map((status) => inserted({ status })))
+    const answers = await Promise.all([...rows.map((row) => stores.jobs.activeForSession(row.sessionId!)), stores.jobs.activeForSession(newId())])
+    expect(answers).toEqual([{ id: rows[0]!.id }, { id: rows[1]!.id }, undefined, undefined, undefined, undefined])
+  })
+
   test('claim: marks a queued job running for the attempt; first start stamps started_at; a cancelled or finished job is not claimed', async () => {
     const { stores } = use()
     const row = await inserted({ error: 'previous attempt failed' })
