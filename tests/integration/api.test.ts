@@ -297,8 +297,10 @@ describe(`API on ${DIALECT}`, () => {
       const t = app()
       const res = await t.call('GET', '/api/v1/sessions', { user: freshUser(), headers: { 'x-request-id': 'log-probe-0001' } })
       expect(res.status).toBe(200)
-      await Bun.sleep(5) // onAfterResponse runs after the response is handed back
-      const line = t.logs.find((entry) => entry.request_id === res.headers.get('x-server-request-id') && entry.client_request_id === 'log-probe-0001' && entry.msg === 'request')
+      // onAfterResponse runs after the response is handed back: wait for the line (bounded), not a fixed 5 ms.
+      const find = () => t.logs.find((entry) => entry.request_id === res.headers.get('x-server-request-id') && entry.client_request_id === 'log-probe-0001' && entry.msg === 'request')
+      for (let waited = 0; !find() && waited < 1000; waited += 5) await Bun.sleep(5)
+      const line = find()
       expect(line).toMatchObject({ method: 'GET', status: 200 })
       expect(typeof line!.duration_ms).toBe('number')
     })
