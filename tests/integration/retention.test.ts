@@ -118,8 +118,10 @@ describe(`retention (${DIALECT === 'pg' ? 'PostgreSQL' : 'libsql'})`, () => {
       const userId = newId()
       const old = await seedOld(t, userId)
       const keepAll = createRetention({ ...t.deps, retention: { ...t.config.retention, sessionDays: 0, documentDays: 0, jobLogDays: 0, auditDays: 0 } })
-      // Read events of earlier tests are written in batches; let them land before counting.
+      // Read events and usage of earlier requests are written in batches; let them land before counting
+      // (a usage flush between the two counts made this test flaky).
       await t.deps.audit.flush()
+      await t.deps.usage?.close() // flushes, and no timed flush can fall between the counts
       const before = await t.deps.stores.data.count()
       const report = await keepAll.run()
       expect(report).toEqual({ erased_identities: 0 })
