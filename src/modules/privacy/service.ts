@@ -46,7 +46,11 @@ export interface PrivacyDeps {
   forgetIdentities: () => void
   /** Ends the erased person's sign-in cookies, in the erasure's transaction. */
   signIns?: Pick<SignInRevocations, 'revoke'>
-  /** Writes usage merged in memory (src/modules/usage/recorder.ts), so a stopped council's last calls are in the rows erased. */
+  /**
+   * Writes what this process holds in memory for batched writes — usage (src/modules/usage/recorder.ts)
+   * and job log lines (src/modules/jobs/job-log.ts) — so a stopped council's last calls and its
+   * "job cancelled" line are in the rows erased, not written after them.
+   */
   flushUsage?: () => Promise<void>
   onExportError?: (error: unknown) => void
 }
