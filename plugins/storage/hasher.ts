@@ -7,6 +7,8 @@
  * worker per process serves every upload (messages carry the upload's id, and
  * arrive in the order they were posted); it does not keep the process alive.
  */
+import { canHandOver } from './stream'
+
 interface Digested {
   id: number
   sha256: string
@@ -55,8 +57,7 @@ export function offThreadHasher(): StreamHasher {
   return {
     update(chunk, owned) {
       if (chunk.byteLength === 0) return
-      // Only a chunk with its own buffer can move: a small one may sit in Node's shared Buffer pool.
-      const moving = owned && chunk.byteLength >= Buffer.poolSize ? chunk : chunk.slice()
+      const moving = owned && canHandOver(chunk) ? chunk : chunk.slice()
       target.postMessage({ id, op: 'update', buffer: moving.buffer, offset: moving.byteOffset, length: moving.byteLength }, [moving.buffer])
     },
     digest() {

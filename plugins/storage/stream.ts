@@ -88,15 +88,20 @@ export function meterStream(source: ReadableStream<Uint8Array>, { maxBytes, sign
 }
 
 /**
+ * Whether a handed-over chunk's buffer may be detached or moved to another thread. Node's
+ * Buffer pool hands out views of shared 8 KiB slabs for small allocations (< 4 KiB): a chunk
+ * that small may share its buffer with unrelated Buffers, and frees little anyway.
+ */
+export const canHandOver = (chunk: Uint8Array): boolean => chunk.byteLength >= Buffer.poolSize
+
+/**
  * Frees a chunk's memory now: `transfer(0)` detaches its ArrayBuffer, which
  * releases the backing store at once (measured: a 25 MiB upload grows RSS by
  * 0–6 MiB this way, 20–40 MiB when its chunks wait for a collection). Every
  * view on that buffer becomes empty, so only for chunks nobody else reads.
  */
 export function releaseChunk(chunk: Uint8Array): void {
-  // Node's Buffer pool hands out views of shared 8 KiB slabs for small allocations (< 4 KiB):
-  // a chunk that small may share its buffer with unrelated Buffers, and frees little anyway.
-  if (chunk.byteLength < Buffer.poolSize) return
+  if (!canHandOver(chunk)) return
   const buffer = chunk.buffer
   if (buffer instanceof ArrayBuffer && !buffer.detached && buffer.byteLength > 0) buffer.transfer(0)
 }
