@@ -235,7 +235,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
     batchSize: config.retention.batchSize,
     forgetIdentities: () => identity.invalidate(),
     signIns,
-    flushUsage: async () => {
+    flushPending: async () => {
       await Promise.all([usage?.flush(), jobLogs.flush()])
     },
     onExportError: (error) => logger.error('export failed midway', { error: (error as Error).message }),

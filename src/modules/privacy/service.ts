@@ -47,11 +47,13 @@ export interface PrivacyDeps {
   /** Ends the erased person's sign-in cookies, in the erasure's transaction. */
   signIns?: Pick<SignInRevocations, 'revoke'>
   /**
-   * Writes what this process holds in memory for batched writes — usage (src/modules/usage/recorder.ts)
-   * and job log lines (src/modules/jobs/job-log.ts) — so a stopped council's last calls and its
-   * "job cancelled" line are in the rows erased, not written after them.
+   * Writes every batched write this process still holds in memory: the usage recorder's rows
+   * (src/modules/usage/recorder.ts) and the job log writer's lines (src/modules/jobs/job-log.ts).
+   * Erasure calls it before its walk and again after, so every pending write under the person's
+   * ids (a stopped council's last calls, its "job cancelled" line) is in the rows erased, never
+   * written after them.
    */
-  flushUsage?: () => Promise<void>
+  flushPending?: () => Promise<void>
   onExportError?: (error: unknown) => void
 }
 
@@ -69,7 +71,7 @@ export const createErasureCheck = (stores: Pick<Stores, 'data'>, secret: string)
  * const privacy = createPrivacyService({ stores, storage, audit, secret: config.auth.sessionSecret, batchSize: 500, forgetIdentities: identity.invalidate })
  * const receipt = await privacy.erase(admin, userId, meta)
  */
-export function createPrivacyService({ stores, storage, audit, secret, batchSize, forgetIdentities, signIns, flushUsage, onExportError }: PrivacyDeps) {
+export function createPrivacyService({ stores, storage, audit, secret, batchSize, forgetIdentities, signIns, flushPending, onExportError }: PrivacyDeps) {
   const cascade: CascadeDeps = { data: stores.data, storage, batchSize }
 
   const userRow = async (userId: string): Promise<Row> => {
@@ -106,7 +108,7 @@ export function createPrivacyService({ stores, storage, audit, secret, batchSize
       const email = String(user.email)
       const pseudonym = pseudonymOf(secret, userId)
       await stopJobs(stores, userId)
-      await flushUsage?.()
+      await flushPending?.()
       // A column naming a person holds their id, or (role_bindings.created_by, limits.updated_by) their email.
       const names = [userId, email]
       const sets = await closure(stores.data, { users: names })
@@ -115,7 +117,7 @@ export function createPrivacyService({ stores, storage, audit, secret, batchSize
       const events = await pseudonymiseAudit(stores, { userId, email }, pseudonym, batchSize)
       if (events > 0) pseudonymised.audit_events = events
       // Whatever a job that was just stopping wrote meanwhile (a last log line, its last usage) names ids collected above.
-      await flushUsage?.()
+      await flushPending?.()
       const late = await removeAll(cascade, sets, new Set(['users']))
       for (const [table, n] of Object.entries(late.tables)) removal.tables[table] = (removal.tables[table] ?? 0) + n
       removal.objects += late.objects
