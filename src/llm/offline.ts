@@ -7,6 +7,7 @@
  * to stream (onDelta), it sends the same text in pieces spread over that delay
  * (give or take 20 %, the same for the same prompt).
  */
+import { cancellableSleep } from './cancellable-sleep'
 import { citeSources } from './offline-sources'
 import { estimateTokens, LlmError, type CompletionRequest, type CompletionResult, type LlmProvider } from './types'
 
@@ -147,11 +148,11 @@ export function createOfflineProvider({ latencyMs, failures = {} }: OfflineOptio
         const total = latencyMs * (0.8 + (0.4 * (seed % 1000)) / 1000)
         const steps = Math.min(pieces.length, STEPS)
         for (let step = 0; step < steps; step++) {
-          if (latencyMs > 0) await sleep(total / steps, request.signal)
+          if (latencyMs > 0) await cancellableSleep(total / steps, request.signal, 'offline')
           if (request.signal?.aborted) throw new LlmError('offline: the call was cancelled', false)
           request.onDelta(pieces.slice(Math.floor((step * pieces.length) / steps), Math.floor(((step + 1) * pieces.length) / steps)).join(''))
         }
-      } else if (latencyMs > 0) await sleep(latencyMs, request.signal)
+      } else if (latencyMs > 0) await cancellableSleep(latencyMs, request.signal, 'offline')
       if (request.signal?.aborted) throw new LlmError('offline: the call was cancelled', false)
       if (failure) throw new LlmError(`offline: ${failure}`, false, 503)
       return {
@@ -183,20 +184,4 @@ export function chunks(text: string, size = 60): string[] {
     start = end
   }
   return pieces
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new LlmError('offline: the call was cancelled', false))
-    const cancel = () => {
-      clearTimeout(timer)
-      reject(new LlmError('offline: the call was cancelled', false))
-    }
-    // The listener goes when the sleep ends: a job's one signal would otherwise keep one per piece it ever streamed.
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', cancel)
-      resolve()
-    }, ms)
-    signal?.addEventListener('abort', cancel, { once: true })
-  })
 }

@@ -10,6 +10,7 @@
  * call waits for a slot, and gives it back while it backs off); connections
  * are kept alive and reused by Bun's fetch.
  */
+import { cancellableSleep } from './cancellable-sleep'
 import { createInFlightLimit } from './in-flight'
 import { estimateTokens, LlmError, type CompletionRequest, type CompletionResult, type LlmProvider } from './types'
 
@@ -87,19 +88,6 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
   const date = Date.parse(header)
   return Number.isNaN(date) ? null : Math.max(0, date - now)
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const cancel = () => {
-      clearTimeout(timer)
-      reject(new LlmError('openai: the call was cancelled', false))
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', cancel)
-      resolve()
-    }, ms)
-    signal?.addEventListener('abort', cancel, { once: true })
-  })
 
 /**
  * @example
@@ -239,7 +227,7 @@ export function createOpenAiProvider({
           const hinted = (error as LlmError & { retryAfterMs?: number | null }).retryAfterMs
           if (hinted != null && hinted > maxRetryAfterMs) throw error
           const backoff = backoffMs * 2 ** retry * (0.5 + Math.random() / 2)
-          await sleep(hinted ?? backoff, request.signal)
+          await cancellableSleep(hinted ?? backoff, request.signal, 'openai')
         }
       }
     },
