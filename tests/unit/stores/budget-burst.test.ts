@@ -1,55 +1,12 @@
 /** The budget ledger, settlement and meter under bursts (many councils at once): shared statements, exact sums; libsql and PostgreSQL. */
 import { expect, test } from 'bun:test'
 import { newId } from '../../../db/client'
-import type { JobRow, LimitRow } from '../../../db/schema'
 import type { Amounts } from '../../../src/modules/budgets/amounts'
 import { createLogger } from '../../../plugins/logging/logger'
 import { createBudgetMeter } from '../../../src/modules/budgets/meter'
 import { createSettlement } from '../../../src/modules/budgets/settlement'
-import type { ReservationRequest } from '../../../src/modules/budgets/store'
+import { DAY, job, LIMITS, limitRow, request } from '../../helpers/budget-seed'
 import { eachDialect } from '../../helpers/databases'
-
-const DAY = '2031-01-01'
-const LIMITS: Amounts = { tokens: 1_000, cost: 1_000_000 }
-
-const request = (userId: string, worstCase: Amounts, fields: Partial<ReservationRequest> = {}): ReservationRequest => ({
-  jobId: newId(),
-  userId,
-  day: DAY,
-  kind: 'council',
-  roles: ['user', 'analyst'],
-  worstCase,
-  at: new Date(),
-  limits: LIMITS,
-  ...fields,
-})
-
-const job = (userId: string, status: string): JobRow => ({
-  id: newId(),
-  kind: 'agent',
-  userId,
-  sessionId: null,
-  status,
-  stage: null,
-  progress: 0,
-  requestId: null,
-  role: null,
-  idempotencyKey: null,
-  input: null,
-  output: null,
-  error: null,
-  attempts: 0,
-  cancelRequested: false,
-  createdAt: new Date(),
-  startedAt: null,
-  finishedAt: null,
-  heartbeatAt: null,
-})
-
-const limitRow = (scope: string, subject: string, dailyTokens: number | null, dailyCostMicroUsd: number | null = null): LimitRow => {
-  const at = new Date()
-  return { id: newId(), scope, subject, dailyTokens, dailyCostMicroUsd, updatedBy: 'admin@example.com', createdAt: at, updatedAt: at }
-}
 
 eachDialect('budget ledger in bursts', (use) => {
   test('claimSettlements and closeReservations settle several jobs at once; a day shared by two of them changes by both', async () => {

@@ -1,47 +1,10 @@
 /** The budget ledger's contract, on libsql and on PostgreSQL. */
 import { expect, test } from 'bun:test'
 import { newId, type Database } from '../../../db/client'
-import type { JobRow, LimitRow, StageOutputRow, UserRow } from '../../../db/schema'
-import type { Amounts } from '../../../src/modules/budgets/amounts'
-import { alertSent, type ReservationRequest } from '../../../src/modules/budgets/store'
+import type { StageOutputRow, UserRow } from '../../../db/schema'
+import { alertSent } from '../../../src/modules/budgets/store'
+import { DAY, job, limitRow, request } from '../../helpers/budget-seed'
 import { eachDialect } from '../../helpers/databases'
-
-const DAY = '2031-01-01'
-const LIMITS: Amounts = { tokens: 1_000, cost: 1_000_000 }
-
-const request = (userId: string, worstCase: Amounts, fields: Partial<ReservationRequest> = {}): ReservationRequest => ({
-  jobId: newId(),
-  userId,
-  day: DAY,
-  kind: 'council',
-  roles: ['user', 'analyst'],
-  worstCase,
-  at: new Date(),
-  limits: LIMITS,
-  ...fields,
-})
-
-const job = (userId: string, status: string): JobRow => ({
-  id: newId(),
-  kind: 'agent',
-  userId,
-  sessionId: null,
-  status,
-  stage: null,
-  progress: 0,
-  requestId: null,
-  role: null,
-  idempotencyKey: null,
-  input: null,
-  output: null,
-  error: null,
-  attempts: 0,
-  cancelRequested: false,
-  createdAt: new Date(),
-  startedAt: null,
-  finishedAt: null,
-  heartbeatAt: null,
-})
 
 const user = (email: string, fields: Partial<UserRow> = {}): UserRow => ({
   id: newId(),
@@ -72,11 +35,6 @@ const output = (jobId: string, agent: string, tokensIn: number, tokensOut: numbe
   durationMs: 1,
   createdAt: new Date(),
 })
-
-const limitRow = (scope: string, subject: string, dailyTokens: number | null, dailyCostMicroUsd: number | null = null): LimitRow => {
-  const at = new Date()
-  return { id: newId(), scope, subject, dailyTokens, dailyCostMicroUsd, updatedBy: 'admin@example.com', createdAt: at, updatedAt: at }
-}
 
 /** Rows the ledger reads but other aggregates own, written with the dialect's own tables. */
 async function seed(db: Database, rows: { users?: UserRow[]; outputs?: StageOutputRow[] }) {
