@@ -1,8 +1,8 @@
 /**
- * The fuzz walk's parts (tests/integration/fuzz.test.ts): a seeded PRNG, the
- * routes to fuzz (from the OpenAPI document, and from `app.routes` for the
- * routes the document leaves out), and for each field of a route the hostile
- * values of every category — missing, malformed, wrong-typed, oversized (1 MiB),
+ * The fuzz walk's values (tests/integration/fuzz.test.ts; its routes and cases
+ * are in ./fuzz-targets.ts, the judging of answers in ./fuzz-answers.ts): a
+ * seeded PRNG, and for each field of a route the hostile values of every
+ * category — missing, malformed, wrong-typed, oversized (1 MiB),
  * NUL-containing, unicode-odd, boundary — plus non-id path segments. Each case
  * changes one field of a request that is otherwise valid, so the value reaches
  * as deep as validation lets it.
