@@ -248,6 +248,8 @@ interface RealPathResult {
   cpu_s: { server: number; worker: number }
   cpu_ms_per_council: { server: number; worker: number; total: number }
   peak_rss_mb: { server: number; worker: number; total: number }
+  /** [server, worker] resident MB every 0.5 s from the first request. */
+  rss_mb_per_500ms: Array<[number, number]>
   provider: { calls: number; connections: number; peak_in_flight: number; in_flight_per_500ms: number[] }
   load_average: string
   /** PostgreSQL only: the same rows by raw pg transactions, all pairs at once, and our intake's share of that speed. */
@@ -302,6 +304,14 @@ async function benchRealPath(count: number, mode: 'pg' | 'embedded'): Promise<Re
     }
   })()
   const cpuBefore = { server: cpuSeconds(server.pid), worker: worker ? cpuSeconds(worker.proc.pid) : 0 }
+  // Resident memory of server and worker every 0.5 s from the first request: where the peak falls (intake, a stage boundary, the tail).
+  const rssSeries: Array<[number, number]> = []
+  const rssSampler = setInterval(() => {
+    const now = (pid: number) => round(Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024, 0)
+    try {
+      rssSeries.push([now(server.pid), worker ? now(worker.proc.pid) : 0])
+    } catch {}
+  }, 500)
   try {
     const client = Bun.spawn(['bun', 'run', 'tests/load/intake-client.ts'], {
       env: { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: '65535', INTAKE_BASE_URL: server.url, INTAKE_COUNT: String(count), INTAKE_USER_PREFIX: `real-${queue}` },
@@ -325,6 +335,7 @@ async function benchRealPath(count: number, mode: 'pg' | 'embedded'): Promise<Re
       await Bun.sleep(50)
     }
     await client.exited
+    clearInterval(rssSampler)
     const cpu = { server: round(cpuSeconds(server.pid) - cpuBefore.server, 2), worker: worker ? round(cpuSeconds(worker.proc.pid) - cpuBefore.worker, 2) : 0 }
     const rss = { server: peakRssMb(server.pid), worker: worker ? peakRssMb(worker.proc.pid) : 0 }
     const stats = (await (await fetch(`${fakeUrl}/stats`)).json()) as { peak: number; calls: number; connections: number; started_at: number; samples: Array<[number, number]> }
@@ -352,6 +363,7 @@ async function benchRealPath(count: number, mode: 'pg' | 'embedded'): Promise<Re
       cpu_s: cpu,
       cpu_ms_per_council: { server: round((cpu.server * 1000) / count), worker: round((cpu.worker * 1000) / count), total: round(((cpu.server + cpu.worker) * 1000) / count) },
       peak_rss_mb: { server: rss.server, worker: rss.worker, total: round(rss.server + rss.worker) },
+      rss_mb_per_500ms: rssSeries,
       provider: { calls: stats.calls, connections: stats.connections, peak_in_flight: stats.peak, in_flight_per_500ms: Array.from(perHalf, (n) => n ?? 0) },
       load_average: (await Bun.file('/proc/loadavg').text()).split(' ').slice(0, 3).join(' '),
     }
@@ -389,7 +401,8 @@ function printRealPath(r: RealPathResult) {
       `    CPU ${r.cpu_s.server} s server + ${r.cpu_s.worker} s worker → ${r.cpu_ms_per_council.total} ms per council (server ${r.cpu_ms_per_council.server}, worker ${r.cpu_ms_per_council.worker}); ` +
       `peak RSS ${r.peak_rss_mb.server} + ${r.peak_rss_mb.worker} = ${r.peak_rss_mb.total} MB  [< 400 MB: ${met(r.peak_rss_mb.total < 400)}]; ` +
       `failed ${r.failed}${r.intake_errors.length ? ` (${r.intake_errors.join(' | ')})` : ''}; load average ${r.load_average}\n` +
-      `    provider: ${r.provider.calls} calls on ${r.provider.connections} connections, peak ${r.provider.peak_in_flight} in flight; in flight per 0.5 s: ${r.provider.in_flight_per_500ms.join(' ')}`,
+      `    provider: ${r.provider.calls} calls on ${r.provider.connections} connections, peak ${r.provider.peak_in_flight} in flight; in flight per 0.5 s: ${r.provider.in_flight_per_500ms.join(' ')}\n` +
+      `    RSS MB per 0.5 s (server/worker): ${r.rss_mb_per_500ms.map(([s, w]) => (r.mode === 'pg' ? `${s}/${w}` : `${s}`)).join(' ')}`,
   )
 }
 
