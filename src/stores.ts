@@ -2,12 +2,15 @@
  * Where every table is reached (STYLE.md "Stores"). Each aggregate has an
  * interface in its module (`store.ts`) and one implementation per dialect
  * (`store.pg.ts`, `store.sqlite.ts`) that owns all of its SQL, prepared
- * statements, batching and coalescing. This file is the only place that looks
+ * statements, batching and coalescing; queries that are the same text on both
+ * dialects are written once (`store.portable.ts`, given the dialect's database
+ * and tables by db/portable.ts). This file is the only place that looks
  * at the dialect: it picks the implementations and offers `transaction`, which
  * hands the callback the same stores bound to one transaction, so a change and
  * its audit event (or a job and its budget reservation) commit together.
  */
 import type { Database, PgExec, SqliteExec } from '../db/client'
+import { pgPortable, sqlitePortable } from '../db/portable'
 import { createPgAuditStore } from '../plugins/audit/store.pg'
 import { createSqliteAuditStore } from '../plugins/audit/store.sqlite'
 import type { AuditStore } from '../plugins/audit/types'
@@ -48,8 +51,7 @@ import type { PaymentStore } from './modules/payments/store'
 import { createPgPaymentStore } from './modules/payments/store.pg'
 import { createSqlitePaymentStore } from './modules/payments/store.sqlite'
 import type { StatusStore } from './modules/status/store'
-import { createPgStatusStore } from './modules/status/store.pg'
-import { createSqliteStatusStore } from './modules/status/store.sqlite'
+import { createStatusStore } from './modules/status/store.portable'
 import type { TokenStore } from './modules/tokens/store'
 import type { UsageStore } from './modules/usage/store'
 import { createPgUsageStore } from './modules/usage/store.pg'
@@ -100,7 +102,7 @@ const sqliteFactories: Factories<SqliteExec> = {
   sessions: (exec, root) => createSqliteSessionStore(exec, { coalesce: root }),
   signIns: (exec) => createSqliteSignInStore(exec),
   stageOutputs: (exec, root) => createSqliteStageOutputStore(exec, { coalesce: root }),
-  status: (exec) => createSqliteStatusStore(exec),
+  status: (exec) => createStatusStore(sqlitePortable(exec)),
   tickets: (exec) => createSqliteTicketStore(exec),
   payments: (exec) => createSqlitePaymentStore(exec),
   tokens: (exec, root) => createSqliteTokenStore(exec, root),
@@ -119,7 +121,7 @@ const pgFactories: Factories<PgExec> = {
   sessions: (exec, root) => createPgSessionStore(exec, { coalesce: root }),
   signIns: (exec) => createPgSignInStore(exec),
   stageOutputs: (exec, root) => createPgStageOutputStore(exec, { coalesce: root }),
-  status: (exec) => createPgStatusStore(exec),
+  status: (exec) => createStatusStore(pgPortable(exec)),
   tickets: (exec) => createPgTicketStore(exec),
   payments: (exec) => createPgPaymentStore(exec),
   tokens: (exec, root) => createPgTokenStore(exec, { coalesce: root }),
