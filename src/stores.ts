@@ -45,8 +45,7 @@ import type { SessionStore } from './modules/sessions/store'
 import { createPgSessionStore } from './modules/sessions/store.pg'
 import { createSqliteSessionStore } from './modules/sessions/store.sqlite'
 import type { TicketStore } from './modules/tickets/store'
-import { createPgTicketStore } from './modules/tickets/store.pg'
-import { createSqliteTicketStore } from './modules/tickets/store.sqlite'
+import { createTicketStore } from './modules/tickets/store.portable'
 import type { PaymentStore } from './modules/payments/store'
 import { createPgPaymentStore } from './modules/payments/store.pg'
 import { createSqlitePaymentStore } from './modules/payments/store.sqlite'
@@ -103,7 +102,7 @@ const sqliteFactories: Factories<SqliteExec> = {
   signIns: (exec) => createSqliteSignInStore(exec),
   stageOutputs: (exec, root) => createSqliteStageOutputStore(exec, { coalesce: root }),
   status: (exec) => createStatusStore(sqlitePortable(exec)),
-  tickets: (exec) => createSqliteTicketStore(exec),
+  tickets: (exec) => createTicketStore(sqlitePortable(exec)),
   payments: (exec) => createSqlitePaymentStore(exec),
   tokens: (exec, root) => createSqliteTokenStore(exec, root),
   usage: (exec) => createSqliteUsageStore(exec),
@@ -122,7 +121,7 @@ const pgFactories: Factories<PgExec> = {
   signIns: (exec) => createPgSignInStore(exec),
   stageOutputs: (exec, root) => createPgStageOutputStore(exec, { coalesce: root }),
   status: (exec) => createStatusStore(pgPortable(exec)),
-  tickets: (exec) => createPgTicketStore(exec),
+  tickets: (exec) => createTicketStore(pgPortable(exec)),
   payments: (exec) => createPgPaymentStore(exec),
   tokens: (exec, root) => createPgTokenStore(exec, { coalesce: root }),
   usage: (exec) => createPgUsageStore(exec),
