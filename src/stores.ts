@@ -21,8 +21,7 @@ import type { BudgetLedger } from './modules/budgets/store'
 import { createPgBudgetLedger } from './modules/budgets/store.pg'
 import { createSqliteBudgetLedger } from './modules/budgets/store.sqlite'
 import type { CatalogStore } from './modules/catalog/store'
-import { createPgCatalogStore } from './modules/catalog/store.pg'
-import { createSqliteCatalogStore } from './modules/catalog/store.sqlite'
+import { createCatalogStore } from './modules/catalog/store.portable'
 import type { DataStore } from './modules/data/store'
 import { createPgDataStore } from './modules/data/store.pg'
 import { createSqliteDataStore } from './modules/data/store.sqlite'
@@ -92,7 +91,8 @@ type Factories<Exec> = { [K in keyof TxStores]: (exec: Exec, root: boolean) => T
 const sqliteFactories: Factories<SqliteExec> = {
   audit: (exec) => createSqliteAuditStore(exec),
   budgets: (exec, root) => createSqliteBudgetLedger(exec, { coalesce: root }),
-  catalog: (exec, root) => createSqliteCatalogStore(exec, { coalesce: root }),
+  // libsql runs each statement on this thread: shared reads wait a turn for company (db/coalesce.ts).
+  catalog: (exec, root) => createCatalogStore(sqlitePortable(exec), { coalesce: root, coalescer: { wait: 'turn' } }),
   documents: (exec) => createSqliteDocumentStore(exec),
   data: (exec) => createSqliteDataStore(exec),
   identity: (exec, root) => createSqliteIdentityStore(exec, { coalesce: root }),
@@ -111,7 +111,7 @@ const sqliteFactories: Factories<SqliteExec> = {
 const pgFactories: Factories<PgExec> = {
   audit: (exec) => createPgAuditStore(exec),
   budgets: (exec, root) => createPgBudgetLedger(exec, { coalesce: root }),
-  catalog: (exec, root) => createPgCatalogStore(exec, { coalesce: root }),
+  catalog: (exec, root) => createCatalogStore(pgPortable(exec), { coalesce: root }),
   documents: (exec, root) => createPgDocumentStore(exec, { coalesce: root }),
   data: (exec) => createPgDataStore(exec),
   identity: (exec, root) => createPgIdentityStore(exec, { coalesce: root }),
