@@ -10,7 +10,7 @@ import { pgPortable } from '../../../db/portable'
 import { budgetReservations, budgetUsage } from '../../../db/schema/pg'
 import { reservationRounds, type BudgetLedger, type ReservationRequest, type ReserveOutcome } from './store'
 import { sumCalls } from './store-reads'
-import { ledgerQueries, type LedgerOptions } from './store.portable'
+import { ledgerQueries, reservationRow, type LedgerOptions } from './store.portable'
 
 export interface PgBudgetLedgerOptions {
   /** Share reads of reservations between concurrent callers; only on the database itself, never inside a transaction. */
@@ -32,20 +32,6 @@ export function createPgBudgetLedger(db: PgExec, { coalesce }: PgBudgetLedgerOpt
 
   const dayOf = (userId: string, day: string) => and(eq(budgetUsage.userId, userId), eq(budgetUsage.day, day))
   const fitsAlone = ({ worstCase: worst, limits: limit }: ReservationRequest) => worst.tokens <= limit.tokens && worst.cost <= limit.cost
-  const reservationRow = (r: ReservationRequest) => ({
-    jobId: r.jobId,
-    userId: r.userId,
-    day: r.day,
-    kind: r.kind,
-    roles: r.roles,
-    tokensReserved: r.worstCase.tokens,
-    costReservedMicroUsd: r.worstCase.cost,
-    tokensUsed: 0,
-    costUsedMicroUsd: 0,
-    calls: 0,
-    createdAt: r.at,
-    settledAt: null,
-  })
 
   return {
     ...ledgerQueries(pgPortable(db), { coalesce, recordCalls }),

@@ -10,8 +10,24 @@ import { newId } from '../../../db/client'
 import { createCoalescer, type CoalescerOptions } from '../../../db/coalesce'
 import type { Portable } from '../../../db/portable'
 import type { BudgetReservationRow } from '../../../db/schema'
-import { alertBit, type BudgetLedger } from './store'
+import { alertBit, type BudgetLedger, type ReservationRequest } from './store'
 import { sharedLedgerReads } from './store-reads'
+
+/** The reservation row a granted request inserts. */
+export const reservationRow = (r: ReservationRequest) => ({
+  jobId: r.jobId,
+  userId: r.userId,
+  day: r.day,
+  kind: r.kind,
+  roles: r.roles,
+  tokensReserved: r.worstCase.tokens,
+  costReservedMicroUsd: r.worstCase.cost,
+  tokensUsed: 0,
+  costUsedMicroUsd: 0,
+  calls: 0,
+  createdAt: r.at,
+  settledAt: null,
+})
 
 type CallUse = { jobId: string; use: { tokens: number; cost: number } }
 type CallRecorded = { userId: string; day: string; settled: boolean } | undefined
@@ -92,20 +108,7 @@ export function ledgerQueries({ db, t }: Portable, { coalesce, coalescer, record
         const [day] = await db.select().from(budgetUsage).where(dayOf(r.userId, r.day)).limit(1)
         return { granted: false, day }
       }
-      await db.insert(budgetReservations).values({
-        jobId: r.jobId,
-        userId: r.userId,
-        day: r.day,
-        kind: r.kind,
-        roles: r.roles,
-        tokensReserved: r.worstCase.tokens,
-        costReservedMicroUsd: r.worstCase.cost,
-        tokensUsed: 0,
-        costUsedMicroUsd: 0,
-        calls: 0,
-        createdAt: r.at,
-        settledAt: null,
-      })
+      await db.insert(budgetReservations).values(reservationRow(r))
       return { granted: true }
     },
 
