@@ -19,7 +19,9 @@
  *   genuinely differs — raw `execute`/`run`, prepared statements, `unnest`,
  *   `json_to_recordset`, `.for('update')`, the result of a write without
  *   `.returning()` (pg `rowCount`, libsql `rowsAffected`) — stays in the
- *   dialect's `store.pg.ts` / `store.sqlite.ts`;
+ *   dialect's `store.pg.ts` / `store.sqlite.ts`, which may hand it to the shared
+ *   code as a function or option (e.g. the budget ledger's `recordCalls`,
+ *   libsql's `wait: 'turn'` coalescing);
  * - each store's contract suite (tests/unit/stores/*, `eachDialect`) runs the
  *   shared code on both dialects, so a PostgreSQL-only call that slipped in
  *   fails there on libsql.
