@@ -2,12 +2,15 @@
  * Where every table is reached (STYLE.md "Stores"). Each aggregate has an
  * interface in its module (`store.ts`) and one implementation per dialect
  * (`store.pg.ts`, `store.sqlite.ts`) that owns all of its SQL, prepared
- * statements, batching and coalescing. This file is the only place that looks
+ * statements, batching and coalescing; queries that are the same text on both
+ * dialects are written once (`store.portable.ts`, given the dialect's database
+ * and tables by db/portable.ts). This file is the only place that looks
  * at the dialect: it picks the implementations and offers `transaction`, which
  * hands the callback the same stores bound to one transaction, so a change and
  * its audit event (or a job and its budget reservation) commit together.
  */
 import type { Database, PgExec, SqliteExec } from '../db/client'
+import { pgPortable, sqlitePortable } from '../db/portable'
 import { createPgAuditStore } from '../plugins/audit/store.pg'
 import { createSqliteAuditStore } from '../plugins/audit/store.sqlite'
 import type { AuditStore } from '../plugins/audit/types'
@@ -18,8 +21,7 @@ import type { BudgetLedger } from './modules/budgets/store'
 import { createPgBudgetLedger } from './modules/budgets/store.pg'
 import { createSqliteBudgetLedger } from './modules/budgets/store.sqlite'
 import type { CatalogStore } from './modules/catalog/store'
-import { createPgCatalogStore } from './modules/catalog/store.pg'
-import { createSqliteCatalogStore } from './modules/catalog/store.sqlite'
+import { createCatalogStore } from './modules/catalog/store.portable'
 import type { DataStore } from './modules/data/store'
 import { createPgDataStore } from './modules/data/store.pg'
 import { createSqliteDataStore } from './modules/data/store.sqlite'
@@ -42,14 +44,12 @@ import type { SessionStore } from './modules/sessions/store'
 import { createPgSessionStore } from './modules/sessions/store.pg'
 import { createSqliteSessionStore } from './modules/sessions/store.sqlite'
 import type { TicketStore } from './modules/tickets/store'
-import { createPgTicketStore } from './modules/tickets/store.pg'
-import { createSqliteTicketStore } from './modules/tickets/store.sqlite'
+import { createTicketStore } from './modules/tickets/store.portable'
 import type { PaymentStore } from './modules/payments/store'
 import { createPgPaymentStore } from './modules/payments/store.pg'
 import { createSqlitePaymentStore } from './modules/payments/store.sqlite'
 import type { StatusStore } from './modules/status/store'
-import { createPgStatusStore } from './modules/status/store.pg'
-import { createSqliteStatusStore } from './modules/status/store.sqlite'
+import { createStatusStore } from './modules/status/store.portable'
 import type { TokenStore } from './modules/tokens/store'
 import type { UsageStore } from './modules/usage/store'
 import { createPgUsageStore } from './modules/usage/store.pg'
@@ -91,7 +91,8 @@ type Factories<Exec> = { [K in keyof TxStores]: (exec: Exec, root: boolean) => T
 const sqliteFactories: Factories<SqliteExec> = {
   audit: (exec) => createSqliteAuditStore(exec),
   budgets: (exec, root) => createSqliteBudgetLedger(exec, { coalesce: root }),
-  catalog: (exec, root) => createSqliteCatalogStore(exec, { coalesce: root }),
+  // libsql runs each statement on this thread: shared reads wait a turn for company (db/coalesce.ts).
+  catalog: (exec, root) => createCatalogStore(sqlitePortable(exec), { coalesce: root, coalescer: { wait: 'turn' } }),
   documents: (exec) => createSqliteDocumentStore(exec),
   data: (exec) => createSqliteDataStore(exec),
   identity: (exec, root) => createSqliteIdentityStore(exec, { coalesce: root }),
@@ -100,8 +101,8 @@ const sqliteFactories: Factories<SqliteExec> = {
   sessions: (exec, root) => createSqliteSessionStore(exec, { coalesce: root }),
   signIns: (exec) => createSqliteSignInStore(exec),
   stageOutputs: (exec, root) => createSqliteStageOutputStore(exec, { coalesce: root }),
-  status: (exec) => createSqliteStatusStore(exec),
-  tickets: (exec) => createSqliteTicketStore(exec),
+  status: (exec) => createStatusStore(sqlitePortable(exec)),
+  tickets: (exec) => createTicketStore(sqlitePortable(exec)),
   payments: (exec) => createSqlitePaymentStore(exec),
   tokens: (exec, root) => createSqliteTokenStore(exec, root),
   usage: (exec) => createSqliteUsageStore(exec),
@@ -110,7 +111,7 @@ const sqliteFactories: Factories<SqliteExec> = {
 const pgFactories: Factories<PgExec> = {
   audit: (exec) => createPgAuditStore(exec),
   budgets: (exec, root) => createPgBudgetLedger(exec, { coalesce: root }),
-  catalog: (exec, root) => createPgCatalogStore(exec, { coalesce: root }),
+  catalog: (exec, root) => createCatalogStore(pgPortable(exec), { coalesce: root }),
   documents: (exec, root) => createPgDocumentStore(exec, { coalesce: root }),
   data: (exec) => createPgDataStore(exec),
   identity: (exec, root) => createPgIdentityStore(exec, { coalesce: root }),
@@ -119,8 +120,8 @@ const pgFactories: Factories<PgExec> = {
   sessions: (exec, root) => createPgSessionStore(exec, { coalesce: root }),
   signIns: (exec) => createPgSignInStore(exec),
   stageOutputs: (exec, root) => createPgStageOutputStore(exec, { coalesce: root }),
-  status: (exec) => createPgStatusStore(exec),
-  tickets: (exec) => createPgTicketStore(exec),
+  status: (exec) => createStatusStore(pgPortable(exec)),
+  tickets: (exec) => createTicketStore(pgPortable(exec)),
   payments: (exec) => createPgPaymentStore(exec),
   tokens: (exec, root) => createPgTokenStore(exec, { coalesce: root }),
   usage: (exec) => createPgUsageStore(exec),

@@ -1,10 +1,11 @@
-/** The audit store on PostgreSQL. */
-import { and, asc, count, desc, eq, gt, inArray, lt, min, or, sql } from 'drizzle-orm'
+/** The audit store on PostgreSQL: the shared queries (./store.portable.ts), batched appends and the lease on the database's clock. */
+import { sql } from 'drizzle-orm'
 import type { PgExec } from '../../db/client'
+import { pgPortable } from '../../db/portable'
 import type { AuditEventRow } from '../../db/schema'
-import { auditEvents, auditOutbox, auditOutboxLease } from '../../db/schema/pg'
+import { auditEvents, auditOutboxLease } from '../../db/schema/pg'
 import { auditLine } from './json'
-import { auditWhere, escapeLike } from './query'
+import { auditQueries } from './store.portable'
 import type { AuditStore } from './types'
 
 /**
@@ -35,7 +36,10 @@ const RECORD = sql.raw(`r(n int, id text, at timestamptz, actor_id text, actor t
 const COLUMNS = sql.raw('id, at, actor_id, actor, role, action, target, session_id, job_id, request_id, ip, metadata')
 
 export function createPgAuditStore(db: PgExec): AuditStore {
+  // jsonb reads as text through a cast, for LIKE.
+  const shared = auditQueries(pgPortable(db), (metadata) => sql`${metadata}::text`)
   return {
+    ...shared,
     /**
      * Read events arrive thousands a second on a busy server. A batch goes in as
      * one JSON parameter through json_to_recordset: building a 200-row drizzle
@@ -61,55 +65,8 @@ export function createPgAuditStore(db: PgExec): AuditStore {
         e as (insert into audit_events (${COLUMNS}) select ${COLUMNS} from r)
         insert into audit_outbox (event_id, payload, created_at) select id, payload, at from r order by n`)
     },
-    async deleteBefore(before, limit) {
-      const batch = db.select({ id: auditEvents.id }).from(auditEvents).where(lt(auditEvents.at, before)).limit(limit)
-      const gone = await db.delete(auditEvents).where(inArray(auditEvents.id, batch)).returning({ id: auditEvents.id })
-      return gone.length
-    },
-    list(query) {
-      return db.select().from(auditEvents).where(auditWhere(auditEvents, query)).orderBy(desc(auditEvents.id)).limit(query.limit)
-    },
-    mentioning(subject, after, limit) {
-      const like = (text: string) => `%${escapeLike(text)}%`
-      const metadata = sql`${auditEvents.metadata}::text`
-      const names = or(
-        eq(auditEvents.actorId, subject.userId),
-        eq(auditEvents.actor, subject.email),
-        sql`${auditEvents.target} like ${like(subject.userId)} escape '\\'`,
-        sql`${metadata} like ${like(subject.userId)} escape '\\'`,
-        sql`lower(${metadata}) like ${like(subject.email.toLowerCase())} escape '\\'`,
-      )
-      return db
-        .select()
-        .from(auditEvents)
-        .where(after === null ? names : and(gt(auditEvents.id, after), names))
-        .orderBy(asc(auditEvents.id))
-        .limit(limit)
-    },
-    async rewrite(rows) {
-      if (rows.length === 0) return
-      // Rare (erasures) and bounded by the caller's batch: one statement a row, all in one transaction.
-      await db.transaction(async (tx) => {
-        for (const row of rows) {
-          await tx
-            .update(auditEvents)
-            .set({ actorId: row.actorId, actor: row.actor, target: row.target, ip: row.ip, metadata: row.metadata })
-            .where(eq(auditEvents.id, row.id))
-          await tx.update(auditOutbox).set({ payload: auditLine(row) }).where(eq(auditOutbox.eventId, row.id))
-        }
-      })
-    },
     outbox: {
-      take(limit) {
-        return db.select().from(auditOutbox).orderBy(asc(auditOutbox.seq)).limit(limit)
-      },
-      async remove(seqs) {
-        if (seqs.length > 0) await db.delete(auditOutbox).where(inArray(auditOutbox.seq, [...seqs]))
-      },
-      async backlog() {
-        const [row] = await db.select({ count: count(), oldest: min(auditOutbox.createdAt) }).from(auditOutbox)
-        return { count: row?.count ?? 0, oldestAt: row?.oldest ?? null }
-      },
+      ...shared.outbox,
       async acquireLease(name, holder, ttlMs) {
         // The database's clock, not each instance's: instances whose clocks disagree still agree on expiry.
         const until = sql`now() + ${Math.round(ttlMs)}::integer * interval '1 millisecond'`
@@ -123,9 +80,6 @@ export function createPgAuditStore(db: PgExec): AuditStore {
           })
           .returning({ holder: auditOutboxLease.holder })
         return held.length === 1
-      },
-      async releaseLease(name, holder) {
-        await db.delete(auditOutboxLease).where(and(eq(auditOutboxLease.name, name), eq(auditOutboxLease.holder, holder)))
       },
     },
   }

@@ -1,10 +1,10 @@
-/** Stage outputs on PostgreSQL: the reads and inserts of councils that move together share statements (db/coalesce.ts). */
-import { and, asc, desc, eq, gte, inArray, lt, ne, sql } from 'drizzle-orm'
-import { newId, type PgExec } from '../../../db/client'
-import { createCoalescer } from '../../../db/coalesce'
+/** Stage outputs on PostgreSQL: the shared queries (./store.portable.ts) with a batch insert through unnest. */
+import { sql } from 'drizzle-orm'
+import type { PgExec } from '../../../db/client'
+import { pgPortable } from '../../../db/portable'
 import type { StageOutputRow } from '../../../db/schema'
-import { stageOutputs } from '../../../db/schema/pg'
 import type { StageOutputStore } from './store'
+import { createStageOutputStore } from './store.portable'
 
 export interface PgStageOutputStoreOptions {
   /** Share statements between concurrent callers; only on the database itself, never inside a transaction. */
@@ -12,8 +12,6 @@ export interface PgStageOutputStoreOptions {
 }
 
 export function createPgStageOutputStore(db: PgExec, { coalesce }: PgStageOutputStoreOptions): StageOutputStore {
-  const readRuns = (runIds: string[]) => db.select().from(stageOutputs).where(inArray(stageOutputs.runId, runIds)).orderBy(asc(stageOutputs.agent))
-
   /**
    * A batch goes in as one array per column through unnest (16 parameters
    * however many rows; a 250-row drizzle insert took milliseconds of the event
@@ -39,59 +37,5 @@ export function createPgStageOutputStore(db: PgExec, { coalesce }: PgStageOutput
       returning id`)
     return new Set(result.rows.map((row) => row.id))
   }
-
-  /** Many councils finish a stage at the same moment (1,000 drafts within a millisecond): their rows share one insert. */
-  const insertTogether = createCoalescer<StageOutputRow, boolean>(
-    async (rows) => {
-      const inserted = await insertRows(rows)
-      return rows.map((row) => inserted.has(row.id))
-    },
-    { maxBatch: 500 },
-  )
-  /** A resumed council reads what it stored; councils that start together share the read. */
-  const readTogether = createCoalescer<string, StageOutputRow[]>(async (runIds) => {
-    const rows = await readRuns([...new Set(runIds)])
-    return runIds.map((runId) => rows.filter((row) => row.runId === runId))
-  })
-
-  return {
-    forRun(runId) {
-      return coalesce ? readTogether.add(runId) : readRuns([runId])
-    },
-    qualitySample(since, until, maxCouncils) {
-      const councils = db
-        .select({ runId: stageOutputs.runId })
-        .from(stageOutputs)
-        .where(and(eq(stageOutputs.stage, 'aggregate'), gte(stageOutputs.createdAt, since), lt(stageOutputs.createdAt, until)))
-        .orderBy(desc(stageOutputs.createdAt))
-        .limit(maxCouncils)
-      return db
-        .select({
-          runId: stageOutputs.runId,
-          stage: stageOutputs.stage,
-          agent: stageOutputs.agent,
-          chars: sql<number>`coalesce(length(${stageOutputs.content}), 0)`.mapWith(Number),
-          data: stageOutputs.data,
-        })
-        .from(stageOutputs)
-        .where(and(inArray(stageOutputs.runId, councils), inArray(stageOutputs.stage, ['draft', 'review']), eq(stageOutputs.status, 'ok')))
-        .orderBy(asc(stageOutputs.runId), asc(stageOutputs.agent))
-    },
-    async removeForRun(runId) {
-      return (await db.delete(stageOutputs).where(eq(stageOutputs.runId, runId)).returning({ id: stageOutputs.id })).length
-    },
-    async save(output) {
-      const row: StageOutputRow = { ...output, id: newId(), createdAt: new Date() }
-      const inserted = coalesce ? await insertTogether.add(row) : (await insertRows([row])).has(row.id)
-      if (inserted) return row
-      // The key is taken: a failed row gives way to this one; a finished row stays and is returned.
-      const key = and(eq(stageOutputs.runId, row.runId), eq(stageOutputs.stage, row.stage), eq(stageOutputs.agent, row.agent))
-      const [updated] = await db
-        .update(stageOutputs)
-        .set({ ...output, createdAt: row.createdAt })
-        .where(and(key, ne(stageOutputs.status, 'ok')))
-        .returning()
-      return updated ?? (await db.select().from(stageOutputs).where(key).limit(1))[0]!
-    },
-  }
+  return createStageOutputStore(pgPortable(db), { coalesce, insertRows })
 }

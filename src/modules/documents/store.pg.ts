@@ -1,12 +1,12 @@
-/** Document metadata on PostgreSQL: a small table read by session or id; the documents of sessions being shown are read together (db/coalesce.ts). */
-import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm'
+/** Document metadata on PostgreSQL: the shared queries (./store.portable.ts); the documents of sessions being shown are read together (db/coalesce.ts). */
+import { and, asc, isNull, sql } from 'drizzle-orm'
 import type { PgExec } from '../../../db/client'
 import { createCoalescer } from '../../../db/coalesce'
+import { pgPortable } from '../../../db/portable'
 import type { DocumentRow } from '../../../db/schema'
-import { documents, sessions } from '../../../db/schema/pg'
-import { outcomeFields, type DocumentStore } from './store'
-
-const READING = ['pending', 'extracting']
+import { documents } from '../../../db/schema/pg'
+import type { DocumentStore } from './store'
+import { documentQueries } from './store.portable'
 
 export interface PgDocumentStoreOptions {
   /** Share statements between concurrent callers; only on the database itself, never inside a transaction. */
@@ -14,7 +14,6 @@ export interface PgDocumentStoreOptions {
 }
 
 export function createPgDocumentStore(db: PgExec, { coalesce }: PgDocumentStoreOptions): DocumentStore {
-  const live = (id: string) => and(eq(documents.id, id), isNull(documents.deletedAt))
   let prepared: ReturnType<typeof prepare> | null = null
   const prepare = () =>
     db
@@ -41,63 +40,13 @@ export function createPgDocumentStore(db: PgExec, { coalesce }: PgDocumentStoreO
   })
   const forSessions = (ids: readonly string[]) => (coalesce ? readForSessions.add(ids) : forSessionsNow(ids))
   return {
-    async insert(rows) {
-      if (rows.length > 0) await db.insert(documents).values([...rows])
-    },
-    async find(id) {
-      return (await db.select().from(documents).where(eq(documents.id, id)).limit(1))[0]
-    },
-    async findLive(id, userId) {
-      const rows = await db
-        .select({ document: documents })
-        .from(documents)
-        .innerJoin(sessions, eq(sessions.id, documents.sessionId))
-        .where(and(live(id), eq(documents.userId, userId), eq(sessions.userId, userId), isNull(sessions.deletedAt)))
-        .limit(1)
-      return rows[0]?.document
-    },
+    ...documentQueries(pgPortable(db)),
     forSession(sessionId) {
       return forSessions([sessionId])
     },
     async forSessions(sessionIds) {
       if (sessionIds.length === 0) return []
       return forSessions(sessionIds)
-    },
-    allForSession(sessionId) {
-      return db.select().from(documents).where(eq(documents.sessionId, sessionId)).orderBy(asc(documents.id))
-    },
-    async usage(sessionId) {
-      const [row] = await db
-        .select({ files: sql<number>`count(*)`, bytes: sql<number>`coalesce(sum(${documents.bytes}), 0)` })
-        .from(documents)
-        .where(and(eq(documents.sessionId, sessionId), isNull(documents.deletedAt)))
-      return { files: Number(row?.files ?? 0), bytes: Number(row?.bytes ?? 0) }
-    },
-    async startExtracting(id, at) {
-      const rows = await db
-        .update(documents)
-        .set({ status: 'extracting', error: null, updatedAt: at })
-        .where(and(live(id), inArray(documents.status, READING)))
-        .returning({ id: documents.id })
-      return rows.length > 0
-    },
-    async progress(id, pagesDone, pages) {
-      await db.update(documents).set({ pagesDone, pages }).where(and(live(id), eq(documents.status, 'extracting')))
-    },
-    async finish(id, outcome, at) {
-      const rows = await db
-        .update(documents)
-        .set(outcomeFields(outcome, at))
-        .where(and(live(id), inArray(documents.status, READING)))
-        .returning({ id: documents.id })
-      return rows.length > 0
-    },
-    async softDelete(id, at) {
-      const rows = await db.update(documents).set({ deletedAt: at, updatedAt: at }).where(live(id)).returning({ id: documents.id })
-      return rows.length > 0
-    },
-    removeForSession(sessionId) {
-      return db.delete(documents).where(eq(documents.sessionId, sessionId)).returning()
     },
   }
 }

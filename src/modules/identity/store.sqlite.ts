@@ -1,19 +1,20 @@
-/** Users and role bindings on libsql: the simplest correct SQL; the per-request reads prepared once. */
-import { and, asc, count, desc, eq, inArray, lt, sql } from 'drizzle-orm'
+/**
+ * Users and role bindings on libsql: the shared queries (./store.portable.ts)
+ * and the per-request reads, prepared once.
+ */
+import { asc, eq, sql } from 'drizzle-orm'
 import type { SqliteExec } from '../../../db/client'
 import { createCoalescer } from '../../../db/coalesce'
-import { containsPattern } from '../../../db/like'
+import { sqlitePortable } from '../../../db/portable'
 import { roleBindings, users } from '../../../db/schema/sqlite'
-import type { BoundRole, IdentityStore } from './store'
+import type { IdentityStore } from './store'
+import { identityQueries, readsTogether, type LockRole } from './store.portable'
 
-const bound = {
-  id: roleBindings.id,
-  userId: roleBindings.userId,
-  role: roleBindings.role,
-  createdBy: roleBindings.createdBy,
-  createdAt: roleBindings.createdAt,
-  email: users.email,
-}
+/**
+ * Nothing to take: a transaction (a savepoint inside one) holds the process's write turn from the count
+ * to the delete (db/client.ts serialises libsql transactions), so two removals cannot both see a second one.
+ */
+const lockRole: LockRole = async () => {}
 
 /**
  * @example
@@ -21,6 +22,7 @@ const bound = {
  * await identity.rolesOf(userId)
  */
 export function createSqliteIdentityStore(db: SqliteExec, { coalesce }: { coalesce: boolean } = { coalesce: false }): IdentityStore {
+  const portable = sqlitePortable(db)
   let prepared: ReturnType<typeof prepare> | null = null
   const prepare = () => ({
     byExternalId: db
@@ -38,76 +40,19 @@ export function createSqliteIdentityStore(db: SqliteExec, { coalesce }: { coales
   })
   const queries = () => (prepared ??= prepare())
   // Outside transactions, requests that resolve users at the same moment (a burst of first-seen users) share one read.
-  const byExternalIdTogether = createCoalescer<string, string | undefined>(async (externalIds) => {
-    const rows = await db.select({ id: users.id, externalId: users.externalId }).from(users).where(inArray(users.externalId, [...new Set(externalIds)]))
-    const byExternal = new Map(rows.map((row) => [row.externalId, row.id]))
-    return externalIds.map((externalId) => byExternal.get(externalId))
-  }, { wait: 'turn' })
-  const rolesTogether = createCoalescer<string, string[]>(async (userIds) => {
-    const rows = await db
-      .select({ userId: roleBindings.userId, role: roleBindings.role })
-      .from(roleBindings)
-      .where(inArray(roleBindings.userId, [...new Set(userIds)]))
-      .orderBy(asc(roleBindings.role))
-    return userIds.map((userId) => rows.filter((row) => row.userId === userId).map((row) => row.role))
-  }, { wait: 'turn' })
-
-  const findBinding = async (exec: SqliteExec, id: string): Promise<BoundRole | undefined> =>
-    (await exec.select(bound).from(roleBindings).innerJoin(users, eq(users.id, roleBindings.userId)).where(eq(roleBindings.id, id)).limit(1))[0]
+  const together = readsTogether(portable)
+  const byExternalIdTogether = createCoalescer<string, string | undefined>((externalIds) => together.userIds(externalIds), { wait: 'turn' })
+  const rolesTogether = createCoalescer<string, string[]>((userIds) => together.roles(userIds), { wait: 'turn' })
 
   return {
+    ...identityQueries(portable, lockRole),
     async userIdByExternalId(externalId) {
       if (coalesce) return byExternalIdTogether.add(externalId)
       return (await queries().byExternalId.all({ externalId }))[0]?.id
     },
-    async userIdByEmail(email) {
-      const [row] = await db.select({ id: users.id }).from(users).where(eq(users.email, email)).orderBy(asc(users.createdAt), asc(users.id)).limit(1)
-      return row?.id
-    },
-    async insertUser(row) {
-      return (await db.insert(users).values(row).onConflictDoNothing().returning({ id: users.id })).length > 0
-    },
-    async insertUsers(rows) {
-      if (rows.length === 0) return new Set()
-      return new Set((await db.insert(users).values([...rows]).onConflictDoNothing().returning({ id: users.id })).map((row) => row.id))
-    },
     async rolesOf(userId) {
       if (coalesce) return rolesTogether.add(userId)
       return (await queries().roles.all({ userId })).map((row) => row.role)
-    },
-    async bind(row) {
-      return (await db.insert(roleBindings).values(row).onConflictDoNothing().returning({ id: roleBindings.id })).length > 0
-    },
-    async listBindings(filters, after, limit) {
-      const user = filters.user?.trim()
-      const role = filters.role?.trim()
-      return db
-        .select(bound)
-        .from(roleBindings)
-        .innerJoin(users, eq(users.id, roleBindings.userId))
-        .where(
-          and(
-            user ? sql`lower(${users.email}) like ${containsPattern(user)} escape '\\'` : undefined,
-            role ? eq(roleBindings.role, role) : undefined,
-            after ? lt(roleBindings.id, after) : undefined,
-          ),
-        )
-        .orderBy(desc(roleBindings.id))
-        .limit(limit)
-    },
-    async unbind(id, keepLast) {
-      // A transaction (a savepoint inside one) holds the process's write turn from the count to the
-      // delete (db/client.ts serialises libsql transactions), so two removals cannot both see a second one.
-      return db.transaction(async (tx) => {
-        const found = await findBinding(tx, id)
-        if (!found) return undefined
-        if (found.role === keepLast) {
-          const [held] = await tx.select({ n: count() }).from(roleBindings).where(eq(roleBindings.role, keepLast))
-          if ((held?.n ?? 0) <= 1) return { refused: found }
-        }
-        const gone = await tx.delete(roleBindings).where(eq(roleBindings.id, id)).returning({ id: roleBindings.id })
-        return gone.length > 0 ? { removed: found } : undefined
-      })
     },
   }
 }

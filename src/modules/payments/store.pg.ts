@@ -1,11 +1,10 @@
-/** Payments and entitlements on PostgreSQL. */
-import { and, eq, inArray, sql } from 'drizzle-orm'
+/** Payments and entitlements on PostgreSQL: the shared queries (./store.portable.ts) and the prepared read of a user's palettes. */
+import { eq, sql } from 'drizzle-orm'
 import type { PgExec } from '../../../db/client'
-import { entitlements, paymentEvents, payments } from '../../../db/schema/pg'
+import { pgPortable } from '../../../db/portable'
+import { entitlements } from '../../../db/schema/pg'
 import type { PaymentStore } from './store'
-
-/** Where each target status may be reached from: a success is final. */
-const FROM = { succeeded: ['pending', 'failed'], failed: ['pending'] } as const
+import { paymentQueries } from './store.portable'
 
 /**
  * @example
@@ -24,35 +23,7 @@ export function createPgPaymentStore(db: PgExec): PaymentStore {
   const queries = () => (prepared ??= prepare())
 
   return {
-    async insertPayment(row) {
-      await db.insert(payments).values(row)
-    },
-    async payment(id) {
-      return (await db.select().from(payments).where(eq(payments.id, id)).limit(1))[0]
-    },
-    async settle(id, to, providerRef, at) {
-      const [row] = await db
-        .update(payments)
-        .set({ status: to, updatedAt: at, ...(providerRef ? { providerRef } : {}) })
-        .where(and(eq(payments.id, id), inArray(payments.status, [...FROM[to]])))
-        .returning()
-      return row
-    },
-    async recordEvent(row) {
-      return (await db.insert(paymentEvents).values(row).onConflictDoNothing().returning({ id: paymentEvents.id })).length > 0
-    },
-    async grant(row) {
-      return (await db.insert(entitlements).values(row).onConflictDoNothing().returning({ id: entitlements.id })).length > 0
-    },
-    async entitlement(userId, paletteId) {
-      return (
-        await db
-          .select()
-          .from(entitlements)
-          .where(and(eq(entitlements.userId, userId), eq(entitlements.paletteId, paletteId)))
-          .limit(1)
-      )[0]
-    },
+    ...paymentQueries(pgPortable(db)),
     async unlockedPalettes(userId) {
       const rows = await queries().unlocked.execute({ userId })
       return rows.map((row) => row.paletteId)

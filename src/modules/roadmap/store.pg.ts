@@ -1,67 +1,16 @@
-/** Roadmap items on PostgreSQL. */
-import { and, asc, count, eq, inArray, or, sql, type SQL } from 'drizzle-orm'
+/** Roadmap items on PostgreSQL: the shared queries (./store.portable.ts) and the ordering lock. */
+import { sql } from 'drizzle-orm'
 import type { PgExec } from '../../../db/client'
-import { roadmapItems as items } from '../../../db/schema/pg'
-import { containsPattern, type RoadmapStore } from './store'
-
-const rank = sql`(case ${items.phase} when 'now' then 0 when 'next' then 1 else 2 end)`
+import { pgPortable } from '../../../db/portable'
+import type { RoadmapStore } from './store'
+import { roadmapQueries } from './store.portable'
 
 export function createPgRoadmapStore(db: PgExec): RoadmapStore {
   return {
-    async insert(row) {
-      await db.insert(items).values(row)
-    },
-    async find(id) {
-      return (await db.select().from(items).where(eq(items.id, id)).limit(1))[0]
-    },
-    page(filters, after, limit) {
-      const conditions: Array<SQL | undefined> = [
-        filters.phase ? eq(items.phase, filters.phase) : undefined,
-        filters.status ? eq(items.status, filters.status) : undefined,
-        filters.q
-          ? or(
-              sql`lower(${items.title}) like ${containsPattern(filters.q)} escape '\\'`,
-              sql`lower(${items.description}) like ${containsPattern(filters.q)} escape '\\'`,
-            )
-          : undefined,
-        after ? sql`(${rank}, ${items.position}, ${items.id}) > (${after.rank}, ${after.position}, ${after.id})` : undefined,
-      ]
-      return db
-        .select()
-        .from(items)
-        .where(and(...conditions))
-        .orderBy(rank, asc(items.position), asc(items.id))
-        .limit(limit)
-    },
-    async titles(ids) {
-      if (ids.length === 0) return []
-      return db.select({ id: items.id, title: items.title, phase: items.phase }).from(items).where(inArray(items.id, [...ids]))
-    },
-    outline() {
-      return db.select({ id: items.id, title: items.title, phase: items.phase }).from(items).orderBy(rank, asc(items.position), asc(items.id))
-    },
-    async update(id, fields) {
-      return (await db.update(items).set(fields).where(eq(items.id, id)).returning())[0]
-    },
-    async remove(id) {
-      return (await db.delete(items).where(eq(items.id, id)).returning())[0]
-    },
-    orderOf(phase) {
-      return db
-        .select({ id: items.id, position: items.position })
-        .from(items)
-        .where(eq(items.phase, phase))
-        .orderBy(asc(items.position), asc(items.id))
-    },
-    async setPositions(changes) {
-      for (const change of changes) await db.update(items).set({ position: change.position }).where(eq(items.id, change.id))
-    },
+    ...roadmapQueries(pgPortable(db)),
     async lockOrdering() {
       // Two admins moving items at once would each renumber from a stale order; this makes them take turns.
       await db.execute(sql`select pg_advisory_xact_lock(hashtext('roadmap_items:order'))`)
-    },
-    async count() {
-      return Number((await db.select({ n: count() }).from(items))[0]?.n ?? 0)
     },
   }
 }

@@ -1,9 +1,14 @@
-/** Personal access tokens on PostgreSQL: the per-request lookup is a named prepared statement, shared by concurrent requests. */
-import { and, count, desc, eq, isNull, lt, sql } from 'drizzle-orm'
+/**
+ * Personal access tokens on PostgreSQL: the shared queries (./store.portable.ts)
+ * and the per-request lookup, a named prepared statement shared by concurrent requests.
+ */
+import { and, eq, isNull, sql } from 'drizzle-orm'
 import type { PgExec } from '../../../db/client'
 import { createCoalescer } from '../../../db/coalesce'
+import { pgPortable } from '../../../db/portable'
 import { accessTokens, users } from '../../../db/schema/pg'
 import type { TokenStore, TokenWithOwner } from './store'
+import { tokenQueries } from './store.portable'
 
 export interface PgTokenStoreOptions {
   /** Share the lookup between concurrent requests; only on the database itself, never inside a transaction. */
@@ -44,37 +49,9 @@ export function createPgTokenStore(db: PgExec, { coalesce }: PgTokenStoreOptions
   const coalesced = createCoalescer(lookup)
 
   return {
-    async insert(row) {
-      await db.insert(accessTokens).values(row)
-    },
+    ...tokenQueries(pgPortable(db)),
     async byHash(tokenHash) {
       return coalesce ? coalesced.add(tokenHash) : (await lookup([tokenHash]))[0]
-    },
-    listActive(userId, after, limit) {
-      return db
-        .select()
-        .from(accessTokens)
-        .where(and(eq(accessTokens.userId, userId), isNull(accessTokens.revokedAt), after ? lt(accessTokens.id, after) : undefined))
-        .orderBy(desc(accessTokens.id))
-        .limit(limit)
-    },
-    async countActive(userId) {
-      const [row] = await db
-        .select({ n: count() })
-        .from(accessTokens)
-        .where(and(eq(accessTokens.userId, userId), isNull(accessTokens.revokedAt)))
-      return row?.n ?? 0
-    },
-    async revoke(id, userId, at) {
-      const [row] = await db
-        .update(accessTokens)
-        .set({ revokedAt: at })
-        .where(and(eq(accessTokens.id, id), eq(accessTokens.userId, userId), isNull(accessTokens.revokedAt)))
-        .returning()
-      return row
-    },
-    async touch(id, at) {
-      await db.update(accessTokens).set({ lastUsedAt: at }).where(eq(accessTokens.id, id))
     },
   }
 }

@@ -1,5 +1,6 @@
 /**
- * Personal access tokens on libsql. Every token-authenticated request looks its
+ * Personal access tokens on libsql: the shared queries (./store.portable.ts)
+ * and the per-request lookup. Every token-authenticated request looks its
  * token up (no cache: a revocation must hold on the next request), so on the
  * database itself concurrent lookups share one statement (db/coalesce.ts); in a
  * transaction a prepared one runs. Measured through app.handle on GET /api/v1/me
@@ -7,11 +8,13 @@
  * ~24k with the cached X-User-Id path (~1.5k without sharing); one lone request
  * waits one round trip (~0.9 ms).
  */
-import { and, count, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm'
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm'
 import { createCoalescer } from '../../../db/coalesce'
 import type { SqliteExec } from '../../../db/client'
+import { sqlitePortable } from '../../../db/portable'
 import { accessTokens, users } from '../../../db/schema/sqlite'
 import type { TokenStore, TokenWithOwner } from './store'
+import { tokenQueries } from './store.portable'
 
 /**
  * @example
@@ -45,37 +48,9 @@ export function createSqliteTokenStore(db: SqliteExec, root = false): TokenStore
   const queries = () => (prepared ??= prepare())
 
   return {
-    async insert(row) {
-      await db.insert(accessTokens).values(row)
-    },
+    ...tokenQueries(sqlitePortable(db)),
     async byHash(tokenHash) {
       return root ? coalesced.add(tokenHash) : (await queries().byHash.all({ hash: tokenHash }))[0]
-    },
-    listActive(userId, after, limit) {
-      return db
-        .select()
-        .from(accessTokens)
-        .where(and(eq(accessTokens.userId, userId), isNull(accessTokens.revokedAt), after ? lt(accessTokens.id, after) : undefined))
-        .orderBy(desc(accessTokens.id))
-        .limit(limit)
-    },
-    async countActive(userId) {
-      const [row] = await db
-        .select({ n: count() })
-        .from(accessTokens)
-        .where(and(eq(accessTokens.userId, userId), isNull(accessTokens.revokedAt)))
-      return row?.n ?? 0
-    },
-    async revoke(id, userId, at) {
-      const [row] = await db
-        .update(accessTokens)
-        .set({ revokedAt: at })
-        .where(and(eq(accessTokens.id, id), eq(accessTokens.userId, userId), isNull(accessTokens.revokedAt)))
-        .returning()
-      return row
-    },
-    async touch(id, at) {
-      await db.update(accessTokens).set({ lastUsedAt: at }).where(eq(accessTokens.id, id))
     },
   }
 }

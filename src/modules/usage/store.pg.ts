@@ -3,16 +3,15 @@
  * deltas travel as one jsonb parameter (jsonb_to_recordset) and are added to
  * their rows by INSERT … ON CONFLICT DO UPDATE, sorted by id so two processes
  * flushing overlapping rows lock them in the same order and cannot deadlock.
- * Reads sum the day rows of a window (a few thousand rows at 10M events:
- * docs/PERFORMANCE.md "Admin dashboard").
+ * The reads are shared with libsql (./store.portable.ts).
  */
-import { and, asc, eq, gte, lt, lte, sql, type SQL } from 'drizzle-orm'
+import { sql } from 'drizzle-orm'
 import type { PgExec } from '../../../db/client'
-import { usageRollups, usageUsers } from '../../../db/schema/pg'
+import { pgPortable } from '../../../db/portable'
 import { HISTOGRAM_COLUMNS } from './histogram'
-import { histOf, rollupId, userDayId, type RollupPoint, type RollupSum, type UsageDim, type UsageKind, type UsageStore } from './store'
+import { rollupId, userDayId, type UsageStore } from './store'
+import { usageQueries } from './store.portable'
 
-const COUNTERS = ['count', 'errors', 'clientErrors', 'tokensIn', 'tokensOut', 'costMicroUsd', 'durationMs', ...HISTOGRAM_COLUMNS] as const
 const COUNTER_COLUMNS = ['count', 'errors', 'client_errors', 'tokens_in', 'tokens_out', 'cost_micro_usd', 'duration_ms', ...HISTOGRAM_COLUMNS]
 
 const UPSERT_ROLLUPS = (() => {
@@ -49,26 +48,9 @@ const UPSERT_USERS = {
     on conflict (id) do update set count = usage_rollups.count + excluded.count`,
 }
 
-const sums = () => Object.fromEntries(COUNTERS.map((key) => [key, sql<number>`sum(${usageRollups[key]})`.mapWith(Number)])) as Record<(typeof COUNTERS)[number], SQL<number>>
-
-type SumRow = Record<(typeof COUNTERS)[number], number> & { kind: string; dim: string; key: string }
-
-const toSum = (row: SumRow): RollupSum => ({
-  kind: row.kind as UsageKind,
-  dim: row.dim as UsageDim,
-  key: row.key,
-  count: row.count,
-  errors: row.errors,
-  clientErrors: row.clientErrors,
-  tokensIn: row.tokensIn,
-  tokensOut: row.tokensOut,
-  costMicroUsd: row.costMicroUsd,
-  durationMs: row.durationMs,
-  hist: histOf(row, HISTOGRAM_COLUMNS),
-})
-
 export function createPgUsageStore(db: PgExec): UsageStore {
   return {
+    ...usageQueries(pgPortable(db)),
     async add(rollups, users) {
       if (rollups.length > 0) {
         const rows = rollups.map(({ hist, ...d }) => {
@@ -96,47 +78,6 @@ export function createPgUsageStore(db: PgExec): UsageStore {
         const rows = users.map((u) => ({ id: userDayId(u.userId, u.day), user_id: u.userId, day: u.day, events: u.events, tokens: u.tokens, cost_micro_usd: u.costMicroUsd }))
         await db.execute(sql`${sql.raw(UPSERT_USERS.head)}${JSON.stringify(rows)}${sql.raw(UPSERT_USERS.tail)}`)
       }
-    },
-
-    async totals({ grain, from, to }) {
-      const rows = await db
-        .select({ kind: usageRollups.kind, dim: usageRollups.dim, key: usageRollups.key, ...sums() })
-        .from(usageRollups)
-        .where(and(eq(usageRollups.grain, grain), gte(usageRollups.bucket, from), lte(usageRollups.bucket, to)))
-        .groupBy(usageRollups.kind, usageRollups.dim, usageRollups.key)
-      return (rows as unknown as SumRow[]).map(toSum)
-    },
-
-    async series({ grain, from, to, kind, dim }) {
-      const rows = await db
-        .select({ bucket: usageRollups.bucket, kind: usageRollups.kind, dim: usageRollups.dim, key: usageRollups.key, ...sums() })
-        .from(usageRollups)
-        .where(and(eq(usageRollups.grain, grain), gte(usageRollups.bucket, from), lte(usageRollups.bucket, to), eq(usageRollups.kind, kind), eq(usageRollups.dim, dim)))
-        .groupBy(usageRollups.bucket, usageRollups.kind, usageRollups.dim, usageRollups.key)
-        .orderBy(asc(usageRollups.bucket))
-      return (rows as unknown as Array<SumRow & { bucket: string }>).map((row): RollupPoint => ({ ...toSum(row), bucket: row.bucket }))
-    },
-
-    async activeUsers(from, to) {
-      const rows = await db
-        .select({ day: usageRollups.bucket, users: usageRollups.count })
-        .from(usageRollups)
-        .where(and(eq(usageRollups.grain, 'day'), gte(usageRollups.bucket, from), lte(usageRollups.bucket, to), eq(usageRollups.kind, 'activity'), eq(usageRollups.dim, 'total')))
-        .orderBy(asc(usageRollups.bucket))
-      return rows.map((row) => ({ day: row.day, users: Number(row.users) }))
-    },
-
-    async activeSince(day) {
-      const [row] = await db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(usageUsers).where(gte(usageUsers.lastDay, day))
-      return row?.n ?? 0
-    },
-
-    async purgeHours(before) {
-      const gone = await db
-        .delete(usageRollups)
-        .where(and(eq(usageRollups.grain, 'hour'), lt(usageRollups.bucket, before)))
-        .returning({ id: usageRollups.id })
-      return gone.length
     },
   }
 }

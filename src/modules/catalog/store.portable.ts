@@ -1,21 +1,36 @@
-/** Agents and palettes on libsql. */
+/** Agents and palettes, on either dialect: the same queries run on both (db/portable.ts). */
 import { asc, eq, gt, inArray } from 'drizzle-orm'
-import type { SqliteExec } from '../../../db/client'
-import { agents, palettes } from '../../../db/schema/sqlite'
+import type { CoalescerOptions } from '../../../db/coalesce'
+import type { Portable } from '../../../db/portable'
 import { sharedCatalogReads } from './shared-reads'
 import type { CatalogStore } from './store'
 
-export function createSqliteCatalogStore(db: SqliteExec, { coalesce }: { coalesce: boolean } = { coalesce: false }): CatalogStore {
+interface CatalogStoreOptions {
+  /** Share reads between concurrent callers; only on the database itself, never inside a transaction. */
+  coalesce: boolean
+  /** How the shared reads gather (db/coalesce.ts): libsql waits a turn of the event loop. */
+  coalescer?: CoalescerOptions
+}
+
+/**
+ * @example
+ * const catalog = createCatalogStore(sqlitePortable(db.handle.orm), { coalesce: true, coalescer: { wait: 'turn' } })
+ */
+export function createCatalogStore({ db, t }: Portable, { coalesce, coalescer }: CatalogStoreOptions): CatalogStore {
+  const { agents, palettes } = t
   const readAll = async () => {
     const [agentRows, paletteRows] = await Promise.all([db.select().from(agents), db.select().from(palettes)])
     return { agents: agentRows, palettes: paletteRows }
   }
   // Outside transactions, concurrent reads share statements (./shared-reads.ts).
-  const shared = sharedCatalogReads({
-    palettes: (ids) => db.select().from(palettes).where(inArray(palettes.id, ids)),
-    agents: (names) => db.select().from(agents).where(inArray(agents.name, names)),
-    all: readAll,
-  }, { wait: 'turn' })
+  const shared = sharedCatalogReads(
+    {
+      palettes: (ids) => db.select().from(palettes).where(inArray(palettes.id, ids)),
+      agents: (names) => db.select().from(agents).where(inArray(agents.name, names)),
+      all: readAll,
+    },
+    coalescer,
+  )
   return {
     async agent(name) {
       if (coalesce) return shared.agent(name)

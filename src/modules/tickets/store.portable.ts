@@ -1,13 +1,16 @@
-/** Tickets and comments on PostgreSQL. */
+/** Tickets and comments, on either dialect: the same queries run on both (db/portable.ts). */
 import { and, asc, desc, eq, getTableColumns, gt, inArray, lt, or, type SQL } from 'drizzle-orm'
-import type { PgExec } from '../../../db/client'
-import { ticketComments as comments, tickets, users } from '../../../db/schema/pg'
+import type { Portable } from '../../../db/portable'
 import type { TicketStore, TicketViewer } from './store'
 
-const visibleTo = (viewer: TicketViewer): SQL | undefined =>
-  viewer.all ? undefined : or(eq(tickets.createdBy, viewer.userId), eq(tickets.public, true))
-
-export function createPgTicketStore(db: PgExec): TicketStore {
+/**
+ * @example
+ * const tickets = createTicketStore(pgPortable(db.handle.orm))
+ */
+export function createTicketStore({ db, t }: Portable): TicketStore {
+  const { ticketComments: comments, tickets, users } = t
+  const visibleTo = (viewer: TicketViewer): SQL | undefined =>
+    viewer.all ? undefined : or(eq(tickets.createdBy, viewer.userId), eq(tickets.public, true))
   const withAuthor = () =>
     db
       .select({ ...getTableColumns(tickets), authorEmail: users.email })

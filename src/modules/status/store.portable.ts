@@ -1,16 +1,16 @@
-/** The status page's rows on libsql (see ./store.ts). */
+/** The status page's rows, on either dialect: the same queries run on both (db/portable.ts; see ./store.ts). */
 import { and, asc, count, desc, eq, gte, inArray, isNull, lt, or, sql } from 'drizzle-orm'
-import type { SqliteExec } from '../../../db/client'
+import type { Portable } from '../../../db/portable'
 import type { IncidentRow } from '../../../db/schema'
-import { incidents, incidentUpdates, statusDays, statusSamples } from '../../../db/schema/sqlite'
 import { dayTotals, sampleId, type StatusStore } from './store'
 
 /**
  * @example
- * const status = createSqliteStatusStore(db.handle.orm)
+ * const status = createStatusStore(pgPortable(db.handle.orm))
  * await status.recordSamples([{ component: 'database', at, status: 'ok', latencyMs: 2 }])
  */
-export function createSqliteStatusStore(db: SqliteExec): StatusStore {
+export function createStatusStore({ db, t }: Portable): StatusStore {
+  const { incidents, incidentUpdates, statusDays, statusSamples } = t
   const withUpdates = async (rows: IncidentRow[]) => {
     if (rows.length === 0) return []
     const updates = await db
