@@ -2,7 +2,7 @@
  * What both dialects' data stores share: reading the tables of a drizzle schema
  * module into the walk's plan, turning a drizzle row into one keyed by column
  * name, and finding storage keys in a row. No SQL here: the statements are in
- * store.pg.ts and store.sqlite.ts.
+ * store.portable.ts (both dialects) and store.pg.ts / store.sqlite.ts (what differs).
  */
 import { getTableColumns, type Column, type Table } from 'drizzle-orm'
 import { isStorageKey, STORAGE_PREFIXES } from '../../../plugins/storage'
