@@ -21,6 +21,17 @@ const dollars = (n: number) => (n >= 100 ? `$${count(n)}` : n >= 1 ? `$${n.toFix
 const duration = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(0)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`)
 const percent = (r: number) => `${(r * 100).toFixed(r > 0 && r < 0.01 ? 2 : 1)}%`
 
+/** One series of a bar chart: its name, and how a row gives its bar (null: no bar). */
+interface Bars<Row> {
+  name: string
+  value: (row: Row) => number | null
+}
+const PERCENTILES: Array<Bars<{ p50_ms: number | null; p95_ms: number | null }>> = [
+  { name: 'p50', value: (row) => row.p50_ms },
+  { name: 'p95', value: (row) => row.p95_ms },
+]
+const ERROR_RATE: Array<Bars<{ error_rate: number }>> = [{ name: 'Error rate', value: (row) => row.error_rate }]
+
 const RANGE_LABEL: Record<(typeof PAGE_WINDOWS)[number], string> = { '7d': '7 days', '30d': '30 days', '90d': '90 days' }
 
 function Tile({ label, value, note }: { label: string; value: string; note?: string }) {
@@ -65,12 +76,19 @@ function Ranges({ current }: { current: string }) {
   )
 }
 
+/** A card holding a bar chart of `rows`, one label per row (`label`) and one bar per row and entry of `bars`. */
+function BarCard<Row>({ rows, label, bars, ...chart }: { id: string; title: string; description: string; format: (value: number) => string; labelHeading: string; rows: Row[]; label: (row: Row) => string; bars: Array<Bars<NoInfer<Row>>> }) {
+  return (
+    <div class="card">
+      <BarChart {...chart} labels={rows.map((row) => label(row))} series={bars.map((bar) => ({ name: bar.name, values: rows.map((row) => bar.value(row)) }))} />
+    </div>
+  )
+}
+
 /** The fragment htmx swaps when the range changes. */
 export function DashboardBody({ data }: { data: Dashboard }) {
   const s = data.summary
   const range = RANGE_LABEL[s.window as keyof typeof RANGE_LABEL] ?? s.window
-  const stages = s.performance.stages
-  const endpoints = s.reliability.by_endpoint.slice(0, 10)
   return (
     <section id="dashboard" aria-live="polite">
       <Ranges current={s.window} />
@@ -132,75 +150,64 @@ export function DashboardBody({ data }: { data: Dashboard }) {
             format={dollars}
           />
         </div>
-        <div class="card">
-          <BarChart
-            id="chart-cost-model"
-            title="Cost by model"
-            description={`Cost in USD per model over the last ${range}.`}
-            labels={s.usage.by_model.map((m) => m.model)}
-            series={[{ name: 'Cost (USD)', values: s.usage.by_model.map((m) => m.cost_usd) }]}
-            format={dollars}
-            labelHeading="Model"
-          />
-        </div>
+        <BarCard
+          id="chart-cost-model"
+          title="Cost by model"
+          description={`Cost in USD per model over the last ${range}.`}
+          rows={s.usage.by_model}
+          label={(m) => m.model}
+          bars={[{ name: 'Cost (USD)', value: (m) => m.cost_usd }]}
+          format={dollars}
+          labelHeading="Model"
+        />
       </div>
 
       <h2>Performance</h2>
       <div class="chart-grid">
-        <div class="card">
-          <BarChart
-            id="chart-stage-duration"
-            title="Duration per stage (p50, p95)"
-            description="Median and 95th percentile duration of LLM calls per council stage, from histogram buckets."
-            labels={stages.map((st) => st.stage)}
-            series={[
-              { name: 'p50', values: stages.map((st) => st.p50_ms) },
-              { name: 'p95', values: stages.map((st) => st.p95_ms) },
-            ]}
-            format={duration}
-            labelHeading="Stage"
-          />
-        </div>
-        <div class="card">
-          <BarChart
-            id="chart-job-duration"
-            title="Job duration (p50, p95)"
-            description="Median and 95th percentile time from a job's first start to its end, per kind of job."
-            labels={s.performance.jobs.map((j) => j.kind)}
-            series={[
-              { name: 'p50', values: s.performance.jobs.map((j) => j.p50_ms) },
-              { name: 'p95', values: s.performance.jobs.map((j) => j.p95_ms) },
-            ]}
-            format={duration}
-            labelHeading="Job kind"
-          />
-        </div>
+        <BarCard
+          id="chart-stage-duration"
+          title="Duration per stage (p50, p95)"
+          description="Median and 95th percentile duration of LLM calls per council stage, from histogram buckets."
+          rows={s.performance.stages}
+          label={(st) => st.stage}
+          bars={PERCENTILES}
+          format={duration}
+          labelHeading="Stage"
+        />
+        <BarCard
+          id="chart-job-duration"
+          title="Job duration (p50, p95)"
+          description="Median and 95th percentile time from a job's first start to its end, per kind of job."
+          rows={s.performance.jobs}
+          label={(j) => j.kind}
+          bars={PERCENTILES}
+          format={duration}
+          labelHeading="Job kind"
+        />
       </div>
 
       <h2>Reliability</h2>
       <div class="chart-grid">
-        <div class="card">
-          <BarChart
-            id="chart-endpoint-errors"
-            title="Server error rate by endpoint"
-            description="Share of requests answered 5xx per route, the ten with the most errors (then the busiest)."
-            labels={endpoints.map((e) => e.endpoint)}
-            series={[{ name: 'Error rate', values: endpoints.map((e) => e.error_rate) }]}
-            format={percent}
-            labelHeading="Endpoint"
-          />
-        </div>
-        <div class="card">
-          <BarChart
-            id="chart-stage-errors"
-            title="Error rate by stage"
-            description="Share of LLM calls that failed per council stage."
-            labels={s.reliability.by_stage.map((st) => st.stage)}
-            series={[{ name: 'Error rate', values: s.reliability.by_stage.map((st) => st.error_rate) }]}
-            format={percent}
-            labelHeading="Stage"
-          />
-        </div>
+        <BarCard
+          id="chart-endpoint-errors"
+          title="Server error rate by endpoint"
+          description="Share of requests answered 5xx per route, the ten with the most errors (then the busiest)."
+          rows={s.reliability.by_endpoint.slice(0, 10)}
+          label={(e) => e.endpoint}
+          bars={ERROR_RATE}
+          format={percent}
+          labelHeading="Endpoint"
+        />
+        <BarCard
+          id="chart-stage-errors"
+          title="Error rate by stage"
+          description="Share of LLM calls that failed per council stage."
+          rows={s.reliability.by_stage}
+          label={(st) => st.stage}
+          bars={ERROR_RATE}
+          format={percent}
+          labelHeading="Stage"
+        />
       </div>
       <div class="card" id="top-errors">
         <h3>Top errors</h3>
