@@ -4,14 +4,12 @@
  * fails here — and every row but the placeholders must name at least one.
  */
 import { describe, expect, test } from 'bun:test'
-import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { missingTests, namedTests, readRepoFile } from '../helpers/doc-tests'
 
-const ROOT = join(import.meta.dir, '..', '..')
-const DOC = readFileSync(join(ROOT, 'docs', 'DATA_HANDLING.md'), 'utf8')
+const DOC = readRepoFile('docs/DATA_HANDLING.md')
 const REFERENCE = /`(tests\/[^`]+\.test\.ts)` › "([^"]+)"/g
 
-const references = (text: string) => [...text.matchAll(REFERENCE)].map((match) => ({ file: match[1]!, name: match[2]! }))
+const references = (text: string) => namedTests(text, REFERENCE)
 
 /** The matrix's data rows: table lines after the header and its separator. */
 const rows = DOC.slice(DOC.indexOf('## The matrix'))
@@ -29,18 +27,6 @@ describe('docs/DATA_HANDLING.md', () => {
   test('every test it names exists, under that name, in that file', () => {
     const named = references(DOC)
     expect(named.length).toBeGreaterThan(10)
-    const missing: string[] = []
-    for (const { file, name } of named) {
-      const path = join(ROOT, file)
-      if (!existsSync(path)) {
-        missing.push(`${file} (no such file)`)
-        continue
-      }
-      // A test's name may sit on the line after `test(` (long names): compare with whitespace collapsed.
-      const source = readFileSync(path, 'utf8').replace(/\s+/g, ' ')
-      const declared = ['\'', '"', '`'].some((quote) => source.includes(`test(${quote}${name}${quote}`) || source.includes(`test( ${quote}${name}${quote}`))
-      if (!declared) missing.push(`${file} › "${name}"`)
-    }
-    expect(missing).toEqual([])
+    expect(missingTests(named)).toEqual([])
   })
 })

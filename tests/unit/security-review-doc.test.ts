@@ -7,17 +7,17 @@
  * here — and every file it names as a control's home must exist.
  */
 import { describe, expect, test } from 'bun:test'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { ROOT, missingTests, namedTests, readRepoFile } from '../helpers/doc-tests'
 
-const ROOT = join(import.meta.dir, '..', '..')
-const DOC = readFileSync(join(ROOT, 'docs', 'security-review.md'), 'utf8')
+const DOC = readRepoFile('docs/security-review.md')
 /** `file` › "name": the name runs to the quote before the next reference (`;`) or the end of the cell, so it may hold quotes. */
 const REFERENCE = /`((?:tests|plugins)\/[^`]+\.test\.ts)` › "(.+?)"(?=\s*(?:;|\||$))/gm
 /** A file named as where a control lives: `src/…`, `plugins/…`, `views/…`, `db/…`, `scripts/…`, `workers/…`. */
 const HOME = /`((?:src|plugins|views|db|scripts|workers)\/[^`\s]+\.(?:ts|tsx))`/g
 
-const references = (text: string) => [...text.matchAll(REFERENCE)].map((match) => ({ file: match[1]!, name: match[2]! }))
+const references = (text: string) => namedTests(text, REFERENCE)
 
 /** The data rows of the tables in one section (from its heading to the next heading of the same or a higher level). */
 function rowsOf(heading: string): string[] {
@@ -62,19 +62,7 @@ describe('docs/security-review.md', () => {
   test('every test it names exists, under that name, in that file', () => {
     const named = references(DOC)
     expect(named.length).toBeGreaterThan(40)
-    const missing: string[] = []
-    for (const { file, name } of named) {
-      const path = join(ROOT, file)
-      if (!existsSync(path)) {
-        missing.push(`${file} (no such file)`)
-        continue
-      }
-      // A test's name may sit on the line after `test(` (long names): compare with whitespace collapsed.
-      const source = readFileSync(path, 'utf8').replace(/\s+/g, ' ')
-      const declared = ["'", '"', '`'].some((quote) => source.includes(`test(${quote}${name}${quote}`) || source.includes(`test( ${quote}${name}${quote}`))
-      if (!declared) missing.push(`${file} › "${name}"`)
-    }
-    expect(missing).toEqual([])
+    expect(missingTests(named)).toEqual([])
   })
 
   test('every file it names as a control’s home exists', () => {
