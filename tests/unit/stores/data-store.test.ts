@@ -1,26 +1,11 @@
 /** The data walk's store contract (src/modules/data/store.ts), on libsql and on PostgreSQL. */
 import { expect, test } from 'bun:test'
 import { newId } from '../../../db/client'
-import type { JobRow, SessionRow } from '../../../db/schema'
+import type { JobRow } from '../../../db/schema'
 import { eachDialect } from '../../helpers/databases'
+import { sessionRow } from '../../helpers/rows'
 
-const session = (userId: string, createdAt = new Date()): SessionRow => ({
-  id: newId(),
-  userId,
-  question: 'Q?',
-  paletteId: 'default',
-  status: 'created',
-  stage: null,
-  partial: false,
-  tokensIn: 0,
-  tokensOut: 0,
-  costMicroUsd: 0,
-  error: null,
-  webSearch: false,
-  createdAt,
-  updatedAt: createdAt,
-  deletedAt: null,
-})
+const session = (userId: string, createdAt = new Date()) => sessionRow(userId, { question: 'Q?', createdAt, updatedAt: createdAt })
 
 const job = (userId: string, sessionId: string | null, input: Record<string, unknown> | null = null, createdAt = new Date()): JobRow => ({
   id: newId(),

@@ -8,27 +8,9 @@ import { expect, test } from 'bun:test'
 import { newId } from '../../../db/client'
 import type { DocumentRow, SessionRow } from '../../../db/schema'
 import { eachDialect } from '../../helpers/databases'
+import { sessionRow } from '../../helpers/rows'
 
-const session = (userId: string): SessionRow => {
-  const now = new Date()
-  return {
-    id: newId(),
-    userId,
-    question: 'What does the report say?',
-    paletteId: 'default',
-    status: 'created',
-    stage: null,
-    partial: false,
-    tokensIn: 0,
-    tokensOut: 0,
-    costMicroUsd: 0,
-    error: null,
-    webSearch: false,
-    createdAt: now,
-    updatedAt: now,
-    deletedAt: null,
-  }
-}
+const session = (userId: string) => sessionRow(userId, { question: 'What does the report say?' })
 
 const document = (owner: SessionRow, fields: Partial<DocumentRow> = {}): DocumentRow => {
   const now = new Date()

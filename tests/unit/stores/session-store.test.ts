@@ -3,28 +3,10 @@ import { expect, test } from 'bun:test'
 import { newId } from '../../../db/client'
 import type { DocumentRow, SessionRow } from '../../../db/schema'
 import { eachDialect } from '../../helpers/databases'
+import { sessionRow } from '../../helpers/rows'
 
-const session = (userId: string, fields: Partial<SessionRow> = {}): SessionRow => {
-  const now = new Date()
-  return {
-    id: newId(),
-    userId,
-    question: 'Why is the sky blue? — «unicode» \'quotes\'',
-    paletteId: 'default',
-    status: 'created',
-    stage: null,
-    partial: false,
-    tokensIn: 0,
-    tokensOut: 0,
-    costMicroUsd: 0,
-    error: null,
-    webSearch: false,
-    createdAt: now,
-    updatedAt: now,
-    deletedAt: null,
-    ...fields,
-  }
-}
+/** The question carries non-ASCII and quotes: it must read back unchanged on both dialects. */
+const session = (userId: string, fields: Partial<SessionRow> = {}) => sessionRow(userId, { question: 'Why is the sky blue? — «unicode» \'quotes\'', ...fields })
 
 const document = (owner: SessionRow, fields: Partial<DocumentRow> = {}): DocumentRow => {
   const id = newId()
