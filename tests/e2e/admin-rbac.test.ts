@@ -5,47 +5,22 @@
  * then succeeds; /admin/audit shows both the binding and the agent call with the
  * request ids their responses carried, and following a request id filters to it.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
-import { launchBrowser } from '../helpers/browser'
-import { expectStatus, pageTools } from '../helpers/e2e'
-import { startServer, type RunningServer } from '../helpers/server'
+import { describe, expect, test } from 'bun:test'
+import { browserSuite, expectNoProblems, expectStatus, pathOf, screenshotPath, uniqueEmail } from '../helpers/e2e'
 
 const TEST_TIMEOUT_MS = 90_000
-const SCREENSHOT_DIR = process.env.E2E_SCREENSHOT_DIR ?? mkdtempSync(join(tmpdir(), 'council-e2e-shots-'))
 const ADMIN = 'e2e-admin@example.com'
 const MEMBER = 'member@example.com'
 
-let server: RunningServer
-let browser: Browser
-const tools = pageTools(() => server, () => browser)
-const { withServerLog, openPage, logIn } = tools
-
-beforeAll(async () => {
-  ;[server, browser] = await Promise.all([
-    startServer({ env: { ADMIN_EMAILS: ADMIN }, echo: process.env.E2E_ECHO === 'true' }),
-    launchBrowser(),
-  ])
-}, TEST_TIMEOUT_MS)
-
-afterAll(async () => {
-  await tools.closeContexts()
-  await browser?.close()
-  expect(await server?.stop()).toBe(0)
-}, TEST_TIMEOUT_MS)
+const { server, withServerLog, signIn } = browserSuite({ env: { ADMIN_EMAILS: ADMIN }, timeoutMs: TEST_TIMEOUT_MS })
 
 /** The member calls the agent proxy directly; development mode trusts X-User-Id. */
 const runAgent = (input: string) =>
-  fetch(`${server.url}/api/v1/agents/analyst/run`, {
+  fetch(`${server().url}/api/v1/agents/analyst/run`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-user-id': MEMBER },
     body: JSON.stringify({ input }),
   })
-
-const isFaviconNoise = (line: string) => line.includes('/favicon.ico')
 
 describe('RBAC administration in the browser', () => {
   test(
@@ -56,9 +31,8 @@ describe('RBAC administration in the browser', () => {
         expect(before.status).toBe(403)
         expect(((await before.json()) as { error: { code: string } }).error.code).toBe('forbidden')
 
-        const { page, problems, offsite } = await openPage()
-        await logIn(page, ADMIN)
-        await page.goto(`${server.url}/admin`)
+        const { page, problems, offsite } = await signIn(ADMIN)
+        await page.goto(`${server().url}/admin`)
         await page.locator('#admin-links a[href="/admin/rbac"]').click()
         await page.waitForURL((url) => url.pathname === '/admin/rbac')
 
@@ -87,7 +61,7 @@ describe('RBAC administration in the browser', () => {
         await expectStatus(await refusedResponse, 409)
         await page.locator('#rbac-error', { hasText: 'already holds the role' }).waitFor()
         expect(await page.locator('form#rbac-add input[name="email"]').inputValue()).toBe(MEMBER)
-        await page.screenshot({ path: join(SCREENSHOT_DIR, 'admin-rbac.png'), fullPage: true })
+        await page.screenshot({ path: screenshotPath('admin-rbac.png'), fullPage: true })
 
         // The grant applies at once.
         const after = await runAgent('After the grant')
@@ -96,7 +70,7 @@ describe('RBAC administration in the browser', () => {
         expect(runRequestId).toBeTruthy()
 
         // The trail shows both, with the request ids their responses carried.
-        await page.goto(`${server.url}/admin/audit`)
+        await page.goto(`${server().url}/admin/audit`)
         const bindingRow = page.locator(`#audit-rows tr[data-action="role_binding.create"][data-request-id="${grantRequestId}"]`)
         await bindingRow.waitFor()
         expect(await bindingRow.textContent()).toContain(ADMIN)
@@ -112,7 +86,7 @@ describe('RBAC administration in the browser', () => {
         expect(tableWidth).toBeLessThanOrEqual(boxWidth)
         expect(await bindingRow.locator('time').first().textContent()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+$/)
         expect(await bindingRow.locator(`code[title="${grantRequestId}"]`).textContent()).toBe(`…${grantRequestId.slice(-8)}`)
-        await page.screenshot({ path: join(SCREENSHOT_DIR, 'admin-audit.png'), fullPage: true })
+        await page.screenshot({ path: screenshotPath('admin-audit.png'), fullPage: true })
 
         // The htmx filter narrows the results to one request.
         await page.locator('#audit-filter input[name="request_id"]').fill(runRequestId)
@@ -130,14 +104,14 @@ describe('RBAC administration in the browser', () => {
         expect(await page.locator('#audit-rows tr[data-action="role_binding.create"]').count()).toBe(0)
 
         // Following the binding's request id opens every event of that request.
-        await page.goto(`${server.url}/admin/audit`)
+        await page.goto(`${server().url}/admin/audit`)
         await page.locator(`#audit-rows tr[data-request-id="${grantRequestId}"] a[href*="request_id="]`).first().click()
         await page.waitForURL((url) => url.searchParams.get('request_id') === grantRequestId)
         await page.locator('#audit-rows tr[data-action="role_binding.create"]').waitFor()
         expect(await page.locator('#audit-rows tr[data-action="agent.call"]').count()).toBe(0)
 
         // The 409 above is the one expected error: Chromium logs the refused load.
-        expect(problems.all().filter((line) => !isFaviconNoise(line) && !/status of 409/.test(line))).toEqual([])
+        expectNoProblems(problems, /status of 409/)
         expect(offsite).toEqual([])
       }),
     TEST_TIMEOUT_MS,
@@ -147,11 +121,10 @@ describe('RBAC administration in the browser', () => {
     'a member is refused the admin pages',
     () =>
       withServerLog(async () => {
-        const { page } = await openPage()
-        await logIn(page, `plain-${crypto.randomUUID().slice(0, 8)}@example.com`)
+        const { page } = await signIn(uniqueEmail('plain'))
         expect(await page.locator('header nav a[href="/admin"]').count()).toBe(0)
         for (const path of ['/admin', '/admin/rbac', '/admin/audit']) {
-          const response = await page.goto(`${server.url}${path}`)
+          const response = await page.goto(`${server().url}${path}`)
           expect(response?.status()).toBe(403)
         }
       }),
@@ -159,4 +132,3 @@ describe('RBAC administration in the browser', () => {
   )
 })
 
-const pathOf = (page: Page) => new URL(page.url()).pathname

@@ -10,43 +10,20 @@
  * The seed's journey also runs wholly in the browser: log in, run an agent via
  * the proxy from /agents, see its job_id, open its logs link.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import type { Browser } from 'playwright-core'
-import { launchBrowser } from '../helpers/browser'
-import { pageTools } from '../helpers/e2e'
-import { startServer, type RunningServer } from '../helpers/server'
+import { describe, expect, test } from 'bun:test'
+import { browserSuite, expectNoProblems, screenshotPath, uniqueEmail } from '../helpers/e2e'
 import type { JobViewType } from '../../src/modules/jobs/model'
 
 const TEST_TIMEOUT_MS = 60_000
-const SCREENSHOT_DIR = process.env.E2E_SCREENSHOT_DIR ?? mkdtempSync(join(tmpdir(), 'council-e2e-shots-'))
 const ADMIN = 'proxy-admin@example.com'
-const OPERATOR = `operator-${crypto.randomUUID().slice(0, 8)}@example.com`
-const MEMBER = `member-${crypto.randomUUID().slice(0, 8)}@example.com`
+const OPERATOR = uniqueEmail('operator')
+const MEMBER = uniqueEmail('member')
 
-let server: RunningServer
-let browser: Browser
-const tools = pageTools(() => server, () => browser)
-const { withServerLog, openPage, logIn } = tools
-
-beforeAll(async () => {
-  ;[server, browser] = await Promise.all([
-    startServer({ env: { ADMIN_EMAILS: ADMIN, LLM_OFFLINE_LATENCY_MS: '100' }, echo: process.env.E2E_ECHO === 'true' }),
-    launchBrowser(),
-  ])
-}, TEST_TIMEOUT_MS)
-
-afterAll(async () => {
-  await tools.closeContexts()
-  await browser?.close()
-  expect(await server?.stop()).toBe(0)
-}, TEST_TIMEOUT_MS)
+const { server, withServerLog, signIn } = browserSuite({ env: { ADMIN_EMAILS: ADMIN, LLM_OFFLINE_LATENCY_MS: '100' }, timeoutMs: TEST_TIMEOUT_MS })
 
 /** A JSON call as `user`; development mode trusts X-User-Id (no cookie, so no CSRF token). */
 async function call(method: string, path: string, user: string, body?: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(`${server.url}${path}`, {
+  const res = await fetch(`${server().url}${path}`, {
     method,
     headers: { 'x-user-id': user, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -55,8 +32,6 @@ async function call(method: string, path: string, user: string, body?: unknown, 
   // any: the bodies of many endpoints pass through here; each assertion below says what it expects.
   return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as any) : null }
 }
-
-const isFaviconNoise = (line: string) => line.includes('/favicon.ico')
 
 async function waitForJob(jobId: string, user: string, timeoutMs = 20_000): Promise<JobViewType> {
   const deadline = Date.now() + timeoutMs
@@ -123,9 +98,8 @@ describe('the agent proxy', () => {
         expect(trail.body.items[0]).toMatchObject({ action: 'agent.call', actor: OPERATOR, role: 'ADMIN_AGENT', job_id: jobId, target: 'agent:analyst' })
 
         // In the browser, as the operator: the job logs page.
-        const { page, problems, offsite } = await openPage()
-        await logIn(page, OPERATOR)
-        const response = await page.goto(`${server.url}/jobs/${jobId}/logs`)
+        const { page, problems, offsite } = await signIn(OPERATOR)
+        const response = await page.goto(`${server().url}/jobs/${jobId}/logs`)
         expect(response?.status()).toBe(200)
         const summary = (await page.locator('#job-summary').textContent()) ?? ''
         expect(summary).toContain(jobId)
@@ -142,14 +116,13 @@ describe('the agent proxy', () => {
         for (const msg of ['job started', 'calling agent analyst', 'agent analyst answered', 'job finished']) expect(lines).toContain(msg)
         // An agent job belongs to no session: no link back to one.
         expect(await page.locator('#main a[href^="/sessions/"]').count()).toBe(0)
-        await page.screenshot({ path: join(SCREENSHOT_DIR, 'agent-job-logs.png'), fullPage: true })
-        expect(problems.all().filter((line) => !isFaviconNoise(line))).toEqual([])
+        await page.screenshot({ path: screenshotPath('agent-job-logs.png'), fullPage: true })
+        expectNoProblems(problems)
         expect(offsite).toEqual([])
 
         // The member, signed in, cannot open it.
-        const other = await openPage()
-        await logIn(other.page, MEMBER)
-        expect((await other.page.goto(`${server.url}/jobs/${jobId}/logs`))?.status()).toBe(404)
+        const other = await signIn(MEMBER)
+        expect((await other.page.goto(`${server().url}/jobs/${jobId}/logs`))?.status()).toBe(404)
         expect(await other.page.locator('#agent-output').count()).toBe(0)
       }),
     TEST_TIMEOUT_MS,
@@ -159,10 +132,9 @@ describe('the agent proxy', () => {
     "the seed's journey in the browser: log in, run an agent via the proxy, see its job_id, open its logs link",
     () =>
       withServerLog(async () => {
-        const operator = `journey-${crypto.randomUUID().slice(0, 8)}@example.com`
+        const operator = uniqueEmail('journey')
         expect((await call('POST', '/api/admin/role-bindings', ADMIN, { email: operator, role: 'ADMIN_AGENT' })).status).toBe(201)
-        const { page, problems, offsite } = await openPage()
-        await logIn(page, operator)
+        const { page, problems, offsite } = await signIn(operator)
         await page.locator('nav a[href="/agents"]').click()
         await page.waitForURL((url) => url.pathname === '/agents')
 
@@ -184,8 +156,8 @@ describe('the agent proxy', () => {
         expect(summary).toContain(jobId)
         expect(summary).toContain('role ADMIN_AGENT')
         expect((await page.locator('#agent-output pre').textContent()) ?? '').toContain(input)
-        await page.screenshot({ path: join(SCREENSHOT_DIR, 'agent-journey-logs.png'), fullPage: true, caret: 'initial' })
-        expect(problems.all().filter((line) => !isFaviconNoise(line))).toEqual([])
+        await page.screenshot({ path: screenshotPath('agent-journey-logs.png'), fullPage: true, caret: 'initial' })
+        expectNoProblems(problems)
         expect(offsite).toEqual([])
       }),
     TEST_TIMEOUT_MS,

@@ -7,38 +7,16 @@
  * searches questions, filters by status, deletes after a confirmation, and its
  * running row turns succeeded without a reload.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
-import { launchBrowser } from '../helpers/browser'
-import { expectStatus, pageTools } from '../helpers/e2e'
-import { startServer, type RunningServer } from '../helpers/server'
+import { describe, expect, test } from 'bun:test'
+import type { Page } from 'playwright-core'
+import { browserSuite, expectNoProblems, expectStatus, screenshotPath, uniqueEmail } from '../helpers/e2e'
 
 const TEST_TIMEOUT_MS = 90_000
-const SCREENSHOT_DIR = process.env.E2E_SCREENSHOT_DIR ?? mkdtempSync(join(tmpdir(), 'council-e2e-shots-'))
 
-let server: RunningServer
-let browser: Browser
-const tools = pageTools(() => server, () => browser)
+const { server, withServerLog, openPage, logIn, signIn } = browserSuite({ env: { QUESTION_MAX_CHARS: '300', RATE_LIMITS: 'council-run=1/1m', LLM_OFFLINE_LATENCY_MS: '1500' }, timeoutMs: TEST_TIMEOUT_MS })
 
-beforeAll(async () => {
-  ;[server, browser] = await Promise.all([
-    startServer({ env: { QUESTION_MAX_CHARS: '300', RATE_LIMITS: 'council-run=1/1m', LLM_OFFLINE_LATENCY_MS: '1500' }, echo: process.env.E2E_ECHO === 'true' }),
-    launchBrowser(),
-  ])
-}, TEST_TIMEOUT_MS)
-
-afterAll(async () => {
-  await tools.closeContexts()
-  await browser?.close()
-  expect(await server?.stop()).toBe(0)
-}, TEST_TIMEOUT_MS)
-
-const uniqueEmail = (label: string) => `${label}-${crypto.randomUUID().slice(0, 8)}@example.com`
 /** Chromium logs refused loads (4xx) as console errors; they are the point of these tests. */
-const unexpected = (lines: string[]) => lines.filter((line) => !line.includes('/favicon.ico') && !/status of (409|422|429)/.test(line))
+const REFUSED_LOADS = /status of (409|422|429)/
 
 async function submit(page: Page, question: string, run: boolean) {
   const form = page.locator('form#new-session')
@@ -51,10 +29,9 @@ async function submit(page: Page, question: string, run: boolean) {
 
 describe('forms keep what was typed', () => {
   test('an over-long question: the counter warns first, then the refusal sits beside the field and the text stays', () =>
-    tools.withServerLog(async () => {
-      const { page, problems } = await tools.openPage()
-      await tools.logIn(page, uniqueEmail('long'))
-      await page.goto(`${server.url}/sessions/new`)
+    withServerLog(async () => {
+      const { page, problems } = await signIn(uniqueEmail('long'))
+      await page.goto(`${server().url}/sessions/new`)
       const counter = page.locator('#question-count')
       expect(await counter.textContent()).toBe('0 / 300 characters')
       const question = `${'Is this question far too long for the council? '.repeat(8)}end`
@@ -69,20 +46,19 @@ describe('forms keep what was typed', () => {
       expect(await page.locator('textarea[name="question"]').getAttribute('aria-describedby')).toContain('question-error')
       expect(await counter.textContent()).toContain('over the limit')
       expect(new URL(page.url()).pathname).toBe('/sessions/new')
-      await page.screenshot({ path: join(SCREENSHOT_DIR, 'form-too-long.png'), fullPage: true })
-      expect(unexpected(problems.all())).toEqual([])
+      await page.screenshot({ path: screenshotPath('form-too-long.png'), fullPage: true })
+      expectNoProblems(problems, REFUSED_LOADS)
     }),
   TEST_TIMEOUT_MS)
 
   test('a rate-limited submission comes back with the question and the wait', () =>
-    tools.withServerLog(async () => {
-      const { page, problems } = await tools.openPage()
-      await tools.logIn(page, uniqueEmail('limited'))
-      await page.goto(`${server.url}/sessions/new`)
+    withServerLog(async () => {
+      const { page, problems } = await signIn(uniqueEmail('limited'))
+      await page.goto(`${server().url}/sessions/new`)
       await expectStatus(await submit(page, 'The first question runs.', true), 200)
       await page.waitForURL((url) => /^\/sessions\/[0-9a-f-]{36}$/.test(url.pathname))
 
-      await page.goto(`${server.url}/sessions/new`)
+      await page.goto(`${server().url}/sessions/new`)
       const question = 'The second question, within the minute, must be refused but kept.'
       const response = await submit(page, question, true)
       await expectStatus(response, 429)
@@ -91,16 +67,15 @@ describe('forms keep what was typed', () => {
       await alert.waitFor()
       expect(await alert.textContent()).toMatch(/Try again in \d+ s/)
       expect(await page.locator('textarea[name="question"]').inputValue()).toBe(question)
-      await page.screenshot({ path: join(SCREENSHOT_DIR, 'form-rate-limited.png'), fullPage: true })
-      expect(unexpected(problems.all())).toEqual([])
+      await page.screenshot({ path: screenshotPath('form-rate-limited.png'), fullPage: true })
+      expectNoProblems(problems, REFUSED_LOADS)
     }),
   TEST_TIMEOUT_MS)
 
   test('cancel asks for a confirmation: dismissed, the council runs on; accepted, it is cancelled and offers a re-run', () =>
-    tools.withServerLog(async () => {
-      const { page, problems } = await tools.openPage()
-      await tools.logIn(page, uniqueEmail('canceller'))
-      await page.goto(`${server.url}/sessions/new`)
+    withServerLog(async () => {
+      const { page, problems } = await signIn(uniqueEmail('canceller'))
+      await page.goto(`${server().url}/sessions/new`)
       await expectStatus(await submit(page, 'Run, then be cancelled.', true), 200)
       await page.waitForURL((url) => /^\/sessions\/[0-9a-f-]{36}$/.test(url.pathname))
       const dialogs: string[] = []
@@ -118,26 +93,26 @@ describe('forms keep what was typed', () => {
       await page.locator('#job-status', { hasText: 'cancelled' }).waitFor()
       expect(await page.locator('#job-outcome').textContent()).toContain('You cancelled this council')
       expect(await page.locator('#run-button').count()).toBe(1)
-      expect(unexpected(problems.all())).toEqual([])
+      expectNoProblems(problems, REFUSED_LOADS)
     }),
   TEST_TIMEOUT_MS)
 })
 
 describe('the sessions list', () => {
   test('search, status filter, a live badge for the running council, and delete after a confirmation', () =>
-    tools.withServerLog(async () => {
-      const { page, problems } = await tools.openPage()
+    withServerLog(async () => {
+      const { page, problems } = await openPage()
       const user = uniqueEmail('lister')
-      await tools.logIn(page, user)
+      await logIn(page, user)
       const headers = { 'x-user-id': user, 'content-type': 'application/json' }
       const make = async (question: string) =>
-        ((await (await fetch(`${server.url}/api/v1/sessions`, { method: 'POST', headers, body: JSON.stringify({ question }) })).json()) as { id: string }).id
+        ((await (await fetch(`${server().url}/api/v1/sessions`, { method: 'POST', headers, body: JSON.stringify({ question }) })).json()) as { id: string }).id
       const quiet = await make('A 100% plain_question about rotas')
       const other = await make('Something else entirely')
       const running = await make('The one that runs while the list is open')
-      expect((await fetch(`${server.url}/api/v1/sessions/${running}/run`, { method: 'POST', headers })).status).toBe(202)
+      expect((await fetch(`${server().url}/api/v1/sessions/${running}/run`, { method: 'POST', headers })).status).toBe(202)
 
-      await page.goto(`${server.url}/sessions`)
+      await page.goto(`${server().url}/sessions`)
       const badge = page.locator(`#status-${running} .badge`)
       expect(['queued', 'running']).toContain((await badge.textContent())!)
       await page.locator(`#status-${running} .badge`, { hasText: 'succeeded' }).waitFor({ timeout: 30_000 })
@@ -148,11 +123,11 @@ describe('the sessions list', () => {
       await Promise.all([page.waitForURL((url) => url.searchParams.get('q') === '100% PLAIN_'), page.locator('#session-filters [type="submit"]').click()])
       expect(await page.locator('#session-rows tr[id^="session-row-"]').count()).toBe(1)
       expect(await page.locator(`#session-row-${quiet}`).count()).toBe(1)
-      await page.goto(`${server.url}/sessions?status=succeeded`)
+      await page.goto(`${server().url}/sessions?status=succeeded`)
       expect(await page.locator('#session-rows tr[id^="session-row-"]').count()).toBe(1)
       expect(await page.locator(`#session-row-${running}`).count()).toBe(1)
 
-      await page.goto(`${server.url}/sessions`)
+      await page.goto(`${server().url}/sessions`)
       const dialogs: string[] = []
       page.once('dialog', (dialog) => {
         dialogs.push(dialog.message())
@@ -161,9 +136,9 @@ describe('the sessions list', () => {
       await page.locator(`#session-row-${other} button`, { hasText: 'Delete' }).click()
       await page.locator(`#session-row-${other}`).waitFor({ state: 'detached' })
       expect(dialogs[0]).toContain('Delete this session?')
-      expect((await fetch(`${server.url}/api/v1/sessions/${other}`, { headers })).status).toBe(404)
-      await page.screenshot({ path: join(SCREENSHOT_DIR, 'sessions-list.png'), fullPage: true })
-      expect(unexpected(problems.all())).toEqual([])
+      expect((await fetch(`${server().url}/api/v1/sessions/${other}`, { headers })).status).toBe(404)
+      await page.screenshot({ path: screenshotPath('sessions-list.png'), fullPage: true })
+      expectNoProblems(problems, REFUSED_LOADS)
     }),
   TEST_TIMEOUT_MS)
 })

@@ -9,38 +9,15 @@
  * The page never scrolls sideways; the whole viewing is one `session.read`.
  * Screenshots (live-<width>-drafting.png, live-<width>-done.png, …) go to E2E_SCREENSHOT_DIR.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
-import { launchBrowser } from '../helpers/browser'
-import { expectStatus, pageTools } from '../helpers/e2e'
-import { startServer, type RunningServer } from '../helpers/server'
+import { describe, expect, test } from 'bun:test'
+import type { Page } from 'playwright-core'
+import { browserSuite, expectNoProblems, expectStatus, screenshotPath, uniqueEmail } from '../helpers/e2e'
 
 const TEST_TIMEOUT_MS = 120_000
-const SCREENSHOT_DIR = process.env.E2E_SCREENSHOT_DIR ?? mkdtempSync(join(tmpdir(), 'council-e2e-shots-'))
 const MEMBERS = ['analyst', 'pragmatist', 'skeptic']
-const ADMIN = `admin-${crypto.randomUUID().slice(0, 8)}@example.com`
+const ADMIN = uniqueEmail('admin')
 
-let server: RunningServer
-let browser: Browser
-const tools = pageTools(() => server, () => browser)
-
-beforeAll(async () => {
-  ;[server, browser] = await Promise.all([
-    startServer({ env: { LLM_OFFLINE_LATENCY_MS: '1200', ADMIN_EMAILS: ADMIN }, echo: process.env.E2E_ECHO === 'true' }),
-    launchBrowser(),
-  ])
-}, TEST_TIMEOUT_MS)
-
-afterAll(async () => {
-  await tools.closeContexts()
-  await browser?.close()
-  expect(await server?.stop()).toBe(0)
-}, TEST_TIMEOUT_MS)
-
-const isFaviconNoise = (line: string) => line.includes('/favicon.ico')
+const { server, browser, contexts, withServerLog, logIn } = browserSuite({ env: { LLM_OFFLINE_LATENCY_MS: '1200', ADMIN_EMAILS: ADMIN }, timeoutMs: TEST_TIMEOUT_MS })
 
 /** Records, inside the page, every card state and when each draft landed; the record surviving proves no reload. */
 async function recordCouncil(page: Page): Promise<void> {
@@ -73,9 +50,9 @@ describe('the live council page', () => {
     test(
       `at ${width} px: cards update live, drafts land one by one, the chart and synthesis appear without a reload`,
       () =>
-        tools.withServerLog(async () => {
-          const context = await browser.newContext({ viewport: { width, height: 900 } })
-          tools.contexts.push(context)
+        withServerLog(async () => {
+          const context = await browser().newContext({ viewport: { width, height: 900 } })
+          contexts.push(context)
           const page = await context.newPage()
           page.setDefaultTimeout(20_000)
           const { watchPage } = await import('../helpers/browser')
@@ -87,9 +64,9 @@ describe('the live council page', () => {
             if (/\/progress$/.test(path)) polls++
             if (/^\/sessions\/[^/]+\/events$/.test(path)) streams++
           })
-          await tools.logIn(page, `live-${width}-${crypto.randomUUID().slice(0, 6)}@example.com`)
+          await logIn(page, `live-${width}-${crypto.randomUUID().slice(0, 6)}@example.com`)
 
-          await page.goto(`${server.url}/sessions/new`)
+          await page.goto(`${server().url}/sessions/new`)
           await recordCouncil(page) // the session page arrives by htmx into this same document
           const question = `Should the <b>support</b> team try a four-day week? ${crypto.randomUUID().slice(0, 6)}`
           await page.locator('textarea[name="question"]').fill(question)
@@ -101,15 +78,15 @@ describe('the live council page', () => {
 
           // Drafts being written: a card drafting, its text growing in place.
           await page.locator('.member[data-state="drafting"] pre.stream').first().waitFor()
-          await page.screenshot({ path: join(SCREENSHOT_DIR, `live-${width}-drafting.png`), fullPage: true })
+          await page.screenshot({ path: screenshotPath(`live-${width}-drafting.png`), fullPage: true })
           await page.locator('.member[data-state="reviewing"], .member[data-state="done"]').first().waitFor()
-          await page.screenshot({ path: join(SCREENSHOT_DIR, `live-${width}-reviewing.png`), fullPage: true })
+          await page.screenshot({ path: screenshotPath(`live-${width}-reviewing.png`), fullPage: true })
 
           // The end: results in place, no reload.
           await page.locator('#synthesis').waitFor({ timeout: 60_000 })
           await page.locator('#leaderboard-chart').waitFor()
-          await page.screenshot({ path: join(SCREENSHOT_DIR, `live-${width}-done.png`), fullPage: true })
-          await page.locator('#leaderboard').screenshot({ path: join(SCREENSHOT_DIR, `live-${width}-leaderboard.png`) })
+          await page.screenshot({ path: screenshotPath(`live-${width}-done.png`), fullPage: true })
+          await page.locator('#leaderboard').screenshot({ path: screenshotPath(`live-${width}-leaderboard.png`) })
           const council = await page.evaluate(() => (window as unknown as { council?: { states: Record<string, string[]>; landed: Record<string, number>; streamed: Record<string, number>; figures: string[] } }).council)
           expect(council).toBeDefined()
 
@@ -143,12 +120,12 @@ describe('the live council page', () => {
 
           // One viewing, one audited read, however long it ran.
           await Bun.sleep(600)
-          const trail = await fetch(`${server.url}/api/admin/audit?action=session.read&limit=200`, { headers: { 'x-user-id': ADMIN } })
+          const trail = await fetch(`${server().url}/api/admin/audit?action=session.read&limit=200`, { headers: { 'x-user-id': ADMIN } })
           expect(trail.status).toBe(200)
           const reads = ((await trail.json()) as { items: Array<{ session_id: string }> }).items.filter((item) => item.session_id === sessionId)
           expect(reads).toHaveLength(1)
 
-          expect(problems.all().filter((line) => !isFaviconNoise(line))).toEqual([])
+          expectNoProblems(problems)
         }),
       TEST_TIMEOUT_MS,
     )

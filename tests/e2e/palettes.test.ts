@@ -8,61 +8,20 @@
  * /admin/palettes. Screenshots of /palettes at 390 and 1440 px go to
  * E2E_SCREENSHOT_DIR; no page scrolls sideways at 390 px.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
-import { launchBrowser } from '../helpers/browser'
-import { expectNoHorizontalOverflow, expectStatus, pageTools } from '../helpers/e2e'
-import { startServer, type RunningServer } from '../helpers/server'
+import { describe, expect, test } from 'bun:test'
+import { browserSuite, expectNoProblems, expectStatus, shoot, uniqueEmail } from '../helpers/e2e'
 
 const TEST_TIMEOUT_MS = 90_000
-const SCREENSHOT_DIR = process.env.E2E_SCREENSHOT_DIR ?? mkdtempSync(join(tmpdir(), 'council-e2e-shots-'))
-const ADMIN = `palette-admin-${crypto.randomUUID().slice(0, 8)}@example.com`
+const ADMIN = uniqueEmail('palette-admin')
 
-let server: RunningServer
-let browser: Browser
-const tools = pageTools(() => server, () => browser)
-const { withServerLog, openPage, logIn } = tools
-
-beforeAll(async () => {
-  ;[server, browser] = await Promise.all([
-    startServer({ env: { ADMIN_EMAILS: ADMIN, LLM_OFFLINE_LATENCY_MS: '50' }, echo: process.env.E2E_ECHO === 'true' }),
-    launchBrowser(),
-  ])
-}, TEST_TIMEOUT_MS)
-
-afterAll(async () => {
-  await tools.closeContexts()
-  await browser?.close()
-  expect(await server?.stop()).toBe(0)
-}, TEST_TIMEOUT_MS)
-
-const uniqueEmail = (label: string) => `${label}-${crypto.randomUUID().slice(0, 8)}@example.com`
-const isFaviconNoise = (line: string) => line.includes('/favicon.ico')
-
-/** Screenshots at a phone's and a desktop's width, each checked for sideways scrolling. */
-async function shoot(page: Page, name: string): Promise<void> {
-  for (const [width, height] of [
-    [390, 844],
-    [1440, 900],
-  ] as const) {
-    await page.setViewportSize({ width, height })
-    await expectNoHorizontalOverflow(page)
-    // caret: 'initial' — hiding the caret leaves style="" on inputs, which htmx's next swap copies, and the CSP then reports.
-    await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}-${width}.png`), fullPage: true, caret: 'initial' })
-  }
-  await page.setViewportSize({ width: 1280, height: 900 })
-}
+const { server, withServerLog, signIn } = browserSuite({ env: { ADMIN_EMAILS: ADMIN, LLM_OFFLINE_LATENCY_MS: '50' }, timeoutMs: TEST_TIMEOUT_MS })
 
 describe('palettes in the browser', () => {
   test(
     'a member unlocks the Expert panel with the dev proof, sees it unlocked without a reload, and runs a council with it',
     () =>
       withServerLog(async () => {
-        const { page, problems, offsite } = await openPage()
-        await logIn(page, uniqueEmail('buyer'))
+        const { page, problems, offsite } = await signIn(uniqueEmail('buyer'))
         await page.locator('nav a[href="/palettes"]').click()
         await page.waitForURL((url) => url.pathname === '/palettes')
 
@@ -102,7 +61,7 @@ describe('palettes in the browser', () => {
         expect(await page.locator('#drafts details').count()).toBe(8)
         expect(await page.locator('main').textContent()).toContain('palette expert-panel')
 
-        expect(problems.all().filter((line) => !isFaviconNoise(line))).toEqual([])
+        expectNoProblems(problems)
         expect(offsite).toEqual([])
       }),
     TEST_TIMEOUT_MS,
@@ -112,14 +71,13 @@ describe('palettes in the browser', () => {
     'locked palettes are shown on the session form, not selectable, with the way to unlock them',
     () =>
       withServerLog(async () => {
-        const { page, problems } = await openPage()
-        await logIn(page, uniqueEmail('newcomer'))
-        await page.goto(`${server.url}/sessions/new`)
+        const { page, problems } = await signIn(uniqueEmail('newcomer'))
+        await page.goto(`${server().url}/sessions/new`)
         expect(await page.locator('option[value="expert-panel"]').isDisabled()).toBe(true)
         expect(await page.locator('select[name="palette_id"]').inputValue()).toBe('default')
         await page.locator('#locked-palettes a[href="/palettes"]').click()
         await page.waitForURL((url) => url.pathname === '/palettes')
-        expect(problems.all().filter((line) => !isFaviconNoise(line))).toEqual([])
+        expectNoProblems(problems)
       }),
     TEST_TIMEOUT_MS,
   )
@@ -128,9 +86,8 @@ describe('palettes in the browser', () => {
     'an admin prices a palette on /admin/palettes, in place',
     () =>
       withServerLog(async () => {
-        const { page, problems } = await openPage()
-        await logIn(page, ADMIN)
-        await page.goto(`${server.url}/admin`)
+        const { page, problems } = await signIn(ADMIN)
+        await page.goto(`${server().url}/admin`)
         await page.locator('#admin-links a[href="/admin/palettes"]').click()
         await page.waitForURL((url) => url.pathname === '/admin/palettes')
         const strategy = page.locator('#admin-palette-strategy')
@@ -142,7 +99,7 @@ describe('palettes in the browser', () => {
         await page.locator('#palette-admin-done').waitFor()
         expect(await page.locator('#admin-palette-strategy summary').textContent()).toContain('$12.50')
         await shoot(page, 'admin-palettes')
-        expect(problems.all().filter((line) => !isFaviconNoise(line))).toEqual([])
+        expectNoProblems(problems)
       }),
     TEST_TIMEOUT_MS,
   )

@@ -8,45 +8,19 @@
  * /docs/getting-started fit a 390 px phone without sideways scrolling;
  * screenshots at 390 and 1440 px go to E2E_SCREENSHOT_DIR.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
-import { launchBrowser } from '../helpers/browser'
-import { expectStatus, pageTools } from '../helpers/e2e'
-import { startServer, type RunningServer } from '../helpers/server'
+import { describe, expect, test } from 'bun:test'
+import type { Page } from 'playwright-core'
+import { browserSuite, expectNoProblems, expectStatus, pathOf, screenshotPath, uniqueEmail } from '../helpers/e2e'
 import { XSS_PAYLOADS } from '../helpers/xss'
 
 const TEST_TIMEOUT_MS = 90_000
-const SCREENSHOT_DIR = process.env.E2E_SCREENSHOT_DIR ?? mkdtempSync(join(tmpdir(), 'council-e2e-shots-'))
 const ADMIN = 'product-admin@example.com'
 
-let server: RunningServer
-let browser: Browser
-const tools = pageTools(() => server, () => browser)
-const { withServerLog, openPage, logIn } = tools
-
-beforeAll(async () => {
-  ;[server, browser] = await Promise.all([
-    startServer({ env: { ADMIN_EMAILS: ADMIN }, echo: process.env.E2E_ECHO === 'true' }),
-    launchBrowser(),
-  ])
-}, TEST_TIMEOUT_MS)
-
-afterAll(async () => {
-  await tools.closeContexts()
-  await browser?.close()
-  expect(await server?.stop()).toBe(0)
-}, TEST_TIMEOUT_MS)
-
-const uniqueEmail = (label: string) => `${label}-${crypto.randomUUID().slice(0, 8)}@example.com`
-const isFaviconNoise = (line: string) => line.includes('/favicon.ico')
-const pathOf = (page: Page) => new URL(page.url()).pathname
+const { server, withServerLog, openPage, logIn, signIn } = browserSuite({ env: { ADMIN_EMAILS: ADMIN }, timeoutMs: TEST_TIMEOUT_MS })
 
 /** The JSON API as a header-identified caller (development trusts X-User-Id). */
 async function api<T = any>(method: string, path: string, user: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${server.url}${path}`, {
+  const res = await fetch(`${server().url}${path}`, {
     method,
     headers: { 'x-user-id': user, ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
@@ -66,7 +40,7 @@ async function checkWidths(page: Page, name: string): Promise<void> {
     await page.waitForTimeout(50)
     const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }))
     if (width === 390) expect({ page: name, scrollWidth }).toEqual({ page: name, scrollWidth: Math.min(scrollWidth, innerWidth) })
-    await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}-${width}.png`), fullPage: true })
+    await page.screenshot({ path: screenshotPath(`${name}-${width}.png`), fullPage: true })
   }
   await page.setViewportSize({ width: 1280, height: 900 })
 }
@@ -86,8 +60,7 @@ describe('roadmap and tickets in the browser', () => {
         })
         await api('PATCH', `/api/v1/tickets/${ticket.id}`, ADMIN, { roadmap_item_id: item.id, public: true, status: 'triaged' })
 
-        const { page, problems, offsite } = await openPage()
-        await logIn(page, uniqueEmail('member'))
+        const { page, problems, offsite } = await signIn(uniqueEmail('member'))
         await page.locator('header nav a[href="/roadmap"]').click()
         await page.waitForURL((url) => url.pathname === '/roadmap')
         for (const phase of ['now', 'next', 'later']) await page.locator(`#roadmap-board section[data-phase="${phase}"]`).waitFor()
@@ -120,7 +93,7 @@ describe('roadmap and tickets in the browser', () => {
         expect(await page.locator('#ticket-body strong').textContent()).toBe('hard')
         expect(await page.locator('#ticket-roadmap a').textContent()).toBe(item.title)
 
-        expect(problems.all().filter((line) => !isFaviconNoise(line))).toEqual([])
+        expectNoProblems(problems)
         expect(offsite).toEqual([])
       }),
     TEST_TIMEOUT_MS,
@@ -139,7 +112,7 @@ describe('roadmap and tickets in the browser', () => {
           void dialog.dismiss()
         })
         await logIn(page, member)
-        await page.goto(`${server.url}/tickets?new=true`)
+        await page.goto(`${server().url}/tickets?new=true`)
         const form = page.locator('#new-ticket-form')
         await form.locator('select[name="kind"]').selectOption('bug')
         await form.locator('input[name="title"]').fill(`<img src=x onerror=alert('title')> Payloads ${crypto.randomUUID().slice(0, 6)}`)
@@ -179,7 +152,7 @@ describe('roadmap and tickets in the browser', () => {
         expect(rendered.hrefs.filter((protocol) => !['http:', 'https:', 'mailto:'].includes(protocol))).toEqual([])
         expect(rendered.title).toContain("<img src=x onerror=alert('title')>")
         expect(dialogs).toEqual([])
-        expect(problems.all().filter((line) => !isFaviconNoise(line))).toEqual([])
+        expectNoProblems(problems)
         expect(offsite).toEqual([])
         await checkWidths(page, 'ticket-xss')
 
@@ -190,7 +163,7 @@ describe('roadmap and tickets in the browser', () => {
           void dialog.dismiss()
         })
         await logIn(admin.page, ADMIN)
-        await admin.page.goto(`${server.url}/tickets?status=open`)
+        await admin.page.goto(`${server().url}/tickets?status=open`)
         await admin.page.locator(`a[href="${location}"]`).click()
         await admin.page.waitForURL((url) => url.pathname === location)
         await markWindow(admin.page)
@@ -211,7 +184,7 @@ describe('roadmap and tickets in the browser', () => {
         expect(await windowKept(admin.page)).toBe(true)
         await admin.page.waitForTimeout(300)
         expect(dialogs).toEqual([])
-        expect(admin.problems.all().filter((line) => !isFaviconNoise(line))).toEqual([])
+        expectNoProblems(admin.problems)
         await checkWidths(admin.page, 'ticket-triage')
 
         // The member sees the triage on reload.
@@ -225,9 +198,8 @@ describe('roadmap and tickets in the browser', () => {
     'an admin moves a roadmap item down with htmx; the board updates without a reload',
     () =>
       withServerLog(async () => {
-        const { page, problems } = await openPage()
-        await logIn(page, ADMIN)
-        await page.goto(`${server.url}/roadmap?phase=later`)
+        const { page, problems } = await signIn(ADMIN)
+        await page.goto(`${server().url}/roadmap?phase=later`)
         const titles = () => page.locator('#roadmap-board .roadmap-item h3').allTextContents()
         const before = await titles()
         expect(before.length).toBeGreaterThanOrEqual(2)
@@ -241,8 +213,8 @@ describe('roadmap and tickets in the browser', () => {
         expect(await windowKept(page)).toBe(true)
         expect(pathOf(page)).toBe('/roadmap')
         expect(await page.locator('#roadmap-board .roadmap-item').first().locator('button[data-move="up"]').isDisabled()).toBe(true)
-        expect(problems.all().filter((line) => !isFaviconNoise(line))).toEqual([])
-        await page.goto(`${server.url}/roadmap`)
+        expectNoProblems(problems)
+        await page.goto(`${server().url}/roadmap`)
         await checkWidths(page, 'roadmap-admin')
       }),
     TEST_TIMEOUT_MS,
@@ -276,26 +248,25 @@ describe('the product pages fit a phone', () => {
           kind: 'bug',
         })
         await api('POST', `/api/v1/tickets/${ticket.id}/comments`, member, { body: 'Still happening on **Monday** — see https://council.example.org/sessions/0190a0b0-0000-7000-8000-000000000000' })
-        const { page, problems } = await openPage()
-        await logIn(page, member)
+        const { page, problems } = await signIn(member)
         for (const [path, name] of [
           ['/roadmap', 'roadmap'],
           ['/tickets', 'tickets'],
           [`/tickets/${ticket.id}`, 'ticket'],
           ['/docs/getting-started', 'docs-getting-started'],
         ] as const) {
-          const response = await page.goto(`${server.url}${path}`)
+          const response = await page.goto(`${server().url}${path}`)
           expect(response?.status()).toBe(200)
           await checkWidths(page, name)
         }
         // The table of contents jumps to its heading.
-        await page.goto(`${server.url}/docs/getting-started`)
+        await page.goto(`${server().url}/docs/getting-started`)
         const entry = page.locator('#toc a').nth(1)
         const target = (await entry.getAttribute('href'))!
         await entry.click()
         expect(new URL(page.url()).hash).toBe(target)
         expect(await page.locator(target).count()).toBe(1)
-        expect(problems.all().filter((line) => !isFaviconNoise(line))).toEqual([])
+        expectNoProblems(problems)
       }),
     TEST_TIMEOUT_MS,
   )

@@ -5,52 +5,21 @@
  * the pages raise no console error, exception or CSP violation; /swagger works
  * offline; a blank question is answered in the form without losing what was typed.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
-import { launchBrowser } from '../helpers/browser'
-import { expectStatus, pageTools } from '../helpers/e2e'
-import { startServer, type RunningServer } from '../helpers/server'
+import { describe, expect, test } from 'bun:test'
+import { browserSuite, expectNoProblems, expectStatus, pathOf, screenshotPath, uniqueEmail } from '../helpers/e2e'
 
 const TEST_TIMEOUT_MS = 60_000
-/** Where screenshots go; E2E_SCREENSHOT_DIR keeps them somewhere known for a human to look at. */
-const SCREENSHOT_DIR = process.env.E2E_SCREENSHOT_DIR ?? mkdtempSync(join(tmpdir(), 'council-e2e-shots-'))
 
-let server: RunningServer
-let browser: Browser
-const tools = pageTools(() => server, () => browser)
-const { withServerLog, openPage, logIn } = tools
-
-beforeAll(async () => {
-  ;[server, browser] = await Promise.all([startServer({ echo: process.env.E2E_ECHO === 'true' }), launchBrowser()])
-}, TEST_TIMEOUT_MS)
-
-afterAll(async () => {
-  await tools.closeContexts()
-  await browser?.close()
-  const code = await server?.stop()
-  // A server that cannot shut down cleanly on SIGTERM loses audit events in production.
-  expect(code).toBe(0)
-}, TEST_TIMEOUT_MS)
-
-const uniqueEmail = (label: string) => `${label}-${crypto.randomUUID().slice(0, 8)}@example.com`
-
-/** Chromium asks for /favicon.ico on its own; a 404 there is browser chrome, not the page (reported separately). */
-const isFaviconNoise = (line: string) => line.includes('/favicon.ico')
-
-const pathOf = (page: Page) => new URL(page.url()).pathname
+const { server, withServerLog, openPage, signIn } = browserSuite({ timeoutMs: TEST_TIMEOUT_MS })
 
 describe('sessions in the browser', () => {
   test(
     'log in, ask a question through the htmx form, see the session and find it in the list, without page errors',
     () =>
       withServerLog(async () => {
-        const { page, problems, offsite } = await openPage()
-        await logIn(page, uniqueEmail('member'))
+        const { page, problems, offsite } = await signIn(uniqueEmail('member'))
 
-        await page.goto(`${server.url}/sessions/new`)
+        await page.goto(`${server().url}/sessions/new`)
         // Markup in the question must come back as text, never as HTML.
         const question = `Should we adopt <b>four-day</b> weeks & why? ${crypto.randomUUID()}`
         const form = page.locator('form[hx-post="/sessions"]')
@@ -73,20 +42,20 @@ describe('sessions in the browser', () => {
         await heading.waitFor()
         expect(await heading.textContent()).toContain(question)
         expect(await page.locator('b', { hasText: 'four-day' }).count()).toBe(0)
-        await page.screenshot({ path: join(SCREENSHOT_DIR, 'session.png'), fullPage: true })
+        await page.screenshot({ path: screenshotPath('session.png'), fullPage: true })
 
-        await page.goto(`${server.url}/sessions`)
+        await page.goto(`${server().url}/sessions`)
         const link = page.locator(`a[href="/sessions/${sessionId}"]`)
         await link.waitFor()
         expect(await link.textContent()).toContain('four-day')
-        await page.screenshot({ path: join(SCREENSHOT_DIR, 'sessions.png'), fullPage: true })
+        await page.screenshot({ path: screenshotPath('sessions.png'), fullPage: true })
 
         // Following the link from the list opens the same session.
         await link.click()
         await page.waitForURL((url) => url.pathname === `/sessions/${sessionId}`)
         await page.locator('h1', { hasText: 'four-day' }).waitFor()
 
-        expect(problems.all().filter((line) => !isFaviconNoise(line))).toEqual([])
+        expectNoProblems(problems)
         expect(offsite).toEqual([])
       }),
     TEST_TIMEOUT_MS,
@@ -96,9 +65,8 @@ describe('sessions in the browser', () => {
     'a blank question is answered in the form, keeping what the user typed',
     () =>
       withServerLog(async () => {
-        const { page, problems } = await openPage()
-        await logIn(page, uniqueEmail('blank'))
-        await page.goto(`${server.url}/sessions/new`)
+        const { page, problems } = await signIn(uniqueEmail('blank'))
+        await page.goto(`${server().url}/sessions/new`)
         const form = page.locator('form[hx-post="/sessions"]')
 
         // Whatever else the form asks for (palette, notes…) must survive the round trip; fill every visible text field.
@@ -132,7 +100,7 @@ describe('sessions in the browser', () => {
         const after = page.locator('form[hx-post="/sessions"]')
         expect(await after.locator('textarea[name="question"]').inputValue()).toBe(blank)
         for (const [name, value] of typed) expect(await after.locator(`[name="${name}"]`).inputValue()).toBe(value)
-        await page.screenshot({ path: join(SCREENSHOT_DIR, 'blank-question.png'), fullPage: true })
+        await page.screenshot({ path: screenshotPath('blank-question.png'), fullPage: true })
 
         // The form still works after the error: a real question now goes through.
         await after.locator('textarea[name="question"]').fill('Is the second attempt accepted?')
@@ -145,10 +113,7 @@ describe('sessions in the browser', () => {
         await page.locator('h1', { hasText: 'second attempt' }).waitFor()
 
         // The refused submission is the only expected error: Chromium logs the 422 load.
-        const unexpected = problems
-          .all()
-          .filter((line) => !isFaviconNoise(line) && !/status of 422/.test(line))
-        expect(unexpected).toEqual([])
+        expectNoProblems(problems, /status of 422/)
       }),
     TEST_TIMEOUT_MS,
   )
@@ -158,13 +123,13 @@ describe('sessions in the browser', () => {
     () =>
       withServerLog(async () => {
         const { page, problems, offsite } = await openPage()
-        await page.goto(`${server.url}/swagger`)
+        await page.goto(`${server().url}/swagger`)
         await page.locator('.swagger-ui').first().waitFor()
         // Operations render only once the UI has fetched and parsed /swagger/json.
         await page.getByText('/api/v1/sessions', { exact: false }).first().waitFor({ timeout: 30_000 })
         expect(await page.locator('.opblock').count()).toBeGreaterThan(3)
-        await page.screenshot({ path: join(SCREENSHOT_DIR, 'swagger.png') })
-        expect(problems.all().filter((line) => !isFaviconNoise(line))).toEqual([])
+        await page.screenshot({ path: screenshotPath('swagger.png') })
+        expectNoProblems(problems)
         expect(offsite).toEqual([])
       }),
     TEST_TIMEOUT_MS,

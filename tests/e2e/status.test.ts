@@ -6,54 +6,21 @@
  * component. No page scrolls sideways at 390 px; screenshots go to
  * E2E_SCREENSHOT_DIR.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
-import { launchBrowser } from '../helpers/browser'
-import { expectNoHorizontalOverflow, expectStatus, pageTools } from '../helpers/e2e'
-import { startServer, type RunningServer } from '../helpers/server'
+import { describe, expect, test } from 'bun:test'
+import { browserSuite, expectStatus, shoot, uniqueEmail } from '../helpers/e2e'
 
 const TEST_TIMEOUT_MS = 90_000
-const SCREENSHOT_DIR = process.env.E2E_SCREENSHOT_DIR ?? mkdtempSync(join(tmpdir(), 'council-e2e-shots-'))
-const ADMIN = `status-admin-${crypto.randomUUID().slice(0, 8)}@example.com`
+const ADMIN = uniqueEmail('status-admin')
 
-let server: RunningServer
-let browser: Browser
-const tools = pageTools(() => server, () => browser)
-const { withServerLog, openPage, logIn } = tools
-
-beforeAll(async () => {
-  ;[server, browser] = await Promise.all([startServer({ env: { ADMIN_EMAILS: ADMIN }, echo: process.env.E2E_ECHO === 'true' }), launchBrowser()])
-}, TEST_TIMEOUT_MS)
-
-afterAll(async () => {
-  await tools.closeContexts()
-  await browser?.close()
-  expect(await server?.stop()).toBe(0)
-}, TEST_TIMEOUT_MS)
-
-async function shoot(page: Page, name: string): Promise<void> {
-  for (const [width, height] of [
-    [390, 844],
-    [1440, 900],
-  ] as const) {
-    await page.setViewportSize({ width, height })
-    await expectNoHorizontalOverflow(page)
-    await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}-${width}.png`), fullPage: true, caret: 'initial' })
-  }
-  await page.setViewportSize({ width: 1280, height: 900 })
-}
+const { server, withServerLog, signIn } = browserSuite({ env: { ADMIN_EMAILS: ADMIN }, timeoutMs: TEST_TIMEOUT_MS })
 
 describe('incidents on the status page', () => {
   test(
     'an admin posts and updates an incident with htmx; a member reads it on /status',
     () =>
       withServerLog(async () => {
-        const admin = await openPage()
-        await logIn(admin.page, ADMIN)
-        await admin.page.goto(`${server.url}/admin/incidents`)
+        const admin = await signIn(ADMIN)
+        await admin.page.goto(`${server().url}/admin/incidents`)
         // Open with nothing posted yet; a click on its summary opens it otherwise.
         if ((await admin.page.locator('#incident-new').getAttribute('open')) === null) await admin.page.locator('#incident-new summary').click()
         await admin.page.locator('#new-title').fill('Councils start late')
@@ -80,8 +47,7 @@ describe('incidents on the status page', () => {
         expect(admin.problems.all()).toEqual([])
         expect(admin.offsite).toEqual([])
 
-        const member = await openPage()
-        await logIn(member.page, `status-member-${crypto.randomUUID().slice(0, 8)}@example.com`)
+        const member = await signIn(uniqueEmail('status-member'))
         await member.page.locator('header a[href="/status"]').click()
         await member.page.waitForURL((url) => url.pathname === '/status')
         const now = member.page.locator('section[aria-labelledby="now-heading"]')

@@ -6,60 +6,24 @@
  * next API call is refused. Screenshots of /me at 390 and 1440 px go to
  * E2E_SCREENSHOT_DIR; no page scrolls sideways at 390 px.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
-import { launchBrowser } from '../helpers/browser'
-import { expectNoHorizontalOverflow, expectStatus, pageTools } from '../helpers/e2e'
-import { startServer, type RunningServer } from '../helpers/server'
+import { describe, expect, test } from 'bun:test'
+import { browserSuite, expectNoProblems, expectStatus, shoot, uniqueEmail } from '../helpers/e2e'
 
 const TEST_TIMEOUT_MS = 60_000
-const SCREENSHOT_DIR = process.env.E2E_SCREENSHOT_DIR ?? mkdtempSync(join(tmpdir(), 'council-e2e-shots-'))
 
-let server: RunningServer
-let browser: Browser
-const tools = pageTools(() => server, () => browser)
-const { withServerLog, openPage, logIn } = tools
-
-beforeAll(async () => {
-  ;[server, browser] = await Promise.all([startServer({ echo: process.env.E2E_ECHO === 'true' }), launchBrowser()])
-}, TEST_TIMEOUT_MS)
-
-afterAll(async () => {
-  await tools.closeContexts()
-  await browser?.close()
-  expect(await server?.stop()).toBe(0)
-}, TEST_TIMEOUT_MS)
-
-const isFaviconNoise = (line: string) => line.includes('/favicon.ico')
-
-async function shoot(page: Page, name: string): Promise<void> {
-  for (const [width, height] of [
-    [390, 844],
-    [1440, 900],
-  ] as const) {
-    await page.setViewportSize({ width, height })
-    await expectNoHorizontalOverflow(page)
-    // caret: 'initial' — hiding the caret leaves style="" on inputs, which htmx's next swap copies, and the CSP then reports.
-    await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}-${width}.png`), fullPage: true, caret: 'initial' })
-  }
-  await page.setViewportSize({ width: 1280, height: 900 })
-}
+const { server, withServerLog, signIn } = browserSuite({ timeoutMs: TEST_TIMEOUT_MS })
 
 /** What an integrator's script does: a plain HTTP call with the token, no cookie. */
 const api = (path: string, token: string, init: RequestInit = {}) =>
-  fetch(`${server.url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers } })
+  fetch(`${server().url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers } })
 
 describe('personal access tokens in the browser', () => {
   test(
     'create a token on /me, use it with fetch on the API, revoke it after confirming, and it is refused',
     () =>
       withServerLog(async () => {
-        const email = `integrator-${crypto.randomUUID().slice(0, 8)}@example.com`
-        const { page, problems, offsite } = await openPage()
-        await logIn(page, email)
+        const email = uniqueEmail('integrator')
+        const { page, problems, offsite } = await signIn(email)
         await page.locator('header a[href="/me"]').click()
         await page.waitForURL((url) => url.pathname === '/me')
         await page.locator('#no-tokens').waitFor()
@@ -106,7 +70,7 @@ describe('personal access tokens in the browser', () => {
         expect(await page.locator('#tokens-table tr[data-token-id]').count()).toBe(0)
         expect((await api('/api/v1/me', token)).status).toBe(401)
 
-        expect(problems.all().filter((line) => !isFaviconNoise(line))).toEqual([])
+        expectNoProblems(problems)
         expect(offsite).toEqual([])
       }),
     TEST_TIMEOUT_MS,
@@ -116,9 +80,8 @@ describe('personal access tokens in the browser', () => {
     'dismissing the confirmation keeps the token working',
     () =>
       withServerLog(async () => {
-        const { page } = await openPage()
-        await logIn(page, `keeper-${crypto.randomUUID().slice(0, 8)}@example.com`)
-        await page.goto(`${server.url}/me`)
+        const { page } = await signIn(uniqueEmail('keeper'))
+        await page.goto(`${server().url}/me`)
         await page.locator('#token-name').fill('Keep me')
         await page.locator('#new-token-form button[type="submit"]').click()
         const token = await page.locator('#new-token').inputValue()
