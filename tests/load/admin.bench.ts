@@ -14,16 +14,14 @@
 import IORedis from 'ioredis'
 import { Queue } from 'bullmq'
 import pg from 'pg'
-import { newId } from '../../db/client'
-import type { JobRow, SessionRow } from '../../db/schema'
 import { createDeps, prepare } from '../../src/app'
 import { loadConfig } from '../../src/config'
 import { createLogger } from '../../plugins/logging/logger'
 import { HISTOGRAM_BUCKETS } from '../../src/modules/usage/histogram'
 import { startServer } from '../helpers/server'
 import { startWorker } from '../helpers/worker'
+import { PG, freshSchema, seedQueuedCouncils } from './schema'
 
-const PG = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000)
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 100)
@@ -32,26 +30,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2)
 const ADMIN = 'bench-admin@example.com'
 
 const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits
-
-async function freshSchema(): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
-  const name = `bench_${crypto.randomUUID().replaceAll('-', '').slice(0, 12)}`
-  const client = new pg.Client({ connectionString: PG })
-  await client.connect()
-  await client.query(`create schema ${name}`)
-  await client.end()
-  const url = new URL(PG)
-  url.searchParams.set('options', `-c search_path=${name}`)
-  return {
-    url: url.toString(),
-    name,
-    drop: async () => {
-      const c = new pg.Client({ connectionString: PG })
-      await c.connect()
-      await c.query(`drop schema ${name} cascade`)
-      await c.end()
-    },
-  }
-}
 
 /**
  * One event per g in 1..EVENTS, every attribute a deterministic function of g
@@ -215,25 +193,7 @@ async function councilsPerSecond(usage: boolean) {
   const deps = createDeps(config, { logger: createLogger({ level: 'error' }) })
   await prepare(deps)
   const { stores } = deps
-  const userId = newId()
-  const now = new Date()
-  await stores.identity.insertUser({ id: userId, externalId: 'bench@example.com', email: 'bench@example.com', displayName: null, createdAt: now, lastSeenAt: null, deletedAt: null })
-  const sessionRows: SessionRow[] = []
-  const jobRows: JobRow[] = []
-  for (let n = 0; n < COUNCILS; n++) {
-    const sessionId = newId()
-    sessionRows.push({
-      id: sessionId, userId, question: `Benchmark question ${n}: should we ship it?`, paletteId: 'default', status: 'queued',
-      stage: null, partial: false, tokensIn: 0, tokensOut: 0, costMicroUsd: 0, error: null, webSearch: false, createdAt: now, updatedAt: now, deletedAt: null,
-    })
-    jobRows.push({
-      id: newId(), kind: 'council', userId, sessionId, status: 'queued', stage: null, progress: 0, requestId: `bench-${n}`,
-      role: 'user', idempotencyKey: null, input: null, output: null, error: null, attempts: 0, cancelRequested: false, createdAt: now,
-      startedAt: null, finishedAt: null, heartbeatAt: null,
-    })
-  }
-  await stores.sessions.insertMany(sessionRows)
-  await stores.jobs.insertMany(jobRows)
+  const jobIds = await seedQueuedCouncils(stores, COUNCILS)
   const worker = startWorker({
     DATABASE_URL: url, REDIS_URL: REDIS, JOBS_QUEUE: queueName, JOBS_CONCURRENCY: '100', LLM_OFFLINE_LATENCY_MS: '0',
     LOG_LEVEL: 'error', DB_POOL_SIZE: '20', USAGE_EVENTS: String(usage),
@@ -242,9 +202,8 @@ async function councilsPerSecond(usage: boolean) {
   const connection = new IORedis(REDIS, { maxRetriesPerRequest: null })
   const queue = new Queue(queueName, { connection })
   const started = performance.now()
-  const ids = jobRows.map((row) => row.id)
-  for (let i = 0; i < ids.length; i += 1000)
-    await queue.addBulk(ids.slice(i, i + 1000).map((jobId) => ({ name: 'run', data: { jobId }, opts: { jobId, attempts: 3, removeOnComplete: true } })))
+  for (let i = 0; i < jobIds.length; i += 1000)
+    await queue.addBulk(jobIds.slice(i, i + 1000).map((jobId) => ({ name: 'run', data: { jobId }, opts: { jobId, attempts: 3, removeOnComplete: true } })))
   for (;;) {
     const counts = await stores.jobs.statusCounts()
     if ((counts.succeeded ?? 0) + (counts.failed ?? 0) >= COUNCILS) break

@@ -20,14 +20,10 @@
 import { Queue } from 'bullmq'
 import IORedis from 'ioredis'
 import { readFileSync } from 'node:fs'
-import pg from 'pg'
-import { createDeps, prepare } from '../../src/app'
-import { loadConfig } from '../../src/config'
-import { createLogger } from '../../plugins/logging/logger'
 import { startServer } from '../helpers/server'
+import { PG, migrateAndSeedUsers, schemaWithClient } from './schema'
 import { reportRow, wrk as runWrk, type WrkResult } from './wrk'
 
-const PG = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const DURATION = process.env.BENCH_DURATION ?? '10s'
 const WARMUP = process.env.BENCH_WARMUP ?? '2s'
@@ -37,30 +33,13 @@ const ONLY = process.argv.find((arg) => arg.startsWith('--only='))?.slice(7).spl
 const RUNNABLE_PER_USER = Number(process.env.BENCH_RUNNABLE_PER_USER ?? 150)
 const USER = 'bench0@example.com'
 
-const schema = `bench_http_${crypto.randomUUID().replaceAll('-', '').slice(0, 10)}`
+const { schema, databaseUrl, admin } = await schemaWithClient('bench_http')
 const queueName = `bench-http-${crypto.randomUUID().slice(0, 8)}`
-const admin = new pg.Client({ connectionString: PG })
-await admin.connect()
-await admin.query(`create schema ${schema}`)
-const url = new URL(PG)
-url.searchParams.set('options', `-c search_path=${schema}`)
-const databaseUrl = url.toString()
 
 const cleanups: Array<() => Promise<unknown> | unknown> = []
 try {
   // Schema and seed (not timed).
-  const deps = createDeps(loadConfig({ APP_ENV: 'test', DATABASE_URL: databaseUrl }), { logger: createLogger({ level: 'error' }) })
-  await prepare(deps)
-  await deps.close()
-  await admin.query(`set search_path to ${schema}`)
-  await admin.query(`
-    insert into users (id, external_id, email, created_at)
-    select gen_random_uuid()::text, kind || n || '@example.com', kind || n || '@example.com', now()
-    from generate_series(0, 999) n cross join (values ('bench'), ('runner')) k(kind)`)
-  await admin.query(`
-    insert into sessions (id, user_id, question, palette_id, status, stage, partial, tokens_in, tokens_out, cost_micro_usd, created_at, updated_at)
-    select gen_random_uuid()::text, u.id, 'Benchmark question ' || n, 'default', 'succeeded', 'synthesis', false, 2400, 800, 780, now(), now()
-    from generate_series(0, 99) n cross join users u where u.external_id like 'bench%'`)
+  await migrateAndSeedUsers(admin, schema, databaseUrl, ['bench', 'runner'])
   // (e)'s sessions: created, never run, owned by the runner users.
   await admin.query(
     `insert into sessions (id, user_id, question, palette_id, status, stage, partial, tokens_in, tokens_out, cost_micro_usd, created_at, updated_at)

@@ -18,39 +18,20 @@ import { Queue, QueueEvents } from 'bullmq'
 import IORedis from 'ioredis'
 import pg from 'pg'
 import { newId } from '../../db/client'
-import type { JobRow, SessionRow } from '../../db/schema'
+import type { JobRow } from '../../db/schema'
 import { createDeps, prepare } from '../../src/app'
 import { loadConfig } from '../../src/config'
 import { createLogger } from '../../plugins/logging/logger'
 import { startServer } from '../helpers/server'
 import { startWorker } from '../helpers/worker'
+import { PG, freshSchema, seedQueuedCouncils } from './schema'
 
-const PG = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const COUNCILS_B = Number(process.env.BENCH_COUNCILS ?? 1000)
 const COUNCILS_C = Number(process.env.BENCH_COUNCILS_LATENT ?? 1000)
 const NOOP_JOBS = 5000
 
 const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits
-
-async function freshSchema(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const schema = `bench_${crypto.randomUUID().replaceAll('-', '').slice(0, 12)}`
-  const client = new pg.Client({ connectionString: PG })
-  await client.connect()
-  await client.query(`create schema ${schema}`)
-  await client.end()
-  const url = new URL(PG)
-  url.searchParams.set('options', `-c search_path=${schema}`)
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: PG })
-      await c.connect()
-      await c.query(`drop schema ${schema} cascade`)
-      await c.end()
-    },
-  }
-}
 
 /** Peak RSS of a process, from /proc (VmHWM), in MB. */
 const peakRssMb = (pid: number) => {
@@ -95,26 +76,7 @@ async function benchCouncils(count: number, latencyMs: number, concurrency: numb
   const { stores } = deps
 
   // Setup (not timed): a user, sessions and job rows, as the API would have written them.
-  const userId = newId()
-  const now = new Date()
-  await stores.identity.insertUser({ id: userId, externalId: 'bench@example.com', email: 'bench@example.com', displayName: null, createdAt: now, lastSeenAt: null, deletedAt: null })
-  const sessionRows: SessionRow[] = []
-  const jobRows: JobRow[] = []
-  for (let n = 0; n < count; n++) {
-    const sessionId = newId()
-    sessionRows.push({
-      id: sessionId, userId, question: `Benchmark question ${n}: should we ship it?`, paletteId: 'default', status: 'queued',
-      stage: null, partial: false, tokensIn: 0, tokensOut: 0, costMicroUsd: 0, error: null, webSearch: false, createdAt: now, updatedAt: now, deletedAt: null,
-    })
-    jobRows.push({
-      id: newId(), kind: 'council', userId, sessionId, status: 'queued', stage: null, progress: 0, requestId: `bench-${n}`,
-      role: 'user', idempotencyKey: null, input: null, output: null, error: null, attempts: 0, cancelRequested: false, createdAt: now,
-      startedAt: null, finishedAt: null, heartbeatAt: null,
-    })
-  }
-  await stores.sessions.insertMany(sessionRows)
-  await stores.jobs.insertMany(jobRows)
-  const jobIds = jobRows.map((row) => row.id)
+  const jobIds = await seedQueuedCouncils(stores, count)
 
   const worker = startWorker({
     DATABASE_URL: url, REDIS_URL: REDIS, JOBS_QUEUE: queueName, JOBS_CONCURRENCY: String(concurrency),

@@ -18,9 +18,9 @@
  */
 import { readFileSync } from 'node:fs'
 import IORedis from 'ioredis'
-import pg from 'pg'
 import { startServer } from '../helpers/server'
 import { startWorker } from '../helpers/worker'
+import { PG, freshSchema } from './schema'
 
 // fetch keeps at most 256 requests in flight unless told otherwise; every viewer holds one open.
 if (!process.env.BUN_CONFIG_MAX_HTTP_REQUESTS) {
@@ -32,7 +32,6 @@ if (!process.env.BUN_CONFIG_MAX_HTTP_REQUESTS) {
   process.exit(await child.exited)
 }
 
-const PG = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const COUNCILS = Number(process.env.BENCH_LIVE_COUNCILS ?? 200)
 const VIEWERS = Number(process.env.BENCH_LIVE_VIEWERS ?? 1000)
@@ -43,25 +42,6 @@ const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 
 const percentile = (sorted: number[], p: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!)
 const procMb = (pid: number, field: 'VmHWM' | 'VmRSS') =>
   round(Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024)
-
-async function freshSchema() {
-  const schema = `bench_${crypto.randomUUID().replaceAll('-', '').slice(0, 12)}`
-  const client = new pg.Client({ connectionString: PG })
-  await client.connect()
-  await client.query(`create schema ${schema}`)
-  await client.end()
-  const url = new URL(PG)
-  url.searchParams.set('options', `-c search_path=${schema}`)
-  return {
-    url: url.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: PG })
-      await c.connect()
-      await c.query(`drop schema ${schema} cascade`)
-      await c.end()
-    },
-  }
-}
 
 /** Runs `fn` over items with at most `limit` in flight. */
 async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>) {

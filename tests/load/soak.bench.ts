@@ -18,15 +18,11 @@
 import { readFileSync } from 'node:fs'
 import { Queue } from 'bullmq'
 import IORedis from 'ioredis'
-import pg from 'pg'
-import { createDeps, prepare } from '../../src/app'
-import { loadConfig } from '../../src/config'
-import { createLogger } from '../../plugins/logging/logger'
 import { startServer } from '../helpers/server'
 import { startWorker } from '../helpers/worker'
+import { migrateAndSeedUsers, schemaWithClient } from './schema'
 import { wrk } from './wrk'
 
-const PG = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const flag = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3)
 const DURATION = flag('duration') ?? process.env.SOAK_DURATION ?? '10m'
@@ -61,28 +57,12 @@ function trend(samples: Array<{ minutes: number; mb: number }>) {
   return { slope: round(slope, 3), spread: round(spread), growth: round(growth), n }
 }
 
-const schema = `bench_soak_${crypto.randomUUID().replaceAll('-', '').slice(0, 10)}`
+const { schema, databaseUrl, admin } = await schemaWithClient('bench_soak')
 const queueName = `bench-soak-${crypto.randomUUID().slice(0, 8)}`
-const admin = new pg.Client({ connectionString: PG })
-await admin.connect()
-await admin.query(`create schema ${schema}`)
-const url = new URL(PG)
-url.searchParams.set('options', `-c search_path=${schema}`)
-const databaseUrl = url.toString()
 const cleanups: Array<() => Promise<unknown> | unknown> = []
 let failed = false
 try {
-  const deps = createDeps(loadConfig({ APP_ENV: 'test', DATABASE_URL: databaseUrl }), { logger: createLogger({ level: 'error' }) })
-  await prepare(deps)
-  await deps.close()
-  await admin.query(`set search_path to ${schema}`)
-  await admin.query(`
-    insert into users (id, external_id, email, created_at)
-    select gen_random_uuid()::text, 'bench' || n || '@example.com', 'bench' || n || '@example.com', now() from generate_series(0, 999) n`)
-  await admin.query(`
-    insert into sessions (id, user_id, question, palette_id, status, stage, partial, tokens_in, tokens_out, cost_micro_usd, created_at, updated_at)
-    select gen_random_uuid()::text, u.id, 'Benchmark question ' || n, 'default', 'succeeded', 'synthesis', false, 2400, 800, 780, now(), now()
-    from generate_series(0, 99) n cross join users u`)
+  await migrateAndSeedUsers(admin, schema, databaseUrl, ['bench'])
   await admin.query('analyze')
 
   const env = {
