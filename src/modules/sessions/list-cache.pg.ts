@@ -5,20 +5,26 @@
  * Why: a list page spread over many users costs PostgreSQL ~110–140 µs to
  * build as JSON and the server ~50 µs to map (store.pg.ts `readManyPages`),
  * which kept (c*) of the http benchmark above p99 15 ms; an unchanged page
- * served from memory costs what a page shared by one batch costs.
+ * served from memory costs what a page shared by one batch costs. (c*) at 50
+ * connections: p99 27.5–34.2 ms → 11.6–15.3 ms (five runs, four under 15),
+ * ~3,900 → ~11,000 requests/s; (c) 15.3–20.4 → 9.6–14.2 ms. The cost is on
+ * writes: a transaction that notifies takes a database-wide lock to commit,
+ * so single-row updates of sessions alone fall from ~11,000/s to ~4,000/s
+ * (pgbench, 8 clients); the app's writes are batched (coalescers), and the
+ * jobs and create/run benchmarks did not move beyond their noise.
  *
  * How it stays exact. Migration 0011 makes every statement on sessions or
  * documents NOTIFY `session_lists` with the owners it touched ('*' = all). One
  * dedicated connection per process LISTENs, opened on the first list read (the
  * worker never lists, so never opens one), and each notification bumps its
- * owners' stamps. Before a cached page is served, a `select 1` goes round that
+ * owners' stamps. Before a cached page is served, one query goes round that
  * connection, shared by the requests of the moment: PostgreSQL delivers every
  * notification whose transaction committed before the query arrived ahead of
  * the query's answer (the committer signals listeners before its client hears
  * COMMIT succeed; the listener sends pending notifications before
  * ReadyForQuery), and node-postgres handles them in order, so after the
  * barrier an owner whose stamp is unchanged has no write the request could
- * have seen (tests/integration/session-list-cache.test.ts proves it from a
+ * have seen (tests/unit/stores/session-list-cache.test.ts checks it from a
  * separate connection). If the connection fails, everything cached is
  * forgotten and lists are read from the database until it is back.
  */
@@ -92,8 +98,17 @@ export function createSessionListCache({ connect, maxPages = 10_000, maxOwners =
     for (const userId of ids) ownerStamps.set(String(userId), stamp)
   }
 
-  /** The listening connection once LISTEN has been answered; null while there is none. */
+  /** The listening connection once LISTEN has been answered, and its backend; null while there is none. */
   let listening: pg.Client | null = null
+  let listeningPid = 0
+  /**
+   * Set for good when a barrier is answered by another backend than the one
+   * that LISTENs: a pooler in transaction mode (PgBouncer) sits between, so
+   * notifications may go elsewhere and no page can be proven current. A guard
+   * that catches the pooler once it switches backends, not a proof: the
+   * listener must reach PostgreSQL directly (or through a session pooler).
+   */
+  let behindPooler = false
   let opening = false
   let retryMs = FIRST_RETRY_MS
   let retryAt = 0
@@ -116,10 +131,11 @@ export function createSessionListCache({ connect, maxPages = 10_000, maxOwners =
       opened.on('end', () => lost(opened))
       await opened.connect()
       // The schema of the sessions table this process's statements reach (its search_path), as the triggers name it.
-      const { rows } = await opened.query<{ schema: string }>(
-        `select n.nspname as schema from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.oid = 'sessions'::regclass`,
+      const { rows } = await opened.query<{ schema: string; pid: number }>(
+        `select n.nspname as schema, pg_backend_pid() as pid from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.oid = 'sessions'::regclass`,
       )
       const prefix = `${rows[0]!.schema}:`
+      const pid = rows[0]!.pid
       opened.on('notification', (message) => {
         if (message.channel === CHANNEL) noteChanged(prefix, message.payload)
       })
@@ -127,6 +143,7 @@ export function createSessionListCache({ connect, maxPages = 10_000, maxOwners =
       // Pages read before LISTEN was answered may miss a notification; none were kept (no connection), but start clean.
       forgetAll()
       listening = opened
+      listeningPid = pid
       retryMs = FIRST_RETRY_MS
     } catch {
       if (client) lost(client)
@@ -138,15 +155,21 @@ export function createSessionListCache({ connect, maxPages = 10_000, maxOwners =
   }
 
   /**
-   * The barrier: one `select 1` for all the requests waiting when it is sent.
+   * The barrier: one round trip for all the requests waiting when it is sent.
    * Each request waits for one sent after it arrived (db/coalesce.ts), so the
    * notifications of every write that committed before it are in.
    */
   const barrier = createCoalescer<pg.Client, boolean>(
     async (clients) => {
       const client = clients[0]!
-      const ok = await client.query('select 1').then(
-        () => listening === client,
+      const ok = await client.query<{ pid: number }>('select pg_backend_pid() as pid').then(
+        ({ rows }) => {
+          if (listening !== client) return false
+          if (rows[0]?.pid === listeningPid) return true
+          behindPooler = true
+          lost(client)
+          return false
+        },
         () => false,
       )
       return clients.map((asked) => ok && asked === client)
@@ -163,6 +186,7 @@ export function createSessionListCache({ connect, maxPages = 10_000, maxOwners =
   return {
     async read(request, load) {
       const client = listening
+      if (behindPooler) return load()
       if (!client) {
         if (!opening && Date.now() >= retryAt) void open()
         return load()
