@@ -38,7 +38,7 @@ const CHANNEL = 'session_lists'
 export interface SessionListCacheOptions {
   /** A new, unconnected connection to LISTEN on (db/client.ts `dedicatedClient`). */
   connect: () => pg.Client
-  /** Pages kept at most; the oldest stored goes first. 10,000 pages of 26 rows are ~60 MB at most, ~1,000 users' first pages are ~6 MB. */
+  /** Pages kept at most; the oldest stored goes first (a memory bound: each page is up to 26 rows and their documents; its size in MB not yet measured). */
   maxPages?: number
   /** Owners whose stamps are remembered at most before all are forgotten at once (memory bound; drops the cache too). */
   maxOwners?: number
