@@ -31,6 +31,12 @@ interface PgHandle {
   orm: NodePgDatabase<typeof pgSchema>
   t: typeof pgSchema
   pool: pg.Pool
+  /**
+   * A connection of its own, outside the pool, for a session that must stay on
+   * one backend (LISTEN); not yet connected. close() ends it with the pool, so
+   * it never keeps a stopping process alive.
+   */
+  dedicatedClient(): pg.Client
 }
 /** Either dialect, told apart by `dialect`; only src/stores.ts looks at it. */
 type DbHandle = SqliteHandle | PgHandle
@@ -104,7 +110,16 @@ function createPgDatabase(url: string, poolSize: number, writeBatching: boolean)
   // An idle client's error (e.g. the server restarted) must not crash the process; the next query reconnects.
   pool.on('error', () => undefined)
   const pgOrm = drizzlePg(pool, { schema: pgSchema })
-  const handle: PgHandle = { dialect: 'pg', orm: pgOrm, t: pgSchema, pool }
+  const dedicated = new Set<pg.Client>()
+  let closed = false
+  const dedicatedClient = () => {
+    if (closed) throw new Error('The database is closed.')
+    const client = new pg.Client({ connectionString: url })
+    dedicated.add(client)
+    client.once('end', () => dedicated.delete(client))
+    return client
+  }
+  const handle: PgHandle = { dialect: 'pg', orm: pgOrm, t: pgSchema, pool, dedicatedClient }
   return {
     dialect: 'pg',
     handle,
@@ -115,6 +130,8 @@ function createPgDatabase(url: string, poolSize: number, writeBatching: boolean)
       await migratePg(pgOrm, { migrationsFolder: migrationsFolder('pg'), migrationsSchema: await migrationsSchemaOf(pool, url) })
     },
     async close() {
+      closed = true
+      await Promise.all([...dedicated].map((client) => client.end().catch(() => undefined)))
       await pool.end()
     },
   }

@@ -85,10 +85,13 @@ export interface Stores extends TxStores {
   transaction<T>(work: (tx: TxStores) => Promise<T>): Promise<T>
 }
 
-/** How a dialect builds each store: `root` is the database itself (coalescers allowed), otherwise a transaction. */
-type Factories<Exec> = { [K in keyof TxStores]: (exec: Exec, root: boolean) => TxStores[K] }
+/**
+ * How a dialect builds each store: `root` is the database itself (coalescers allowed), otherwise a transaction;
+ * `handle` is the dialect's database (for what a store needs beyond statements, such as a LISTEN connection).
+ */
+type Factories<Exec, Handle extends Database['handle']> = { [K in keyof TxStores]: (exec: Exec, root: boolean, handle: Handle) => TxStores[K] }
 
-const sqliteFactories: Factories<SqliteExec> = {
+const sqliteFactories: Factories<SqliteExec, Extract<Database['handle'], { dialect: 'sqlite' }>> = {
   audit: (exec) => createSqliteAuditStore(exec),
   budgets: (exec, root) => createSqliteBudgetLedger(exec, { coalesce: root }),
   // libsql runs each statement on this thread: shared reads wait a turn for company (db/coalesce.ts).
@@ -108,7 +111,7 @@ const sqliteFactories: Factories<SqliteExec> = {
   usage: (exec) => createSqliteUsageStore(exec),
 }
 
-const pgFactories: Factories<PgExec> = {
+const pgFactories: Factories<PgExec, Extract<Database['handle'], { dialect: 'pg' }>> = {
   audit: (exec) => createPgAuditStore(exec),
   budgets: (exec, root) => createPgBudgetLedger(exec, { coalesce: root }),
   catalog: (exec, root) => createCatalogStore(pgPortable(exec), { coalesce: root }),
@@ -117,7 +120,8 @@ const pgFactories: Factories<PgExec> = {
   identity: (exec, root) => createPgIdentityStore(exec, { coalesce: root }),
   jobs: (exec, root) => createPgJobStore(exec, { coalesce: root }),
   roadmap: (exec) => createPgRoadmapStore(exec),
-  sessions: (exec, root) => createPgSessionStore(exec, { coalesce: root }),
+  // Only the root store lists through the cache, and its LISTEN connection opens on the first list read.
+  sessions: (exec, root, handle) => createPgSessionStore(exec, { coalesce: root, listen: () => handle.dedicatedClient() }),
   signIns: (exec) => createPgSignInStore(exec),
   stageOutputs: (exec, root) => createPgStageOutputStore(exec, { coalesce: root }),
   status: (exec) => createStatusStore(pgPortable(exec)),
@@ -131,13 +135,13 @@ const pgFactories: Factories<PgExec> = {
  * A transaction touches two or three stores; each is built on first use, so
  * opening one costs nothing for the stores it does not touch.
  */
-function lazyStores<Exec>(factories: Factories<Exec>, exec: Exec, root: boolean): TxStores {
+function lazyStores<Exec, Handle extends Database['handle']>(factories: Factories<Exec, Handle>, handle: Handle, exec: Exec, root: boolean): TxStores {
   const built: Partial<TxStores> = {}
   const stores = {} as TxStores
   for (const key of Object.keys(factories) as Array<keyof TxStores>)
     Object.defineProperty(stores, key, {
       enumerable: true,
-      get: () => (built[key] ??= factories[key](exec, root) as never),
+      get: () => (built[key] ??= factories[key](exec, root, handle) as never),
     })
   return stores
 }
@@ -152,12 +156,12 @@ export function createStores(db: Database): Stores {
   // (Not Object.assign: it would read, and so build, every lazy store.)
   if (handle.dialect === 'pg') {
     const orm = handle.orm
-    const stores = lazyStores(pgFactories, orm, true) as Stores
-    stores.transaction = (work) => orm.transaction((tx) => work(lazyStores(pgFactories, tx, false)))
+    const stores = lazyStores(pgFactories, handle, orm, true) as Stores
+    stores.transaction = (work) => orm.transaction((tx) => work(lazyStores(pgFactories, handle, tx, false)))
     return stores
   }
   const orm = handle.orm
-  const stores = lazyStores(sqliteFactories, orm, true) as Stores
-  stores.transaction = (work) => orm.transaction((tx) => work(lazyStores(sqliteFactories, tx, false)))
+  const stores = lazyStores(sqliteFactories, handle, orm, true) as Stores
+  stores.transaction = (work) => orm.transaction((tx) => work(lazyStores(sqliteFactories, handle, tx, false)))
   return stores
 }

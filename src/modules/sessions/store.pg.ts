@@ -1,15 +1,22 @@
 /** Sessions on PostgreSQL: prepared statements, and concurrent reads sharing statements (db/coalesce.ts). */
+import type pg from 'pg'
 import { and, asc, desc, eq, getTableColumns, inArray, isNull, lt, sql, type Column } from 'drizzle-orm'
 import type { PgExec } from '../../../db/client'
 import { byGroup, createCoalescer, ItemFailure } from '../../../db/coalesce'
 import type { DocumentRow, SessionRow } from '../../../db/schema'
 import { documents, sessions } from '../../../db/schema/pg'
 import { containsPattern } from '../../../db/like'
+import { createSessionListCache } from './list-cache.pg'
 import { ROWS_PER_INSERT, type SessionPage, type SessionStore, type SessionTotals } from './store'
 
 export interface PgSessionStoreOptions {
   /** Share statements between concurrent callers; only on the database itself, never inside a transaction. */
   coalesce: boolean
+  /**
+   * A new connection to LISTEN on: list pages are then kept in memory and served
+   * while provably current (list-cache.pg.ts). Only with `coalesce`.
+   */
+  listen?: () => pg.Client
 }
 
 interface PageRequest {
@@ -43,7 +50,7 @@ function jsonRows<Row>(table: Parameters<typeof getTableColumns>[0], alias: stri
 const sessionJson = jsonRows<SessionRow>(sessions, 's')
 const documentJson = jsonRows<DocumentRow>(documents, 'd')
 
-export function createPgSessionStore(db: PgExec, { coalesce }: PgSessionStoreOptions): SessionStore {
+export function createPgSessionStore(db: PgExec, { coalesce, listen }: PgSessionStoreOptions): SessionStore {
   let prepared: ReturnType<typeof prepare> | null = null
   const prepare = () => {
     const page = (after: boolean, name: string) =>
@@ -157,6 +164,8 @@ export function createPgSessionStore(db: PgExec, { coalesce }: PgSessionStoreOpt
     return results
   })
 
+  const lists = coalesce && listen ? createSessionListCache({ connect: listen }) : null
+
   /** Stage changes of councils that move together: one UPDATE … WHERE id = any(…) per stage. */
   const setRunningTogether = createCoalescer<{ id: string; stage: string }, void>((items) =>
     byGroup(
@@ -226,7 +235,9 @@ export function createPgSessionStore(db: PgExec, { coalesce }: PgSessionStoreOpt
       return row?.userId === userId ? row : undefined
     },
     page(userId, after, limit) {
-      return coalesce ? readPages.add({ userId, after, limit }) : readPage(userId, after, limit)
+      if (!coalesce) return readPage(userId, after, limit)
+      const request = { userId, after, limit }
+      return lists ? lists.read(request, () => readPages.add(request)) : readPages.add(request)
     },
     search(userId, { q, status }, after, limit) {
       return db
