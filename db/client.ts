@@ -62,6 +62,8 @@ export interface DatabaseOptions {
   poolSize?: number
   /** PostgreSQL only: send each query's protocol messages in one socket write (PG_WRITE_BATCHING; db/pg/write-batching.ts). */
   pgWriteBatching?: boolean
+  /** PostgreSQL only: where dedicated connections (LISTEN) go, when not `url` (DATABASE_LISTEN_URL: past a transaction-mode pooler). */
+  listenUrl?: string | null
 }
 
 /**
@@ -69,8 +71,8 @@ export interface DatabaseOptions {
  * const db = createDatabase({ url: 'file:./data/council.db' })
  * await db.migrate()
  */
-export function createDatabase({ url, poolSize = 10, pgWriteBatching = false }: DatabaseOptions): Database {
-  if (url.startsWith('postgres')) return createPgDatabase(url, poolSize, pgWriteBatching)
+export function createDatabase({ url, poolSize = 10, pgWriteBatching = false, listenUrl = null }: DatabaseOptions): Database {
+  if (url.startsWith('postgres')) return createPgDatabase(url, poolSize, pgWriteBatching, listenUrl ?? url)
   return createSqliteDatabase(url)
 }
 
@@ -103,7 +105,7 @@ function createSqliteDatabase(url: string): Database {
   }
 }
 
-function createPgDatabase(url: string, poolSize: number, writeBatching: boolean): Database {
+function createPgDatabase(url: string, poolSize: number, writeBatching: boolean, listenUrl: string): Database {
   const pool = new pg.Pool({ connectionString: url, max: poolSize })
   // Each new connection of this pool, before its first query; pg types leave `connection` out.
   if (writeBatching) pool.on('connect', (client) => batchConnectionWrites((client as unknown as { connection: unknown }).connection))
@@ -114,7 +116,7 @@ function createPgDatabase(url: string, poolSize: number, writeBatching: boolean)
   let closed = false
   const dedicatedClient = () => {
     if (closed) throw new Error('The database is closed.')
-    const client = new pg.Client({ connectionString: url })
+    const client = new pg.Client({ connectionString: listenUrl })
     dedicated.add(client)
     client.once('end', () => dedicated.delete(client))
     return client

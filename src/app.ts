@@ -153,8 +153,8 @@ export function createDeps(config: Config, overrides: Partial<Pick<AppDeps, 'log
       release: packageJson.version,
       onError: (error) => logger.warn('error tracking failed', { error: error.message }),
     })
-  const db = overrides.db ?? createDatabase({ url: config.db.url, poolSize: config.db.poolSize, pgWriteBatching: config.db.pgWriteBatching })
-  const stores = createStores(db)
+  const db = overrides.db ?? createDatabase({ url: config.db.url, poolSize: config.db.poolSize, pgWriteBatching: config.db.pgWriteBatching, listenUrl: config.db.listenUrl })
+  const stores = createStores(db, { sessionListCacheMb: config.db.sessionListCacheMb })
   const audit = createAuditLog({ store: stores.audit, logger, stream: config.auditStream !== null })
   const identity = createIdentityService({
     stores,

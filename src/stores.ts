@@ -89,7 +89,15 @@ export interface Stores extends TxStores {
  * How a dialect builds each store: `root` is the database itself (coalescers allowed), otherwise a transaction;
  * `handle` is the dialect's database (for what a store needs beyond statements, such as a LISTEN connection).
  */
-type Factories<Exec, Handle extends Database['handle']> = { [K in keyof TxStores]: (exec: Exec, root: boolean, handle: Handle) => TxStores[K] }
+type Factories<Exec, Handle extends Database['handle']> = {
+  [K in keyof TxStores]: (exec: Exec, root: boolean, handle: Handle, options: StoreOptions) => TxStores[K]
+}
+
+/** Settings of the stores themselves (from src/config). */
+export interface StoreOptions {
+  /** Megabytes of list pages a server keeps in memory while provably current, PostgreSQL only (SESSION_LIST_CACHE_MB); 0 turns it off. */
+  sessionListCacheMb?: number
+}
 
 const sqliteFactories: Factories<SqliteExec, Extract<Database['handle'], { dialect: 'sqlite' }>> = {
   audit: (exec) => createSqliteAuditStore(exec),
@@ -121,7 +129,8 @@ const pgFactories: Factories<PgExec, Extract<Database['handle'], { dialect: 'pg'
   jobs: (exec, root) => createPgJobStore(exec, { coalesce: root }),
   roadmap: (exec) => createPgRoadmapStore(exec),
   // Only the root store lists through the cache, and its LISTEN connection opens on the first list read.
-  sessions: (exec, root, handle) => createPgSessionStore(exec, { coalesce: root, listen: () => handle.dedicatedClient() }),
+  sessions: (exec, root, handle, options) =>
+    createPgSessionStore(exec, { coalesce: root, listCache: { listen: () => handle.dedicatedClient(), megabytes: options.sessionListCacheMb ?? 32 } }),
   signIns: (exec) => createPgSignInStore(exec),
   stageOutputs: (exec, root) => createPgStageOutputStore(exec, { coalesce: root }),
   status: (exec) => createStatusStore(pgPortable(exec)),
@@ -135,13 +144,19 @@ const pgFactories: Factories<PgExec, Extract<Database['handle'], { dialect: 'pg'
  * A transaction touches two or three stores; each is built on first use, so
  * opening one costs nothing for the stores it does not touch.
  */
-function lazyStores<Exec, Handle extends Database['handle']>(factories: Factories<Exec, Handle>, handle: Handle, exec: Exec, root: boolean): TxStores {
+function lazyStores<Exec, Handle extends Database['handle']>(
+  factories: Factories<Exec, Handle>,
+  handle: Handle,
+  exec: Exec,
+  root: boolean,
+  options: StoreOptions,
+): TxStores {
   const built: Partial<TxStores> = {}
   const stores = {} as TxStores
   for (const key of Object.keys(factories) as Array<keyof TxStores>)
     Object.defineProperty(stores, key, {
       enumerable: true,
-      get: () => (built[key] ??= factories[key](exec, root, handle) as never),
+      get: () => (built[key] ??= factories[key](exec, root, handle, options) as never),
     })
   return stores
 }
@@ -151,17 +166,17 @@ function lazyStores<Exec, Handle extends Database['handle']>(factories: Factorie
  * const stores = createStores(db)
  * await stores.transaction(async (tx) => { await tx.sessions.insert(row); await audit.record(event, tx) })
  */
-export function createStores(db: Database): Stores {
+export function createStores(db: Database, options: StoreOptions = {}): Stores {
   const handle = db.handle
   // (Not Object.assign: it would read, and so build, every lazy store.)
   if (handle.dialect === 'pg') {
     const orm = handle.orm
-    const stores = lazyStores(pgFactories, handle, orm, true) as Stores
-    stores.transaction = (work) => orm.transaction((tx) => work(lazyStores(pgFactories, handle, tx, false)))
+    const stores = lazyStores(pgFactories, handle, orm, true, options) as Stores
+    stores.transaction = (work) => orm.transaction((tx) => work(lazyStores(pgFactories, handle, tx, false, options)))
     return stores
   }
   const orm = handle.orm
-  const stores = lazyStores(sqliteFactories, handle, orm, true) as Stores
-  stores.transaction = (work) => orm.transaction((tx) => work(lazyStores(sqliteFactories, handle, tx, false)))
+  const stores = lazyStores(sqliteFactories, handle, orm, true, options) as Stores
+  stores.transaction = (work) => orm.transaction((tx) => work(lazyStores(sqliteFactories, handle, tx, false, options)))
   return stores
 }

@@ -54,6 +54,10 @@ export interface Config {
     poolSize: number
     /** PostgreSQL: one socket write per query (db/pg/write-batching.ts); an optimisation, safe to turn off. */
     pgWriteBatching: boolean
+    /** DATABASE_LISTEN_URL: where the session list cache LISTENs (PostgreSQL; null = DATABASE_URL). */
+    listenUrl: string | null
+    /** SESSION_LIST_CACHE_MB: memory for list pages kept per server (0 = off). */
+    sessionListCacheMb: number
   }
   auth: {
     mode: 'dev' | 'prod'
@@ -251,6 +255,18 @@ export function loadConfig(env: Env = process.env): Config {
       migrateOnStart: read(env, 'MIGRATE_ON_START', appEnv !== 'production', boolean),
       poolSize: read(env, 'DB_POOL_SIZE', 10, integer(1, 200)),
       pgWriteBatching: read(env, 'PG_WRITE_BATCHING', true, boolean),
+      /**
+       * PostgreSQL only: where a server LISTENs for changes to people's session lists
+       * (src/modules/sessions/list-cache.pg.ts). LISTEN needs one backend for the whole
+       * session, so behind a pooler in transaction mode (PgBouncer) this must reach
+       * PostgreSQL directly or through a session-mode pool; by default DATABASE_URL.
+       */
+      listenUrl: read(env, 'DATABASE_LISTEN_URL', null as string | null, (raw) => {
+        if (/^postgres(ql)?:\/\//.test(raw)) return raw
+        throw new Error('must be postgres://… (a connection LISTEN can keep: PostgreSQL directly or a session-mode pool)')
+      }),
+      /** Memory each server gives list pages kept while provably current (PostgreSQL only); 0 turns the cache off. */
+      sessionListCacheMb: read(env, 'SESSION_LIST_CACHE_MB', 32, integer(0, 4096)),
     },
     auth: {
       mode: authMode,

@@ -36,10 +36,24 @@ import type { SessionPage } from './store'
 const CHANNEL = 'session_lists'
 
 export interface SessionListCacheOptions {
-  /** A new, unconnected connection to LISTEN on (db/client.ts `dedicatedClient`). */
+  /** A new, unconnected connection to LISTEN on (db/client.ts `dedicatedClient`; DATABASE_LISTEN_URL when set). */
   connect: () => pg.Client
-  /** Pages kept at most; the oldest stored goes first (a memory bound: each page is up to 26 rows and their documents; its size in MB not yet measured). */
-  maxPages?: number
+  /**
+   * Through the store's own database (its pool): the schema its `sessions`
+   * table is in, and a way to send a notification. The listener proves it hears
+   * that database before any page is kept: a listening connection that reached
+   * another database, or another schema's search_path, would otherwise never
+   * hear a change and serve stale pages for good.
+   */
+  viaPool: { schema: () => Promise<string>; notify: (payload: string) => Promise<unknown> }
+  /** How long the proof may take before the listener is given up and tried again later. */
+  probeTimeoutMs?: number
+  /**
+   * Memory the kept pages may take, by estimate (oldest stored out first): measured
+   * 11.4 MB for 1,000 pages of 26 rows with 200-character questions; a page's
+   * estimate counts its text (questions, errors, file names) and ~450 bytes a row.
+   */
+  maxBytes?: number
   /** Owners whose stamps are remembered at most before all are forgotten at once (memory bound; drops the cache too). */
   maxOwners?: number
 }
@@ -61,10 +75,10 @@ const LAST_RETRY_MS = 5_000
 
 /**
  * @example
- * const lists = createSessionListCache({ connect: () => handle.dedicatedClient() })
+ * const lists = createSessionListCache({ connect: () => handle.dedicatedClient(), viaPool: { schema, notify } })
  * const page = await lists.read({ userId, after: null, limit: 26 }, () => readPages.add({ userId, after: null, limit: 26 }))
  */
-export function createSessionListCache({ connect, maxPages = 10_000, maxOwners = 100_000 }: SessionListCacheOptions): SessionListCache {
+export function createSessionListCache({ connect, viaPool, probeTimeoutMs = 2_000, maxBytes = 32 * 1024 * 1024, maxOwners = 100_000 }: SessionListCacheOptions): SessionListCache {
   /**
    * Stamps only grow. An owner's stamp is the tick of its last notification,
    * or `everyone` (the tick of the last '*' or lost connection) when none came
@@ -75,12 +89,14 @@ export function createSessionListCache({ connect, maxPages = 10_000, maxOwners =
   let everyone = 0
   const ownerStamps = new Map<string, number>()
   const stampOf = (userId: string) => ownerStamps.get(userId) ?? everyone
-  const pages = new Map<string, { page: SessionPage; stamp: number }>()
+  const pages = new Map<string, { page: SessionPage; stamp: number; bytes: number }>()
+  let keptBytes = 0
 
   const forgetAll = () => {
     everyone = ++tick
     ownerStamps.clear()
     pages.clear()
+    keptBytes = 0
   }
   /** `payload` is migration 0011's: 'schema:*' or 'schema:["owner", …]'; other schemas' are not ours. */
   const noteChanged = (prefix: string, payload: string | undefined) => {
@@ -130,16 +146,26 @@ export function createSessionListCache({ connect, maxPages = 10_000, maxOwners =
       opened.on('error', () => lost(opened))
       opened.on('end', () => lost(opened))
       await opened.connect()
-      // The schema of the sessions table this process's statements reach (its search_path), as the triggers name it.
-      const { rows } = await opened.query<{ schema: string; pid: number }>(
-        `select n.nspname as schema, pg_backend_pid() as pid from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.oid = 'sessions'::regclass`,
-      )
-      const prefix = `${rows[0]!.schema}:`
+      // The schema of the sessions table the store's own statements reach (the pool's search_path), as the triggers name it.
+      const prefix = `${await viaPool.schema()}:`
+      const { rows } = await opened.query<{ pid: number }>('select pg_backend_pid() as pid')
       const pid = rows[0]!.pid
+      // The proof: a notification sent through the pool must arrive here, or this connection hears another database.
+      const token = `${prefix}["probe:${crypto.randomUUID()}"]`
+      let heard: () => void = () => undefined
+      const proof = new Promise<void>((resolve) => (heard = resolve))
       opened.on('notification', (message) => {
-        if (message.channel === CHANNEL) noteChanged(prefix, message.payload)
+        if (message.channel !== CHANNEL) return
+        if (message.payload === token) return heard()
+        noteChanged(prefix, message.payload)
       })
       await opened.query(`listen ${CHANNEL}`)
+      await viaPool.notify(token)
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('the listening connection did not hear the database (DATABASE_LISTEN_URL)')), probeTimeoutMs)
+      })
+      await Promise.race([proof, late]).finally(() => clearTimeout(timer))
       // Pages read before LISTEN was answered may miss a notification; none were kept (no connection), but start clean.
       forgetAll()
       listening = opened
@@ -177,10 +203,19 @@ export function createSessionListCache({ connect, maxPages = 10_000, maxOwners =
     { maxInFlight: 1 },
   )
 
-  const keep = (key: string, page: SessionPage, stamp: number) => {
+  const drop = (key: string) => {
+    const entry = pages.get(key)
+    if (!entry) return
     pages.delete(key)
-    if (pages.size >= maxPages) pages.delete(pages.keys().next().value!)
-    pages.set(key, { page: frozen(page), stamp })
+    keptBytes -= entry.bytes
+  }
+  const keep = (key: string, page: SessionPage, stamp: number) => {
+    const bytes = estimatedBytes(page)
+    if (bytes > maxBytes) return
+    drop(key)
+    while (keptBytes + bytes > maxBytes) drop(pages.keys().next().value!)
+    pages.set(key, { page: frozen(page), stamp, bytes })
+    keptBytes += bytes
   }
 
   return {
@@ -203,6 +238,14 @@ export function createSessionListCache({ connect, maxPages = 10_000, maxOwners =
       return page
     },
   }
+}
+
+/** A page's memory, roughly: its strings at two bytes a character (the worst case) and a fixed share per row for the rest. */
+function estimatedBytes(page: SessionPage): number {
+  let bytes = 0
+  for (const row of page.rows) bytes += 450 + 2 * (row.question.length + (row.error?.length ?? 0))
+  for (const doc of page.documents) bytes += 450 + 2 * (doc.filename.length + (doc.error?.length ?? 0))
+  return bytes
 }
 
 /** Many requests share a kept page: freezing it makes a caller that would change it throw instead of corrupting the others. */

@@ -14,9 +14,10 @@ export interface PgSessionStoreOptions {
   coalesce: boolean
   /**
    * A new connection to LISTEN on: list pages are then kept in memory and served
-   * while provably current (list-cache.pg.ts). Only with `coalesce`.
+   * while provably current (list-cache.pg.ts), within `megabytes`
+   * (SESSION_LIST_CACHE_MB; 0 turns it off). Only with `coalesce`.
    */
-  listen?: () => pg.Client
+  listCache?: { listen: () => pg.Client; megabytes: number }
 }
 
 interface PageRequest {
@@ -50,7 +51,7 @@ function jsonRows<Row>(table: Parameters<typeof getTableColumns>[0], alias: stri
 const sessionJson = jsonRows<SessionRow>(sessions, 's')
 const documentJson = jsonRows<DocumentRow>(documents, 'd')
 
-export function createPgSessionStore(db: PgExec, { coalesce, listen }: PgSessionStoreOptions): SessionStore {
+export function createPgSessionStore(db: PgExec, { coalesce, listCache }: PgSessionStoreOptions): SessionStore {
   let prepared: ReturnType<typeof prepare> | null = null
   const prepare = () => {
     const page = (after: boolean, name: string) =>
@@ -164,7 +165,22 @@ export function createPgSessionStore(db: PgExec, { coalesce, listen }: PgSession
     return results
   })
 
-  const lists = coalesce && listen ? createSessionListCache({ connect: listen }) : null
+  const lists =
+    coalesce && listCache && listCache.megabytes > 0
+      ? createSessionListCache({
+          connect: listCache.listen,
+          maxBytes: listCache.megabytes * 1024 * 1024,
+          viaPool: {
+            schema: async () =>
+              (
+                await db.execute<{ schema: string }>(
+                  sql`select n.nspname as schema from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.oid = 'sessions'::regclass`,
+                )
+              ).rows[0]!.schema,
+            notify: (payload) => db.execute(sql`select pg_notify('session_lists', ${payload})`),
+          },
+        })
+      : null
 
   /** Stage changes of councils that move together: one UPDATE … WHERE id = any(…) per stage. */
   const setRunningTogether = createCoalescer<{ id: string; stage: string }, void>((items) =>

@@ -13,10 +13,14 @@ import pg from 'pg'
 import { createDatabase, newId, type Database } from '../../../db/client'
 import type { SessionRow } from '../../../db/schema'
 import { createStores, type Stores } from '../../../src/stores'
+import { createSessionListCache } from '../../../src/modules/sessions/list-cache.pg'
+import type { SessionPage } from '../../../src/modules/sessions/store'
 import { pgUnreachable, privateSchema } from '../../helpers/databases'
 
 let db: Database | undefined
 let stores: Stores
+/** The private schema's URL, for the other databases some tests open on it. */
+let schemaUrl = ''
 let writer: pg.Client
 let dropSchema: (() => Promise<void>) | undefined
 let failure: Error | undefined
@@ -29,6 +33,7 @@ beforeAll(async () => {
   try {
     const schema = await privateSchema('lc')
     dropSchema = schema.drop
+    schemaUrl = schema.url
     db = createDatabase({ url: schema.url, poolSize: 4 })
     await db.migrate()
     const handle = db.handle
@@ -40,14 +45,7 @@ beforeAll(async () => {
       listeners.push(client)
       return client
     }
-    // drizzle sends every statement through the pool's query(); pg's types overload it, so it is wrapped untyped.
-    const pool = handle.pool as unknown as { query: (config: unknown, ...rest: unknown[]) => unknown }
-    const query = pool.query
-    pool.query = function (this: unknown, config: unknown, ...rest: unknown[]) {
-      const sent = config as { name?: string; text?: string } | null
-      if (sent && (sent.name === 'sessions_first_page' || sent.name === 'sessions_next_page' || /cross join lateral/.test(sent.text ?? ''))) pageStatements++
-      return query.call(this, config, ...rest)
-    }
+    countPageStatements(handle.pool, () => pageStatements++)
     stores = createStores(db)
     writer = new pg.Client({ connectionString: schema.url })
     await writer.connect()
@@ -60,6 +58,18 @@ afterAll(async () => {
   await db?.close()
   await dropSchema?.()
 })
+
+/** Calls `count` for every page statement sent to `pool` (one user's prepared page, or many users' lateral statement). */
+function countPageStatements(pool: pg.Pool, count: () => void) {
+  // drizzle sends every statement through the pool's query(); pg's types overload it, so it is wrapped untyped.
+  const untyped = pool as unknown as { query: (config: unknown, ...rest: unknown[]) => unknown }
+  const query = untyped.query
+  untyped.query = function (this: unknown, config: unknown, ...rest: unknown[]) {
+    const sent = config as { name?: string; text?: string } | null
+    if (sent && (sent.name === 'sessions_first_page' || sent.name === 'sessions_next_page' || /cross join lateral/.test(sent.text ?? ''))) count()
+    return query.call(this, config, ...rest)
+  }
+}
 
 const ready = () => {
   if (!db) throw new Error(pgUnreachable('The list cache test database', failure))
@@ -211,4 +221,115 @@ test('a kept page cannot be changed by a caller', async () => {
   expect(() => page.rows.pop()).toThrow()
   expect(() => Object.assign(page.rows[0]!, { question: 'changed' })).toThrow()
   expect((await list(owner)).rows).toHaveLength(1)
+})
+
+/**
+ * Another database on the same server as this one: what a DATABASE_LISTEN_URL
+ * pointing at the wrong place would reach. Its notifications never carry this
+ * schema's changes, so it must never be trusted.
+ */
+const elsewhereUrl = () => {
+  const url = new URL(schemaUrl)
+  url.pathname = '/postgres'
+  url.searchParams.delete('options')
+  return url.toString()
+}
+
+test('a listener that does not hear this database (DATABASE_LISTEN_URL elsewhere) never serves a kept page', async () => {
+  ready()
+  const other = createDatabase({ url: schemaUrl, poolSize: 2, listenUrl: elsewhereUrl() })
+  try {
+    const handle = other.handle
+    if (handle.dialect !== 'pg') throw new Error('unreachable: the URL is PostgreSQL')
+    let statements = 0
+    countPageStatements(handle.pool, () => statements++)
+    const misled = createStores(other)
+    const owner = `misled-${newId()}`
+    const id = await insertElsewhere(owner, 'first')
+    // Long enough for the listener to connect, LISTEN and wait out its proof (2 s) more than once.
+    for (let i = 0; i < 30; i++) {
+      const before = statements
+      const page = await misled.sessions.page(owner, null, 26)
+      expect(statements).toBe(before + 1)
+      expect(page.rows[0]?.question).toBe(i === 0 ? 'first' : `change ${i - 1}`)
+      await writer.query(`update sessions set question = $2 where id = $1`, [id, `change ${i}`])
+      await Bun.sleep(100)
+    }
+  } finally {
+    await other.close()
+  }
+}, 15_000)
+
+test('SESSION_LIST_CACHE_MB=0 keeps no page and opens no listening connection', async () => {
+  ready()
+  const other = createDatabase({ url: schemaUrl, poolSize: 2 })
+  try {
+    const handle = other.handle
+    if (handle.dialect !== 'pg') throw new Error('unreachable: the URL is PostgreSQL')
+    let statements = 0
+    let opened = 0
+    countPageStatements(handle.pool, () => statements++)
+    const dedicatedClient = handle.dedicatedClient
+    handle.dedicatedClient = () => (opened++, dedicatedClient())
+    const uncached = createStores(other, { sessionListCacheMb: 0 })
+    const owner = `uncached-${newId()}`
+    await insertElsewhere(owner)
+    for (let i = 0; i < 20; i++) await uncached.sessions.page(owner, null, 26)
+    expect(statements).toBe(20)
+    expect(opened).toBe(0)
+  } finally {
+    await other.close()
+  }
+})
+
+test('kept pages stay within their memory bound: the oldest kept goes first', async () => {
+  ready()
+  const opened: pg.Client[] = []
+  const cache = createSessionListCache({
+    connect: () => {
+      const client = new pg.Client({ connectionString: schemaUrl })
+      opened.push(client)
+      return client
+    },
+    viaPool: {
+      schema: async () => (await writer.query<{ schema: string }>('select current_schema() as schema')).rows[0]!.schema,
+      notify: (payload) => writer.query('select pg_notify($1, $2)', ['session_lists', payload]),
+    },
+    // Two pages of one row with a 100-character question (450 + 200 bytes each by the estimate), not three.
+    maxBytes: 1_500,
+  })
+  const loads: string[] = []
+  const pageOf = (userId: string): SessionPage => ({ rows: [{ ...session(userId, 'q'.repeat(100)) }], documents: [] })
+  const read = (userId: string) =>
+    cache.read({ userId, after: null, limit: 26 }, async () => {
+      loads.push(userId)
+      return pageOf(userId)
+    })
+  // The first read opens the listener; read until pages are kept.
+  for (let i = 0; i < 300 && loads.filter((id) => id === 'a').length < 2; i++) {
+    await read('a')
+    await Bun.sleep(10)
+  }
+  loads.length = 0
+  await read('a')
+  expect(loads).toEqual([])
+  await read('b')
+  await read('c')
+  expect(loads).toEqual(['b', 'c'])
+  loads.length = 0
+  // 'a' was kept first, so it made room for 'c'; 'b' and 'c' are still kept.
+  await read('c')
+  await read('b')
+  await read('a')
+  expect(loads).toEqual(['a'])
+  // A page larger than the whole bound is served but never kept.
+  const huge = () =>
+    cache.read({ userId: 'huge', after: null, limit: 26 }, async () => {
+      loads.push('huge')
+      return { rows: [{ ...session('huge', 'q'.repeat(1_000)) }], documents: [] }
+    })
+  await huge()
+  await huge()
+  expect(loads.filter((id) => id === 'huge')).toHaveLength(2)
+  await Promise.all(opened.map((client) => client.end().catch(() => undefined)))
 })
