@@ -13,7 +13,7 @@ import type { RequestMeta } from '../../../plugins/rbac'
 import { notFound, unprocessable } from '../../errors'
 import { toPage, type Page, type PageParams } from '../../pagination'
 import type { Stores, TxStores } from '../../stores'
-import type { SessionFilter } from './store'
+import type { SessionFilter, SessionPage } from './store'
 import type { ObjectStorage } from '../../../plugins/storage'
 import { closure, removeAll } from '../data/cascade'
 import type { PaletteAccess } from '../palettes/service'
@@ -100,6 +100,12 @@ export function toSummary(row: SessionRow, documents: readonly DocumentRow[] = [
  * const row = await sessions.create(actor, { question: 'Why?' }, meta)
  */
 export function createSessionsService({ stores, audit, questionMaxChars, palettes, eraseObjects, webSearch, storage, batchSize }: SessionsDeps) {
+  /**
+   * The list answers of pages the store keeps (frozen, shared while current),
+   * by page: the page was read for one limit (limit + 1 rows), so its answer is
+   * always the same. Weak, so an answer goes when its page is dropped.
+   */
+  const listed = new WeakMap<SessionPage, Page<SessionSummaryView>>()
   /** The summary maker of a page of sessions, given their documents. */
   const summariesWith = (docs: readonly DocumentRow[]) => {
     const documents = new Map<string, DocumentRow[]>()
@@ -182,8 +188,14 @@ export function createSessionsService({ stores, audit, questionMaxChars, palette
     },
 
     async list(actor: Actor, params: PageParams): Promise<Page<SessionSummaryView>> {
-      const { rows, documents } = await stores.sessions.page(actor.userId, params.after, params.limit + 1)
-      return toPage(rows, params, summariesWith(documents))
+      const page = await stores.sessions.page(actor.userId, params.after, params.limit + 1)
+      // A page the store keeps (PostgreSQL's list cache) comes back as the same object while it is current: its summaries are made once.
+      const made = listed.get(page)
+      if (made) return made
+      const result = toPage(page.rows, params, summariesWith(page.documents))
+      // Shared by every request that lists this page while it is current: frozen, so a caller that would change it throws instead.
+      if (Object.isFrozen(page)) listed.set(page, deepFreeze(result))
+      return result
     },
 
     /** The summary of a session read with get(): its documents' metadata added. */
@@ -268,3 +280,12 @@ export function createSessionsService({ stores, audit, questionMaxChars, palette
 }
 
 export type SessionsService = ReturnType<typeof createSessionsService>
+
+/** An answer shared between requests, made read-only all the way down. */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const inner of Object.values(value)) deepFreeze(inner)
+  }
+  return value
+}
