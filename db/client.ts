@@ -55,6 +55,9 @@ export interface Database {
   close(): Promise<void>
 }
 
+/** How long a libsql statement waits for another connection's write lock before it fails with SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 5_000
+
 const migrationsFolder = (dialect: 'sqlite' | 'pg') => join(import.meta.dir, 'migrations', dialect)
 
 export interface DatabaseOptions {
@@ -78,7 +81,11 @@ export function createDatabase({ url, poolSize = 10, pgWriteBatching = false, li
 
 function createSqliteDatabase(url: string): Database {
   if (url.startsWith('file:')) mkdirSync(dirname(url.slice('file:'.length)), { recursive: true })
-  const client = serialised(createClient({ url }))
+  // The busy timeout goes to every connection the client opens (it pools them: a transaction holds one
+  // of its own): a PRAGMA reaches only the connection that ran it, so a second connection, or a
+  // process that never migrates (a script, a test seeding the file), failed with SQLITE_BUSY at once
+  // whenever another connection was writing.
+  const client = serialised(createClient({ url, timeout: BUSY_TIMEOUT_MS }))
   const orm = drizzleLibsql(client, { schema: sqliteSchema })
   const handle: SqliteHandle = { dialect: 'sqlite', orm, t: sqliteSchema }
   let tuned = false
@@ -87,7 +94,6 @@ function createSqliteDatabase(url: string): Database {
     tuned = true
     // WAL lets readers proceed while the in-process runner writes; the setting persists in the file.
     await client.execute('PRAGMA journal_mode = WAL').catch(() => undefined)
-    await client.execute('PRAGMA busy_timeout = 5000').catch(() => undefined)
   }
   return {
     dialect: 'sqlite',
