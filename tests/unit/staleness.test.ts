@@ -49,3 +49,24 @@ test('worker heartbeat and backlog: one alert each while stale, one resolved eac
   expect(lines.find((line) => line.msg === 'staleness alert')).toMatchObject({ level: 'error', type: 'staleness_alert', age_ms: 1500, threshold_ms: 1000 })
   expect(monitor.firing()).toEqual([])
 })
+
+test('a worker never seen is not an alert at start-up: it fires once the threshold has passed since the monitor started', async () => {
+  let now = 2_000_000
+  const lines: Array<Record<string, unknown>> = []
+  const monitor = createStalenessMonitor({
+    queue: { health: async () => ({ backend: 'bullmq', waiting: 0, active: 0, workers: 0, last_heartbeat_at: null, oldest_waiting_at: null }) },
+    thresholds: { worker: { degradedMs: 1000, failMs: 5000 }, backlog: { degradedMs: 2000, failMs: 9000 } },
+    logger: createLogger({ level: 'debug', sink: (line) => lines.push(JSON.parse(line)) }),
+    webhook: { url: null, timeoutMs: 100 },
+    now: () => now,
+  })
+  const alerts = () => lines.filter((line) => line.msg === 'staleness alert').map((line) => line.signal)
+  await monitor.check()
+  now += 1000
+  await monitor.check()
+  expect(alerts()).toEqual([])
+  now += 1
+  await monitor.check()
+  expect(alerts()).toEqual(['worker_heartbeat'])
+  expect(lines.find((line) => line.msg === 'staleness alert')).toMatchObject({ age_ms: null, threshold_ms: 1000 })
+})

@@ -41,6 +41,12 @@ export interface StalenessDeps {
 export function createStalenessMonitor({ queue, thresholds, logger, webhook, send = fetch, now = Date.now }: StalenessDeps) {
   const firing = new Set<StaleSignal>()
   const pending = new Set<Promise<void>>()
+  /**
+   * A heartbeat never seen is stale only once the monitor has waited the
+   * threshold itself: a server that starts a few seconds before its workers
+   * (a rolling start, compose bringing services up) is not an outage.
+   */
+  const startedAt = now()
 
   const deliver = (alert: StalenessAlert) => {
     if (!webhook.url) return
@@ -60,7 +66,7 @@ export function createStalenessMonitor({ queue, thresholds, logger, webhook, sen
   }
 
   const judge = (signal: StaleSignal, ageMs: number | null, thresholdMs: number) => {
-    const stale = ageMs === null || ageMs > thresholdMs
+    const stale = ageMs === null ? now() - startedAt > thresholdMs : ageMs > thresholdMs
     if (stale === firing.has(signal)) return
     const alert: StalenessAlert = { type: 'staleness_alert', signal, state: stale ? 'firing' : 'resolved', age_ms: ageMs, threshold_ms: thresholdMs, at: new Date(now()).toISOString() }
     if (stale) {
