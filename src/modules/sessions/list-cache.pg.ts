@@ -30,6 +30,7 @@
  */
 import type pg from 'pg'
 import { createCoalescer } from '../../../db/coalesce'
+import { deepFreeze } from '../../freeze'
 import type { SessionPage } from './store'
 
 /** The channel migration 0011's triggers notify. */
@@ -214,7 +215,7 @@ export function createSessionListCache({ connect, viaPool, probeTimeoutMs = 2_00
     if (bytes > maxBytes) return
     drop(key)
     while (keptBytes + bytes > maxBytes) drop(pages.keys().next().value!)
-    pages.set(key, { page: frozen(page), stamp, bytes })
+    pages.set(key, { page: deepFreeze(page), stamp, bytes })
     keptBytes += bytes
   }
 
@@ -246,13 +247,4 @@ function estimatedBytes(page: SessionPage): number {
   for (const row of page.rows) bytes += 450 + 2 * (row.question.length + (row.error?.length ?? 0))
   for (const doc of page.documents) bytes += 450 + 2 * (doc.filename.length + (doc.error?.length ?? 0))
   return bytes
-}
-
-/** Many requests share a kept page: freezing it makes a caller that would change it throw instead of corrupting the others. */
-function frozen(page: SessionPage): SessionPage {
-  for (const row of page.rows) Object.freeze(row)
-  for (const doc of page.documents) Object.freeze(doc)
-  Object.freeze(page.rows)
-  Object.freeze(page.documents)
-  return Object.freeze(page)
 }

@@ -11,6 +11,7 @@ import { WebSearchError, type WebSearch } from '../../../plugins/search'
 import type { Actor } from '../../identity'
 import type { RequestMeta } from '../../../plugins/rbac'
 import { notFound, unprocessable } from '../../errors'
+import { deepFreeze } from '../../freeze'
 import { toPage, type Page, type PageParams } from '../../pagination'
 import type { Stores, TxStores } from '../../stores'
 import type { SessionFilter, SessionPage } from './store'
@@ -280,12 +281,3 @@ export function createSessionsService({ stores, audit, questionMaxChars, palette
 }
 
 export type SessionsService = ReturnType<typeof createSessionsService>
-
-/** An answer shared between requests, made read-only all the way down. */
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value)
-    for (const inner of Object.values(value)) deepFreeze(inner)
-  }
-  return value
-}
